@@ -1,0 +1,105 @@
+//! The HTTP surface: the Tencent Cloud API 3.0 endpoint (`POST /`, `GET /`),
+//! the file server (`/files/...`), `/healthz` and `/metrics`. The endpoint
+//! verifies and decodes requests with `tcapi`, enforces replay protection
+//! and rate limits, and dispatches to one handler per action family. Every
+//! API reply is HTTP 200 with `Content-Type: application/json` and a
+//! RequestId, as the official SDKs require.
+
+mod endpoint;
+mod files;
+mod guard;
+mod http_files;
+mod legacy;
+mod params;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::hub::Hub;
+use crate::recorder::Scheduler;
+use crate::storage::Storage;
+use crate::store::Store;
+
+pub use guard::Guard;
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    /// Database.
+    pub store: Store,
+    /// File storage.
+    pub storage: Storage,
+    /// Live streams.
+    pub hub: Arc<Hub>,
+    /// Task scheduler.
+    pub scheduler: Scheduler,
+    /// Wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Base of VideoUrl (`<public>/files/<key>`), no trailing slash.
+    pub public_base: String,
+    /// Replay protection and rate limits.
+    pub guard: Guard,
+    /// Serializes task creation (retry de-duplication and quotas).
+    pub create_lock: tokio::sync::Mutex<()>,
+    /// Set once both listeners are bound.
+    pub ready: AtomicBool,
+    /// Prometheus exposition.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// VideoUrl of a storage key.
+    pub fn video_url(&self, key: &str) -> String {
+        format!("{}/files/{}", self.public_base, key)
+    }
+}
+
+/// All routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(endpoint::handle).post(endpoint::handle))
+        .route(
+            "/files/{*key}",
+            get(http_files::serve).head(http_files::serve),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    if !state.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "listeners not bound\n").into_response();
+    }
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "health check: database");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response();
+    }
+    if let Err(e) = state.storage.check().await {
+        tracing::warn!(error = %e, "health check: storage");
+        return (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response();
+    }
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match &state.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics disabled\n").into_response(),
+    }
+}

@@ -1,0 +1,204 @@
+//! `POST /` and `GET /`: size limits, parse, authenticate, guard, route to
+//! the action handler, and render the Tencent envelope. Validation happens
+//! before any effect; every reply is HTTP 200 with the exact content type.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use serde_json::{Map, Value};
+use tcapi::{ApiError, ErrorCode, RawRequest, Request};
+use tracing::Instrument;
+
+use super::{AppState, files, legacy};
+
+/// The API version liverec speaks.
+pub(super) const VERSION: &str = "2018-08-01";
+
+/// Actions of Tencent's live API that liverec does not implement yet: they
+/// get `InvalidAction` with a message saying so, instead of a silent no-op.
+const NOT_YET: &[&str] = &[
+    "CreateRecordTask",
+    "StopRecordTask",
+    "DeleteRecordTask",
+    "DescribeRecordTask",
+    "CreateLiveRecordTemplate",
+    "ModifyLiveRecordTemplate",
+    "DeleteLiveRecordTemplate",
+    "DescribeLiveRecordTemplate",
+    "DescribeLiveRecordTemplates",
+    "CreateLiveRecordRule",
+    "DeleteLiveRecordRule",
+    "DescribeLiveRecordRules",
+    "DescribeLiveStreamOnlineList",
+    "DescribeLiveStreamState",
+    "DropLiveStream",
+    "DescribeLiveStreamEventList",
+    "DescribeLivePushAuthKey",
+    "ModifyLivePushAuthKey",
+    "CreateLiveCallbackTemplate",
+    "DeleteLiveCallbackTemplate",
+    "DescribeLiveCallbackTemplates",
+    "CreateLiveCallbackRule",
+    "DeleteLiveCallbackRule",
+    "DescribeLiveCallbackRules",
+    "CreateCommonMixStream",
+    "CancelCommonMixStream",
+];
+
+/// What an action handler returns: the fields of `Response` besides RequestId.
+pub(super) type ActionResult = Result<Map<String, Value>, ApiError>;
+
+/// An authenticated call.
+pub(super) struct Call {
+    /// The account the credentials belong to.
+    pub(super) account_id: String,
+    /// The decoded request.
+    pub(super) req: Request,
+    /// For log correlation in internal errors.
+    pub(super) request_id: String,
+}
+
+fn reply(body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(tcapi::CONTENT_TYPE),
+    );
+    resp
+}
+
+/// An internal failure: logged with its cause, answered as InternalError.
+pub(super) fn internal(request_id: &str, err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(request_id, error = %err, "internal error");
+    ApiError {
+        code: ErrorCode::InternalError,
+        message: format!("Internal error; quote RequestId {request_id} when reporting it."),
+    }
+}
+
+/// The axum handler for `/`.
+pub(super) async fn handle(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("req", request_id = %request_id, action = tracing::field::Empty);
+    let result = process(&state, &method, &uri, &headers, body, &request_id)
+        .instrument(span.clone())
+        .await;
+    match result {
+        Ok((action, fields)) => {
+            metrics::counter!("liverec_api_requests_total", "action" => action, "code" => "OK")
+                .increment(1);
+            reply(tcapi::success_body(fields, &request_id))
+        }
+        Err((action, err)) => {
+            metrics::counter!("liverec_api_requests_total", "action" => action, "code" => err.code.as_str())
+                .increment(1);
+            tracing::info!(parent: &span, code = err.code.as_str(), message = %err.message, "request refused");
+            reply(tcapi::error_body(&err, &request_id))
+        }
+    }
+}
+
+type Outcome = Result<(String, Map<String, Value>), (String, ApiError)>;
+
+async fn process(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+    request_id: &str,
+) -> Outcome {
+    let unknown = || "unknown".to_string();
+    let query = uri.query().unwrap_or("");
+    if query.len() > tcapi::MAX_GET_QUERY {
+        return Err((unknown(), size_error("query string", tcapi::MAX_GET_QUERY)));
+    }
+    let body = match to_bytes(body, tcapi::MAX_POST_BODY).await {
+        Ok(b) => b,
+        Err(_) => return Err((unknown(), size_error("request body", tcapi::MAX_POST_BODY))),
+    };
+    let header_pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let raw = RawRequest {
+        method: method.as_str(),
+        query,
+        headers: &header_pairs,
+        body: &body,
+    };
+    let req = tcapi::parse(&raw).map_err(|e| (unknown(), e))?;
+    let action = req.action.clone();
+    tracing::Span::current().record("action", action.as_str());
+    let fail = |e: ApiError| (action.clone(), e);
+    let key = match state.store.key(&req.secret_id).await {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            return Err(fail(ApiError {
+                code: ErrorCode::AuthFailureSecretIdNotFound,
+                message: "The SecretId is not found, please ensure that your SecretId is correct."
+                    .into(),
+            }));
+        }
+        Err(e) => return Err(fail(internal(request_id, e))),
+    };
+    let now_ms = state.clock.now_ms();
+    tcapi::verify(&req, &raw, &key.secret_key, now_ms / 1000).map_err(fail)?;
+    if let Some(nonce) = req.nonce {
+        state
+            .guard
+            .check_nonce(&req.secret_id, nonce, req.timestamp, now_ms)
+            .map_err(fail)?;
+    }
+    if req.version != VERSION {
+        return Err(fail(ApiError {
+            code: ErrorCode::NoSuchVersion,
+            message: format!(
+                "The API version `{}` does not exist; use {VERSION}.",
+                req.version
+            ),
+        }));
+    }
+    state
+        .guard
+        .check_rate(&req.secret_id, &action)
+        .map_err(fail)?;
+    let call = Call {
+        account_id: key.account_id,
+        req,
+        request_id: request_id.to_string(),
+    };
+    let result = match action.as_str() {
+        "CreateLiveRecord" => legacy::create(state, &call).await,
+        "StopLiveRecord" => legacy::stop(state, &call).await,
+        "DeleteLiveRecord" => legacy::delete(state, &call).await,
+        "DescribeRecordFiles" => files::describe(state, &call).await,
+        "DeleteRecordFiles" => files::delete(state, &call).await,
+        a if NOT_YET.contains(&a) => Err(ApiError {
+            code: ErrorCode::InvalidAction,
+            message: format!("The action `{a}` is not supported by this liverec version yet."),
+        }),
+        a => Err(ApiError {
+            code: ErrorCode::InvalidAction,
+            message: format!("The action `{a}` does not exist."),
+        }),
+    };
+    result.map(|fields| (action.clone(), fields)).map_err(fail)
+}
+
+fn size_error(what: &str, limit: usize) -> ApiError {
+    ApiError {
+        code: ErrorCode::RequestSizeLimitExceeded,
+        message: format!("The {what} exceeds the limit of {limit} bytes."),
+    }
+}

@@ -1,0 +1,120 @@
+//! Request guards after authentication: v1 replay protection (a Nonce with
+//! its Timestamp is accepted once per SecretId within the signature window)
+//! and per-SecretId, per-action-class rate limits.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tcapi::{ApiError, ErrorCode};
+
+use crate::config::Rates;
+
+/// How long a seen nonce is remembered: the signature window (±300 s).
+const NONCE_TTL_MS: i64 = 600_000;
+/// Above this many remembered nonces, expired ones are swept on insert.
+const NONCE_SWEEP_AT: usize = 10_000;
+
+/// Replay protection plus rate limits.
+#[derive(Debug)]
+pub struct Guard {
+    nonces: Mutex<HashMap<(String, u64, i64), i64>>,
+    create: DefaultKeyedRateLimiter<String>,
+    stop_delete: DefaultKeyedRateLimiter<String>,
+    other: DefaultKeyedRateLimiter<String>,
+}
+
+fn limiter(per_second: u32) -> DefaultKeyedRateLimiter<String> {
+    let n = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_second(n))
+}
+
+impl Guard {
+    /// Guards with the configured rates.
+    pub fn new(rates: &Rates) -> Guard {
+        Guard {
+            nonces: Mutex::new(HashMap::new()),
+            create: limiter(rates.create_live_record),
+            stop_delete: limiter(rates.stop_delete_live_record),
+            other: limiter(rates.other),
+        }
+    }
+
+    /// Refuses a v1 request whose (SecretId, Nonce, Timestamp) was seen.
+    pub fn check_nonce(
+        &self,
+        secret_id: &str,
+        nonce: u64,
+        timestamp: i64,
+        now_ms: i64,
+    ) -> Result<(), ApiError> {
+        let mut seen = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= NONCE_SWEEP_AT {
+            seen.retain(|_, exp| *exp > now_ms);
+        }
+        let key = (secret_id.to_string(), nonce, timestamp);
+        if seen.get(&key).is_some_and(|exp| *exp > now_ms) {
+            return Err(ApiError {
+                code: ErrorCode::AuthFailureInvalidAuthorization,
+                message: "This Nonce was already used with this Timestamp (replayed request)."
+                    .into(),
+            });
+        }
+        seen.insert(key, now_ms + NONCE_TTL_MS);
+        Ok(())
+    }
+
+    /// Applies the rate limit of `action`'s class for `secret_id`.
+    pub fn check_rate(&self, secret_id: &str, action: &str) -> Result<(), ApiError> {
+        let lim = match action {
+            "CreateLiveRecord" => &self.create,
+            "StopLiveRecord" | "DeleteLiveRecord" => &self.stop_delete,
+            _ => &self.other,
+        };
+        lim.check_key(&secret_id.to_string()).map_err(|_| ApiError {
+            code: ErrorCode::RequestLimitExceeded,
+            message: format!("The request rate of {action} for this SecretId exceeds the limit."),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_replay_is_refused() {
+        let g = Guard::new(&Rates {
+            create_live_record: 100,
+            stop_delete_live_record: 200,
+            other: 20,
+        });
+        g.check_nonce("AK", 1, 100, 0).unwrap();
+        let e = g.check_nonce("AK", 1, 100, 1).unwrap_err();
+        assert_eq!(e.code.as_str(), "AuthFailure.InvalidAuthorization");
+        g.check_nonce("AK", 2, 100, 1).unwrap();
+        g.check_nonce("AK2", 1, 100, 1).unwrap();
+        g.check_nonce("AK", 1, 100, NONCE_TTL_MS + 1).unwrap();
+    }
+
+    #[test]
+    fn rate_limit_per_key_and_class() {
+        let g = Guard::new(&Rates {
+            create_live_record: 2,
+            stop_delete_live_record: 200,
+            other: 20,
+        });
+        let mut ok = 0;
+        for _ in 0..10 {
+            if g.check_rate("AK", "CreateLiveRecord").is_ok() {
+                ok += 1;
+            }
+        }
+        assert!((2..=3).contains(&ok), "{ok}");
+        let e = g.check_rate("AK", "CreateLiveRecord").unwrap_err();
+        assert_eq!(e.code.as_str(), "RequestLimitExceeded");
+        assert!(g.check_rate("AK2", "CreateLiveRecord").is_ok(), "other key");
+        assert!(g.check_rate("AK", "StopLiveRecord").is_ok(), "other class");
+    }
+}

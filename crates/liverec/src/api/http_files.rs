@@ -1,0 +1,172 @@
+//! `GET`/`HEAD /files/<key>`: serves recorded files with single-range
+//! support (`Range: bytes=a-b`, `a-`, `-n`) and per-format content types.
+//! No authentication: keys carry a random component (SPEC §3.4).
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::AppState;
+
+/// Content type by file extension.
+pub(super) fn content_type(key: &str) -> &'static str {
+    let ext = key
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "flv" => "video/x-flv",
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "ts" => "video/mp2t",
+        "mp4" => "video/mp4",
+        "m4s" => "video/iso.segment",
+        "aac" => "audio/aac",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The byte range asked for, if any and satisfiable; Err(()) if
+/// unsatisfiable. Malformed or multi-range headers are ignored (full body).
+pub(super) fn parse_range(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.is_empty(), b.is_empty()) {
+        (true, false) => {
+            let Ok(n) = b.parse::<u64>() else {
+                return Ok(None);
+            };
+            if n == 0 || len == 0 {
+                return Err(());
+            }
+            (len.saturating_sub(n), len - 1)
+        }
+        (false, _) => {
+            let Ok(start) = a.parse::<u64>() else {
+                return Ok(None);
+            };
+            let end = if b.is_empty() {
+                len.saturating_sub(1)
+            } else {
+                match b.parse::<u64>() {
+                    Ok(e) if e >= start => e.min(len.saturating_sub(1)),
+                    _ => return Ok(None),
+                }
+            };
+            if start >= len {
+                return Err(());
+            }
+            (start, end)
+        }
+        (true, true) => return Ok(None),
+    };
+    Ok(Some(range))
+}
+
+pub(super) async fn serve(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let opened = match state.storage.open_read(&key).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            return (StatusCode::NOT_FOUND, "not found\n").into_response();
+        }
+        Err(e) => {
+            tracing::error!(%key, error = %e, "cannot open file");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read file\n").into_response();
+        }
+    };
+    let (mut file, len) = opened;
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, count) = match parse_range(range_header, len) {
+        Ok(None) => (StatusCode::OK, 0, len),
+        Ok(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
+        Err(()) => {
+            let mut r =
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n").into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return r;
+        }
+    };
+    let mut resp = if method == Method::HEAD {
+        Response::new(Body::empty())
+    } else {
+        if start > 0
+            && let Err(e) = file.seek(SeekFrom::Start(start)).await
+        {
+            tracing::error!(%key, error = %e, "cannot seek file");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read file\n").into_response();
+        }
+        Response::new(Body::from_stream(ReaderStream::new(file.take(count))))
+    };
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&key)),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&count.to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("bytes {}-{}/{len}", start, start + count - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 100), Ok(None));
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Ok(Some((0, 99))));
+        assert_eq!(parse_range(Some("bytes=50-500"), 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Err(()));
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Err(()));
+        assert_eq!(parse_range(Some("bytes=5-1"), 100), Ok(None));
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Ok(None));
+        assert_eq!(parse_range(Some("items=0-1"), 100), Ok(None));
+        assert_eq!(parse_range(Some("bytes=x-1"), 100), Ok(None));
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("a/b.FLV"), "video/x-flv");
+        assert_eq!(content_type("a/b.m3u8"), "application/vnd.apple.mpegurl");
+        assert_eq!(content_type("a/b.ts"), "video/mp2t");
+        assert_eq!(content_type("a/b"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,269 @@
+//! The legacy task API of the seed page: CreateLiveRecord, StopLiveRecord,
+//! DeleteLiveRecord (SPEC §3.1). Validation first, then de-duplication of
+//! client retries, then quotas, then the effect.
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tcapi::{ApiError, ErrorCode};
+
+use super::AppState;
+use super::endpoint::{ActionResult, Call, internal};
+use super::params::{flag, invalid_value, missing, non_empty, parse_cst, parse_stream_param};
+use crate::store::{NewTask, Task};
+use crate::task::{FileFormat, RecordType, normalize_domain};
+
+/// Highlight recordings last at most this long (Tencent: 30 minutes).
+const HIGHLIGHT_MAX_MS: i64 = 30 * 60 * 1000;
+/// An identical CreateLiveRecord within this window is a retry.
+const RETRY_WINDOW_MS: i64 = 60_000;
+/// Names are bounded; Tencent allows a few hundred characters.
+const MAX_NAME_LEN: usize = 256;
+
+fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.len() > MAX_NAME_LEN
+        || value
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '?')
+    {
+        return Err(invalid_value(format!(
+            "{name} must be at most {MAX_NAME_LEN} characters without '/', '?' or control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// CreateLiveRecord.
+pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let now = state.clock.now_ms();
+    let stream = non_empty(p, "StreamName")?;
+    check_name("StreamName", &stream)?;
+    let app = p
+        .str_opt("AppName")?
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let app = app.unwrap_or_else(|| "live".to_string());
+    check_name("AppName", &app)?;
+    let domain = normalize_domain(&p.str_opt("DomainName")?.unwrap_or_default());
+    if domain.len() > MAX_NAME_LEN {
+        return Err(invalid_value("DomainName is too long"));
+    }
+    let highlight = flag(p, "Highlight")?;
+    if flag(p, "MixStream")? {
+        return Err(invalid_value(
+            "MixStream=1 (recording the C stream of an A+B=C mix) is not supported by this liverec version yet",
+        ));
+    }
+    let record_type = match p.str_opt("RecordType")? {
+        None => RecordType::Video,
+        Some(s) if s.trim().is_empty() => RecordType::Video,
+        Some(s) => RecordType::parse(&s).ok_or_else(|| {
+            invalid_value(format!("RecordType must be video or audio, got {s:?}"))
+        })?,
+    };
+    if record_type == RecordType::Audio {
+        return Err(invalid_value(
+            "RecordType audio is not supported by this liverec version yet",
+        ));
+    }
+    let format = match p.str_opt("FileFormat")? {
+        None => FileFormat::Flv,
+        Some(s) if s.trim().is_empty() => FileFormat::Flv,
+        Some(s) => FileFormat::parse(&s).ok_or_else(|| {
+            invalid_value(format!(
+                "FileFormat must be one of flv, hls, mp4, aac, mp3, got {s:?}"
+            ))
+        })?,
+    };
+    if !format.supported() {
+        return Err(invalid_value(format!(
+            "FileFormat {format} is not supported by this liverec version yet (flv is)"
+        )));
+    }
+    let start_raw = p.str_opt("StartTime")?.filter(|s| !s.trim().is_empty());
+    let end_raw = p.str_opt("EndTime")?.filter(|s| !s.trim().is_empty());
+    let start = start_raw
+        .as_deref()
+        .map(|s| parse_cst("StartTime", s))
+        .transpose()?;
+    let end = end_raw
+        .as_deref()
+        .map(|s| parse_cst("EndTime", s))
+        .transpose()?;
+    let stream_param = parse_stream_param(
+        &p.str_opt("StreamParam")?.unwrap_or_default(),
+        i64::try_from(state.settings.min_record_interval_s).unwrap_or(1800),
+    )?;
+    let (start_ms, end_ms) = if highlight {
+        // Tencent ignores StartTime; liverec honours one in the past (the
+        // pre-roll covers it) and starts now otherwise.
+        let from = start.filter(|&s| s < now).unwrap_or(now);
+        let latest = now + HIGHLIGHT_MAX_MS;
+        let end = match end {
+            Some(e) if e > now && e <= latest => e,
+            _ => latest,
+        };
+        (from, end)
+    } else {
+        let start = start.ok_or_else(|| missing("StartTime"))?;
+        let end = end.ok_or_else(|| missing("EndTime"))?;
+        if end <= start {
+            return Err(invalid_value("EndTime must be later than StartTime"));
+        }
+        if end <= now {
+            return Err(invalid_value("EndTime must be in the future"));
+        }
+        (start, end)
+    };
+
+    let hash = {
+        let canonical = json!([
+            stream,
+            app,
+            domain,
+            highlight,
+            record_type.as_str(),
+            format.as_str(),
+            start_raw,
+            end_raw,
+            stream_param.text,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    };
+    let _serial = state.create_lock.lock().await;
+    let store = &state.store;
+    let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
+    if let Some(t) = store
+        .find_duplicate(&call.account_id, &hash, now - RETRY_WINDOW_MS)
+        .await
+        .map_err(ierr)?
+    {
+        tracing::info!(
+            task_id = t.id,
+            "identical CreateLiveRecord within 60 s: returning the first task"
+        );
+        return Ok(task_id_reply(&t));
+    }
+    if highlight && state.hub.find(&domain, &app, &stream).is_empty() {
+        return Err(ApiError {
+            code: ErrorCode::ResourceUnavailableStreamNotExist,
+            message: format!(
+                "Stream {app}/{stream} is not being published; highlight recording needs a live stream."
+            ),
+        });
+    }
+    // The daily quota counts from midnight China Standard Time.
+    const CST_MS: i64 = 8 * 3_600_000;
+    let day_start = (now + CST_MS).div_euclid(86_400_000) * 86_400_000 - CST_MS;
+    let created = store
+        .count_tasks_created_since(&call.account_id, day_start)
+        .await
+        .map_err(ierr)?;
+    if created >= i64::try_from(state.settings.max_tasks_per_day).unwrap_or(i64::MAX) {
+        return Err(ApiError {
+            code: ErrorCode::LimitExceededMaximumTask,
+            message: format!(
+                "At most {} tasks may be created per day.",
+                state.settings.max_tasks_per_day
+            ),
+        });
+    }
+    let running = store
+        .count_tasks_overlapping(&call.account_id, start_ms.max(now), end_ms)
+        .await
+        .map_err(ierr)?;
+    if running >= i64::try_from(state.settings.max_running_tasks).unwrap_or(i64::MAX) {
+        return Err(ApiError {
+            code: ErrorCode::LimitExceededMaximumRunningTask,
+            message: format!(
+                "At most {} tasks may run at the same time.",
+                state.settings.max_running_tasks
+            ),
+        });
+    }
+    let task = store
+        .insert_task(&NewTask {
+            account_id: call.account_id.clone(),
+            domain,
+            app,
+            stream,
+            start_ms,
+            end_ms,
+            highlight,
+            record_type,
+            formats: vec![format],
+            stream_param: stream_param.text,
+            record_interval_s: stream_param.record_interval_s,
+            storage_time_s: stream_param.storage_time_s,
+            request_hash: hash,
+            created_ms: now,
+        })
+        .await
+        .map_err(ierr)?;
+    tracing::info!(
+        task_id = task.id,
+        start_ms,
+        end_ms,
+        highlight,
+        "task created"
+    );
+    let reply = task_id_reply(&task);
+    state.scheduler.arm(task).await;
+    Ok(reply)
+}
+
+fn task_id_reply(t: &Task) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("TaskId".into(), Value::from(t.id));
+    m
+}
+
+/// Looks up the task named by StreamName + TaskId, as both Stop and Delete do.
+async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
+    let p = &call.req.params;
+    let stream = non_empty(p, "StreamName")?;
+    let id = p.i64_req("TaskId")?;
+    let not_found = || ApiError {
+        code: ErrorCode::ResourceNotFoundTaskId,
+        message: format!("TaskId {id} does not exist for stream {stream}."),
+    };
+    match state.store.task(&call.account_id, id).await {
+        Ok(Some(t)) if t.stream == stream => Ok(t),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(internal(&call.request_id, e)),
+    }
+}
+
+/// StopLiveRecord: ends the task now; returns after its files are final.
+pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
+    let task = lookup(state, call).await?;
+    state
+        .store
+        .stop_task(task.id, state.clock.now_ms())
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    state.scheduler.stop(task.id).await;
+    tracing::info!(task_id = task.id, "task stopped");
+    Ok(Map::new())
+}
+
+/// DeleteLiveRecord: removes a task that is not recording.
+pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
+    let task = lookup(state, call).await?;
+    if state.scheduler.delete(task.id).await.is_err() {
+        return Err(ApiError {
+            code: ErrorCode::FailedOperationAlterTaskState,
+            message: format!(
+                "Task {} is recording; stop it with StopLiveRecord before deleting it.",
+                task.id
+            ),
+        });
+    }
+    state
+        .store
+        .delete_task(task.id, state.clock.now_ms())
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    tracing::info!(task_id = task.id, "task deleted");
+    Ok(Map::new())
+}

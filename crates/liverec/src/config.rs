@@ -1,0 +1,378 @@
+//! The one typed configuration (SPEC §1): built-in defaults, then a TOML
+//! file, then `LIVEREC_*` environment variables, then command-line flags.
+//! Validated once into [`Settings`], whose parts are handed to the modules
+//! that own them. Knows nothing of sockets, SQL or media.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The configuration as written by the operator.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Data directory (database, credentials, records). Default `./liverec-data`.
+    pub data_dir: PathBuf,
+    /// API + file server listen address. Default `127.0.0.1:8080`; port 0 picks a free port.
+    pub api_listen: String,
+    /// RTMP listen address. Default `0.0.0.0:1935`; port 0 picks a free port.
+    pub rtmp_listen: String,
+    /// Bootstrap SecretId. Default none (one is generated on first start).
+    pub secret_id: Option<String>,
+    /// Bootstrap SecretKey. Default none.
+    pub secret_key: Option<String>,
+    /// File holding the bootstrap SecretKey (must not be readable by others). Default none.
+    pub secret_key_file: Option<PathBuf>,
+    /// Database URL. Default `sqlite://<data_dir>/liverec.db`.
+    pub database_url: Option<String>,
+    /// Storage URL. Default `fs://<data_dir>/records`.
+    pub storage: Option<String>,
+    /// Public base URL of files. Default `http://<api listen address>`.
+    pub public_url: Option<String>,
+    /// Seconds of media kept in memory per live stream (pre-roll). Default 30.
+    pub preroll_seconds: u64,
+    /// Smallest accepted `record_interval`, seconds. Default 1800 (Tencent's floor).
+    pub min_record_interval: u64,
+    /// Legacy tasks created per account per day. Default 4000.
+    pub max_tasks_per_day: u64,
+    /// Legacy tasks running at once per account. Default 400.
+    pub max_running_tasks: u64,
+    /// Requests per second per SecretId for CreateLiveRecord. Default 100.
+    pub rate_create_live_record: u32,
+    /// Requests per second per SecretId for Stop/DeleteLiveRecord. Default 200.
+    pub rate_stop_delete_live_record: u32,
+    /// Requests per second per SecretId for every other action. Default 20.
+    pub rate_other: u32,
+    /// A publisher silent for this many seconds is disconnected. Default 10.
+    pub rtmp_read_timeout_seconds: u64,
+    /// Most RTMP connections at once. Default 2000.
+    pub rtmp_max_connections: usize,
+    /// Forward timestamp jumps larger than this (ms) are repaired. Default 10000.
+    pub max_timestamp_jump_ms: i64,
+    /// Seconds allowed for finalizing recordings at shutdown. Default 8.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./liverec-data"),
+            api_listen: "127.0.0.1:8080".into(),
+            rtmp_listen: "0.0.0.0:1935".into(),
+            secret_id: None,
+            secret_key: None,
+            secret_key_file: None,
+            database_url: None,
+            storage: None,
+            public_url: None,
+            preroll_seconds: 30,
+            min_record_interval: 1800,
+            max_tasks_per_day: 4000,
+            max_running_tasks: 400,
+            rate_create_live_record: 100,
+            rate_stop_delete_live_record: 200,
+            rate_other: 20,
+            rtmp_read_timeout_seconds: 10,
+            rtmp_max_connections: 2000,
+            max_timestamp_jump_ms: 10_000,
+            shutdown_grace_seconds: 8,
+        }
+    }
+}
+
+/// Environment variables read as configuration: `LIVEREC_<FIELD>` for each
+/// field of [`Config`]. Other `LIVEREC_*` variables (tools use some) are
+/// ignored rather than rejected.
+const ENV_KEYS: &[&str] = &[
+    "data_dir",
+    "api_listen",
+    "rtmp_listen",
+    "secret_id",
+    "secret_key",
+    "secret_key_file",
+    "database_url",
+    "storage",
+    "public_url",
+    "preroll_seconds",
+    "min_record_interval",
+    "max_tasks_per_day",
+    "max_running_tasks",
+    "rate_create_live_record",
+    "rate_stop_delete_live_record",
+    "rate_other",
+    "rtmp_read_timeout_seconds",
+    "rtmp_max_connections",
+    "max_timestamp_jump_ms",
+    "shutdown_grace_seconds",
+];
+
+/// Settings given on the command line (highest precedence).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--api-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_listen: Option<String>,
+    /// `--rtmp-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtmp_listen: Option<String>,
+}
+
+impl Config {
+    /// Merges defaults, the TOML file (if any), the environment and flags.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "configuration file {} does not exist",
+                    f.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig
+            .merge(
+                Env::prefixed("LIVEREC_")
+                    .filter(|k| ENV_KEYS.iter().any(|e| k.as_str().eq_ignore_ascii_case(e))),
+            )
+            .merge(Serialized::defaults(overrides));
+        fig.extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// Checks the values and resolves defaults that depend on others.
+    pub fn validate(&self) -> Result<Settings, ConfigError> {
+        let api_listen: SocketAddr = self.api_listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!("api_listen {:?} is not host:port", self.api_listen))
+        })?;
+        let rtmp_listen: SocketAddr = self.rtmp_listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "rtmp_listen {:?} is not host:port",
+                self.rtmp_listen
+            ))
+        })?;
+        let data_dir = self.data_dir.clone();
+        let database_url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/liverec.db", data_dir.display()));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(ConfigError::Invalid(
+                "database_url must start with sqlite:// or postgres://".into(),
+            ));
+        }
+        let storage = self
+            .storage
+            .clone()
+            .unwrap_or_else(|| format!("fs://{}/records", data_dir.display()));
+        let storage_root = match storage.strip_prefix("fs://") {
+            Some(p) => PathBuf::from(p),
+            None => {
+                return Err(ConfigError::Invalid(format!(
+                    "storage {storage:?}: only fs://<path> is supported in this version"
+                )));
+            }
+        };
+        let secret_key = match (&self.secret_key, &self.secret_key_file) {
+            (Some(k), _) => Some(k.clone()),
+            (None, Some(f)) => Some(read_secret_file(f)?),
+            (None, None) => None,
+        };
+        let bootstrap = match (&self.secret_id, secret_key) {
+            (Some(id), Some(key)) => Some((id.clone(), key)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "secret_id and secret_key must be given together".into(),
+                ));
+            }
+        };
+        if self.preroll_seconds > 600 {
+            return Err(ConfigError::Invalid(
+                "preroll_seconds must be at most 600".into(),
+            ));
+        }
+        if self.min_record_interval == 0 || self.min_record_interval > 7200 {
+            return Err(ConfigError::Invalid(
+                "min_record_interval must be between 1 and 7200 seconds".into(),
+            ));
+        }
+        for (name, v) in [
+            ("rate_create_live_record", self.rate_create_live_record),
+            (
+                "rate_stop_delete_live_record",
+                self.rate_stop_delete_live_record,
+            ),
+            ("rate_other", self.rate_other),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        Ok(Settings {
+            data_dir,
+            api_listen,
+            rtmp_listen,
+            bootstrap,
+            database_url,
+            storage_root,
+            public_url: self
+                .public_url
+                .clone()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            preroll_ms: i64::try_from(self.preroll_seconds).unwrap_or(30) * 1000,
+            min_record_interval_s: self.min_record_interval,
+            max_tasks_per_day: self.max_tasks_per_day,
+            max_running_tasks: self.max_running_tasks,
+            rates: Rates {
+                create_live_record: self.rate_create_live_record,
+                stop_delete_live_record: self.rate_stop_delete_live_record,
+                other: self.rate_other,
+            },
+            rtmp_read_timeout: std::time::Duration::from_secs(
+                self.rtmp_read_timeout_seconds.max(1),
+            ),
+            rtmp_max_connections: self.rtmp_max_connections.max(1),
+            max_timestamp_jump_ms: self.max_timestamp_jump_ms.max(1000),
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
+        })
+    }
+}
+
+/// Reads a secret from a file that only its owner may read.
+fn read_secret_file(path: &Path) -> Result<String, ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ConfigError::Invalid(format!("secret_key_file {}: {e}", path.display())))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(ConfigError::Invalid(format!(
+            "secret_key_file {} is readable by others (chmod 600 it)",
+            path.display()
+        )));
+    }
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Invalid(format!("secret_key_file {}: {e}", path.display())))?;
+    Ok(s.trim().to_string())
+}
+
+/// Per-action rate limits, requests per second per SecretId.
+#[derive(Clone, Debug)]
+pub struct Rates {
+    /// CreateLiveRecord.
+    pub create_live_record: u32,
+    /// StopLiveRecord and DeleteLiveRecord.
+    pub stop_delete_live_record: u32,
+    /// Everything else.
+    pub other: u32,
+}
+
+/// Validated settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// API listen address.
+    pub api_listen: SocketAddr,
+    /// RTMP listen address.
+    pub rtmp_listen: SocketAddr,
+    /// Bootstrap credential (SecretId, SecretKey).
+    pub bootstrap: Option<(String, String)>,
+    /// Database URL.
+    pub database_url: String,
+    /// Root directory of `fs://` storage.
+    pub storage_root: PathBuf,
+    /// Public base URL of files (None: derived from the bound API address).
+    pub public_url: Option<String>,
+    /// Pre-roll kept per stream, ms.
+    pub preroll_ms: i64,
+    /// Smallest accepted record_interval, s.
+    pub min_record_interval_s: u64,
+    /// Legacy tasks per account per day.
+    pub max_tasks_per_day: u64,
+    /// Legacy tasks running at once per account.
+    pub max_running_tasks: u64,
+    /// Rate limits.
+    pub rates: Rates,
+    /// RTMP read timeout.
+    pub rtmp_read_timeout: std::time::Duration,
+    /// RTMP connection cap.
+    pub rtmp_max_connections: usize,
+    /// Timestamp jump threshold, ms.
+    pub max_timestamp_jump_ms: i64,
+    /// Time allowed for finalizing at shutdown.
+    pub shutdown_grace: std::time::Duration,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is wrong; the message names it.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let s = Config::default().validate().unwrap();
+        assert_eq!(s.api_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://./liverec-data/liverec.db");
+        assert_eq!(s.storage_root, PathBuf::from("./liverec-data/records"));
+        assert_eq!(s.preroll_ms, 30_000);
+        assert!(s.bootstrap.is_none());
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "api_listen = \"127.0.0.1:9000\"\npreroll_seconds = 5\n").unwrap();
+        let o = Overrides {
+            rtmp_listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let c = Config::load(Some(&f), &o).unwrap();
+        assert_eq!(c.api_listen, "127.0.0.1:9000");
+        assert_eq!(c.rtmp_listen, "127.0.0.1:0");
+        assert_eq!(c.preroll_seconds, 5);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "no_such_setting = 1\n").unwrap();
+        assert!(Config::load(Some(&f), &Overrides::default()).is_err());
+        let c = Config {
+            secret_id: Some("AKID".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let c = Config {
+            api_listen: "nope".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("api_listen"));
+    }
+
+    #[test]
+    fn secret_file_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("key");
+        std::fs::write(&f, "sekrit\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(read_secret_file(&f).is_err());
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_secret_file(&f).unwrap(), "sekrit");
+    }
+}

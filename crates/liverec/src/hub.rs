@@ -1,0 +1,288 @@
+//! Live streams: the registry keyed by (domain, app, stream), one publisher
+//! each, the keyframe-aligned pre-roll ring per stream, and the fan-out of
+//! packets to subscribers (recordings). Packets are shared (`Bytes` payloads),
+//! never copied per subscriber; a subscriber that falls behind loses packets
+//! and resynchronizes at the next keyframe instead of stalling the publisher.
+
+mod ring;
+mod subscription;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use media::{Frame, Track, Tracks};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::task::StreamKey;
+use ring::Ring;
+pub use subscription::{Next, Subscription};
+
+/// Packets buffered per subscriber before it starts losing them.
+const SUBSCRIBER_QUEUE: usize = 4096;
+
+/// One frame as the hub distributes it.
+#[derive(Clone, Debug)]
+pub struct Packet {
+    /// The frame, on the session's unwrapped timeline (ms).
+    pub frame: Frame,
+    /// The decoder configurations in effect for it.
+    pub tracks: Tracks,
+    /// Wall-clock arrival time, ms.
+    pub wall_ms: i64,
+}
+
+impl Packet {
+    /// A video keyframe (a place a recording may start).
+    pub fn is_video_keyframe(&self) -> bool {
+        self.frame.track == Track::Video && self.frame.keyframe
+    }
+}
+
+/// What is known about a publish session when it starts.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    /// Unique id of the publish session.
+    pub session_id: String,
+    /// Wall-clock start, ms.
+    pub started_ms: i64,
+    /// Publisher address.
+    pub client_addr: String,
+    /// Query string of the publish URL.
+    pub stream_param: String,
+}
+
+/// A stream that is live now.
+#[derive(Debug)]
+pub struct LiveStream {
+    /// Identity.
+    pub key: StreamKey,
+    /// Session facts.
+    pub info: SessionInfo,
+    /// Cancelled to disconnect the publisher (drop, shutdown).
+    pub kick: CancellationToken,
+    state: Mutex<StreamState>,
+}
+
+#[derive(Debug)]
+struct StreamState {
+    ring: Ring,
+    tx: Option<broadcast::Sender<Packet>>,
+    /// Whether the stream carries video, once known (metadata or first
+    /// frame); recordings wait for it before choosing their start.
+    has_video: Option<bool>,
+    has_audio: Option<bool>,
+}
+
+impl LiveStream {
+    fn lock(&self) -> MutexGuard<'_, StreamState> {
+        // A panic while holding this lock cannot leave the ring half-updated
+        // in a way that matters more than losing the stream, so recover it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes, starting from the keyframe at or before `from_ms` (wall
+    /// clock) if the pre-roll still holds it, else from the oldest buffered
+    /// keyframe; `None` starts from the newest keyframe. Audio-only streams
+    /// start at the first packet at or after `from_ms`.
+    pub fn subscribe(&self, from_ms: Option<i64>) -> Subscription {
+        let st = self.lock();
+        let backlog = st.ring.from(from_ms);
+        let rx = st.tx.as_ref().map(|tx| tx.subscribe());
+        Subscription::new(backlog, rx)
+    }
+
+    /// Whether the stream has video; None until the publisher said or sent it.
+    pub fn has_video(&self) -> Option<bool> {
+        self.lock().has_video
+    }
+
+    /// Whether the stream has audio; None until known.
+    pub fn has_audio(&self) -> Option<bool> {
+        self.lock().has_audio
+    }
+
+    /// The configurations of the newest packet.
+    pub fn tracks(&self) -> Tracks {
+        self.lock().ring.last_tracks()
+    }
+}
+
+/// Events about streams going live and ending.
+#[derive(Clone, Debug)]
+pub enum HubEvent {
+    /// A publisher started and sent its first media.
+    Live(Arc<LiveStream>),
+    /// A publisher stopped; its subscribers see the end of their stream.
+    Ended(Arc<LiveStream>),
+}
+
+/// The registry of live streams.
+#[derive(Debug)]
+pub struct Hub {
+    streams: Mutex<HashMap<StreamKey, Arc<LiveStream>>>,
+    events: broadcast::Sender<HubEvent>,
+    preroll_ms: i64,
+}
+
+/// Why a publish was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// Another publisher has the stream.
+    #[error("stream {0} is already being published")]
+    Busy(StreamKey),
+}
+
+impl Hub {
+    /// An empty hub keeping `preroll_ms` of media per stream.
+    pub fn new(preroll_ms: i64) -> Arc<Hub> {
+        let (events, _) = broadcast::channel(1024);
+        Arc::new(Hub {
+            streams: Mutex::new(HashMap::new()),
+            events,
+            preroll_ms,
+        })
+    }
+
+    fn streams(&self) -> MutexGuard<'_, HashMap<StreamKey, Arc<LiveStream>>> {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims `key` for a new publisher.
+    pub fn publish(
+        self: &Arc<Self>,
+        key: StreamKey,
+        info: SessionInfo,
+    ) -> Result<Publisher, HubError> {
+        let mut streams = self.streams();
+        if streams.contains_key(&key) {
+            return Err(HubError::Busy(key));
+        }
+        let (tx, _) = broadcast::channel(SUBSCRIBER_QUEUE);
+        let stream = Arc::new(LiveStream {
+            key: key.clone(),
+            info,
+            kick: CancellationToken::new(),
+            state: Mutex::new(StreamState {
+                ring: Ring::new(self.preroll_ms),
+                tx: Some(tx),
+                has_video: None,
+                has_audio: None,
+            }),
+        });
+        streams.insert(key, stream.clone());
+        metrics::gauge!("liverec_live_streams").set(streams.len() as f64);
+        Ok(Publisher {
+            hub: self.clone(),
+            stream,
+            announced: false,
+        })
+    }
+
+    /// Receives Live/Ended events.
+    pub fn events(&self) -> broadcast::Receiver<HubEvent> {
+        self.events.subscribe()
+    }
+
+    /// The live stream with exactly this key.
+    pub fn get(&self, key: &StreamKey) -> Option<Arc<LiveStream>> {
+        self.streams().get(key).cloned()
+    }
+
+    /// Live streams matching a task's (domain, app, stream); an empty domain
+    /// matches every domain.
+    pub fn find(&self, domain: &str, app: &str, stream: &str) -> Vec<Arc<LiveStream>> {
+        let mut v: Vec<_> = self
+            .streams()
+            .values()
+            .filter(|s| s.key.matches(domain, app, stream))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    }
+
+    /// Every live stream.
+    pub fn list(&self) -> Vec<Arc<LiveStream>> {
+        self.streams().values().cloned().collect()
+    }
+
+    /// Disconnects every publisher (shutdown).
+    pub fn kick_all(&self) {
+        for s in self.streams().values() {
+            s.kick.cancel();
+        }
+    }
+}
+
+/// The publishing side of a live stream. Dropping it ends the stream.
+#[derive(Debug)]
+pub struct Publisher {
+    hub: Arc<Hub>,
+    stream: Arc<LiveStream>,
+    announced: bool,
+}
+
+impl Publisher {
+    /// The stream being published.
+    pub fn stream(&self) -> &Arc<LiveStream> {
+        &self.stream
+    }
+
+    /// Records what the publisher's metadata says about its tracks.
+    pub fn declare_tracks(&self, has_video: bool, has_audio: bool) {
+        let mut st = self.stream.lock();
+        if st.ring.is_empty() {
+            st.has_video = Some(has_video);
+            st.has_audio = Some(has_audio);
+        }
+    }
+
+    /// Appends a packet to the pre-roll and sends it to every subscriber.
+    pub fn push(&mut self, packet: Packet) {
+        {
+            let mut st = self.stream.lock();
+            match packet.frame.track {
+                Track::Video => {
+                    st.has_video = Some(true);
+                    st.has_audio.get_or_insert(packet.tracks.audio.is_some());
+                }
+                Track::Audio => {
+                    st.has_audio = Some(true);
+                    st.has_video.get_or_insert(packet.tracks.video.is_some());
+                }
+            }
+            if let Some(tx) = &st.tx {
+                // No receivers is fine: nobody records this stream yet.
+                let _ = tx.send(packet.clone());
+            }
+            st.ring.push(packet);
+        }
+        if !self.announced {
+            self.announced = true;
+            let _ = self.hub.events.send(HubEvent::Live(self.stream.clone()));
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        {
+            let mut st = self.stream.lock();
+            st.tx = None;
+            st.ring.clear();
+        }
+        let mut streams = self.hub.streams();
+        if let Some(s) = streams.get(&self.stream.key)
+            && Arc::ptr_eq(s, &self.stream)
+        {
+            streams.remove(&self.stream.key);
+        }
+        metrics::gauge!("liverec_live_streams").set(streams.len() as f64);
+        drop(streams);
+        let _ = self.hub.events.send(HubEvent::Ended(self.stream.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+use super::*;
+use bytes::Bytes;
+use media::{Frame, Track};
+
+fn info() -> SessionInfo {
+    SessionInfo {
+        session_id: "s1".into(),
+        started_ms: 0,
+        client_addr: "127.0.0.1:5".into(),
+        stream_param: String::new(),
+    }
+}
+
+fn pkt(track: Track, key: bool, t: i64) -> Packet {
+    Packet {
+        frame: Frame {
+            track,
+            dts: t,
+            cts: 0,
+            keyframe: key,
+            data: Bytes::from_static(b"x"),
+        },
+        tracks: Tracks::default(),
+        wall_ms: t,
+    }
+}
+
+/// 30 fps video with a keyframe every 2 s, plus audio every 23 ms.
+fn feed(p: &mut Publisher, until_ms: i64) {
+    let mut a = 0;
+    for i in 0..=(until_ms / 33) {
+        let t = i * 33;
+        while a <= t {
+            p.push(pkt(Track::Audio, true, a));
+            a += 23;
+        }
+        p.push(pkt(Track::Video, i % 60 == 0, t));
+    }
+}
+
+fn first_dts(v: &[Packet]) -> i64 {
+    v.first().map(|p| p.frame.dts).unwrap()
+}
+
+#[tokio::test]
+async fn preroll_is_keyframe_aligned_and_bounded() {
+    let hub = Hub::new(5_000);
+    let mut p = hub
+        .publish(StreamKey::new("d", "live", "s"), info())
+        .unwrap();
+    feed(&mut p, 20_000);
+    let s = p.stream().clone();
+    let ring = s.lock().ring.from(Some(0));
+    // Oldest buffered keyframe covers the 5 s pre-roll: the GOP starting
+    // at 13.86 s (keyframe 420 * 33 ms) is the latest one at or before
+    // 19.8 - 5 s.
+    assert_eq!(first_dts(&ring), 420 * 33);
+    assert!(ring[0].is_video_keyframe());
+    // Keyframe at or before a wall time.
+    let from = s.lock().ring.from(Some(17_000));
+    assert_eq!(first_dts(&from), 480 * 33);
+    // Newest keyframe.
+    let newest = s.lock().ring.from(None);
+    assert_eq!(first_dts(&newest), 600 * 33);
+}
+
+#[tokio::test]
+async fn subscribers_get_backlog_then_live_without_gap() {
+    let hub = Hub::new(10_000);
+    let mut p = hub
+        .publish(StreamKey::new("d", "live", "s"), info())
+        .unwrap();
+    feed(&mut p, 3_000);
+    let mut sub = p.stream().subscribe(Some(2_500));
+    let backlog = sub.backlog_len();
+    assert!(backlog > 0);
+    p.push(pkt(Track::Video, false, 3_100));
+    let mut got = Vec::new();
+    for _ in 0..=backlog {
+        match sub.next().await {
+            Next::Packet(pk) => got.push(pk.frame.dts),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got[0], 1980, "keyframe at or before 2.5 s");
+    assert_eq!(*got.last().unwrap(), 3_100);
+    drop(p);
+    assert!(matches!(sub.next().await, Next::End));
+}
+
+#[tokio::test]
+async fn audio_only_starts_at_time_and_second_publisher_is_refused() {
+    let hub = Hub::new(10_000);
+    let key = StreamKey::new("D:1935", "live", "s");
+    let mut p = hub.publish(key.clone(), info()).unwrap();
+    assert!(matches!(
+        hub.publish(StreamKey::new("d", "live", "s"), info()),
+        Err(HubError::Busy(_))
+    ));
+    for i in 0..100 {
+        p.push(pkt(Track::Audio, true, i * 23));
+    }
+    let v = p.stream().lock().ring.from(Some(1000));
+    assert_eq!(first_dts(&v), 1012);
+    assert_eq!(hub.find("", "live", "s").len(), 1);
+    assert_eq!(hub.find("other", "live", "s").len(), 0);
+    drop(p);
+    assert!(hub.get(&key).is_none());
+    assert!(
+        hub.publish(key, info()).is_ok(),
+        "free again after the publisher left"
+    );
+}
+
+#[tokio::test]
+async fn events_announce_live_and_end() {
+    let hub = Hub::new(1_000);
+    let mut ev = hub.events();
+    let mut p = hub
+        .publish(StreamKey::new("d", "live", "s"), info())
+        .unwrap();
+    p.push(pkt(Track::Video, true, 0));
+    p.push(pkt(Track::Video, false, 33));
+    assert!(matches!(ev.recv().await.unwrap(), HubEvent::Live(_)));
+    drop(p);
+    assert!(matches!(ev.recv().await.unwrap(), HubEvent::Ended(_)));
+    assert!(ev.try_recv().is_err(), "Live is announced once");
+}
+
+#[tokio::test]
+async fn slow_subscriber_is_told_it_lost_packets() {
+    let hub = Hub::new(1_000);
+    let mut p = hub
+        .publish(StreamKey::new("d", "live", "s"), info())
+        .unwrap();
+    let mut sub = p.stream().subscribe(None);
+    for i in 0..(SUBSCRIBER_QUEUE as i64 + 10) {
+        p.push(pkt(Track::Audio, true, i));
+    }
+    assert!(matches!(sub.next().await, Next::Lost(10)));
+    assert!(matches!(sub.next().await, Next::Packet(_)));
+}

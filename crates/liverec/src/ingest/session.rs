@@ -1,0 +1,389 @@
+//! One RTMP connection: socket I/O with a read timeout around the sans-IO
+//! `rtmp::ServerSession`, publish admission into the hub, and conversion of
+//! audio/video/data messages into hub packets.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use media::amf0;
+use media::flv::{DemuxEvent, TagDemuxer};
+use media::timestamp::Unwrap32;
+use rtmp::{ServerConfig, ServerEvent, ServerSession};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::IngestCtx;
+use crate::hub::{HubError, Packet, Publisher, SessionInfo};
+use crate::task::{StreamKey, normalize_domain};
+
+const READ_BUFFER: usize = 64 * 1024;
+
+/// Why a connection ended.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ConnError {
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no data for {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("protocol: {0}")]
+    Protocol(#[from] rtmp::RtmpError),
+    #[error("media: {0}")]
+    Media(#[from] media::flv::FlvError),
+    #[error("publish refused: {0}")]
+    Refused(String),
+    #[error("disconnected by the server")]
+    Kicked,
+}
+
+impl ConnError {
+    /// The peer closed or reset the connection: not worth a warning.
+    pub(super) fn is_client_gone(&self) -> bool {
+        match self {
+            ConnError::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            ),
+            _ => false,
+        }
+    }
+
+    /// Metric label.
+    pub(super) fn kind(&self) -> &'static str {
+        match self {
+            ConnError::Io(_) => "io",
+            ConnError::Timeout(_) => "timeout",
+            ConnError::Protocol(_) => "protocol",
+            ConnError::Media(_) => "media",
+            ConnError::Refused(_) => "refused",
+            ConnError::Kicked => "kicked",
+        }
+    }
+}
+
+struct Publishing {
+    stream_id: u32,
+    publisher: Publisher,
+    demux: TagDemuxer,
+    clock: Unwrap32,
+}
+
+pub(super) struct Connection<'a> {
+    socket: TcpStream,
+    peer: SocketAddr,
+    conn_id: u64,
+    ctx: &'a IngestCtx,
+    session: ServerSession,
+    publishing: Option<Publishing>,
+}
+
+/// Splits `name?query` into its parts.
+fn split_query(s: &str) -> (&str, &str) {
+    match s.split_once('?') {
+        Some((a, b)) => (a, b),
+        None => (s, ""),
+    }
+}
+
+/// The host of an RTMP URL (`rtmp://Host:1935/app` → `host`).
+fn tc_url_host(tc_url: &str) -> Option<String> {
+    let rest = tc_url.split_once("://").map(|(_, r)| r).unwrap_or(tc_url);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    let h = normalize_domain(host);
+    (!h.is_empty()).then_some(h)
+}
+
+/// Whether onMetaData declares video / audio (codec ids or hasVideo/hasAudio).
+fn declared_tracks(meta: &amf0::Value) -> Option<(bool, bool)> {
+    let flag = |has: &str, codec: &str| match meta.get(has) {
+        Some(amf0::Value::Boolean(b)) => Some(*b),
+        _ => meta
+            .get(codec)
+            .map(|v| !matches!(v, amf0::Value::Null | amf0::Value::Undefined)),
+    };
+    let v = flag("hasVideo", "videocodecid");
+    let a = flag("hasAudio", "audiocodecid");
+    (v.is_some() || a.is_some()).then(|| (v.unwrap_or(false), a.unwrap_or(false)))
+}
+
+impl<'a> Connection<'a> {
+    pub(super) fn new(
+        socket: TcpStream,
+        peer: SocketAddr,
+        conn_id: u64,
+        ctx: &'a IngestCtx,
+    ) -> Connection<'a> {
+        let seed = ctx.clock.now_ms() as u64 ^ (conn_id << 32);
+        Connection {
+            socket,
+            peer,
+            conn_id,
+            ctx,
+            session: ServerSession::new(ServerConfig::default(), seed),
+            publishing: None,
+        }
+    }
+
+    pub(super) async fn run(mut self, shutdown: CancellationToken) -> Result<(), ConnError> {
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            let kick = self
+                .publishing
+                .as_ref()
+                .map(|p| p.publisher.stream().kick.clone())
+                .unwrap_or_default();
+            let n = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = kick.cancelled() => return Err(ConnError::Kicked),
+                r = tokio::time::timeout(self.ctx.read_timeout, self.socket.read(&mut buf)) => match r {
+                    Err(_) => return Err(ConnError::Timeout(self.ctx.read_timeout)),
+                    Ok(r) => r?,
+                },
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            let mut input = &buf[..n];
+            loop {
+                let events = self.session.feed(input);
+                // Answer what the session produced even when it then failed.
+                self.flush().await?;
+                let mut decided = false;
+                for ev in events? {
+                    decided |= matches!(ev, ServerEvent::PublishRequested { .. });
+                    self.on_event(ev).await?;
+                }
+                self.flush().await?;
+                // The session holds input back while a publish awaits our
+                // decision; feed again to process it.
+                if !decided {
+                    break;
+                }
+                input = &[];
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        let out = self.session.take_output();
+        if !out.is_empty() {
+            self.socket.write_all(&out).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, ev: ServerEvent) -> Result<(), ConnError> {
+        match ev {
+            ServerEvent::PublishRequested {
+                stream_id,
+                app,
+                tc_url,
+                name,
+                ..
+            } => {
+                self.on_publish(stream_id, &app, tc_url.as_deref(), &name)
+                    .await
+            }
+            ServerEvent::Video {
+                stream_id,
+                timestamp,
+                data,
+            } => self.on_media(stream_id, timestamp, data, true),
+            ServerEvent::Audio {
+                stream_id,
+                timestamp,
+                data,
+            } => self.on_media(stream_id, timestamp, data, false),
+            ServerEvent::Data {
+                stream_id, data, ..
+            } => self.on_data(stream_id, &data),
+            ServerEvent::Unpublished { stream_id } => {
+                if self
+                    .publishing
+                    .as_ref()
+                    .is_some_and(|p| p.stream_id == stream_id)
+                {
+                    self.publishing = None;
+                    tracing::info!("publisher unpublished");
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn refuse(
+        &mut self,
+        stream_id: u32,
+        code: &str,
+        reason: String,
+    ) -> Result<(), ConnError> {
+        self.session.reject_publish(stream_id, code, &reason);
+        self.flush().await?;
+        let _ = self.socket.shutdown().await;
+        Err(ConnError::Refused(reason))
+    }
+
+    async fn on_publish(
+        &mut self,
+        stream_id: u32,
+        app: &str,
+        tc_url: Option<&str>,
+        name: &str,
+    ) -> Result<(), ConnError> {
+        if self.publishing.is_some() {
+            return self
+                .refuse(
+                    stream_id,
+                    "NetStream.Publish.BadConnection",
+                    "connection is already publishing".into(),
+                )
+                .await;
+        }
+        let (app, app_query) = split_query(app);
+        let (stream, query) = split_query(name);
+        let app = app.trim_matches('/');
+        if stream.is_empty() || app.is_empty() {
+            return self
+                .refuse(
+                    stream_id,
+                    "NetStream.Publish.BadName",
+                    format!("invalid publish name {name:?} in app {app:?}"),
+                )
+                .await;
+        }
+        let domain = tc_url.and_then(tc_url_host).unwrap_or_else(|| {
+            normalize_domain(
+                &self
+                    .socket
+                    .local_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default(),
+            )
+        });
+        let stream_param = [app_query, query]
+            .iter()
+            .filter(|q| !q.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("&");
+        let key = StreamKey::new(&domain, app, stream);
+        let info = SessionInfo {
+            session_id: uuid::Uuid::new_v4().simple().to_string(),
+            started_ms: self.ctx.clock.now_ms(),
+            client_addr: self.peer.to_string(),
+            stream_param,
+        };
+        match self.ctx.hub.publish(key.clone(), info) {
+            Ok(publisher) => {
+                self.session.accept_publish(stream_id);
+                tracing::info!(stream = %key, conn = self.conn_id, session = %publisher.stream().info.session_id, "publish started");
+                self.publishing = Some(Publishing {
+                    stream_id,
+                    publisher,
+                    demux: TagDemuxer::new(),
+                    clock: Unwrap32::new(),
+                });
+                Ok(())
+            }
+            Err(HubError::Busy(k)) => {
+                self.refuse(
+                    stream_id,
+                    "NetStream.Publish.BadName",
+                    format!("stream {k} is already being published"),
+                )
+                .await
+            }
+        }
+    }
+
+    fn on_media(
+        &mut self,
+        stream_id: u32,
+        timestamp: u32,
+        data: Bytes,
+        video: bool,
+    ) -> Result<(), ConnError> {
+        let Some(p) = self
+            .publishing
+            .as_mut()
+            .filter(|p| p.stream_id == stream_id)
+        else {
+            return Ok(());
+        };
+        let dts = p.clock.unwrap(timestamp);
+        let events = if video {
+            p.demux.video(dts, data)?
+        } else {
+            p.demux.audio(dts, data)?
+        };
+        let now = self.ctx.clock.now_ms();
+        for ev in events {
+            if let DemuxEvent::Frame(frame) = ev {
+                let tracks = p.demux.tracks();
+                p.publisher.push(Packet {
+                    frame,
+                    tracks,
+                    wall_ms: now,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn on_data(&mut self, stream_id: u32, data: &[u8]) -> Result<(), ConnError> {
+        let Some(p) = self
+            .publishing
+            .as_mut()
+            .filter(|p| p.stream_id == stream_id)
+        else {
+            return Ok(());
+        };
+        for ev in p.demux.script(data)? {
+            if let DemuxEvent::Metadata(meta) = ev
+                && let Some((v, a)) = declared_tracks(&meta)
+            {
+                p.publisher.declare_tracks(v, a);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_identity() {
+        assert_eq!(
+            tc_url_host("rtmp://Push.Example.com:1935/live").as_deref(),
+            Some("push.example.com")
+        );
+        assert_eq!(tc_url_host("rtmp://u:p@h/live?x=1").as_deref(), Some("h"));
+        assert_eq!(tc_url_host("rtmp:///live"), None);
+        assert_eq!(
+            split_query("s1?txSecret=a&txTime=b"),
+            ("s1", "txSecret=a&txTime=b")
+        );
+        assert_eq!(split_query("s1"), ("s1", ""));
+    }
+
+    #[test]
+    fn metadata_declares_tracks() {
+        let m = amf0::Value::EcmaArray(vec![("videocodecid".into(), amf0::Value::Number(7.0))]);
+        assert_eq!(declared_tracks(&m), Some((true, false)));
+        let m = amf0::Value::Object(vec![
+            ("hasVideo".into(), amf0::Value::Boolean(false)),
+            ("audiocodecid".into(), amf0::Value::Number(10.0)),
+        ]);
+        assert_eq!(declared_tracks(&m), Some((false, true)));
+        assert_eq!(declared_tracks(&amf0::Value::Object(vec![])), None);
+    }
+}

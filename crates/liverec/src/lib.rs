@@ -1,0 +1,29 @@
+//! liverec: a self-hosted live-stream recording server. Publishers push RTMP;
+//! applications control recording through an HTTP API wire-compatible with
+//! Tencent Cloud Live's recording API.
+//!
+//! # Layout
+//!
+//! - [`config`]: the typed configuration (defaults, TOML, `LIVEREC_*`, flags).
+//! - [`server`]: start-up, wiring and graceful shutdown of `liverec serve`.
+//! - [`credentials`]: SecretId/SecretKey generation and the bootstrap credential.
+//! - [`ingest`]: RTMP listener and connections → hub.
+//! - [`hub`]: live stream registry, pre-roll ring, fan-out.
+//! - [`recorder`]: recordings, scheduler, crash recovery, retention.
+//! - [`api`]: the Tencent API endpoint, `/files`, `/healthz`, `/metrics`.
+//! - [`store`]: the database (SQLite or PostgreSQL).
+//! - [`storage`]: where finished files live.
+//! - [`task`]: formats, record types, stream identity.
+//! - [`clock`]: injected wall-clock time.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod credentials;
+pub mod hub;
+pub mod ingest;
+pub mod recorder;
+pub mod server;
+pub mod storage;
+pub mod store;
+pub mod task;

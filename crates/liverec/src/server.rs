@@ -1,0 +1,162 @@
+//! `liverec serve`: opens the store and storage, recovers files left open by
+//! a crash, binds both listeners, runs ingest, scheduler, API and retention,
+//! and on SIGINT/SIGTERM stops them in order so every open recording is
+//! finalized before exit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState, Guard};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::credentials;
+use crate::hub::Hub;
+use crate::ingest::{self, IngestCtx};
+use crate::recorder::{self, RecorderCtx, Scheduler};
+use crate::storage::Storage;
+use crate::store::Store;
+
+/// Addresses actually bound (ports may have been chosen by the OS).
+#[derive(Debug, serde::Serialize)]
+struct Bound {
+    api: SocketAddr,
+    rtmp: SocketAddr,
+}
+
+fn public_base(settings: &Settings, api: SocketAddr) -> String {
+    match &settings.public_url {
+        Some(u) => u.clone(),
+        None if api.ip().is_unspecified() => format!("http://127.0.0.1:{}", api.port()),
+        None => format!("http://{api}"),
+    }
+}
+
+/// Runs the service until a shutdown signal; returns after a clean stop.
+pub async fn serve(
+    settings: Settings,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    let store = Store::open(&settings.database_url)
+        .await
+        .with_context(|| format!("opening database {}", settings.database_url))?;
+    credentials::bootstrap(&store, &settings, clock.now_ms()).await?;
+    let storage = Storage::open(&settings.storage_root)
+        .with_context(|| format!("opening storage {}", settings.storage_root.display()))?;
+
+    let rctx = Arc::new(RecorderCtx {
+        store: store.clone(),
+        storage: storage.clone(),
+        clock: clock.clone(),
+        max_jump_ms: settings.max_timestamp_jump_ms,
+    });
+    let recovered = recorder::recover_open_files(&rctx).await?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "recovered recordings left open by the previous run"
+        );
+    }
+    let hub = Hub::new(settings.preroll_ms);
+    let armed = store.armed_tasks(clock.now_ms()).await?;
+    tracing::info!(armed = armed.len(), "tasks armed");
+    let scheduler = Scheduler::start(rctx.clone(), hub.clone(), armed);
+
+    let api_listener = TcpListener::bind(settings.api_listen)
+        .await
+        .with_context(|| format!("binding API listener {}", settings.api_listen))?;
+    let rtmp_listener = TcpListener::bind(settings.rtmp_listen)
+        .await
+        .with_context(|| format!("binding RTMP listener {}", settings.rtmp_listen))?;
+    let bound = Bound {
+        api: api_listener.local_addr()?,
+        rtmp: rtmp_listener.local_addr()?,
+    };
+    std::fs::write(
+        settings.data_dir.join("listen.json"),
+        serde_json::to_vec(&bound)?,
+    )?;
+    tracing::info!(api = %bound.api, rtmp = %bound.rtmp, "listening");
+
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        storage,
+        hub: hub.clone(),
+        scheduler: scheduler.clone(),
+        clock: clock.clone(),
+        settings: settings.clone(),
+        public_base: public_base(&settings, bound.api),
+        guard: Guard::new(&settings.rates),
+        create_lock: tokio::sync::Mutex::new(()),
+        ready: Default::default(),
+        metrics,
+    });
+
+    let shutdown = CancellationToken::new();
+    let ingest_task = tokio::spawn(ingest::run(
+        rtmp_listener,
+        IngestCtx {
+            hub: hub.clone(),
+            clock: clock.clone(),
+            read_timeout: settings.rtmp_read_timeout,
+        },
+        settings.rtmp_max_connections,
+        shutdown.clone(),
+    ));
+    let http_stop = CancellationToken::new();
+    let http_task = {
+        let stop = http_stop.clone();
+        let app = api::router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(api_listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        })
+    };
+    let retention_task = tokio::spawn(recorder::run_retention(rctx.clone(), shutdown.clone()));
+    state.ready.store(true, Ordering::SeqCst);
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: finalizing recordings");
+    state.ready.store(false, Ordering::SeqCst);
+    shutdown.cancel();
+    scheduler.shutdown(settings.shutdown_grace).await;
+    hub.kick_all();
+    http_stop.cancel();
+    let _ = ingest_task.await;
+    let _ = retention_task.await;
+    match tokio::time::timeout(std::time::Duration::from_secs(2), http_task).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "API server ended with an error"),
+        Err(_) => tracing::warn!("API requests still running at exit"),
+        _ => {}
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

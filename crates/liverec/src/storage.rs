@@ -1,0 +1,154 @@
+//! Where finished recordings live: local disk under a root directory
+//! (`fs://`). Files are written under a temporary `.part` name next to their
+//! final place and renamed when complete, so a reader never sees a half
+//! written file under its final key. Only this module knows paths.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Suffix of files still being written.
+pub const PART_SUFFIX: &str = ".part";
+
+/// Local file storage.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    root: PathBuf,
+}
+
+/// A storage key that would escape the root or is not a plain relative path.
+fn bad_key(key: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("invalid storage key {key:?}"),
+    )
+}
+
+impl Storage {
+    /// Storage rooted at `root` (created if missing).
+    pub fn open(root: &Path) -> io::Result<Storage> {
+        std::fs::create_dir_all(root)?;
+        Ok(Storage {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The path of `key`, refusing anything but plain relative components.
+    fn path(&self, key: &str) -> io::Result<PathBuf> {
+        let rel = Path::new(key);
+        if key.is_empty()
+            || key.ends_with(PART_SUFFIX)
+            || key
+                .split('/')
+                .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+            || !rel.components().all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(bad_key(key));
+        }
+        Ok(self.root.join(rel))
+    }
+
+    /// The final path of `key` (recovery only; readers use `open_read`).
+    pub fn path_of(&self, key: &str) -> io::Result<PathBuf> {
+        self.path(key)
+    }
+
+    /// Where to write `key` while it is being recorded (parent created).
+    pub fn spool_path(&self, key: &str) -> io::Result<PathBuf> {
+        let p = self.path(key)?;
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut s = p.into_os_string();
+        s.push(PART_SUFFIX);
+        Ok(PathBuf::from(s))
+    }
+
+    /// Publishes a finished spool file under `key`; returns its size.
+    pub async fn commit(&self, spool: &Path, key: &str) -> io::Result<u64> {
+        let dest = self.path(key)?;
+        tokio::fs::rename(spool, &dest).await?;
+        Ok(tokio::fs::metadata(&dest).await?.len())
+    }
+
+    /// Opens `key` for reading with its size; None if it does not exist.
+    pub async fn open_read(&self, key: &str) -> io::Result<Option<(tokio::fs::File, u64)>> {
+        let p = self.path(key)?;
+        match tokio::fs::File::open(&p).await {
+            Ok(f) => {
+                let meta = f.metadata().await?;
+                if !meta.is_file() {
+                    return Ok(None);
+                }
+                Ok(Some((f, meta.len())))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Size of `key`, if it exists.
+    pub async fn size(&self, key: &str) -> io::Result<Option<u64>> {
+        match tokio::fs::metadata(self.path(key)?).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes `key`; a missing key is not an error.
+    pub async fn delete(&self, key: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that the root is a writable directory (health check).
+    pub async fn check(&self) -> io::Result<()> {
+        let probe = self.root.join(".liverec-health");
+        tokio::fs::write(&probe, b"ok").await?;
+        tokio::fs::remove_file(&probe).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn spool_commit_read_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(&dir.path().join("rec")).unwrap();
+        s.check().await.unwrap();
+        let spool = s.spool_path("a/b/c.flv").unwrap();
+        assert!(spool.to_string_lossy().ends_with("a/b/c.flv.part"));
+        tokio::fs::write(&spool, b"hello").await.unwrap();
+        assert!(
+            s.open_read("a/b/c.flv").await.unwrap().is_none(),
+            "not visible before commit"
+        );
+        assert_eq!(s.commit(&spool, "a/b/c.flv").await.unwrap(), 5);
+        let (_, len) = s.open_read("a/b/c.flv").await.unwrap().unwrap();
+        assert_eq!(len, 5);
+        assert_eq!(s.size("a/b/c.flv").await.unwrap(), Some(5));
+        s.delete("a/b/c.flv").await.unwrap();
+        s.delete("a/b/c.flv").await.unwrap();
+        assert_eq!(s.size("a/b/c.flv").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn refuses_escaping_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        for k in [
+            "",
+            "../x",
+            "/etc/passwd",
+            "a/../../x",
+            "a/./b",
+            "x.flv.part",
+        ] {
+            assert!(s.open_read(k).await.is_err(), "{k}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The database: accounts and keys, tasks, files. One code path for SQLite
+//! (the embedded default) and PostgreSQL through sqlx's `Any` driver; ids are
+//! TEXT or BIGINT and times are BIGINT milliseconds since the epoch, because
+//! `Any` has no uuid/time types. Only this module knows SQL.
+
+mod accounts;
+mod files;
+mod migrations;
+mod tasks;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+pub use accounts::{ApiKey, KeyListing};
+pub use files::{FileFilter, FileRow, FileStatus};
+pub use tasks::{NewTask, Task};
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The driver reported an error.
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A stored value could not be read back.
+    #[error("database holds an invalid value: {0}")]
+    Corrupt(String),
+}
+
+/// Result of store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which SQL dialect the URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (embedded default).
+    Sqlite,
+    /// PostgreSQL (shared store).
+    Postgres,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        };
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let max = match dialect {
+            Dialect::Sqlite => 4,
+            Dialect::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if dialect == Dialect::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let store = Store { pool, dialect };
+        migrations::apply(&store).await?;
+        Ok(store)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let row = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        let one: i32 = row
+            .try_get(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|v| v as i32))?;
+        if one == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt("SELECT 1 did not return 1".into()))
+        }
+    }
+
+    /// The dialect in use.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Marks SQL assembled at run time as safe: callers build it only from
+/// constants of this module (column lists, numbered placeholders) and bind
+/// every value.
+fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Store;
+
+    /// A fresh SQLite store in a temporary directory.
+    pub(crate) async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        (Store::open(&url).await.unwrap(), dir)
+    }
+}

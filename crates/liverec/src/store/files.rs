@@ -1,0 +1,421 @@
+//! Recorded files: one row per file (or HLS playlist), inserted when the
+//! recording opens it (status `recording`) and completed when it is
+//! finalized or recovered.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError};
+use crate::task::{FileFormat, RecordType};
+
+/// Where a file is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Being written.
+    Recording,
+    /// Finalized normally.
+    Finished,
+    /// Finalized by crash recovery.
+    Recovered,
+}
+
+impl FileStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Recording => "recording",
+            FileStatus::Finished => "finished",
+            FileStatus::Recovered => "recovered",
+        }
+    }
+
+    fn parse(s: &str) -> Option<FileStatus> {
+        [
+            FileStatus::Recording,
+            FileStatus::Finished,
+            FileStatus::Recovered,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
+    }
+}
+
+/// One recorded file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    /// FileId.
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// TaskId of the task that made it (decimal for legacy tasks).
+    pub task_id: String,
+    /// Publish session it comes from.
+    pub session_id: String,
+    /// Push domain.
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// StreamName.
+    pub stream: String,
+    /// Container.
+    pub format: FileFormat,
+    /// What it holds.
+    pub record_type: RecordType,
+    /// Wall-clock time of the first frame, ms.
+    pub start_ms: i64,
+    /// Wall-clock end (start + duration), ms.
+    pub end_ms: i64,
+    /// Media duration, ms.
+    pub duration_ms: i64,
+    /// Size in bytes as served.
+    pub file_size: i64,
+    /// Storage key (`/files/<key>`).
+    pub storage_key: String,
+    /// Where it is written while open.
+    pub spool_path: String,
+    /// Status.
+    pub status: FileStatus,
+    /// Publish query string of the session.
+    pub stream_param: String,
+    /// JSON object with codec and resolution (callback_ext).
+    pub media_info: String,
+    /// Retention of the task, seconds (0 = forever).
+    pub storage_time_s: i64,
+    /// When retention deletes it, ms.
+    pub expire_ms: Option<i64>,
+}
+
+/// DescribeRecordFiles filters.
+#[derive(Clone, Debug, Default)]
+pub struct FileFilter {
+    /// TaskId.
+    pub task_id: Option<String>,
+    /// DomainName.
+    pub domain: Option<String>,
+    /// AppName.
+    pub app: Option<String>,
+    /// StreamName.
+    pub stream: Option<String>,
+    /// Files ending at or after this time, ms.
+    pub from_ms: Option<i64>,
+    /// Files starting at or before this time, ms.
+    pub to_ms: Option<i64>,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows to return.
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "id, account_id, task_id, session_id, domain, app, stream, file_format, record_type, \
+                       start_ms, end_ms, duration_ms, file_size, storage_key, spool_path, status, stream_param, \
+                       media_info, storage_time_s, expire_ms";
+
+fn file_from_row(r: &AnyRow) -> Result<FileRow> {
+    let format: String = r.try_get("file_format")?;
+    let record_type: String = r.try_get("record_type")?;
+    let status: String = r.try_get("status")?;
+    Ok(FileRow {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        task_id: r.try_get("task_id")?,
+        session_id: r.try_get("session_id")?,
+        domain: r.try_get("domain")?,
+        app: r.try_get("app")?,
+        stream: r.try_get("stream")?,
+        format: FileFormat::parse(&format)
+            .ok_or_else(|| StoreError::Corrupt(format!("format {format:?}")))?,
+        record_type: RecordType::parse(&record_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("record_type {record_type:?}")))?,
+        start_ms: r.try_get("start_ms")?,
+        end_ms: r.try_get("end_ms")?,
+        duration_ms: r.try_get("duration_ms")?,
+        file_size: r.try_get("file_size")?,
+        storage_key: r.try_get("storage_key")?,
+        spool_path: r.try_get("spool_path")?,
+        status: FileStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        stream_param: r.try_get("stream_param")?,
+        media_info: r.try_get("media_info")?,
+        storage_time_s: r.try_get("storage_time_s")?,
+        expire_ms: r.try_get("expire_ms")?,
+    })
+}
+
+impl Store {
+    /// Inserts a file row (normally with status `recording`).
+    pub async fn insert_file(&self, f: &FileRow, now_ms: i64) -> Result<()> {
+        sqlx::query(super::dynamic(format!(
+            "INSERT INTO files ({COLUMNS}, created_ms) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        )))
+        .bind(&f.id)
+        .bind(&f.account_id)
+        .bind(&f.task_id)
+        .bind(&f.session_id)
+        .bind(&f.domain)
+        .bind(&f.app)
+        .bind(&f.stream)
+        .bind(f.format.as_str())
+        .bind(f.record_type.as_str())
+        .bind(f.start_ms)
+        .bind(f.end_ms)
+        .bind(f.duration_ms)
+        .bind(f.file_size)
+        .bind(&f.storage_key)
+        .bind(&f.spool_path)
+        .bind(f.status.as_str())
+        .bind(&f.stream_param)
+        .bind(&f.media_info)
+        .bind(f.storage_time_s)
+        .bind(f.expire_ms)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records the final state of a file.
+    pub async fn complete_file(&self, f: &FileRow) -> Result<()> {
+        sqlx::query(
+            "UPDATE files SET status = $1, start_ms = $2, end_ms = $3, duration_ms = $4, file_size = $5, \
+             media_info = $6, expire_ms = $7 WHERE id = $8",
+        )
+        .bind(f.status.as_str())
+        .bind(f.start_ms)
+        .bind(f.end_ms)
+        .bind(f.duration_ms)
+        .bind(f.file_size)
+        .bind(&f.media_info)
+        .bind(f.expire_ms)
+        .bind(&f.id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the row of a file that produced no media.
+    pub async fn discard_file(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Files still marked `recording` (open when the process stopped).
+    pub async fn open_files(&self) -> Result<Vec<FileRow>> {
+        let rows = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM files WHERE status = 'recording' AND deleted_ms IS NULL"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(file_from_row).collect()
+    }
+
+    /// Files of `account_id` matching `filter`, newest first, and the total.
+    pub async fn list_files(
+        &self,
+        account_id: &str,
+        filter: &FileFilter,
+    ) -> Result<(i64, Vec<FileRow>)> {
+        let mut clauses = vec![
+            "account_id = $1".to_string(),
+            "deleted_ms IS NULL".to_string(),
+        ];
+        let mut texts: Vec<&str> = Vec::new();
+        let mut ints: Vec<i64> = Vec::new();
+        for (col, v) in [
+            ("task_id", &filter.task_id),
+            ("domain", &filter.domain),
+            ("app", &filter.app),
+            ("stream", &filter.stream),
+        ] {
+            if let Some(v) = v {
+                texts.push(v);
+                clauses.push(format!("{col} = ${}", 1 + texts.len()));
+            }
+        }
+        let base = 1 + texts.len();
+        if let Some(from) = filter.from_ms {
+            ints.push(from);
+            clauses.push(format!(
+                "(end_ms >= ${} OR status = 'recording')",
+                base + ints.len()
+            ));
+        }
+        if let Some(to) = filter.to_ms {
+            ints.push(to);
+            clauses.push(format!("start_ms <= ${}", base + ints.len()));
+        }
+        let where_sql = clauses.join(" AND ");
+        let bind_all = |sql: String| {
+            let mut q = sqlx::query(super::dynamic(sql)).bind(account_id.to_string());
+            for t in &texts {
+                q = q.bind(t.to_string());
+            }
+            for i in &ints {
+                q = q.bind(*i);
+            }
+            q
+        };
+        let total: i64 = bind_all(format!("SELECT COUNT(*) FROM files WHERE {where_sql}"))
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
+        let n = base + ints.len();
+        let rows = bind_all(format!(
+            "SELECT {COLUMNS} FROM files WHERE {where_sql} ORDER BY start_ms DESC, id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ))
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(self.pool())
+        .await?;
+        Ok((
+            total,
+            rows.iter().map(file_from_row).collect::<Result<_>>()?,
+        ))
+    }
+
+    /// A file of `account_id` by id.
+    pub async fn file(&self, account_id: &str, id: &str) -> Result<Option<FileRow>> {
+        let row = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM files WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL"
+        )))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(file_from_row).transpose()
+    }
+
+    /// Marks a file deleted (its bytes are removed by the caller).
+    pub async fn delete_file(&self, id: &str, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE files SET deleted_ms = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Finished files whose retention has run out.
+    pub async fn expired_files(&self, now_ms: i64, limit: i64) -> Result<Vec<FileRow>> {
+        let rows = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM files WHERE deleted_ms IS NULL AND status <> 'recording' \
+             AND expire_ms IS NOT NULL AND expire_ms <= $1 ORDER BY expire_ms LIMIT $2"
+        )))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(file_from_row).collect()
+    }
+
+    /// The earliest pending expiry, if any.
+    pub async fn next_expiry(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(expire_ms) FROM files WHERE deleted_ms IS NULL AND status <> 'recording' AND expire_ms IS NOT NULL",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::test_support::store;
+    use super::*;
+
+    pub(crate) fn file(id: &str, account: &str, task: &str, start: i64) -> FileRow {
+        FileRow {
+            id: id.into(),
+            account_id: account.into(),
+            task_id: task.into(),
+            session_id: "sess".into(),
+            domain: "d.com".into(),
+            app: "live".into(),
+            stream: "s".into(),
+            format: FileFormat::Flv,
+            record_type: RecordType::Video,
+            start_ms: start,
+            end_ms: start,
+            duration_ms: 0,
+            file_size: 0,
+            storage_key: format!("k/{id}.flv"),
+            spool_path: format!("/tmp/{id}.part"),
+            status: FileStatus::Recording,
+            stream_param: String::new(),
+            media_info: "{}".into(),
+            storage_time_s: 0,
+            expire_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn file_lifecycle_and_filters() {
+        let (s, _d) = store().await;
+        s.create_account_with_key("a", "a", "AKa", "k", 0)
+            .await
+            .unwrap();
+        s.create_account_with_key("b", "b", "AKb", "k", 0)
+            .await
+            .unwrap();
+        let mut f1 = file("f1", "a", "1", 1000);
+        s.insert_file(&f1, 0).await.unwrap();
+        s.insert_file(&file("f2", "a", "2", 2000), 0).await.unwrap();
+        s.insert_file(&file("f3", "b", "1", 3000), 0).await.unwrap();
+        assert_eq!(s.open_files().await.unwrap().len(), 3);
+        f1.status = FileStatus::Finished;
+        f1.end_ms = 5000;
+        f1.duration_ms = 4000;
+        f1.file_size = 123;
+        f1.expire_ms = Some(10_000);
+        s.complete_file(&f1).await.unwrap();
+        assert_eq!(s.file("a", "f1").await.unwrap().unwrap(), f1);
+        assert!(s.file("b", "f1").await.unwrap().is_none());
+
+        let all = FileFilter {
+            limit: 20,
+            ..Default::default()
+        };
+        let (n, rows) = s.list_files("a", &all).await.unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(rows[0].id, "f2", "newest first");
+        let by_task = FileFilter {
+            task_id: Some("1".into()),
+            limit: 20,
+            ..Default::default()
+        };
+        assert_eq!(s.list_files("a", &by_task).await.unwrap().0, 1);
+        let window = FileFilter {
+            from_ms: Some(5500),
+            to_ms: Some(9000),
+            limit: 20,
+            ..Default::default()
+        };
+        let (n, rows) = s.list_files("a", &window).await.unwrap();
+        assert_eq!(
+            (n, rows[0].id.as_str()),
+            (1, "f2"),
+            "f1 ended before the window"
+        );
+        let paged = FileFilter {
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        };
+        assert_eq!(s.list_files("a", &paged).await.unwrap().1[0].id, "f1");
+
+        assert_eq!(s.next_expiry().await.unwrap(), Some(10_000));
+        assert!(s.expired_files(9_999, 10).await.unwrap().is_empty());
+        assert_eq!(s.expired_files(10_000, 10).await.unwrap()[0].id, "f1");
+        s.delete_file("f1", 11_000).await.unwrap();
+        assert!(s.file("a", "f1").await.unwrap().is_none());
+        assert_eq!(s.next_expiry().await.unwrap(), None);
+        s.discard_file("f2").await.unwrap();
+        assert_eq!(s.list_files("a", &all).await.unwrap().0, 0);
+    }
+}

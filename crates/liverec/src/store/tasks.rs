@@ -1,0 +1,292 @@
+//! Recording tasks (legacy CreateLiveRecord family). The integer row id is
+//! the legacy TaskId: AUTOINCREMENT / BIGSERIAL, so never reused.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError};
+use crate::task::{FileFormat, RecordType};
+
+/// A task to insert.
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    /// Owning account.
+    pub account_id: String,
+    /// Push domain; empty matches any domain.
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// StreamName.
+    pub stream: String,
+    /// Start of the wanted window (wall clock, ms).
+    pub start_ms: i64,
+    /// End of the window (wall clock, ms).
+    pub end_ms: i64,
+    /// Highlight (real-time) mode.
+    pub highlight: bool,
+    /// What to record.
+    pub record_type: RecordType,
+    /// Output formats.
+    pub formats: Vec<FileFormat>,
+    /// StreamParam as given (decoded).
+    pub stream_param: String,
+    /// Segment length, seconds (0 = one file per session).
+    pub record_interval_s: i64,
+    /// Retention, seconds (0 = forever).
+    pub storage_time_s: i64,
+    /// Hash of the request, for retry de-duplication.
+    pub request_hash: String,
+    /// Creation time, ms.
+    pub created_ms: i64,
+}
+
+/// A stored task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    /// Legacy TaskId.
+    pub id: i64,
+    /// Owning account.
+    pub account_id: String,
+    /// Push domain; empty matches any domain.
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// StreamName.
+    pub stream: String,
+    /// Window start, ms.
+    pub start_ms: i64,
+    /// Window end, ms.
+    pub end_ms: i64,
+    /// Highlight mode.
+    pub highlight: bool,
+    /// What to record.
+    pub record_type: RecordType,
+    /// Output formats.
+    pub formats: Vec<FileFormat>,
+    /// StreamParam (decoded).
+    pub stream_param: String,
+    /// Segment length, seconds (0 = none).
+    pub record_interval_s: i64,
+    /// Retention, seconds (0 = forever).
+    pub storage_time_s: i64,
+    /// Creation time, ms.
+    pub created_ms: i64,
+    /// When StopLiveRecord ended it.
+    pub stopped_ms: Option<i64>,
+}
+
+const COLUMNS: &str = "id, account_id, domain, app, stream, start_ms, end_ms, highlight, record_type, \
+                       formats, stream_param, record_interval_s, storage_time_s, created_ms, stopped_ms";
+
+fn task_from_row(r: &AnyRow) -> Result<Task> {
+    let record_type: String = r.try_get("record_type")?;
+    let formats: String = r.try_get("formats")?;
+    let formats = formats
+        .split(',')
+        .map(|f| FileFormat::parse(f).ok_or_else(|| StoreError::Corrupt(format!("format {f:?}"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Task {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        domain: r.try_get("domain")?,
+        app: r.try_get("app")?,
+        stream: r.try_get("stream")?,
+        start_ms: r.try_get("start_ms")?,
+        end_ms: r.try_get("end_ms")?,
+        highlight: r.try_get::<i64, _>("highlight")? != 0,
+        record_type: RecordType::parse(&record_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("record_type {record_type:?}")))?,
+        formats,
+        stream_param: r.try_get("stream_param")?,
+        record_interval_s: r.try_get("record_interval_s")?,
+        storage_time_s: r.try_get("storage_time_s")?,
+        created_ms: r.try_get("created_ms")?,
+        stopped_ms: r.try_get("stopped_ms")?,
+    })
+}
+
+impl Store {
+    /// Inserts a task and returns it with its new id.
+    pub async fn insert_task(&self, t: &NewTask) -> Result<Task> {
+        let formats: Vec<&str> = t.formats.iter().map(|f| f.as_str()).collect();
+        let row = sqlx::query(super::dynamic(format!(
+            "INSERT INTO tasks (family, account_id, domain, app, stream, start_ms, end_ms, highlight, \
+             record_type, formats, stream_param, record_interval_s, storage_time_s, request_hash, created_ms) \
+             VALUES ('legacy', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+        )))
+        .bind(&t.account_id)
+        .bind(&t.domain)
+        .bind(&t.app)
+        .bind(&t.stream)
+        .bind(t.start_ms)
+        .bind(t.end_ms)
+        .bind(i64::from(t.highlight))
+        .bind(t.record_type.as_str())
+        .bind(formats.join(","))
+        .bind(&t.stream_param)
+        .bind(t.record_interval_s)
+        .bind(t.storage_time_s)
+        .bind(&t.request_hash)
+        .bind(t.created_ms)
+        .fetch_one(self.pool())
+        .await?;
+        task_from_row(&row)
+    }
+
+    /// The newest live (not deleted) task of `account_id` with this request
+    /// hash created at or after `since_ms`.
+    pub async fn find_duplicate(
+        &self,
+        account_id: &str,
+        request_hash: &str,
+        since_ms: i64,
+    ) -> Result<Option<Task>> {
+        let row = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE account_id = $1 AND request_hash = $2 AND created_ms >= $3 \
+             AND deleted_ms IS NULL ORDER BY id DESC LIMIT 1"
+        )))
+        .bind(account_id)
+        .bind(request_hash)
+        .bind(since_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// A task of `account_id` that is not deleted.
+    pub async fn task(&self, account_id: &str, id: i64) -> Result<Option<Task>> {
+        let row = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL"
+        )))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// Tasks created by `account_id` at or after `since_ms` (deleted ones
+    /// excluded, as Tencent counts them).
+    pub async fn count_tasks_created_since(&self, account_id: &str, since_ms: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND created_ms >= $2 AND deleted_ms IS NULL",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Tasks of `account_id` that are armed at some moment of
+    /// [`start_ms`, `end_ms`) (not stopped, not deleted).
+    pub async fn count_tasks_overlapping(
+        &self,
+        account_id: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND deleted_ms IS NULL AND stopped_ms IS NULL \
+             AND start_ms < $3 AND end_ms > $2",
+        )
+        .bind(account_id)
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Marks a task stopped (first stop wins).
+    pub async fn stop_task(&self, id: i64, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE tasks SET stopped_ms = $1 WHERE id = $2 AND stopped_ms IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a task deleted.
+    pub async fn delete_task(&self, id: i64, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE tasks SET deleted_ms = $1 WHERE id = $2")
+            .bind(now_ms)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Every task that may still record: not stopped, not deleted, ending
+    /// after `now_ms`.
+    pub async fn armed_tasks(&self, now_ms: i64) -> Result<Vec<Task>> {
+        let rows = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE deleted_ms IS NULL AND stopped_ms IS NULL AND end_ms > $1 ORDER BY id"
+        )))
+        .bind(now_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::store;
+    use super::*;
+
+    pub(crate) fn new_task(account: &str, start: i64, end: i64) -> NewTask {
+        NewTask {
+            account_id: account.into(),
+            domain: String::new(),
+            app: "live".into(),
+            stream: "s".into(),
+            start_ms: start,
+            end_ms: end,
+            highlight: false,
+            record_type: RecordType::Video,
+            formats: vec![FileFormat::Flv],
+            stream_param: String::new(),
+            record_interval_s: 0,
+            storage_time_s: 0,
+            request_hash: "h".into(),
+            created_ms: start,
+        }
+    }
+
+    #[tokio::test]
+    async fn task_lifecycle() {
+        let (s, _d) = store().await;
+        s.create_account_with_key("a", "a", "AKa", "k", 0)
+            .await
+            .unwrap();
+        s.create_account_with_key("b", "b", "AKb", "k", 0)
+            .await
+            .unwrap();
+        let t1 = s.insert_task(&new_task("a", 1000, 5000)).await.unwrap();
+        let t2 = s.insert_task(&new_task("a", 2000, 9000)).await.unwrap();
+        assert!(t2.id > t1.id);
+        assert_eq!(s.task("a", t1.id).await.unwrap().unwrap(), t1);
+        assert!(s.task("b", t1.id).await.unwrap().is_none(), "other account");
+        assert_eq!(
+            s.find_duplicate("a", "h", 1500).await.unwrap().unwrap().id,
+            t2.id
+        );
+        assert!(s.find_duplicate("b", "h", 0).await.unwrap().is_none());
+        assert_eq!(s.count_tasks_created_since("a", 0).await.unwrap(), 2);
+        assert_eq!(s.count_tasks_overlapping("a", 6000, 7000).await.unwrap(), 1);
+        s.stop_task(t2.id, 3000).await.unwrap();
+        s.stop_task(t2.id, 4000).await.unwrap();
+        assert_eq!(
+            s.task("a", t2.id).await.unwrap().unwrap().stopped_ms,
+            Some(3000)
+        );
+        assert_eq!(s.armed_tasks(0).await.unwrap().len(), 1);
+        s.delete_task(t1.id, 5000).await.unwrap();
+        assert!(s.task("a", t1.id).await.unwrap().is_none());
+        // Ids are never reused, even after deletion.
+        let t3 = s.insert_task(&new_task("a", 1, 2)).await.unwrap();
+        assert!(t3.id > t2.id);
+    }
+}

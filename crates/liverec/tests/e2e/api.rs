@@ -1,0 +1,415 @@
+//! The API surface: every call style of the official clients, the error
+//! codes of bad input, the envelope, retry de-duplication, account
+//! isolation.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+fn future_window() -> (String, String) {
+    let t = now_s();
+    (cst(t + 3600), cst(t + 7200))
+}
+
+fn create_params(stream: &str) -> Value {
+    let (a, b) = future_window();
+    json!({"StreamName": stream, "AppName": "live", "DomainName": "push.example.com", "StartTime": a, "EndTime": b})
+}
+
+#[test]
+fn every_signature_style_of_the_sdk_is_accepted() {
+    let s = Server::start();
+    for (i, (sign, method)) in [
+        ("tc3", "POST"),
+        ("tc3-get", "GET"),
+        ("hmacsha1", "GET"),
+        ("hmacsha1", "POST"),
+        ("hmacsha256", "POST"),
+        ("hmacsha256", "GET"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = SdkOpts {
+            sign: Some(sign),
+            method: Some(method),
+            ..Default::default()
+        };
+        let mut p = create_params(&format!("sig{i}"));
+        p["StreamParam"] = json!("record_interval=3600&storage_time=86400");
+        let r = s.sdk_with(&o, "CreateLiveRecord", p).ok();
+        assert!(r["TaskId"].as_i64().is_some(), "{sign} {method}: {r}");
+        assert!(is_uuid(r["RequestId"].as_str().unwrap_or_default()));
+        // CommonClient with the same style, for a liverec action.
+        let o = SdkOpts {
+            client: Some("common"),
+            ..o
+        };
+        let r = s
+            .sdk_with(&o, "DescribeRecordFiles", json!({"Limit": 5}))
+            .ok();
+        assert_eq!(r["TotalCount"], 0, "{sign} {method}");
+    }
+}
+
+#[test]
+fn tccli_works_against_liverec() {
+    let s = Server::start();
+    let home = s.data_dir().join("tccli-home");
+    std::fs::create_dir_all(&home).expect("home");
+    let (a, b) = future_window();
+    let out = Command::new(tccli())
+        .args([
+            "live",
+            "CreateLiveRecord",
+            "--secretId",
+            SECRET_ID,
+            "--secretKey",
+            SECRET_KEY,
+            "--region",
+            "ap-guangzhou",
+        ])
+        .arg("--endpoint")
+        .arg(format!("http://{}", s.endpoint()))
+        .args([
+            "--StreamName",
+            "cli",
+            "--AppName",
+            "live",
+            "--StartTime",
+            &a,
+            "--EndTime",
+            &b,
+        ])
+        .env("HOME", &home)
+        .env("NO_PROXY", "*")
+        .output()
+        .expect("run tccli");
+    assert!(
+        out.status.success(),
+        "tccli failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("tccli prints JSON");
+    assert!(v["TaskId"].as_i64().is_some(), "{v}");
+    // And an error through tccli: exit 255 with the code.
+    let out = Command::new(tccli())
+        .args([
+            "live",
+            "StopLiveRecord",
+            "--secretId",
+            SECRET_ID,
+            "--secretKey",
+            SECRET_KEY,
+            "--region",
+            "ap-guangzhou",
+        ])
+        .arg("--endpoint")
+        .arg(format!("http://{}", s.endpoint()))
+        .args(["--StreamName", "cli", "--TaskId", "999999"])
+        .env("HOME", &home)
+        .output()
+        .expect("run tccli");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceNotFound.TaskId"));
+}
+
+#[test]
+fn bad_credentials_and_bad_input_get_the_right_codes() {
+    let s = Server::start();
+    let wrong_key = SdkOpts {
+        secret_key: Some("not-the-key".into()),
+        ..Default::default()
+    };
+    s.sdk_with(&wrong_key, "CreateLiveRecord", create_params("x"))
+        .err("AuthFailure.SignatureFailure");
+    let old = SdkOpts {
+        skew: Some(-600),
+        ..Default::default()
+    };
+    s.sdk_with(&old, "CreateLiveRecord", create_params("x"))
+        .err("AuthFailure.SignatureExpire");
+    let unknown = SdkOpts {
+        secret_id: Some("AKIDnobody".into()),
+        ..Default::default()
+    };
+    s.sdk_with(&unknown, "CreateLiveRecord", create_params("x"))
+        .err("AuthFailure.SecretIdNotFound");
+
+    let mut p = create_params("x");
+    p.as_object_mut().expect("obj").remove("StreamName");
+    let m = s.sdk("CreateLiveRecord", p).err("MissingParameter");
+    assert!(m.contains("StreamName"), "{m}");
+    let mut p = create_params("x");
+    p["FileFormat"] = json!("avi");
+    assert!(
+        s.sdk("CreateLiveRecord", p)
+            .err("InvalidParameterValue")
+            .contains("FileFormat")
+    );
+    let mut p = create_params("x");
+    p["StartTime"] = json!("2026-02-30 25:61:00");
+    assert!(
+        s.sdk("CreateLiveRecord", p)
+            .err("InvalidParameterValue")
+            .contains("StartTime")
+    );
+    let t = now_s();
+    let p = json!({"StreamName": "x", "StartTime": cst(t + 7200), "EndTime": cst(t + 3600)});
+    let m = s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
+    assert!(m.contains("EndTime must be later than StartTime"), "{m}");
+    let p = json!({"StreamName": "x", "StartTime": cst(t - 7200), "EndTime": cst(t - 3600)});
+    s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
+    let p = json!({"StreamName": "x", "EndTime": cst(t + 60)});
+    assert!(
+        s.sdk("CreateLiveRecord", p)
+            .err("MissingParameter")
+            .contains("StartTime")
+    );
+    // Formats and modes this version cannot record are refused, not faked.
+    for (k, v) in [
+        ("FileFormat", json!("hls")),
+        ("FileFormat", json!("MP4")),
+        ("RecordType", json!("audio")),
+        ("MixStream", json!(1)),
+    ] {
+        let mut p = create_params("x");
+        p[k] = v;
+        let m = s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
+        assert!(m.contains("not supported"), "{k}: {m}");
+    }
+    let mut p = create_params("x");
+    p["Highlight"] = json!(2);
+    assert!(
+        s.sdk("CreateLiveRecord", p)
+            .err("InvalidParameterValue")
+            .contains("Highlight")
+    );
+    let mut p = create_params("x");
+    p["StreamParam"] = json!("record_interval=60");
+    assert!(
+        s.sdk("CreateLiveRecord", p)
+            .err("InvalidParameterValue")
+            .contains("record_interval")
+    );
+    // Highlight needs a live stream.
+    s.sdk(
+        "CreateLiveRecord",
+        json!({"StreamName": "offline", "Highlight": 1}),
+    )
+    .err("ResourceUnavailable.StreamNotExist");
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "x", "TaskId": 424242}),
+    )
+    .err("ResourceNotFound.TaskId");
+    s.sdk("StopLiveRecord", json!({"StreamName": "x"}))
+        .err("MissingParameter");
+
+    let common = SdkOpts {
+        client: Some("common"),
+        ..Default::default()
+    };
+    s.sdk_with(&common, "NoSuchAction", json!({}))
+        .err("InvalidAction");
+    let m = s
+        .sdk_with(&common, "CreateRecordTask", json!({}))
+        .err("InvalidAction");
+    assert!(m.contains("not supported"), "{m}");
+    let v2017 = SdkOpts {
+        client: Some("common"),
+        version: Some("2017-01-01"),
+        ..Default::default()
+    };
+    s.sdk_with(&v2017, "CreateLiveRecord", create_params("x"))
+        .err("NoSuchVersion");
+    s.sdk_with(&common, "DescribeRecordFiles", json!({"Limit": 500}))
+        .err("InvalidParameterValue");
+    s.sdk_with(&common, "DescribeRecordFiles", json!({"Limit": "many"}))
+        .err("InvalidParameter");
+}
+
+/// A raw TC3-signed request (what a client without the SDK sends).
+fn raw_tc3(
+    s: &Server,
+    action: &str,
+    body: &[u8],
+    host: &str,
+    service: &str,
+    timestamp: i64,
+) -> HttpResponse {
+    let ct = "application/json";
+    let sig = tcapi::sign_tc3(SECRET_KEY, "POST", host, "", ct, body, timestamp, service);
+    let date = time::OffsetDateTime::from_unix_timestamp(timestamp)
+        .expect("ts")
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("fmt");
+    let auth = format!(
+        "TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
+    );
+    let ts = timestamp.to_string();
+    http_request(
+        s.api,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", ct),
+            ("Host", host),
+            ("X-TC-Action", action),
+            ("X-TC-Version", "2018-08-01"),
+            ("X-TC-Timestamp", &ts),
+            ("X-TC-Region", "ap-guangzhou"),
+            ("Authorization", &auth),
+        ],
+        body,
+    )
+    .expect("raw request")
+}
+
+fn envelope(r: &HttpResponse) -> Value {
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "exact content type"
+    );
+    let v: Value = serde_json::from_slice(&r.body).expect("JSON body");
+    assert!(
+        is_uuid(v["Response"]["RequestId"].as_str().unwrap_or_default()),
+        "{v}"
+    );
+    v["Response"].clone()
+}
+
+#[test]
+fn raw_requests_client_quirks_and_envelope() {
+    let s = Server::start();
+    let now = now_s();
+    let body = br#"{"Limit":1}"#;
+    let ep = s.endpoint();
+    // Host with port (Python/Go), without port (Node signs the hostname),
+    // a literal http:// Host (tccli), Node's service label.
+    for (host_sent, host_signed, service) in [
+        (ep.clone(), ep.clone(), "live"),
+        (format!("http://{ep}"), format!("http://{ep}"), "live"),
+    ] {
+        let r = raw_tc3(&s, "DescribeRecordFiles", body, &host_signed, service, now);
+        assert_eq!(host_sent, host_signed);
+        let v = envelope(&r);
+        assert!(v.get("Error").is_none(), "{host_signed}: {v}");
+    }
+    // Node: sends Host with port but signs it without, service "127".
+    let ct = "application/json";
+    let sig = tcapi::sign_tc3(SECRET_KEY, "POST", "127.0.0.1", "", ct, body, now, "127");
+    let date = time::OffsetDateTime::from_unix_timestamp(now)
+        .expect("ts")
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("fmt");
+    let auth = format!(
+        "TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/127/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
+    );
+    let ts = now.to_string();
+    let r = http_request(
+        s.api,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", ct),
+            ("Host", &ep),
+            ("X-TC-Action", "DescribeRecordFiles"),
+            ("X-TC-Version", "2018-08-01"),
+            ("X-TC-Timestamp", &ts),
+            ("Authorization", &auth),
+        ],
+        body,
+    )
+    .expect("node-style");
+    assert!(envelope(&r).get("Error").is_none());
+
+    // Non-JSON body (correctly signed) -> InvalidParameter.
+    let r = raw_tc3(&s, "CreateLiveRecord", b"StreamName=x", &ep, "live", now);
+    assert_eq!(envelope(&r)["Error"]["Code"], "InvalidParameter");
+    // Errors keep the envelope: unknown SecretId, no auth at all.
+    let r = http_request(
+        s.api,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-TC-Action", "CreateLiveRecord"),
+        ],
+        b"{}",
+    )
+    .expect("req");
+    let e = envelope(&r);
+    assert!(
+        e["Error"]["Code"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("AuthFailure")
+            || e["Error"]["Code"] == "MissingParameter",
+        "{e}"
+    );
+    // A body over 10 MiB.
+    let big = vec![b' '; 10 * 1024 * 1024 + 10];
+    let r = raw_tc3(&s, "DescribeRecordFiles", &big, &ep, "live", now);
+    assert_eq!(envelope(&r)["Error"]["Code"], "RequestSizeLimitExceeded");
+    // A v1 request replayed verbatim is refused the second time.
+    let params = [
+        ("Action", "DescribeRecordFiles"),
+        ("Nonce", "4242"),
+        ("Region", "ap-guangzhou"),
+        ("SecretId", SECRET_ID),
+        ("SignatureMethod", "HmacSHA256"),
+        ("Timestamp", ts.as_str()),
+        ("Version", "2018-08-01"),
+    ];
+    let joined: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let to_sign = format!("POST{ep}/?{}", joined.join("&"));
+    let signature = tcapi::sign_v1(SECRET_KEY, tcapi::SignMethod::HmacSha256, &to_sign);
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        form.append_pair(k, v);
+    }
+    form.append_pair("Signature", &signature);
+    let form = form.finish();
+    let send = || {
+        http_request(
+            s.api,
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Host", &ep),
+            ],
+            form.as_bytes(),
+        )
+        .expect("v1")
+    };
+    assert!(envelope(&send()).get("Error").is_none());
+    assert_eq!(
+        envelope(&send())["Error"]["Code"],
+        "AuthFailure.InvalidAuthorization"
+    );
+}
+
+#[test]
+fn identical_create_within_a_minute_returns_the_same_task() {
+    let s = Server::start();
+    let p = create_params("dup");
+    let a = s.sdk("CreateLiveRecord", p.clone()).ok()["TaskId"].as_i64();
+    let b = s.sdk("CreateLiveRecord", p.clone()).ok()["TaskId"].as_i64();
+    assert!(a.is_some());
+    assert_eq!(a, b);
+    // The same effective parameters spelled differently are the same call.
+    let mut same = p.clone();
+    same["FileFormat"] = json!("FLV");
+    assert_eq!(s.sdk("CreateLiveRecord", same).ok()["TaskId"].as_i64(), a);
+    let mut other = p;
+    other["StreamParam"] = json!("storage_time=600");
+    let c = s.sdk("CreateLiveRecord", other).ok()["TaskId"].as_i64();
+    assert!(c.is_some());
+    assert_ne!(a, c, "different parameters make a new task");
+}

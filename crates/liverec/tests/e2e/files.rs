@@ -1,0 +1,146 @@
+//! DescribeRecordFiles, DeleteRecordFiles, `/files` with Range, and account
+//! isolation of tasks and files.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::*;
+
+fn new_account(s: &Server) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["keys", "create", "--name", "bob"])
+        .env_clear()
+        .env("LIVEREC_DATA_DIR", s.data_dir())
+        .output()
+        .expect("liverec keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .expect("field printed")
+    };
+    (field("SecretId:"), field("SecretKey:"))
+}
+
+#[test]
+fn files_are_served_with_ranges_and_accounts_are_isolated() {
+    let s = Server::start();
+    let _p = Publisher::start(&s.rtmp_url("live", "iso"), "h264_aac_10s.flv");
+    s.wait_publishing("iso");
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "iso", "Highlight": 1}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(3));
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "iso", "TaskId": task}),
+    )
+    .ok();
+    let files = s.wait_finished(task, 1, Duration::from_secs(2));
+    let f = &files[0];
+    let url = f["VideoUrl"].as_str().expect("url");
+    let path = url
+        .split_once("/files/")
+        .map(|(_, k)| format!("/files/{k}"))
+        .expect("path");
+    let full = http_get(s.api, &path, &[]).expect("GET");
+    assert_eq!(full.status, 200);
+    assert_eq!(full.header("content-type"), Some("video/x-flv"));
+    assert_eq!(
+        full.body.len() as u64,
+        f["FileSize"].as_u64().expect("size")
+    );
+    let part = http_get(s.api, &path, &[("Range", "bytes=100-199")]).expect("range");
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, full.body[100..200]);
+    let len = full.body.len();
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes 100-199/{len}").as_str())
+    );
+    let tail = http_get(s.api, &path, &[("Range", "bytes=-10")]).expect("suffix");
+    assert_eq!(tail.body, full.body[len - 10..]);
+    let bad = http_get(s.api, &path, &[("Range", &format!("bytes={len}-"))]).expect("416");
+    assert_eq!(bad.status, 416);
+    assert_eq!(
+        http_get(s.api, "/files/nope/x.flv", &[])
+            .expect("404")
+            .status,
+        404
+    );
+    assert_eq!(
+        http_get(s.api, "/files/../../etc/passwd", &[])
+            .expect("404")
+            .status,
+        404
+    );
+
+    // Filters.
+    assert_eq!(s.files(json!({"StreamName": "iso"})).len(), 1);
+    assert_eq!(s.files(json!({"StreamName": "other"})).len(), 0);
+    assert_eq!(s.files(json!({"TaskId": task})).len(), 1, "numeric TaskId");
+    let start = f["StartTime"].as_i64().expect("start");
+    assert_eq!(
+        s.files(json!({"StartTime": start - 10, "EndTime": start + 1}))
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.files(json!({"StartTime": start + 3600, "EndTime": start + 7200}))
+            .len(),
+        0
+    );
+
+    // Account B sees nothing of A and cannot touch it.
+    let (id, key) = new_account(&s);
+    let b = SdkOpts {
+        secret_id: Some(id),
+        secret_key: Some(key),
+        ..Default::default()
+    };
+    let bc = SdkOpts {
+        client: Some("common"),
+        ..b.clone()
+    };
+    let r = s.sdk_with(&bc, "DescribeRecordFiles", json!({})).ok();
+    assert_eq!(r["TotalCount"], 0);
+    s.sdk_with(
+        &b,
+        "StopLiveRecord",
+        json!({"StreamName": "iso", "TaskId": task}),
+    )
+    .err("ResourceNotFound.TaskId");
+    s.sdk_with(
+        &b,
+        "DeleteLiveRecord",
+        json!({"StreamName": "iso", "TaskId": task}),
+    )
+    .err("ResourceNotFound.TaskId");
+    let fid = f["FileId"].as_str().expect("FileId").to_string();
+    s.sdk_with(&bc, "DeleteRecordFiles", json!({"FileIds": [fid.clone()]}))
+        .err("ResourceNotFound");
+    assert_eq!(s.files(json!({})).len(), 1, "A's file is still there");
+
+    // A deletes its file: gone from the listing and from storage.
+    let ac = SdkOpts {
+        client: Some("common"),
+        ..Default::default()
+    };
+    s.sdk_with(&ac, "DeleteRecordFiles", json!({"FileIds": [fid]}))
+        .ok();
+    assert_eq!(s.files(json!({})).len(), 0);
+    assert_eq!(http_get(s.api, &path, &[]).expect("GET").status, 404);
+}

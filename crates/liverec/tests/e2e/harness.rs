@@ -1,0 +1,552 @@
+//! The e2e harness: runs the real `liverec` binary on free loopback ports in
+//! a temporary data directory, publishes fixtures with ffmpeg, calls the API
+//! through the official Tencent Cloud Python SDK (and tccli), fetches files
+//! over HTTP and checks them with ffprobe/ffmpeg. Every process started here
+//! is stopped by its PID; every wait is bounded.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const SECRET_ID: &str = "AKIDliverecE2eTestKey00000000000000";
+pub const SECRET_KEY: &str = "liverecE2eTestSecretKey000000000";
+
+/// The project's fixtures directory.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
+}
+
+fn python() -> String {
+    std::env::var("LIVEREC_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+pub fn tccli() -> String {
+    std::env::var("LIVEREC_TEST_TCCLI").unwrap_or_else(|_| "tccli".into())
+}
+
+/// Polls `f` every 100 ms until it returns Some or `limit` passes.
+pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let t0 = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends a signal to a process by PID.
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Waits for a child to exit, at most `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Result of one SDK call.
+#[derive(Debug, Clone)]
+pub enum Sdk {
+    Ok(Value),
+    Err {
+        code: String,
+        message: String,
+        request_id: String,
+    },
+}
+
+impl Sdk {
+    pub fn ok(self) -> Value {
+        match self {
+            Sdk::Ok(v) => v,
+            Sdk::Err { code, message, .. } => panic!("expected success, got {code}: {message}"),
+        }
+    }
+
+    /// Asserts an error with `code`; returns its message.
+    pub fn err(self, code: &str) -> String {
+        match self {
+            Sdk::Err {
+                code: c,
+                message,
+                request_id,
+            } => {
+                assert_eq!(c, code, "wrong error code ({message})");
+                assert!(
+                    is_uuid(&request_id),
+                    "RequestId {request_id:?} is not a UUID"
+                );
+                message
+            }
+            Sdk::Ok(v) => panic!("expected {code}, got success {v}"),
+        }
+    }
+}
+
+pub fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && s.chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// Options of an SDK call beyond the defaults (TC3 POST, test key).
+#[derive(Debug, Clone, Default)]
+pub struct SdkOpts {
+    pub sign: Option<&'static str>,
+    pub method: Option<&'static str>,
+    pub client: Option<&'static str>,
+    pub version: Option<&'static str>,
+    pub skew: Option<i64>,
+    pub secret_id: Option<String>,
+    pub secret_key: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+/// A running liverec.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub api: SocketAddr,
+    pub rtmp: SocketAddr,
+    env: Vec<(String, String)>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts with extra `LIVEREC_*` settings.
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::Builder::new()
+            .prefix("liverec-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let mut s = Server {
+            dir,
+            child: None,
+            api: "127.0.0.1:0".parse().expect("addr"),
+            rtmp: "127.0.0.1:0".parse().expect("addr"),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        s.spawn();
+        s
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn spawn(&mut self) {
+        let listen = self.dir.path().join("listen.json");
+        let _ = std::fs::remove_file(&listen);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_liverec"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info,liverec=debug")
+            .env("LIVEREC_DATA_DIR", self.dir.path())
+            .env("LIVEREC_API_LISTEN", self.api.to_string())
+            .env("LIVEREC_RTMP_LISTEN", self.rtmp.to_string())
+            .env("LIVEREC_SECRET_ID", SECRET_ID)
+            .env("LIVEREC_SECRET_KEY", SECRET_KEY)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        self.child = Some(cmd.spawn().expect("start liverec"));
+        let bound: Value = wait_for(Duration::from_secs(30), "listen.json", || {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(st)) = c.try_wait()
+            {
+                panic!("liverec exited early ({st}):\n{}", self.log());
+            }
+            std::fs::read(&listen)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+        });
+        self.api = bound["api"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("api addr");
+        self.rtmp = bound["rtmp"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("rtmp addr");
+        wait_for(Duration::from_secs(30), "healthz", || {
+            http_get(self.api, "/healthz", &[])
+                .ok()
+                .filter(|r| r.status == 200)
+        });
+    }
+
+    /// SIGTERM; returns the exit status (panics if it takes over 10 s).
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        signal(child.id(), "TERM");
+        match wait_exit(&mut child, Duration::from_secs(10)) {
+            Some(s) => s,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "liverec did not exit within 10 s of SIGTERM:\n{}",
+                    self.log()
+                );
+            }
+        }
+    }
+
+    /// SIGKILL (crash).
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        signal(child.id(), "KILL");
+        let _ = child.wait();
+    }
+
+    /// Starts again on the same ports and data directory.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.spawn();
+    }
+
+    pub fn rtmp_url(&self, app: &str, stream: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/{app}/{stream}", self.rtmp.port())
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.api.port())
+    }
+
+    pub fn sdk(&self, action: &str, params: Value) -> Sdk {
+        self.sdk_with(&SdkOpts::default(), action, params)
+    }
+
+    pub fn sdk_with(&self, o: &SdkOpts, action: &str, params: Value) -> Sdk {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/sdk.py");
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
+            .arg("--endpoint")
+            .arg(o.endpoint.clone().unwrap_or_else(|| self.endpoint()))
+            .arg("--secret-id")
+            .arg(o.secret_id.as_deref().unwrap_or(SECRET_ID))
+            .arg("--secret-key")
+            .arg(o.secret_key.as_deref().unwrap_or(SECRET_KEY))
+            .arg("--sign")
+            .arg(o.sign.unwrap_or("tc3"));
+        if let Some(m) = o.method {
+            cmd.arg("--method").arg(m);
+        }
+        if let Some(c) = o.client {
+            cmd.arg("--client").arg(c);
+        }
+        if let Some(v) = o.version {
+            cmd.arg("--version").arg(v);
+        }
+        if let Some(s) = o.skew {
+            cmd.arg("--skew").arg(s.to_string());
+        }
+        let out = cmd
+            .arg(action)
+            .arg(params.to_string())
+            .env("NO_PROXY", "*")
+            .output()
+            .expect("run python SDK helper");
+        assert!(
+            out.status.success(),
+            "SDK helper failed ({}): {}\nserver log:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("SDK helper output");
+        if v["ok"] == json!(true) {
+            Sdk::Ok(v["response"].clone())
+        } else {
+            Sdk::Err {
+                code: v["code"].as_str().unwrap_or_default().into(),
+                message: v["message"].as_str().unwrap_or_default().into(),
+                request_id: v["request_id"].as_str().unwrap_or_default().into(),
+            }
+        }
+    }
+
+    /// DescribeRecordFiles' FileList for `filter`.
+    pub fn files(&self, filter: Value) -> Vec<Value> {
+        let r = self.sdk("DescribeRecordFiles", filter).ok();
+        r["FileList"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until the files of `task_id` are `n` and all finished.
+    pub fn wait_finished(&self, task_id: i64, n: usize, limit: Duration) -> Vec<Value> {
+        wait_for(
+            limit,
+            &format!("{n} finished file(s) of task {task_id}"),
+            || {
+                let f = self.files(json!({ "TaskId": task_id.to_string() }));
+                (f.len() == n && f.iter().all(|x| x["Status"] != "recording")).then_some(f)
+            },
+        )
+    }
+
+    /// Waits until the server logged that `stream` is being published.
+    pub fn wait_publishing(&self, stream: &str) {
+        let needle = format!("/{stream}");
+        wait_for(
+            Duration::from_secs(15),
+            &format!("publish of {stream}"),
+            || {
+                self.log()
+                    .lines()
+                    .any(|l| l.contains("publish started") && l.contains(&needle))
+                    .then_some(())
+            },
+        );
+    }
+
+    /// Downloads a file's VideoUrl into the data dir; returns its path.
+    pub fn download(&self, video_url: &str) -> PathBuf {
+        let path = video_url
+            .split_once("/files/")
+            .map(|(_, k)| format!("/files/{k}"))
+            .expect("VideoUrl has /files/");
+        let r = http_get(self.api, &path, &[]).expect("GET file");
+        assert_eq!(r.status, 200, "GET {path}");
+        let name = path.rsplit('/').next().unwrap_or("f");
+        let out = self.dir.path().join(format!("dl-{name}"));
+        std::fs::write(&out, &r.body).expect("write download");
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), "KILL");
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- liverec log ----\n{}", self.log());
+        }
+    }
+}
+
+/// An ffmpeg publisher looping a fixture in real time.
+pub struct Publisher {
+    child: Option<Child>,
+}
+
+impl Publisher {
+    pub fn start(url: &str, fixture_name: &str) -> Publisher {
+        Publisher::start_for(url, fixture_name, None)
+    }
+
+    /// Publishes for at most `seconds` (then ffmpeg exits by itself).
+    pub fn start_for(url: &str, fixture_name: &str, seconds: Option<u32>) -> Publisher {
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args([
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+        ])
+        .arg(fixture(fixture_name))
+        .args(["-c", "copy"]);
+        if let Some(s) = seconds {
+            cmd.arg("-t").arg(s.to_string());
+        }
+        let child = cmd
+            .args(["-f", "flv"])
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ffmpeg");
+        Publisher { child: Some(child) }
+    }
+
+    /// Stops the publisher (SIGTERM, then SIGKILL).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), "TERM");
+            if wait_exit(&mut c, Duration::from_secs(5)).is_none() {
+                signal(c.id(), "KILL");
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A minimal HTTP/1.1 response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one request and reads the whole response (Connection: close).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpResponse> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
+        if n == 0 || i + 2 + n > b.len() {
+            break;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + n]);
+        b = &b[(i + 4 + n).min(b.len())..];
+    }
+    out
+}
+
+pub fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpResponse> {
+    http_request(addr, "GET", path, headers, b"")
+}
+
+/// China Standard Time string for Unix seconds.
+pub fn cst(unix_s: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .expect("time")
+        .to_offset(time::macros::offset!(+8));
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second]"
+    ))
+    .expect("format")
+}
+
+pub fn now_s() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub fn now_f() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+/// Sleeps until Unix time `t` (seconds, fractional).
+pub fn sleep_until(t: f64) {
+    let d = t - now_f();
+    if d > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(d));
+    }
+}

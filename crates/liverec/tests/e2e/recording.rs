@@ -1,0 +1,245 @@
+//! Recording behaviour: highlight, scheduled windows, stop, restart, crash.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::*;
+use crate::probe::assert_valid;
+
+/// One GOP of the fixtures (keyint 60 at 30 fps).
+const GOP: f64 = 2.0;
+
+#[test]
+fn highlight_records_from_the_last_keyframe_until_end_time() {
+    let s = Server::start();
+    let _p = Publisher::start(&s.rtmp_url("live", "hl"), "h264_aac_10s.flv");
+    s.wait_publishing("hl");
+    std::thread::sleep(Duration::from_secs(3));
+    let end = now_s() + 8;
+    let call = now_f();
+    let r = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "hl", "AppName": "live", "Highlight": 1, "EndTime": cst(end)}),
+        )
+        .ok();
+    let task = r["TaskId"].as_i64().expect("integer TaskId");
+    // While recording the file is listed as such.
+    let live = s.files(json!({"TaskId": task.to_string()}));
+    assert!(live.iter().all(|f| f["Status"] == "recording"), "{live:?}");
+    sleep_until(end as f64 + 2.0);
+    let files = s.files(json!({"TaskId": task}));
+    assert_eq!(
+        files.len(),
+        1,
+        "one finished file within 2 s after EndTime: {files:?}"
+    );
+    let f = &files[0];
+    assert_eq!(f["Status"], "finished");
+    assert_eq!(f["FileFormat"], "flv");
+    assert_eq!(f["StreamName"], "hl");
+    assert_eq!(f["DomainName"], "127.0.0.1");
+    let path = s.download(f["VideoUrl"].as_str().expect("VideoUrl"));
+    let expected = end as f64 - call;
+    let probe = assert_valid(&path, "flv", expected - 0.5, expected + GOP + 0.5);
+    assert_eq!(probe.codec("video"), Some("h264"));
+    assert_eq!(probe.codec("audio"), Some("aac"));
+    // Listing agrees with the media and the bytes served.
+    let dur = f["Duration"].as_f64().expect("Duration");
+    assert!(
+        (dur - probe.duration).abs() < 1.0,
+        "Duration {dur} vs media {}",
+        probe.duration
+    );
+    let span_ms = f["EndTimeMs"].as_i64().expect("EndTimeMs")
+        - f["StartTimeMs"].as_i64().expect("StartTimeMs");
+    assert!((span_ms as f64 / 1000.0 - probe.duration).abs() < 1.0);
+    assert_eq!(
+        f["FileSize"].as_u64(),
+        Some(std::fs::metadata(&path).expect("meta").len())
+    );
+    // The file starts at or before the call (pre-roll), at most one GOP.
+    let start = f["StartTimeMs"].as_f64().expect("ms") / 1000.0;
+    assert!(
+        start <= call + 0.3 && start >= call - GOP - 0.5,
+        "start {start} vs call {call}"
+    );
+}
+
+#[test]
+fn scheduled_window_on_a_live_stream() {
+    let s = Server::start();
+    let _p = Publisher::start(&s.rtmp_url("live", "sch"), "h264_aac_10s.flv");
+    s.wait_publishing("sch");
+    let t0 = now_s();
+    let r = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "sch", "AppName": "live", "StartTime": cst(t0 + 3), "EndTime": cst(t0 + 9)}),
+        )
+        .ok();
+    let task = r["TaskId"].as_i64().expect("TaskId");
+    sleep_until((t0 + 9) as f64 + 0.5);
+    let files = s.wait_finished(task, 1, Duration::from_secs(3));
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(&path, "flv", 5.5, 6.0 + GOP + 0.5);
+}
+
+#[test]
+fn scheduled_window_two_publishes_two_files_and_offline_none() {
+    let s = Server::start();
+    let t0 = now_s();
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "twice", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 16)}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    let offline = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "nobody", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 5)}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    sleep_until((t0 + 2) as f64);
+    let mut p = Publisher::start(&s.rtmp_url("live", "twice"), "h264_aac_10s.flv");
+    s.wait_publishing("twice");
+    std::thread::sleep(Duration::from_secs(4));
+    p.stop();
+    std::thread::sleep(Duration::from_secs(1));
+    let _p2 = Publisher::start(&s.rtmp_url("live", "twice"), "h264_aac_10s.flv");
+    sleep_until((t0 + 16) as f64 + 0.5);
+    let files = s.wait_finished(task, 2, Duration::from_secs(3));
+    for f in &files {
+        let path = s.download(f["VideoUrl"].as_str().expect("url"));
+        assert_valid(&path, "flv", 2.5, 9.0);
+    }
+    assert!(
+        s.files(json!({"TaskId": offline})).is_empty(),
+        "offline stream: no file"
+    );
+    // The offline task simply expired: stopping it is not an error.
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "nobody", "TaskId": offline}),
+    )
+    .ok();
+}
+
+#[test]
+fn stop_finalizes_within_a_second_and_delete_rules() {
+    let s = Server::start();
+    let _p = Publisher::start(&s.rtmp_url("live", "stp"), "h264_aac_10s.flv");
+    s.wait_publishing("stp");
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "stp", "Highlight": 1}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(4));
+    s.sdk(
+        "DeleteLiveRecord",
+        json!({"StreamName": "stp", "TaskId": task}),
+    )
+    .err("FailedOperation.AlterTaskState");
+    let t = std::time::Instant::now();
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "stp", "TaskId": task}),
+    )
+    .ok();
+    let files = s.wait_finished(task, 1, Duration::from_secs(1));
+    assert!(t.elapsed() < Duration::from_secs(3));
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(&path, "flv", 3.0, 7.0);
+    // Stopped: the task never records again, and can now be deleted.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(s.files(json!({"TaskId": task})).len(), 1);
+    s.sdk(
+        "DeleteLiveRecord",
+        json!({"StreamName": "stp", "TaskId": task}),
+    )
+    .ok();
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "stp", "TaskId": task}),
+    )
+    .err("ResourceNotFound.TaskId");
+    s.sdk(
+        "DeleteLiveRecord",
+        json!({"StreamName": "stp", "TaskId": task}),
+    )
+    .err("ResourceNotFound.TaskId");
+    // The files of a deleted task stay.
+    assert_eq!(s.files(json!({"TaskId": task})).len(), 1);
+}
+
+#[test]
+fn scheduled_task_survives_a_restart() {
+    let mut s = Server::start();
+    let t0 = now_s();
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "rs", "StartTime": cst(t0 + 6), "EndTime": cst(t0 + 13)}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    let status = s.stop();
+    assert!(status.success(), "graceful stop exits 0: {status}");
+    s.start_again();
+    let _p = Publisher::start(&s.rtmp_url("live", "rs"), "h264_aac_10s.flv");
+    sleep_until((t0 + 13) as f64 + 0.5);
+    let files = s.wait_finished(task, 1, Duration::from_secs(3));
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(&path, "flv", 5.5, 7.0 + GOP + 0.5);
+}
+
+#[test]
+fn shutdown_and_crash_leave_playable_files() {
+    let mut s = Server::start();
+    let mut p = Publisher::start(&s.rtmp_url("live", "down"), "h264_aac_10s.flv");
+    s.wait_publishing("down");
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "down", "Highlight": 1}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(4));
+    // SIGTERM: the open file is finalized before exit.
+    assert!(s.stop().success());
+    p.stop();
+    s.start_again();
+    let files = s.wait_finished(task, 1, Duration::from_secs(5));
+    assert_eq!(files[0]["Status"], "finished");
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(&path, "flv", 3.0, 7.0);
+
+    // kill -9 mid-recording: the next start recovers the file.
+    let _p = Publisher::start(&s.rtmp_url("live", "down"), "h264_aac_10s.flv");
+    s.wait_publishing("down");
+    // The highlight task is still armed (its window runs 30 min): the new
+    // publish session is recorded too.
+    std::thread::sleep(Duration::from_secs(5));
+    s.kill();
+    s.start_again();
+    let files = s.wait_finished(task, 2, Duration::from_secs(10));
+    let rec = files
+        .iter()
+        .find(|f| f["Status"] == "recovered")
+        .expect("a recovered file");
+    let path = s.download(rec["VideoUrl"].as_str().expect("url"));
+    assert_valid(&path, "flv", 2.0, 7.0);
+}

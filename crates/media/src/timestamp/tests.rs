@@ -1,0 +1,301 @@
+use super::*;
+use bytes::Bytes;
+use proptest::prelude::*;
+
+fn frame(track: Track, dts: i64, cts: i32) -> Frame {
+    Frame {
+        track,
+        dts,
+        cts,
+        keyframe: true,
+        data: Bytes::new(),
+    }
+}
+
+/// Applies `inputs` in order; returns (track, input, output or None if dropped).
+fn run(repair: &mut TimestampRepair, inputs: &[(Track, i64)]) -> Vec<(Track, i64, Option<i64>)> {
+    inputs
+        .iter()
+        .map(|&(track, dts)| {
+            let mut f = frame(track, dts, 0);
+            let kept = repair.apply(&mut f);
+            (track, dts, kept.then_some(f.dts))
+        })
+        .collect()
+}
+
+/// Interleaved A/V inputs: video every 33 ms, audio every 23 ms, in
+/// timestamp order, from `start` for `len` ms.
+fn av(start: i64, len: i64) -> Vec<(Track, i64)> {
+    let mut v: Vec<(Track, i64)> = (0..)
+        .map(|i| (Track::Video, start + i * 33))
+        .take_while(|&(_, t)| t < start + len)
+        .chain(
+            (0..)
+                .map(|i| (Track::Audio, start + i * 23))
+                .take_while(|&(_, t)| t < start + len),
+        )
+        .collect();
+    v.sort_by_key(|&(t, d)| (d, t == Track::Audio));
+    v
+}
+
+fn assert_strictly_increasing(out: &[(Track, i64, Option<i64>)]) {
+    for track in [Track::Video, Track::Audio] {
+        let dts: Vec<i64> = out
+            .iter()
+            .filter(|o| o.0 == track)
+            .filter_map(|o| o.2)
+            .collect();
+        assert!(
+            dts.windows(2).all(|w| w[0] < w[1]),
+            "{track:?} not increasing: {dts:?}"
+        );
+    }
+}
+
+#[test]
+fn unwrap_across_wrap() {
+    let mut u = Unwrap32::new();
+    let near = u32::MAX - 40;
+    assert_eq!(u.unwrap(near), i64::from(near));
+    assert_eq!(u.unwrap(near + 33), i64::from(near) + 33);
+    assert_eq!(u.unwrap(25), (1i64 << 32) + 25);
+    assert_eq!(u.unwrap(58), (1i64 << 32) + 58);
+    // Out-of-order packets around the wrap go back, not forward by 2^32.
+    assert_eq!(u.unwrap(u32::MAX - 2), i64::from(u32::MAX) - 2);
+    assert_eq!(u.unwrap(91), (1i64 << 32) + 91);
+    // A second wrap.
+    let mut u = Unwrap32::new();
+    let mut ts = 0u32;
+    let mut expect = 0i64;
+    for _ in 0..10 {
+        ts = ts.wrapping_add(1 << 30);
+        expect += 1 << 30;
+        assert_eq!(u.unwrap(ts), expect);
+    }
+}
+
+#[test]
+fn starts_at_zero_and_keeps_av_offsets() {
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(&mut r, &av(5_000, 2_000));
+    for &(_, input, output) in &out {
+        assert_eq!(output, Some(input - 5_000));
+    }
+    assert_eq!(r.last_dts(), out.iter().filter_map(|o| o.2).max());
+}
+
+#[test]
+fn backward_jump_continues_one_interval_on() {
+    let mut r = TimestampRepair::new(10_000);
+    let mut inputs: Vec<(Track, i64)> = (0..31).map(|i| (Track::Video, i * 33)).collect();
+    inputs.extend((0..10).map(|i| (Track::Video, 200 + i * 33)));
+    let out = run(&mut r, &inputs);
+    assert_eq!(out[30].2, Some(990));
+    assert_eq!(out[31].2, Some(1023));
+    assert_eq!(out[32].2, Some(1056));
+    assert_strictly_increasing(&out);
+}
+
+#[test]
+fn forward_jump_of_the_whole_stream_is_closed_in_sync() {
+    // Like fixtures/h264_aac_ts_jump.flv: 0-5 s, then everything +30 s.
+    let mut inputs = av(0, 5_000);
+    inputs.extend(av(35_000, 5_000));
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(&mut r, &inputs);
+    assert_strictly_increasing(&out);
+    assert!(out.iter().all(|o| o.2.is_some()));
+    for track in [Track::Video, Track::Audio] {
+        let dts: Vec<i64> = out
+            .iter()
+            .filter(|o| o.0 == track)
+            .filter_map(|o| o.2)
+            .collect();
+        let max_gap = dts.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        assert!(max_gap <= 66, "{track:?} gap {max_gap}");
+    }
+    // A/V sync: after the jump, input-to-output offset is the same for both tracks.
+    let shift: Vec<i64> = out
+        .iter()
+        .filter(|o| o.1 >= 35_000)
+        .map(|o| o.1 - o.2.unwrap())
+        .collect();
+    assert!(shift.iter().all(|&s| s == shift[0]), "{shift:?}");
+    assert!((29_900..=30_000).contains(&shift[0]), "{}", shift[0]);
+}
+
+#[test]
+fn forward_jump_under_the_limit_is_kept() {
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(
+        &mut r,
+        &[(Track::Video, 0), (Track::Video, 33), (Track::Video, 9_000)],
+    );
+    assert_eq!(out[2].2, Some(9_000));
+}
+
+#[test]
+fn audio_gap_while_video_continues_is_not_a_jump() {
+    let inputs: Vec<(Track, i64)> = av(0, 20_000)
+        .into_iter()
+        .filter(|&(t, d)| t == Track::Video || !(1_000..16_000).contains(&d))
+        .collect();
+    let mut r = TimestampRepair::new(10_000);
+    for (_, input, output) in run(&mut r, &inputs) {
+        assert_eq!(output, Some(input));
+    }
+}
+
+#[test]
+fn one_track_jumping_alone_does_not_move_the_other() {
+    // Video jumps back by 3 s at 2 s; audio stays on its clock.
+    let inputs: Vec<(Track, i64)> = av(0, 4_000)
+        .into_iter()
+        .map(|(t, d)| {
+            if t == Track::Video && d >= 2_000 {
+                (t, d - 3_000)
+            } else {
+                (t, d)
+            }
+        })
+        .collect();
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(&mut r, &inputs);
+    assert_strictly_increasing(&out);
+    for &(track, input, output) in &out {
+        if track == Track::Audio {
+            assert_eq!(output, Some(input));
+        }
+    }
+    let video: Vec<i64> = out
+        .iter()
+        .filter(|o| o.0 == Track::Video)
+        .filter_map(|o| o.2)
+        .collect();
+    assert!(video.windows(2).all(|w| w[1] - w[0] <= 66), "{video:?}");
+}
+
+#[test]
+fn interleave_glitch_moves_one_ms_on() {
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(
+        &mut r,
+        &[
+            (Track::Audio, 0),
+            (Track::Audio, 23),
+            (Track::Audio, 22),
+            (Track::Audio, 46),
+            (Track::Audio, 46),
+        ],
+    );
+    let dts: Vec<i64> = out.iter().map(|o| o.2.unwrap()).collect();
+    assert_eq!(dts, [0, 23, 24, 46, 47]);
+}
+
+#[test]
+fn b_frames_keep_their_cts() {
+    let mut r = TimestampRepair::new(10_000);
+    for (i, cts) in [(0, 66), (1, 132), (2, 33), (3, 0), (4, -33)] {
+        let mut f = frame(Track::Video, 1_000 + i * 33, cts);
+        assert!(r.apply(&mut f));
+        assert_eq!((f.dts, f.cts), (i * 33, cts));
+    }
+}
+
+#[test]
+fn audio_before_first_keyframe_is_clamped_or_dropped() {
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(
+        &mut r,
+        &[
+            (Track::Video, 10_000),
+            (Track::Audio, 9_990),
+            (Track::Audio, 9_995),
+            (Track::Audio, 10_013),
+        ],
+    );
+    let dts: Vec<Option<i64>> = out.iter().map(|o| o.2).collect();
+    assert_eq!(dts, [Some(0), Some(0), Some(1), Some(13)]);
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(
+        &mut r,
+        &[
+            (Track::Video, 10_000),
+            (Track::Audio, 8_500),
+            (Track::Audio, 9_500),
+            (Track::Audio, 10_010),
+        ],
+    );
+    let dts: Vec<Option<i64>> = out.iter().map(|o| o.2).collect();
+    assert_eq!(dts, [Some(0), None, Some(0), Some(10)]);
+}
+
+#[test]
+fn a_track_on_another_time_base_joins_at_the_current_time() {
+    let mut r = TimestampRepair::new(10_000);
+    let out = run(
+        &mut r,
+        &[
+            (Track::Video, 500_000),
+            (Track::Video, 500_033),
+            (Track::Audio, 3),
+            (Track::Audio, 26),
+        ],
+    );
+    let dts: Vec<Option<i64>> = out.iter().map(|o| o.2).collect();
+    assert_eq!(dts, [Some(0), Some(33), Some(33), Some(56)]);
+}
+
+#[test]
+fn media_span() {
+    let mut s = MediaSpan::new();
+    assert_eq!(s.duration_ms(), 0);
+    s.observe(Track::Video, 0);
+    assert_eq!(s.duration_ms(), 0);
+    for i in 1..30 {
+        s.observe(Track::Video, i * 33);
+    }
+    s.observe(Track::Audio, 10);
+    s.observe(Track::Audio, 33);
+    assert_eq!(s.duration_ms(), 29 * 33 + 33);
+    assert_eq!(s.first_dts(), Some(0));
+}
+
+proptest! {
+    #[test]
+    fn output_is_strictly_increasing(
+        steps in prop::collection::vec((any::<bool>(), -50_000i64..50_000), 1..200),
+        start in any::<i64>(),
+    ) {
+        let mut r = TimestampRepair::new(10_000);
+        let mut dts = start / 2;
+        let mut last = [None::<i64>; 2];
+        for (video, step) in steps {
+            dts = dts.saturating_add(step);
+            let track = if video { Track::Video } else { Track::Audio };
+            let mut f = frame(track, dts, 7);
+            if r.apply(&mut f) {
+                let slot = &mut last[usize::from(video)];
+                if let Some(prev) = *slot {
+                    prop_assert!(f.dts > prev);
+                }
+                prop_assert!(f.dts >= 0);
+                prop_assert_eq!(f.cts, 7);
+                *slot = Some(f.dts);
+            }
+        }
+    }
+
+    #[test]
+    fn unwrap_tracks_small_steps(start in any::<u32>(), steps in prop::collection::vec(-100_000i64..1_000_000, 1..100)) {
+        let mut u = Unwrap32::new();
+        let mut expect = i64::from(start);
+        prop_assert_eq!(u.unwrap(start), expect);
+        for s in steps {
+            expect += s;
+            prop_assert_eq!(u.unwrap(expect as u32), expect);
+        }
+    }
+}

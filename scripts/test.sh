@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every test dependency and runs all of liverec's tests:
+#   - Debian packages: ffmpeg (ffmpeg + ffprobe), python3 + venv, a C compiler
+#   - the official Tencent Cloud Python SDK and tccli, in ./.venv
+#   - cargo fmt --check, cargo clippy -D warnings,
+#   - cargo test: unit, property and end-to-end tests (one build, dev profile;
+#     the e2e tests run the liverec binary that build produced).
+# Safe to run again: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install Rust 1.94 or newer (https://rustup.rs) first" >&2
+  exit 1
+fi
+
+need=()
+{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || need+=(ffmpeg)
+command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need[*]}"
+  SUDO=()
+  [ "$(id -u)" = 0 ] || SUDO=(sudo)
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+VENV="$PWD/.venv"
+PIP_PKGS=(tencentcloud-sdk-python-common==3.1.195 tencentcloud-sdk-python-live==3.1.195 tccli==3.1.189.1)
+if ! "$VENV/bin/python" -c 'import tencentcloud.live.v20180801.live_client, tencentcloud.common.common_client' >/dev/null 2>&1 \
+   || [ ! -x "$VENV/bin/tccli" ]; then
+  log "installing the Tencent Cloud Python SDK and tccli into .venv"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PIP_PKGS[@]}"
+fi
+export LIVEREC_TEST_PYTHON="$VENV/bin/python"
+export LIVEREC_TEST_TCCLI="$VENV/bin/tccli"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+# End-to-end tests mostly wait on real time (recordings of a few seconds),
+# so more threads than cores is fine.
+cargo test --workspace --locked -- --test-threads "${LIVEREC_TEST_THREADS:-6}"
+log "all tests passed"
