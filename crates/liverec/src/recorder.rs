@@ -32,4 +32,6 @@ pub struct RecorderCtx {
     pub clock: Arc<dyn Clock>,
     /// Forward timestamp jumps larger than this are repaired, ms.
     pub max_jump_ms: i64,
+    /// Woken when a file with a retention deadline is finished.
+    pub retention_wake: tokio::sync::Notify,
 }

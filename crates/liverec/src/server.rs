@@ -57,6 +57,7 @@ pub async fn serve(
         storage: storage.clone(),
         clock: clock.clone(),
         max_jump_ms: settings.max_timestamp_jump_ms,
+        retention_wake: tokio::sync::Notify::new(),
     });
     let recovered = recorder::recover_open_files(&rctx).await?;
     if recovered > 0 {

@@ -267,6 +267,9 @@ impl OpenFile {
         row.media_info = media_info(&self.tracks);
         row.expire_ms = super::recovery::expiry(&row);
         ctx.store.complete_file(&row).await?;
+        if row.expire_ms.is_some() {
+            ctx.retention_wake.notify_one();
+        }
         tracing::info!(file_id = %row.id, key = %row.storage_key, duration_ms, size, status = status.as_str(), "recording file closed");
         Ok(Some(row))
     }

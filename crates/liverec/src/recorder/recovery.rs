@@ -158,6 +158,9 @@ pub(super) async fn recover_spool(
     row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
     row.expire_ms = expiry(&row);
     ctx.store.complete_file(&row).await?;
+    if row.expire_ms.is_some() {
+        ctx.retention_wake.notify_one();
+    }
     tracing::info!(file_id = %row.id, key = %row.storage_key, duration_ms = row.duration_ms, size, "recording file recovered");
     Ok(Some(row))
 }

@@ -1,6 +1,6 @@
 //! Retention (`storage_time`): deletes files whose expiry has passed, from
-//! storage and from the listing. Wakes at the next expiry, at least every
-//! minute so files finished meanwhile are picked up.
+//! storage and from the listing. Sleeps until the next expiry (at most a
+//! minute) or until a file with an expiry is finished.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,7 @@ pub async fn run_retention(ctx: Arc<RecorderCtx>, shutdown: CancellationToken) {
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = ctx.retention_wake.notified() => {}
             _ = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
         }
     }

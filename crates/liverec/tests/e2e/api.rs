@@ -242,13 +242,7 @@ fn raw_tc3(
 ) -> HttpResponse {
     let ct = "application/json";
     let sig = tcapi::sign_tc3(SECRET_KEY, "POST", host, "", ct, body, timestamp, service);
-    let date = time::OffsetDateTime::from_unix_timestamp(timestamp)
-        .expect("ts")
-        .format(time::macros::format_description!("[year]-[month]-[day]"))
-        .expect("fmt");
-    let auth = format!(
-        "TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
-    );
+    let auth = tcapi::tc3_authorization(SECRET_ID, timestamp, service, &sig);
     let ts = timestamp.to_string();
     http_request(
         s.api,
@@ -303,13 +297,7 @@ fn raw_requests_client_quirks_and_envelope() {
     // Node: sends Host with port but signs it without, service "127".
     let ct = "application/json";
     let sig = tcapi::sign_tc3(SECRET_KEY, "POST", "127.0.0.1", "", ct, body, now, "127");
-    let date = time::OffsetDateTime::from_unix_timestamp(now)
-        .expect("ts")
-        .format(time::macros::format_description!("[year]-[month]-[day]"))
-        .expect("fmt");
-    let auth = format!(
-        "TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/127/tc3_request, SignedHeaders=content-type;host, Signature={sig}"
-    );
+    let auth = tcapi::tc3_authorization(SECRET_ID, now, "127", &sig);
     let ts = now.to_string();
     let r = http_request(
         s.api,

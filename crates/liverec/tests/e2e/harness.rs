@@ -131,6 +131,7 @@ pub struct Server {
     pub api: SocketAddr,
     pub rtmp: SocketAddr,
     env: Vec<(String, String)>,
+    credentials: bool,
 }
 
 impl Server {
@@ -138,8 +139,17 @@ impl Server {
         Server::start_with(&[])
     }
 
+    /// Starts with no configured credential (liverec generates one).
+    pub fn start_without_credentials() -> Server {
+        Server::start_opts(&[], false)
+    }
+
     /// Starts with extra `LIVEREC_*` settings.
     pub fn start_with(env: &[(&str, &str)]) -> Server {
+        Server::start_opts(env, true)
+    }
+
+    fn start_opts(env: &[(&str, &str)], credentials: bool) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("liverec-e2e-")
             .tempdir()
@@ -153,6 +163,7 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            credentials,
         };
         s.spawn();
         s
@@ -187,11 +198,13 @@ impl Server {
             .env("LIVEREC_DATA_DIR", self.dir.path())
             .env("LIVEREC_API_LISTEN", self.api.to_string())
             .env("LIVEREC_RTMP_LISTEN", self.rtmp.to_string())
-            .env("LIVEREC_SECRET_ID", SECRET_ID)
-            .env("LIVEREC_SECRET_KEY", SECRET_KEY)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
+        if self.credentials {
+            cmd.env("LIVEREC_SECRET_ID", SECRET_ID)
+                .env("LIVEREC_SECRET_KEY", SECRET_KEY);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -519,6 +532,31 @@ pub fn http_get(
     headers: &[(&str, &str)],
 ) -> std::io::Result<HttpResponse> {
     http_request(addr, "GET", path, headers, b"")
+}
+
+/// A TC3-signed POST JSON request sent without the SDK.
+pub fn signed_post(s: &Server, action: &str, body: &[u8]) -> HttpResponse {
+    let host = s.endpoint();
+    let now = now_s();
+    let ct = "application/json";
+    let sig = tcapi::sign_tc3(SECRET_KEY, "POST", &host, "", ct, body, now, "live");
+    let auth = tcapi::tc3_authorization(SECRET_ID, now, "live", &sig);
+    let ts = now.to_string();
+    http_request(
+        s.api,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", ct),
+            ("Host", &host),
+            ("X-TC-Action", action),
+            ("X-TC-Version", "2018-08-01"),
+            ("X-TC-Timestamp", &ts),
+            ("Authorization", &auth),
+        ],
+        body,
+    )
+    .expect("signed request")
 }
 
 /// China Standard Time string for Unix seconds.

@@ -10,3 +10,4 @@ mod probe;
 mod api;
 mod files;
 mod recording;
+mod service;

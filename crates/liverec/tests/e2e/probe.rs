@@ -172,3 +172,20 @@ pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe 
     );
     p
 }
+
+/// onMetaData `duration` (s) and `filesize` (bytes) of an FLV file.
+pub fn flv_metadata(path: &Path) -> (f64, f64) {
+    let data = std::fs::read(path).expect("read flv");
+    let scan = media::flv::scan(&data);
+    let tag = scan.tags.first().expect("a first tag");
+    assert_eq!(
+        tag.tag_type,
+        media::flv::tag_type::SCRIPT,
+        "onMetaData comes first"
+    );
+    let values = media::amf0::decode_all(&data[tag.body.clone()]).expect("AMF0");
+    assert_eq!(values.first().and_then(|v| v.as_str()), Some("onMetaData"));
+    let meta = values.get(1).expect("metadata object");
+    let num = |k: &str| meta.get(k).and_then(|v| v.as_f64()).unwrap_or(-1.0);
+    (num("duration"), num("filesize"))
+}

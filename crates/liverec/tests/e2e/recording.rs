@@ -55,9 +55,14 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
     let span_ms = f["EndTimeMs"].as_i64().expect("EndTimeMs")
         - f["StartTimeMs"].as_i64().expect("StartTimeMs");
     assert!((span_ms as f64 / 1000.0 - probe.duration).abs() < 1.0);
-    assert_eq!(
-        f["FileSize"].as_u64(),
-        Some(std::fs::metadata(&path).expect("meta").len())
+    let size = std::fs::metadata(&path).expect("meta").len();
+    assert_eq!(f["FileSize"].as_u64(), Some(size));
+    // onMetaData was patched at close with the real duration and size.
+    let (meta_duration, meta_size) = crate::probe::flv_metadata(&path);
+    assert_eq!(meta_size, size as f64);
+    assert!(
+        (meta_duration - probe.duration).abs() < 0.1,
+        "onMetaData duration {meta_duration}"
     );
     // The file starts at or before the call (pre-roll), at most one GOP.
     let start = f["StartTimeMs"].as_f64().expect("ms") / 1000.0;
@@ -242,4 +247,74 @@ fn shutdown_and_crash_leave_playable_files() {
         .expect("a recovered file");
     let path = s.download(rec["VideoUrl"].as_str().expect("url"));
     assert_valid(&path, "flv", 2.0, 7.0);
+}
+
+#[test]
+fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
+    let s = Server::start_with(&[("LIVEREC_MIN_RECORD_INTERVAL", "2")]);
+    let _p = Publisher::start(&s.rtmp_url("live", "seg"), "h264_aac_10s.flv");
+    s.wait_publishing("seg");
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "record_interval%3D4"}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(11));
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "seg", "TaskId": task}),
+    )
+    .ok();
+    let files = wait_for(Duration::from_secs(2), "segments", || {
+        let f = s.files(json!({"TaskId": task}));
+        (f.len() >= 2 && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
+    });
+    assert!((2..=4).contains(&files.len()), "{} files", files.len());
+    let mut total = 0.0;
+    for f in &files {
+        let path = s.download(f["VideoUrl"].as_str().expect("url"));
+        let p = assert_valid(&path, "flv", 0.03, 4.0 + GOP + 0.2);
+        total += p.duration;
+    }
+    let first = files
+        .iter()
+        .filter_map(|f| f["StartTimeMs"].as_i64())
+        .min()
+        .expect("start");
+    let last = files
+        .iter()
+        .filter_map(|f| f["EndTimeMs"].as_i64())
+        .max()
+        .expect("end");
+    let span = (last - first) as f64 / 1000.0;
+    assert!(
+        (total - span).abs() < 0.3,
+        "segments add up: {total} vs {span}"
+    );
+
+    let t2 = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "storage_time=2"}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(2));
+    s.sdk("StopLiveRecord", json!({"StreamName": "seg", "TaskId": t2}))
+        .ok();
+    let f = s.wait_finished(t2, 1, Duration::from_secs(2));
+    let url = f[0]["VideoUrl"].as_str().expect("url").to_string();
+    let path = url
+        .split_once("/files/")
+        .map(|(_, k)| format!("/files/{k}"))
+        .expect("path");
+    assert_eq!(http_get(s.api, &path, &[]).expect("get").status, 200);
+    wait_for(Duration::from_secs(6), "expiry", || {
+        s.files(json!({"TaskId": t2})).is_empty().then_some(())
+    });
+    assert_eq!(http_get(s.api, &path, &[]).expect("get").status, 404);
 }

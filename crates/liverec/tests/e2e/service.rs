@@ -1,0 +1,214 @@
+//! The service around the API: bootstrap credential, `keys list`,
+//! `/healthz`, `/metrics`, quotas and rate limits, RTMP admission.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+#[test]
+fn first_start_generates_one_credential_that_works() {
+    let mut s = Server::start_without_credentials();
+    let path = s.data_dir().join("credentials");
+    let meta = std::fs::metadata(&path).expect("credentials file");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(str::to_string)
+            .expect("key in file")
+    };
+    let (id, key) = (get("LIVEREC_SECRET_ID="), get("LIVEREC_SECRET_KEY="));
+    assert!(s.log().contains(&key), "printed once at first start");
+    let o = SdkOpts {
+        secret_id: Some(id.clone()),
+        secret_key: Some(key.clone()),
+        client: Some("common"),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.sdk_with(&o, "DescribeRecordFiles", json!({})).ok()["TotalCount"],
+        0
+    );
+    // A restart keeps the credential and does not print it again.
+    assert!(s.stop().success());
+    s.start_again();
+    assert_eq!(s.log().matches(&key).count(), 1);
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+    s.sdk_with(&o, "DescribeRecordFiles", json!({})).ok();
+    // keys list shows SecretIds and accounts, never the keys.
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["keys", "list"])
+        .env_clear()
+        .env("LIVEREC_DATA_DIR", s.data_dir())
+        .output()
+        .expect("keys list");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(listing.contains(&id), "{listing}");
+    assert!(!listing.contains(&key), "no secret in the listing");
+}
+
+#[test]
+fn health_and_metrics() {
+    let s = Server::start();
+    let h = http_get(s.api, "/healthz", &[]).expect("healthz");
+    assert_eq!(
+        (h.status, String::from_utf8_lossy(&h.body).trim()),
+        (200, "ok")
+    );
+    s.sdk(
+        "CreateLiveRecord",
+        json!({"StreamName": "m", "StartTime": cst(now_s() + 60), "EndTime": cst(now_s() + 120)}),
+    )
+    .ok();
+    let m = http_get(s.api, "/metrics", &[]).expect("metrics");
+    assert_eq!(m.status, 200);
+    let text = String::from_utf8_lossy(&m.body);
+    assert!(
+        text.contains("liverec_api_requests_total{action=\"CreateLiveRecord\",code=\"OK\"} 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn quotas_and_rate_limits() {
+    let s = Server::start_with(&[
+        ("LIVEREC_MAX_TASKS_PER_DAY", "3"),
+        ("LIVEREC_MAX_RUNNING_TASKS", "2"),
+        ("LIVEREC_RATE_OTHER", "2"),
+    ]);
+    let t = now_s();
+    let window = |name: &str, a: i64, b: i64| json!({"StreamName": name, "StartTime": cst(t + a), "EndTime": cst(t + b)});
+    s.sdk("CreateLiveRecord", window("q1", 100, 200)).ok();
+    s.sdk("CreateLiveRecord", window("q2", 150, 250)).ok();
+    s.sdk("CreateLiveRecord", window("q3", 180, 190))
+        .err("LimitExceeded.MaximumRunningTask");
+    s.sdk("CreateLiveRecord", window("q4", 300, 400)).ok();
+    s.sdk("CreateLiveRecord", window("q5", 500, 600))
+        .err("LimitExceeded.MaximumTask");
+    // Two per second for other actions: a burst of raw calls hits the limit.
+    let codes: Vec<String> = (0..6)
+        .map(|_| {
+            let r = signed_post(&s, "DescribeRecordFiles", b"{}");
+            let v: Value = serde_json::from_slice(&r.body).expect("json");
+            v["Response"]["Error"]["Code"]
+                .as_str()
+                .unwrap_or("OK")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        codes.iter().any(|c| c == "RequestLimitExceeded"),
+        "{codes:?}"
+    );
+    assert_eq!(codes[0], "OK");
+}
+
+#[test]
+fn a_second_publisher_is_refused_and_the_first_keeps_going() {
+    let s = Server::start();
+    let url = s.rtmp_url("live", "solo");
+    let _first = Publisher::start(&url, "h264_aac_10s.flv");
+    s.wait_publishing("solo");
+    let mut second = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-i",
+        ])
+        .arg(fixture("h264_aac_10s.flv"))
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(&url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg");
+    let status = wait_exit(&mut second, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = second.kill();
+        let _ = second.wait();
+    }
+    assert!(
+        status.is_some_and(|st| !st.success()),
+        "second publisher must fail: {status:?}"
+    );
+    assert!(s.log().contains("is already being published"));
+    // The first publisher is unaffected: it can still be recorded.
+    let task = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "solo", "Highlight": 1}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(3));
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "solo", "TaskId": task}),
+    )
+    .ok();
+    let files = s.wait_finished(task, 1, Duration::from_secs(2));
+    crate::probe::assert_valid(
+        &s.download(files[0]["VideoUrl"].as_str().expect("url")),
+        "flv",
+        1.5,
+        6.0,
+    );
+}
+
+/// Reads until the peer closes; returns how long that took.
+fn closed_within(mut sock: TcpStream, limit: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    sock.set_read_timeout(Some(limit)).expect("timeout");
+    let mut buf = [0u8; 4096];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) => return Some(t.elapsed()),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(t.elapsed()),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn broken_and_stalled_publishers_are_disconnected() {
+    let s = Server::start_with(&[("LIVEREC_RTMP_READ_TIMEOUT_SECONDS", "1")]);
+    // Garbage instead of a handshake.
+    let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+    sock.write_all(&[0x42; 3000]).expect("write");
+    assert!(
+        closed_within(sock, Duration::from_secs(5)).is_some(),
+        "garbage: connection closed"
+    );
+    // A valid C0+C1, then silence.
+    let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+    let mut c0c1 = vec![3u8];
+    c0c1.extend_from_slice(&[0u8; 1536]);
+    sock.write_all(&c0c1).expect("write");
+    let took = closed_within(sock, Duration::from_secs(5)).expect("stalled: closed");
+    assert!(
+        took >= Duration::from_millis(900),
+        "closed after the read timeout, not before: {took:?}"
+    );
+    let log = s.log();
+    assert!(log.contains("rtmp publisher disconnected"), "{log}");
+    // The server is fine and still takes publishers.
+    assert_eq!(
+        http_get(s.api, "/healthz", &[]).expect("healthz").status,
+        200
+    );
+    let _p = Publisher::start(&s.rtmp_url("live", "after"), "h264_aac_10s.flv");
+    s.wait_publishing("after");
+}
