@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every test dependency and runs all of liverec's tests:
-#   - Debian packages: ffmpeg (ffmpeg + ffprobe), python3 + venv, a C compiler
+#   - Debian packages: ffmpeg (ffmpeg + ffprobe), python3 + venv, a C compiler,
+#     PostgreSQL (server + psql) for the tests of the shared store
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
+#   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
 #   - cargo fmt --check, cargo clippy -D warnings,
 #   - cargo test: unit, property and end-to-end tests (one build, dev profile;
 #     the e2e tests run the liverec binary that build produced).
@@ -21,6 +23,8 @@ need=()
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
+{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   SUDO=()
@@ -39,6 +43,13 @@ if ! "$VENV/bin/python" -c 'import tencentcloud.live.v20180801.live_client, tenc
 fi
 export LIVEREC_TEST_PYTHON="$VENV/bin/python"
 export LIVEREC_TEST_TCCLI="$VENV/bin/tccli"
+
+log "starting a test PostgreSQL server"
+PGTMP=$(mktemp -d "${TMPDIR:-/tmp}/liverec-pg.XXXXXX")
+chmod 755 "$PGTMP"
+trap './scripts/test-postgres.sh stop "$PGTMP/pg" || true; rm -rf "$PGTMP"' EXIT
+LIVEREC_TEST_POSTGRES_URL=$(./scripts/test-postgres.sh start "$PGTMP/pg")
+export LIVEREC_TEST_POSTGRES_URL
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -134,4 +134,35 @@ pub(crate) mod test_support {
         let url = format!("sqlite://{}/t.db", dir.path().display());
         (Store::open(&url).await.unwrap(), dir)
     }
+
+    /// A fresh store of every dialect available: SQLite always, and
+    /// PostgreSQL when `LIVEREC_TEST_POSTGRES_URL` names a server
+    /// (`scripts/test.sh` starts one); each gets its own new database.
+    pub(crate) async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let (sqlite, dir) = store().await;
+        let mut v = vec![(sqlite, Some(dir))];
+        if let Ok(admin_url) = std::env::var("LIVEREC_TEST_POSTGRES_URL") {
+            v.push((postgres(&admin_url).await, None));
+        }
+        v
+    }
+
+    /// Creates a new database on the server of `admin_url` and opens it.
+    pub(crate) async fn postgres(admin_url: &str) -> Store {
+        use sqlx::any::AnyPoolOptions;
+        sqlx::any::install_default_drivers();
+        let name = format!("liverec_t_{}", uuid::Uuid::new_v4().simple());
+        let admin = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(admin_url)
+            .await
+            .unwrap();
+        sqlx::query(super::dynamic(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
+        Store::open(&format!("{base}/{name}")).await.unwrap()
+    }
 }

@@ -4,7 +4,10 @@
 
 use std::collections::VecDeque;
 
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use super::Packet;
 
@@ -40,6 +43,26 @@ impl Subscription {
     /// Number of packets from the pre-roll not yet consumed.
     pub fn backlog_len(&self) -> usize {
         self.backlog.len()
+    }
+
+    /// Like [`Subscription::next`] without waiting: None when nothing is
+    /// queued right now.
+    pub fn try_next(&mut self) -> Option<Next> {
+        if let Some(p) = self.backlog.pop_front() {
+            return Some(Next::Packet(p));
+        }
+        let Some(rx) = &mut self.rx else {
+            return Some(Next::End);
+        };
+        match rx.try_recv() {
+            Ok(p) => Some(Next::Packet(p)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Lagged(n)) => {
+                metrics::counter!("liverec_subscriber_packets_lost_total").increment(n);
+                Some(Next::Lost(n))
+            }
+            Err(TryRecvError::Closed) => Some(Next::End),
+        }
     }
 
     /// The next packet, a loss report, or the end of the stream.

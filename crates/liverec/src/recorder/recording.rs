@@ -63,12 +63,31 @@ impl Recording {
         let mut need_keyframe = true;
         let mut started = false;
         tracing::info!(from_ms = self.from_ms, end_ms, "recording started");
+        // Packets that arrived before this wall-clock time belong in the
+        // recording; EndTime or a stop lowers it. Once it is known, what is
+        // already queued is drained (a busy recorder may lag behind the
+        // publisher) before the file is closed.
+        let mut cutoff = end_ms;
+        let mut draining: Option<Ended> = None;
         let ended = loop {
-            let next = tokio::select! {
-                biased;
-                _ = self.stop.cancelled() => break Ended::Stopped,
-                _ = &mut deadline => break Ended::EndTime,
-                n = sub.next() => n,
+            let next = match draining {
+                Some(reason) => match sub.try_next() {
+                    Some(n) => n,
+                    None => break reason,
+                },
+                None => tokio::select! {
+                    biased;
+                    _ = self.stop.cancelled() => {
+                        cutoff = cutoff.min(ctx.clock.now_ms());
+                        draining = Some(Ended::Stopped);
+                        continue;
+                    }
+                    _ = &mut deadline => {
+                        draining = Some(Ended::EndTime);
+                        continue;
+                    }
+                    n = sub.next() => n,
+                },
             };
             let packet = match next {
                 Next::End => break Ended::Unpublished,
@@ -82,8 +101,8 @@ impl Recording {
                 }
                 Next::Packet(p) => p,
             };
-            if packet.wall_ms >= end_ms {
-                break Ended::EndTime;
+            if packet.wall_ms >= cutoff {
+                break draining.unwrap_or(Ended::EndTime);
             }
             let has_video = !audio_only
                 && self

@@ -136,33 +136,34 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::store;
+    use super::super::test_support::stores;
 
     #[tokio::test]
     async fn keys_belong_to_accounts() {
-        let (s, _d) = store().await;
-        assert_eq!(s.count_keys().await.unwrap(), 0);
-        s.create_account_with_key("acc1", "one", "AKID1", "k1", 1)
-            .await
-            .unwrap();
-        s.upsert_key("acc2", "two", "AKID2", "k2", 2).await.unwrap();
-        s.upsert_key("acc2", "two", "AKID2", "k2b", 3)
-            .await
-            .unwrap();
-        let k = s.key("AKID2").await.unwrap().unwrap();
-        assert_eq!(
-            (k.secret_key.as_str(), k.account_id.as_str()),
-            ("k2b", "acc2")
-        );
-        assert!(s.key("nope").await.unwrap().is_none());
-        let l = s.list_keys().await.unwrap();
-        assert_eq!(l.len(), 2);
-        assert_eq!(l[0].account_name, "one");
-        // A second account with the same key id is refused.
-        assert!(
-            s.create_account_with_key("acc3", "x", "AKID1", "k", 4)
+        for (s, _d) in stores().await {
+            assert_eq!(s.count_keys().await.unwrap(), 0);
+            s.create_account_with_key("acc1", "one", "AKID1", "k1", 1)
                 .await
-                .is_err()
-        );
+                .unwrap();
+            s.upsert_key("acc2", "two", "AKID2", "k2", 2).await.unwrap();
+            s.upsert_key("acc2", "two", "AKID2", "k2b", 3)
+                .await
+                .unwrap();
+            let k = s.key("AKID2").await.unwrap().unwrap();
+            assert_eq!(
+                (k.secret_key.as_str(), k.account_id.as_str()),
+                ("k2b", "acc2")
+            );
+            assert!(s.key("nope").await.unwrap().is_none());
+            let l = s.list_keys().await.unwrap();
+            assert_eq!(l.len(), 2);
+            assert_eq!(l[0].account_name, "one");
+            // A second account with the same key id is refused.
+            assert!(
+                s.create_account_with_key("acc3", "x", "AKID1", "k", 4)
+                    .await
+                    .is_err()
+            );
+        }
     }
 }

@@ -326,7 +326,7 @@ impl Store {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::test_support::store;
+    use super::super::test_support::stores;
     use super::*;
 
     pub(crate) fn file(id: &str, account: &str, task: &str, start: i64) -> FileRow {
@@ -356,66 +356,67 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn file_lifecycle_and_filters() {
-        let (s, _d) = store().await;
-        s.create_account_with_key("a", "a", "AKa", "k", 0)
-            .await
-            .unwrap();
-        s.create_account_with_key("b", "b", "AKb", "k", 0)
-            .await
-            .unwrap();
-        let mut f1 = file("f1", "a", "1", 1000);
-        s.insert_file(&f1, 0).await.unwrap();
-        s.insert_file(&file("f2", "a", "2", 2000), 0).await.unwrap();
-        s.insert_file(&file("f3", "b", "1", 3000), 0).await.unwrap();
-        assert_eq!(s.open_files().await.unwrap().len(), 3);
-        f1.status = FileStatus::Finished;
-        f1.end_ms = 5000;
-        f1.duration_ms = 4000;
-        f1.file_size = 123;
-        f1.expire_ms = Some(10_000);
-        s.complete_file(&f1).await.unwrap();
-        assert_eq!(s.file("a", "f1").await.unwrap().unwrap(), f1);
-        assert!(s.file("b", "f1").await.unwrap().is_none());
+        for (s, _d) in stores().await {
+            s.create_account_with_key("a", "a", "AKa", "k", 0)
+                .await
+                .unwrap();
+            s.create_account_with_key("b", "b", "AKb", "k", 0)
+                .await
+                .unwrap();
+            let mut f1 = file("f1", "a", "1", 1000);
+            s.insert_file(&f1, 0).await.unwrap();
+            s.insert_file(&file("f2", "a", "2", 2000), 0).await.unwrap();
+            s.insert_file(&file("f3", "b", "1", 3000), 0).await.unwrap();
+            assert_eq!(s.open_files().await.unwrap().len(), 3);
+            f1.status = FileStatus::Finished;
+            f1.end_ms = 5000;
+            f1.duration_ms = 4000;
+            f1.file_size = 123;
+            f1.expire_ms = Some(10_000);
+            s.complete_file(&f1).await.unwrap();
+            assert_eq!(s.file("a", "f1").await.unwrap().unwrap(), f1);
+            assert!(s.file("b", "f1").await.unwrap().is_none());
 
-        let all = FileFilter {
-            limit: 20,
-            ..Default::default()
-        };
-        let (n, rows) = s.list_files("a", &all).await.unwrap();
-        assert_eq!(n, 2);
-        assert_eq!(rows[0].id, "f2", "newest first");
-        let by_task = FileFilter {
-            task_id: Some("1".into()),
-            limit: 20,
-            ..Default::default()
-        };
-        assert_eq!(s.list_files("a", &by_task).await.unwrap().0, 1);
-        let window = FileFilter {
-            from_ms: Some(5500),
-            to_ms: Some(9000),
-            limit: 20,
-            ..Default::default()
-        };
-        let (n, rows) = s.list_files("a", &window).await.unwrap();
-        assert_eq!(
-            (n, rows[0].id.as_str()),
-            (1, "f2"),
-            "f1 ended before the window"
-        );
-        let paged = FileFilter {
-            limit: 1,
-            offset: 1,
-            ..Default::default()
-        };
-        assert_eq!(s.list_files("a", &paged).await.unwrap().1[0].id, "f1");
+            let all = FileFilter {
+                limit: 20,
+                ..Default::default()
+            };
+            let (n, rows) = s.list_files("a", &all).await.unwrap();
+            assert_eq!(n, 2);
+            assert_eq!(rows[0].id, "f2", "newest first");
+            let by_task = FileFilter {
+                task_id: Some("1".into()),
+                limit: 20,
+                ..Default::default()
+            };
+            assert_eq!(s.list_files("a", &by_task).await.unwrap().0, 1);
+            let window = FileFilter {
+                from_ms: Some(5500),
+                to_ms: Some(9000),
+                limit: 20,
+                ..Default::default()
+            };
+            let (n, rows) = s.list_files("a", &window).await.unwrap();
+            assert_eq!(
+                (n, rows[0].id.as_str()),
+                (1, "f2"),
+                "f1 ended before the window"
+            );
+            let paged = FileFilter {
+                limit: 1,
+                offset: 1,
+                ..Default::default()
+            };
+            assert_eq!(s.list_files("a", &paged).await.unwrap().1[0].id, "f1");
 
-        assert_eq!(s.next_expiry().await.unwrap(), Some(10_000));
-        assert!(s.expired_files(9_999, 10).await.unwrap().is_empty());
-        assert_eq!(s.expired_files(10_000, 10).await.unwrap()[0].id, "f1");
-        s.delete_file("f1", 11_000).await.unwrap();
-        assert!(s.file("a", "f1").await.unwrap().is_none());
-        assert_eq!(s.next_expiry().await.unwrap(), None);
-        s.discard_file("f2").await.unwrap();
-        assert_eq!(s.list_files("a", &all).await.unwrap().0, 0);
+            assert_eq!(s.next_expiry().await.unwrap(), Some(10_000));
+            assert!(s.expired_files(9_999, 10).await.unwrap().is_empty());
+            assert_eq!(s.expired_files(10_000, 10).await.unwrap()[0].id, "f1");
+            s.delete_file("f1", 11_000).await.unwrap();
+            assert!(s.file("a", "f1").await.unwrap().is_none());
+            assert_eq!(s.next_expiry().await.unwrap(), None);
+            s.discard_file("f2").await.unwrap();
+            assert_eq!(s.list_files("a", &all).await.unwrap().0, 0);
+        }
     }
 }

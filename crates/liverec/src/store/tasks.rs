@@ -233,7 +233,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::store;
+    use super::super::test_support::stores;
     use super::*;
 
     pub(crate) fn new_task(account: &str, start: i64, end: i64) -> NewTask {
@@ -257,36 +257,37 @@ mod tests {
 
     #[tokio::test]
     async fn task_lifecycle() {
-        let (s, _d) = store().await;
-        s.create_account_with_key("a", "a", "AKa", "k", 0)
-            .await
-            .unwrap();
-        s.create_account_with_key("b", "b", "AKb", "k", 0)
-            .await
-            .unwrap();
-        let t1 = s.insert_task(&new_task("a", 1000, 5000)).await.unwrap();
-        let t2 = s.insert_task(&new_task("a", 2000, 9000)).await.unwrap();
-        assert!(t2.id > t1.id);
-        assert_eq!(s.task("a", t1.id).await.unwrap().unwrap(), t1);
-        assert!(s.task("b", t1.id).await.unwrap().is_none(), "other account");
-        assert_eq!(
-            s.find_duplicate("a", "h", 1500).await.unwrap().unwrap().id,
-            t2.id
-        );
-        assert!(s.find_duplicate("b", "h", 0).await.unwrap().is_none());
-        assert_eq!(s.count_tasks_created_since("a", 0).await.unwrap(), 2);
-        assert_eq!(s.count_tasks_overlapping("a", 6000, 7000).await.unwrap(), 1);
-        s.stop_task(t2.id, 3000).await.unwrap();
-        s.stop_task(t2.id, 4000).await.unwrap();
-        assert_eq!(
-            s.task("a", t2.id).await.unwrap().unwrap().stopped_ms,
-            Some(3000)
-        );
-        assert_eq!(s.armed_tasks(0).await.unwrap().len(), 1);
-        s.delete_task(t1.id, 5000).await.unwrap();
-        assert!(s.task("a", t1.id).await.unwrap().is_none());
-        // Ids are never reused, even after deletion.
-        let t3 = s.insert_task(&new_task("a", 1, 2)).await.unwrap();
-        assert!(t3.id > t2.id);
+        for (s, _d) in stores().await {
+            s.create_account_with_key("a", "a", "AKa", "k", 0)
+                .await
+                .unwrap();
+            s.create_account_with_key("b", "b", "AKb", "k", 0)
+                .await
+                .unwrap();
+            let t1 = s.insert_task(&new_task("a", 1000, 5000)).await.unwrap();
+            let t2 = s.insert_task(&new_task("a", 2000, 9000)).await.unwrap();
+            assert!(t2.id > t1.id);
+            assert_eq!(s.task("a", t1.id).await.unwrap().unwrap(), t1);
+            assert!(s.task("b", t1.id).await.unwrap().is_none(), "other account");
+            assert_eq!(
+                s.find_duplicate("a", "h", 1500).await.unwrap().unwrap().id,
+                t2.id
+            );
+            assert!(s.find_duplicate("b", "h", 0).await.unwrap().is_none());
+            assert_eq!(s.count_tasks_created_since("a", 0).await.unwrap(), 2);
+            assert_eq!(s.count_tasks_overlapping("a", 6000, 7000).await.unwrap(), 1);
+            s.stop_task(t2.id, 3000).await.unwrap();
+            s.stop_task(t2.id, 4000).await.unwrap();
+            assert_eq!(
+                s.task("a", t2.id).await.unwrap().unwrap().stopped_ms,
+                Some(3000)
+            );
+            assert_eq!(s.armed_tasks(0).await.unwrap().len(), 1);
+            s.delete_task(t1.id, 5000).await.unwrap();
+            assert!(s.task("a", t1.id).await.unwrap().is_none());
+            // Ids are never reused, even after deletion.
+            let t3 = s.insert_task(&new_task("a", 1, 2)).await.unwrap();
+            assert!(t3.id > t2.id);
+        }
     }
 }

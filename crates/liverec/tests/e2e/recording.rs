@@ -16,14 +16,16 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
     let _p = Publisher::start(&s.rtmp_url("live", "hl"), "h264_aac_10s.flv");
     s.wait_publishing("hl");
     std::thread::sleep(Duration::from_secs(3));
-    let end = now_s() + 8;
     let call = now_f();
+    // EndTime is a whole second: at least 8 s after the call.
+    let end = call.ceil() as i64 + 8;
     let r = s
         .sdk(
             "CreateLiveRecord",
             json!({"StreamName": "hl", "AppName": "live", "Highlight": 1, "EndTime": cst(end)}),
         )
         .ok();
+    let returned = now_f();
     let task = r["TaskId"].as_i64().expect("integer TaskId");
     // While recording the file is listed as such.
     let live = s.files(json!({"TaskId": task.to_string()}));
@@ -41,8 +43,14 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
     assert_eq!(f["StreamName"], "hl");
     assert_eq!(f["DomainName"], "127.0.0.1");
     let path = s.download(f["VideoUrl"].as_str().expect("VideoUrl"));
-    let expected = end as f64 - call;
-    let probe = assert_valid(&path, "flv", expected - 0.5, expected + GOP + 0.5);
+    // From the keyframe at or before the server received the call (between
+    // `call` and `returned`) to EndTime.
+    let probe = assert_valid(
+        &path,
+        "flv",
+        end as f64 - returned - 0.5,
+        end as f64 - call + GOP + 0.5,
+    );
     assert_eq!(probe.codec("video"), Some("h264"));
     assert_eq!(probe.codec("audio"), Some("aac"));
     // Listing agrees with the media and the bytes served.
@@ -64,10 +72,16 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
         (meta_duration - probe.duration).abs() < 0.1,
         "onMetaData duration {meta_duration}"
     );
-    // The file starts at or before the call (pre-roll), at most one GOP.
+    // The file starts at or before the call (pre-roll), at most one GOP,
+    // and covers everything up to EndTime.
     let start = f["StartTimeMs"].as_f64().expect("ms") / 1000.0;
     assert!(
-        start <= call + 0.3 && start >= call - GOP - 0.5,
+        (end as f64 - start - probe.duration).abs() < 0.5,
+        "file covers [{start}, {end}] but lasts {}",
+        probe.duration
+    );
+    assert!(
+        start <= returned && start >= call - GOP - 0.5,
         "start {start} vs call {call}"
     );
 }
@@ -141,48 +155,33 @@ fn stop_finalizes_within_a_second_and_delete_rules() {
     let s = Server::start();
     let _p = Publisher::start(&s.rtmp_url("live", "stp"), "h264_aac_10s.flv");
     s.wait_publishing("stp");
-    let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "stp", "Highlight": 1}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
+    let t0 = now_f();
+    let r = s.sdk(
+        "CreateLiveRecord",
+        json!({"StreamName": "stp", "Highlight": 1}),
+    );
+    let task = r.ok()["TaskId"].as_i64().expect("TaskId");
+    let t1 = now_f();
     std::thread::sleep(Duration::from_secs(4));
-    s.sdk(
-        "DeleteLiveRecord",
-        json!({"StreamName": "stp", "TaskId": task}),
-    )
-    .err("FailedOperation.AlterTaskState");
-    let t = std::time::Instant::now();
-    s.sdk(
-        "StopLiveRecord",
-        json!({"StreamName": "stp", "TaskId": task}),
-    )
-    .ok();
+    let stop = json!({"StreamName": "stp", "TaskId": task});
+    s.sdk("DeleteLiveRecord", stop.clone())
+        .err("FailedOperation.AlterTaskState");
+    let t2 = now_f();
+    s.sdk("StopLiveRecord", stop.clone()).ok();
+    let t3 = now_f();
+    // Finalized and listed within 1 s of the reply.
     let files = s.wait_finished(task, 1, Duration::from_secs(1));
-    assert!(t.elapsed() < Duration::from_secs(3));
     let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
-    assert_valid(&path, "flv", 3.0, 7.0);
+    // It covers the task from (a keyframe before) creation to the stop.
+    assert_valid(&path, "flv", t2 - t1 - 0.5, t3 - t0 + GOP + 0.5);
     // Stopped: the task never records again, and can now be deleted.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(s.files(json!({"TaskId": task})).len(), 1);
-    s.sdk(
-        "DeleteLiveRecord",
-        json!({"StreamName": "stp", "TaskId": task}),
-    )
-    .ok();
-    s.sdk(
-        "StopLiveRecord",
-        json!({"StreamName": "stp", "TaskId": task}),
-    )
-    .err("ResourceNotFound.TaskId");
-    s.sdk(
-        "DeleteLiveRecord",
-        json!({"StreamName": "stp", "TaskId": task}),
-    )
-    .err("ResourceNotFound.TaskId");
+    s.sdk("DeleteLiveRecord", stop.clone()).ok();
+    s.sdk("StopLiveRecord", stop.clone())
+        .err("ResourceNotFound.TaskId");
+    s.sdk("DeleteLiveRecord", stop)
+        .err("ResourceNotFound.TaskId");
     // The files of a deleted task stay.
     assert_eq!(s.files(json!({"TaskId": task})).len(), 1);
 }
@@ -214,30 +213,33 @@ fn shutdown_and_crash_leave_playable_files() {
     let mut s = Server::start();
     let mut p = Publisher::start(&s.rtmp_url("live", "down"), "h264_aac_10s.flv");
     s.wait_publishing("down");
-    let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "down", "Highlight": 1}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
+    let t0 = now_f();
+    let r = s.sdk(
+        "CreateLiveRecord",
+        json!({"StreamName": "down", "Highlight": 1}),
+    );
+    let task = r.ok()["TaskId"].as_i64().expect("TaskId");
+    let t1 = now_f();
     std::thread::sleep(Duration::from_secs(4));
     // SIGTERM: the open file is finalized before exit.
+    let t2 = now_f();
     assert!(s.stop().success());
     p.stop();
     s.start_again();
     let files = s.wait_finished(task, 1, Duration::from_secs(5));
     assert_eq!(files[0]["Status"], "finished");
     let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
-    assert_valid(&path, "flv", 3.0, 7.0);
+    assert_valid(&path, "flv", t2 - t1 - 0.5, t2 - t0 + GOP + 0.5);
 
     // kill -9 mid-recording: the next start recovers the file.
+    let t3 = now_f();
     let _p = Publisher::start(&s.rtmp_url("live", "down"), "h264_aac_10s.flv");
     s.wait_publishing("down");
+    let t4 = now_f();
     // The highlight task is still armed (its window runs 30 min): the new
     // publish session is recorded too.
     std::thread::sleep(Duration::from_secs(5));
+    let t5 = now_f();
     s.kill();
     s.start_again();
     let files = s.wait_finished(task, 2, Duration::from_secs(10));
@@ -246,7 +248,8 @@ fn shutdown_and_crash_leave_playable_files() {
         .find(|f| f["Status"] == "recovered")
         .expect("a recovered file");
     let path = s.download(rec["VideoUrl"].as_str().expect("url"));
-    assert_valid(&path, "flv", 2.0, 7.0);
+    // At most the last second (plus what was not yet flushed) is lost.
+    assert_valid(&path, "flv", t5 - t4 - 1.5, t5 - t3 + 0.5);
 }
 
 #[test]

@@ -163,7 +163,7 @@ fn a_second_publisher_is_refused_and_the_first_keeps_going() {
         &s.download(files[0]["VideoUrl"].as_str().expect("url")),
         "flv",
         1.5,
-        6.0,
+        9.0,
     );
 }
 
@@ -211,4 +211,80 @@ fn broken_and_stalled_publishers_are_disconnected() {
     );
     let _p = Publisher::start(&s.rtmp_url("live", "after"), "h264_aac_10s.flv");
     s.wait_publishing("after");
+}
+
+/// A new, empty database on the test PostgreSQL server.
+fn postgres_database() -> String {
+    let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
+        "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",
+    );
+    let name = format!("liverec_e2e_{}", std::process::id());
+    let out = Command::new("psql")
+        .arg(&admin)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("url");
+    format!("{base}/{name}")
+}
+
+#[test]
+fn postgres_store_records_and_survives_a_restart() {
+    let db = postgres_database();
+    let mut s = Server::start_with(&[("LIVEREC_DATABASE_URL", &db)]);
+    let _p = Publisher::start(&s.rtmp_url("live", "pg"), "h264_aac_10s.flv");
+    s.wait_publishing("pg");
+    let t = now_s();
+    let later = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "pg", "StartTime": cst(t + 8), "EndTime": cst(t + 12)}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    let now = s
+        .sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "pg", "Highlight": 1}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(3));
+    s.sdk("StopLiveRecord", json!({"StreamName": "pg", "TaskId": now}))
+        .ok();
+    s.wait_finished(now, 1, Duration::from_secs(2));
+    assert!(s.stop().success());
+    s.start_again();
+    assert_eq!(
+        s.files(json!({"TaskId": now})).len(),
+        1,
+        "files persist in PostgreSQL"
+    );
+    // The publisher reconnects to the restarted server; the scheduled task
+    // armed from PostgreSQL records its window.
+    drop(_p);
+    let _p = Publisher::start(&s.rtmp_url("live", "pg"), "h264_aac_10s.flv");
+    sleep_until((t + 12) as f64 + 0.5);
+    let files = s.wait_finished(later, 1, Duration::from_secs(3));
+    crate::probe::assert_valid(
+        &s.download(files[0]["VideoUrl"].as_str().expect("url")),
+        "flv",
+        2.0,
+        6.5,
+    );
 }
