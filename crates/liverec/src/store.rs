@@ -147,6 +147,16 @@ pub(crate) mod test_support {
         v
     }
 
+    /// Accounts "a" and "b" with one key each.
+    pub(crate) async fn two_accounts(s: &Store) {
+        s.create_account_with_key("a", "a", "AKa", "k", 0)
+            .await
+            .unwrap();
+        s.create_account_with_key("b", "b", "AKb", "k", 0)
+            .await
+            .unwrap();
+    }
+
     /// Creates a new database on the server of `admin_url` and opens it.
     pub(crate) async fn postgres(admin_url: &str) -> Store {
         use sqlx::any::AnyPoolOptions;

@@ -5,6 +5,8 @@
 //!
 //! - [`frame`]: the codec-neutral model ([`Frame`], [`VideoConfig`],
 //!   [`AudioConfig`], [`Tracks`]).
+//! - [`adts`]: the `.aac` output, AAC frames behind ADTS headers
+//!   ([`AdtsWriter`]).
 //! - [`amf0`]: AMF0 values, shared by RTMP commands and FLV script data.
 //! - [`codec`]: codec configuration parsing: AVC/HEVC configuration records
 //!   and SPS picture size ([`codec::h264`], [`codec::h265`]), the AAC
@@ -13,9 +15,18 @@
 //! - [`flv`]: FLV tag-body demuxing for RTMP ingest ([`TagDemuxer`]), the
 //!   sans-IO file muxer ([`FlvMuxer`]) and the file reader used for tests and
 //!   crash recovery ([`flv::scan`], [`flv::recover`]).
+//! - [`hls`]: HLS segmenting rule ([`hls::Segmenter`]) and the EVENT
+//!   playlist ([`hls::Playlist`]), rendered and parsed back.
+//! - [`mp3`]: the `.mp3` output ([`Mp3Writer`]): MP3 passthrough, or AAC-LC
+//!   decoded and encoded with LAME.
+//! - [`mp4`]: crash-safe MP4 recording: the fragmented MP4 journal
+//!   ([`Fmp4Journal`]) and its conversion to a faststart MP4
+//!   ([`mp4::finalize`]).
+//! - [`mux`]: the [`Muxer`] interface every single-file output implements.
 //! - [`timestamp`]: 32-bit RTMP timestamp unwrapping ([`Unwrap32`]),
 //!   per-recording repair ([`TimestampRepair`]) and media span
 //!   ([`MediaSpan`]).
+//! - [`ts`]: the MPEG-TS muxer for HLS segments ([`TsMuxer`]).
 //!
 //! # Specifications
 //!
@@ -30,12 +41,23 @@
 //! | MP3 | ISO/IEC 11172-3 §2.4.2.3, ISO/IEC 13818-3 |
 #![deny(missing_docs)]
 
+pub mod adts;
 pub mod amf0;
 pub mod codec;
 pub mod flv;
 pub mod frame;
+pub mod hls;
+pub mod mp3;
+pub mod mp4;
+pub mod mux;
 pub mod timestamp;
+pub mod ts;
 
+pub use adts::AdtsWriter;
 pub use flv::{DemuxEvent, Demuxed, FlvError, FlvMuxer, Patch, TagDemuxer};
 pub use frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig};
+pub use mp3::Mp3Writer;
+pub use mp4::{FinalizeInfo, Fmp4Journal};
+pub use mux::{MuxError, Muxer};
 pub use timestamp::{MediaSpan, TimestampRepair, Unwrap32};
+pub use ts::TsMuxer;

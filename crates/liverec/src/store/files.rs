@@ -326,7 +326,7 @@ impl Store {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::test_support::stores;
+    use super::super::test_support::{stores, two_accounts};
     use super::*;
 
     pub(crate) fn file(id: &str, account: &str, task: &str, start: i64) -> FileRow {
@@ -357,12 +357,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn file_lifecycle_and_filters() {
         for (s, _d) in stores().await {
-            s.create_account_with_key("a", "a", "AKa", "k", 0)
-                .await
-                .unwrap();
-            s.create_account_with_key("b", "b", "AKb", "k", 0)
-                .await
-                .unwrap();
+            two_accounts(&s).await;
             let mut f1 = file("f1", "a", "1", 1000);
             s.insert_file(&f1, 0).await.unwrap();
             s.insert_file(&file("f2", "a", "2", 2000), 0).await.unwrap();

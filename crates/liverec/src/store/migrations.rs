@@ -5,7 +5,9 @@ use sqlx::Row;
 
 use super::{Dialect, Result, Store};
 
-const SQLITE: &[&str] = &[r#"
+/// The schema steps, written for SQLite; PostgreSQL differs only in the
+/// auto-increment column (see [`for_dialect`]).
+const STEPS: &[&str] = &[r#"
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -67,74 +69,19 @@ CREATE INDEX files_by_account ON files(account_id, start_ms);
 CREATE INDEX files_by_status ON files(status);
 "#];
 
-const POSTGRES: &[&str] = &[r#"
-CREATE TABLE accounts (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created_ms BIGINT NOT NULL
-);
-CREATE TABLE api_keys (
-    secret_id TEXT PRIMARY KEY,
-    secret_key TEXT NOT NULL,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    created_ms BIGINT NOT NULL
-);
-CREATE TABLE tasks (
-    id BIGSERIAL PRIMARY KEY,
-    family TEXT NOT NULL,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    domain TEXT NOT NULL,
-    app TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    start_ms BIGINT NOT NULL,
-    end_ms BIGINT NOT NULL,
-    highlight BIGINT NOT NULL,
-    record_type TEXT NOT NULL,
-    formats TEXT NOT NULL,
-    stream_param TEXT NOT NULL,
-    record_interval_s BIGINT NOT NULL,
-    storage_time_s BIGINT NOT NULL,
-    request_hash TEXT NOT NULL,
-    created_ms BIGINT NOT NULL,
-    stopped_ms BIGINT,
-    deleted_ms BIGINT
-);
-CREATE INDEX tasks_by_account ON tasks(account_id, created_ms);
-CREATE INDEX tasks_by_hash ON tasks(account_id, request_hash);
-CREATE TABLE files (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    task_id TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    domain TEXT NOT NULL,
-    app TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    file_format TEXT NOT NULL,
-    record_type TEXT NOT NULL,
-    start_ms BIGINT NOT NULL,
-    end_ms BIGINT NOT NULL,
-    duration_ms BIGINT NOT NULL,
-    file_size BIGINT NOT NULL,
-    storage_key TEXT NOT NULL,
-    spool_path TEXT NOT NULL,
-    status TEXT NOT NULL,
-    stream_param TEXT NOT NULL,
-    media_info TEXT NOT NULL,
-    storage_time_s BIGINT NOT NULL,
-    expire_ms BIGINT,
-    created_ms BIGINT NOT NULL,
-    deleted_ms BIGINT
-);
-CREATE INDEX files_by_account ON files(account_id, start_ms);
-CREATE INDEX files_by_status ON files(status);
-"#];
+/// SQLite's never-reused integer key, the PostgreSQL equivalent.
+const SQLITE_SERIAL: &str = "INTEGER PRIMARY KEY AUTOINCREMENT";
+const POSTGRES_SERIAL: &str = "BIGSERIAL PRIMARY KEY";
+
+fn for_dialect(step: &'static str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => step.to_string(),
+        Dialect::Postgres => step.replace(SQLITE_SERIAL, POSTGRES_SERIAL),
+    }
+}
 
 /// Brings the schema up to date.
 pub(super) async fn apply(store: &Store) -> Result<()> {
-    let steps = match store.dialect {
-        Dialect::Sqlite => SQLITE,
-        Dialect::Postgres => POSTGRES,
-    };
     let pool = store.pool();
     sqlx::query("CREATE TABLE IF NOT EXISTS liverec_schema (version BIGINT NOT NULL)")
         .execute(pool)
@@ -150,13 +97,16 @@ pub(super) async fn apply(store: &Store) -> Result<()> {
         .fetch_one(&mut *tx)
         .await?;
     let current: i64 = row.try_get("v")?;
-    for (i, sql) in steps.iter().enumerate() {
+    for (i, step) in STEPS.iter().enumerate() {
         let version = i as i64 + 1;
         if version <= current {
             continue;
         }
+        let sql = for_dialect(step, store.dialect);
         for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sqlx::query(stmt).execute(&mut *tx).await?;
+            sqlx::query(super::dynamic(stmt.to_string()))
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query("INSERT INTO liverec_schema (version) VALUES ($1)")
             .bind(version)

@@ -233,7 +233,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::stores;
+    use super::super::test_support::{stores, two_accounts};
     use super::*;
 
     pub(crate) fn new_task(account: &str, start: i64, end: i64) -> NewTask {
@@ -258,12 +258,7 @@ mod tests {
     #[tokio::test]
     async fn task_lifecycle() {
         for (s, _d) in stores().await {
-            s.create_account_with_key("a", "a", "AKa", "k", 0)
-                .await
-                .unwrap();
-            s.create_account_with_key("b", "b", "AKb", "k", 0)
-                .await
-                .unwrap();
+            two_accounts(&s).await;
             let t1 = s.insert_task(&new_task("a", 1000, 5000)).await.unwrap();
             let t2 = s.insert_task(&new_task("a", 2000, 9000)).await.unwrap();
             assert!(t2.id > t1.id);

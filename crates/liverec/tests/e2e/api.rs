@@ -13,6 +13,13 @@ fn future_window() -> (String, String) {
     (cst(t + 3600), cst(t + 7200))
 }
 
+/// Asserts CreateLiveRecord with `p` fails with `code` and a message
+/// naming `field`.
+fn refused(s: &Server, p: Value, code: &str, field: &str) {
+    let m = s.sdk("CreateLiveRecord", p).err(code);
+    assert!(m.contains(field), "message {m:?} should name {field}");
+}
+
 fn create_params(stream: &str) -> Value {
     let (a, b) = future_window();
     json!({"StreamName": stream, "AppName": "live", "DomainName": "push.example.com", "StartTime": a, "EndTime": b})
@@ -144,18 +151,10 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     assert!(m.contains("StreamName"), "{m}");
     let mut p = create_params("x");
     p["FileFormat"] = json!("avi");
-    assert!(
-        s.sdk("CreateLiveRecord", p)
-            .err("InvalidParameterValue")
-            .contains("FileFormat")
-    );
+    refused(&s, p, "InvalidParameterValue", "FileFormat");
     let mut p = create_params("x");
     p["StartTime"] = json!("2026-02-30 25:61:00");
-    assert!(
-        s.sdk("CreateLiveRecord", p)
-            .err("InvalidParameterValue")
-            .contains("StartTime")
-    );
+    refused(&s, p, "InvalidParameterValue", "StartTime");
     let t = now_s();
     let p = json!({"StreamName": "x", "StartTime": cst(t + 7200), "EndTime": cst(t + 3600)});
     let m = s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
@@ -163,11 +162,7 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     let p = json!({"StreamName": "x", "StartTime": cst(t - 7200), "EndTime": cst(t - 3600)});
     s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
     let p = json!({"StreamName": "x", "EndTime": cst(t + 60)});
-    assert!(
-        s.sdk("CreateLiveRecord", p)
-            .err("MissingParameter")
-            .contains("StartTime")
-    );
+    refused(&s, p, "MissingParameter", "StartTime");
     // Formats and modes this version cannot record are refused, not faked.
     for (k, v) in [
         ("FileFormat", json!("hls")),
@@ -182,18 +177,10 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     }
     let mut p = create_params("x");
     p["Highlight"] = json!(2);
-    assert!(
-        s.sdk("CreateLiveRecord", p)
-            .err("InvalidParameterValue")
-            .contains("Highlight")
-    );
+    refused(&s, p, "InvalidParameterValue", "Highlight");
     let mut p = create_params("x");
     p["StreamParam"] = json!("record_interval=60");
-    assert!(
-        s.sdk("CreateLiveRecord", p)
-            .err("InvalidParameterValue")
-            .contains("record_interval")
-    );
+    refused(&s, p, "InvalidParameterValue", "record_interval");
     // Highlight needs a live stream.
     s.sdk(
         "CreateLiveRecord",

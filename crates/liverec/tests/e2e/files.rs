@@ -2,7 +2,6 @@
 //! isolation of tasks and files.
 
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -35,21 +34,7 @@ fn files_are_served_with_ranges_and_accounts_are_isolated() {
     let s = Server::start();
     let _p = Publisher::start(&s.rtmp_url("live", "iso"), "h264_aac_10s.flv");
     s.wait_publishing("iso");
-    let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "iso", "Highlight": 1}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
-    std::thread::sleep(Duration::from_secs(3));
-    s.sdk(
-        "StopLiveRecord",
-        json!({"StreamName": "iso", "TaskId": task}),
-    )
-    .ok();
-    let files = s.wait_finished(task, 1, Duration::from_secs(2));
+    let (task, files) = s.record_for("iso", 3);
     let f = &files[0];
     let url = f["VideoUrl"].as_str().expect("url");
     let path = url

@@ -325,6 +325,26 @@ impl Server {
         }
     }
 
+    /// CreateLiveRecord; returns the TaskId.
+    pub fn create(&self, params: Value) -> i64 {
+        self.sdk("CreateLiveRecord", params).ok()["TaskId"]
+            .as_i64()
+            .expect("integer TaskId")
+    }
+
+    /// Records `stream` (which must be live) for about `seconds` with a
+    /// highlight task, stops it, and returns its finished file(s).
+    pub fn record_for(&self, stream: &str, seconds: u64) -> (i64, Vec<Value>) {
+        let task = self.create(json!({"StreamName": stream, "Highlight": 1}));
+        std::thread::sleep(Duration::from_secs(seconds));
+        self.sdk(
+            "StopLiveRecord",
+            json!({"StreamName": stream, "TaskId": task}),
+        )
+        .ok();
+        (task, self.wait_finished(task, 1, Duration::from_secs(2)))
+    }
+
     /// DescribeRecordFiles' FileList for `filter`.
     pub fn files(&self, filter: Value) -> Vec<Value> {
         let r = self.sdk("DescribeRecordFiles", filter).ok();

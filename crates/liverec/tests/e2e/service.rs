@@ -144,21 +144,7 @@ fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     );
     assert!(s.log().contains("is already being published"));
     // The first publisher is unaffected: it can still be recorded.
-    let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "solo", "Highlight": 1}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
-    std::thread::sleep(Duration::from_secs(3));
-    s.sdk(
-        "StopLiveRecord",
-        json!({"StreamName": "solo", "TaskId": task}),
-    )
-    .ok();
-    let files = s.wait_finished(task, 1, Duration::from_secs(2));
+    let (_, files) = s.record_for("solo", 3);
     crate::probe::assert_valid(
         &s.download(files[0]["VideoUrl"].as_str().expect("url")),
         "flv",

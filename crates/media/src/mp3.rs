@@ -1,0 +1,204 @@
+//! `.mp3` output ([`Mp3Writer`]): MPEG audio frames back to back, no
+//! container. MP3 sources are passed through frame by frame; AAC-LC sources
+//! are decoded (symphonia-codec-aac) and encoded with LAME at a constant
+//! bitrate (128 kbit/s by default), with a LAME/Info tag in the first frame
+//! that is patched at close so players know the exact duration and encoder
+//! delay. Video frames are ignored. Owns the audio transcoding; the caller
+//! owns the file.
+
+mod transcode;
+
+use std::sync::Arc;
+
+use crate::codec::mp3::parse_header;
+use crate::flv::Patch;
+use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks};
+use crate::mux::{MuxError, Muxer};
+
+use transcode::Transcoder;
+
+/// Default MP3 bitrate, kbit/s.
+const DEFAULT_BITRATE_KBPS: u32 = 128;
+
+/// Samples per channel in the MPEG audio frames at the start of `data`
+/// (walking frame headers; stops at the first byte that is not one).
+pub(crate) fn frame_samples(data: &[u8]) -> u32 {
+    let mut total = 0u32;
+    let mut rest = data;
+    while let Ok(h) = parse_header(rest) {
+        total = total.saturating_add(h.samples);
+        match rest.get(h.frame_len..) {
+            Some(next) if h.frame_len > 0 => rest = next,
+            _ => break,
+        }
+    }
+    total
+}
+
+#[derive(Default)]
+enum Mode {
+    /// No audio configuration seen yet.
+    #[default]
+    Idle,
+    /// MP3 in, MP3 out.
+    Passthrough,
+    /// AAC in, MP3 out.
+    Transcode(Box<Transcoder>),
+}
+
+/// Writes one `.mp3` file from the audio frames of a stream.
+pub struct Mp3Writer {
+    bitrate_kbps: u32,
+    mode: Mode,
+    config: Option<Arc<AudioConfig>>,
+    /// Samples per channel written (passthrough) or decoded (transcode).
+    samples: u64,
+    sample_rate: u32,
+    written: u64,
+}
+
+impl std::fmt::Debug for Mp3Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.mode {
+            Mode::Idle => "idle",
+            Mode::Passthrough => "passthrough",
+            Mode::Transcode(_) => "transcode",
+        };
+        f.debug_struct("Mp3Writer")
+            .field("bitrate_kbps", &self.bitrate_kbps)
+            .field("mode", &mode)
+            .field("samples", &self.samples)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl Default for Mp3Writer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Mp3Writer {
+    /// A writer encoding at 128 kbit/s when the source is not MP3.
+    pub fn new() -> Self {
+        Mp3Writer {
+            bitrate_kbps: DEFAULT_BITRATE_KBPS,
+            mode: Mode::Idle,
+            config: None,
+            samples: 0,
+            sample_rate: 0,
+            written: 0,
+        }
+    }
+
+    /// Sets the encoding bitrate in kbit/s (an MPEG-1/2 Layer III bitrate:
+    /// 8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256 or
+    /// 320). Another value makes the first audio frame fail with
+    /// [`MuxError::Unsupported`]. Passthrough ignores it.
+    pub fn with_bitrate_kbps(mut self, kbps: u32) -> Self {
+        self.bitrate_kbps = kbps;
+        self
+    }
+
+    /// True when the source audio is copied rather than transcoded (known
+    /// once the audio configuration was seen).
+    pub fn is_passthrough(&self) -> bool {
+        matches!(self.mode, Mode::Passthrough)
+    }
+
+    /// AAC frames that failed to decode and were replaced by silence.
+    pub fn decode_errors(&self) -> u64 {
+        match &self.mode {
+            Mode::Transcode(t) => t.decode_errors(),
+            _ => 0,
+        }
+    }
+
+    /// Bytes appended so far (the file size).
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    fn open(&mut self, cfg: &Arc<AudioConfig>) -> Result<(), MuxError> {
+        if let Some(old) = &self.config {
+            let same = Arc::ptr_eq(old, cfg)
+                || (old.codec == cfg.codec
+                    && old.sample_rate == cfg.sample_rate
+                    && old.channels == cfg.channels);
+            return if same {
+                Ok(())
+            } else {
+                Err(MuxError::Unsupported(
+                    "mp3: the audio configuration changed mid-file; start a new file".into(),
+                ))
+            };
+        }
+        self.mode = match cfg.codec {
+            AudioCodec::Mp3 => Mode::Passthrough,
+            AudioCodec::Aac => Mode::Transcode(Box::new(Transcoder::new(cfg, self.bitrate_kbps)?)),
+        };
+        self.sample_rate = cfg.sample_rate;
+        self.config = Some(Arc::clone(cfg));
+        Ok(())
+    }
+}
+
+impl Muxer for Mp3Writer {
+    fn start(&mut self, tracks: &Tracks, _out: &mut Vec<u8>) -> Result<(), MuxError> {
+        match &tracks.audio {
+            Some(cfg) => self.open(cfg),
+            None => Ok(()),
+        }
+    }
+
+    fn push(&mut self, frame: &Frame, tracks: &Tracks, out: &mut Vec<u8>) -> Result<(), MuxError> {
+        if frame.track != Track::Audio {
+            return Ok(());
+        }
+        match &tracks.audio {
+            Some(cfg) => self.open(cfg)?,
+            None if self.config.is_some() => {}
+            None => {
+                return Err(MuxError::Unsupported(
+                    "mp3: audio frame before the audio configuration".into(),
+                ));
+            }
+        }
+        let before = out.len();
+        match &mut self.mode {
+            Mode::Idle => {}
+            Mode::Passthrough => {
+                out.extend_from_slice(&frame.data);
+                self.samples += u64::from(frame_samples(&frame.data));
+            }
+            Mode::Transcode(t) => self.samples += t.push(&frame.data, out)?,
+        }
+        self.written += (out.len() - before) as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<Vec<Patch>, MuxError> {
+        let Mode::Transcode(t) = &mut self.mode else {
+            return Ok(Vec::new());
+        };
+        let before = out.len();
+        let tag = t.finish(out)?;
+        self.written += (out.len() - before) as u64;
+        Ok(tag
+            .filter(|tag| tag.len() as u64 <= self.written)
+            .map(|bytes| Patch { offset: 0, bytes })
+            .into_iter()
+            .collect())
+    }
+
+    fn duration_ms(&self) -> i64 {
+        if self.sample_rate == 0 {
+            return 0;
+        }
+        (u128::from(self.samples) * 1000 / u128::from(self.sample_rate)) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,322 @@
+//! MP3 writer tests: passthrough bytes, transcoding of the AAC fixtures
+//! checked with ffprobe/ffmpeg when installed, and refusals.
+
+use std::path::Path;
+use std::process::Command;
+
+use bytes::Bytes;
+
+use super::*;
+use crate::flv::{DemuxEvent, TagDemuxer, scan, tag_type};
+use crate::frame::{Frame, Tracks};
+
+const H264_AAC: &[u8] = include_bytes!("../../../../fixtures/h264_aac_10s.flv");
+const H264_MP3: &[u8] = include_bytes!("../../../../fixtures/h264_mp3_10s.flv");
+const AAC_ONLY: &[u8] = include_bytes!("../../../../fixtures/aac_only_10s.flv");
+
+/// Runs `file` through an [`Mp3Writer`] as the recorder would: returns the
+/// patched output, the writer and the audio frames.
+fn write(file: &'static [u8], w: Mp3Writer) -> (Vec<u8>, Mp3Writer, Vec<Frame>) {
+    let file = Bytes::from_static(file);
+    let mut w = w;
+    let mut d = TagDemuxer::new();
+    let mut tracks = Tracks::default();
+    let mut out = Vec::new();
+    let mut audio = Vec::new();
+    let mut started = false;
+    for tag in scan(&file).tags {
+        let body = file.slice(tag.body.clone());
+        let ts = i64::from(tag.timestamp);
+        let events = match tag.tag_type {
+            tag_type::VIDEO => d.video(ts, body),
+            tag_type::AUDIO => d.audio(ts, body),
+            _ => continue,
+        };
+        for e in events.unwrap() {
+            match e {
+                DemuxEvent::VideoConfig(c) => tracks.video = Some(c),
+                DemuxEvent::AudioConfig(c) => tracks.audio = Some(c),
+                DemuxEvent::Frame(f) => {
+                    if !started {
+                        w.start(&tracks, &mut out).unwrap();
+                        started = true;
+                    }
+                    w.push(&f, &tracks, &mut out).unwrap();
+                    if f.track == Track::Audio {
+                        audio.push(f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for p in w.finish(&mut out).unwrap() {
+        let at = p.offset as usize;
+        out[at..at + p.bytes.len()].copy_from_slice(&p.bytes);
+    }
+    assert_eq!(w.bytes_written(), out.len() as u64);
+    (out, w, audio)
+}
+
+fn tools() -> bool {
+    let ok = ["ffprobe", "ffmpeg"].iter().all(|t| {
+        Command::new(t)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ok {
+        eprintln!("note: ffprobe/ffmpeg not on PATH, skipping ffprobe checks");
+    }
+    ok
+}
+
+fn tool(tool: &str, args: &[&str], path: &Path) -> String {
+    let o = Command::new(tool).args(args).arg(path).output().unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// ffprobe's `format=duration` and `stream=codec_name,sample_rate,channels,
+/// bit_rate` of an MP3, after a clean full decode.
+fn probe(bytes: &[u8], name: &str) -> Option<(f64, String)> {
+    if !tools() {
+        return None;
+    }
+    let path = std::env::temp_dir().join(format!("media-mp3-{}-{name}.mp3", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let streams = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,sample_rate,channels,bit_rate",
+            "-of",
+            "compact=p=0",
+        ],
+        &path,
+    );
+    let format = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration,format_name",
+            "-of",
+            "compact=p=0",
+        ],
+        &path,
+    );
+    let decode = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{name}: {}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+    assert!(format.contains("format_name=mp3"), "{format}");
+    let duration = format
+        .split('|')
+        .find_map(|kv| kv.trim().strip_prefix("duration="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    eprintln!("{name}: {format} {streams}");
+    Some((duration, streams))
+}
+
+#[test]
+fn mp3_source_is_passed_through() {
+    let (out, w, audio) = write(H264_MP3, Mp3Writer::new());
+    assert!(w.is_passthrough());
+    let want: Vec<u8> = audio.iter().flat_map(|f| f.data.iter().copied()).collect();
+    assert_eq!(out, want);
+    let samples: u64 = audio
+        .iter()
+        .map(|f| u64::from(frame_samples(&f.data)))
+        .sum();
+    assert_eq!(w.duration_ms(), (samples * 1000 / 44_100) as i64);
+    assert!(
+        (9_900..10_200).contains(&w.duration_ms()),
+        "{}",
+        w.duration_ms()
+    );
+    if let Some((duration, streams)) = probe(&out, "passthrough") {
+        assert!(
+            streams.contains("codec_name=mp3|sample_rate=44100|channels=2"),
+            "{streams}"
+        );
+        assert!((duration - w.duration_ms() as f64 / 1000.0).abs() < 0.1);
+    }
+}
+
+#[test]
+fn aac_sources_are_transcoded_at_128k() {
+    for (name, file) in [("aac_only", AAC_ONLY), ("h264_aac", H264_AAC)] {
+        let (out, w, audio) = write(file, Mp3Writer::new());
+        assert!(!w.is_passthrough());
+        assert_eq!(w.decode_errors(), 0, "{name}");
+        // Every AAC frame decodes to 1024 samples.
+        assert_eq!(
+            w.duration_ms(),
+            (audio.len() as i64 * 1024 * 1000) / 44_100,
+            "{name}"
+        );
+        let h = crate::codec::mp3::parse_header(&out).unwrap();
+        assert_eq!(
+            (h.sample_rate, h.bitrate_kbps, h.channels),
+            (44_100, 128, 2)
+        );
+        // The first frame is the patched LAME/Info tag.
+        assert!(
+            out[..h.frame_len].windows(4).any(|w| w == b"Info"),
+            "{name}"
+        );
+        let Some((duration, streams)) = probe(&out, name) else {
+            continue;
+        };
+        assert!(
+            streams.contains("codec_name=mp3|sample_rate=44100|channels=2|bit_rate=128000"),
+            "{streams}"
+        );
+        let source = w.duration_ms() as f64 / 1000.0;
+        assert!(
+            (duration - source).abs() < 0.1,
+            "{name}: {duration} vs {source}"
+        );
+    }
+}
+
+#[test]
+fn bitrate_is_configurable_and_checked() {
+    let (out, _, _) = write(AAC_ONLY, Mp3Writer::new().with_bitrate_kbps(64));
+    assert_eq!(
+        crate::codec::mp3::parse_header(&out).unwrap().bitrate_kbps,
+        64
+    );
+    let mut w = Mp3Writer::new().with_bitrate_kbps(100);
+    let cfg = std::sync::Arc::new(AudioConfig {
+        codec: AudioCodec::Aac,
+        sample_rate: 44_100,
+        channels: 2,
+        asc: Bytes::from_static(&[0x12, 0x10]),
+        flv_header: 0xaf,
+    });
+    let tracks = Tracks {
+        video: None,
+        audio: Some(cfg),
+    };
+    assert!(matches!(
+        w.start(&tracks, &mut Vec::new()),
+        Err(MuxError::Unsupported(_))
+    ));
+}
+
+fn aac(asc: &'static [u8], rate: u32, channels: u8) -> Tracks {
+    Tracks {
+        video: None,
+        audio: Some(std::sync::Arc::new(AudioConfig {
+            codec: AudioCodec::Aac,
+            sample_rate: rate,
+            channels,
+            asc: Bytes::from_static(asc),
+            flv_header: 0xaf,
+        })),
+    }
+}
+
+#[test]
+fn he_aac_and_odd_layouts_are_refused() {
+    // Explicit HE-AAC: AOT 5, 24 kHz core, stereo, 48 kHz SBR, core AOT 2.
+    let err = Mp3Writer::new()
+        .start(&aac(&[0x2b, 0x11, 0x88, 0x00], 24_000, 2), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("HE-AAC"), "{err}");
+    // 5.1 (channel configuration 6).
+    let err = Mp3Writer::new()
+        .start(&aac(&[0x11, 0xb0], 48_000, 6), &mut Vec::new())
+        .unwrap_err();
+    assert!(matches!(err, MuxError::Unsupported(_)), "{err}");
+}
+
+#[test]
+fn mono_and_garbage_frames_keep_time() {
+    // AAC-LC 48 kHz mono; frames that are not valid AAC become silence (a
+    // lone END element decodes to silence by itself).
+    const GARBAGE: [&[u8]; 5] = [
+        &[0x01],
+        &[0x20, 0xff],
+        &[0xe0],
+        &[0x40, 0, 0],
+        &[0, 0xff, 0xff],
+    ];
+    let tracks = aac(&[0x11, 0x88], 48_000, 1);
+    let mut w = Mp3Writer::new();
+    let mut out = Vec::new();
+    w.start(&tracks, &mut out).unwrap();
+    let video = Frame {
+        track: Track::Video,
+        dts: 0,
+        cts: 0,
+        keyframe: true,
+        data: Bytes::from_static(b"ignored"),
+    };
+    w.push(&video, &tracks, &mut out).unwrap();
+    assert!(out.is_empty());
+    for i in 0..100 {
+        let f = Frame {
+            track: Track::Audio,
+            dts: i * 21,
+            cts: 0,
+            keyframe: true,
+            data: Bytes::from_static(GARBAGE[i as usize % GARBAGE.len()]),
+        };
+        w.push(&f, &tracks, &mut out).unwrap();
+    }
+    let empty = Frame {
+        data: Bytes::new(),
+        dts: 3000,
+        ..video.clone()
+    };
+    w.push(
+        &Frame {
+            track: Track::Audio,
+            ..empty
+        },
+        &tracks,
+        &mut out,
+    )
+    .unwrap();
+    let patches = w.finish(&mut out).unwrap();
+    assert_eq!(w.decode_errors(), 80);
+    assert_eq!(w.duration_ms(), 100 * 1024 * 1000 / 48_000);
+    assert_eq!(patches.len(), 1);
+    let h = crate::codec::mp3::parse_header(&out).unwrap();
+    assert_eq!((h.sample_rate, h.channels), (48_000, 1));
+    // MonoPcm, not interleaved: the encoded length matches the input.
+    let frames = out.len() / h.frame_len;
+    let encoded_ms = frames as i64 * 1152 * 1000 / 48_000;
+    assert!((encoded_ms - w.duration_ms()).abs() < 150, "{encoded_ms}");
+}
+
+#[test]
+fn frame_samples_walks_headers() {
+    let frame: Vec<u8> = [0xff, 0xfb, 0x90, 0x64]
+        .into_iter()
+        .chain(std::iter::repeat_n(0, 413))
+        .collect();
+    assert_eq!(frame_samples(&frame), 1152);
+    assert_eq!(frame_samples(&[frame.clone(), frame].concat()), 2304);
+    assert_eq!(frame_samples(&[0, 1, 2]), 0);
+}

@@ -1,0 +1,244 @@
+//! The MPEG-TS wire layer (ISO/IEC 13818-1): 188-byte transport packets
+//! with adaptation fields (PCR, random access, stuffing), the PAT and PMT
+//! sections with their CRC-32, and PES headers. Knows nothing of codecs or
+//! of when a table is due; [`super::TsMuxer`] decides that.
+
+/// Size of a transport packet (§2.4.3.2).
+pub(crate) const PACKET_LEN: usize = 188;
+/// First byte of every transport packet.
+pub(crate) const SYNC: u8 = 0x47;
+/// Bytes after the 4-byte packet header.
+const BODY_LEN: usize = PACKET_LEN - 4;
+/// PID of the program association table (§2.4.4.4).
+pub(crate) const PAT_PID: u16 = 0;
+/// PTS/DTS/PCR base are 33-bit counters of a 90 kHz clock (§2.4.3.7).
+pub(crate) const TS_MASK: u64 = (1 << 33) - 1;
+/// `transport_stream_id` and `program_number` of the single program.
+const PROGRAM: u16 = 1;
+
+/// CRC-32/MPEG-2 (polynomial 0x04C11DB7, initial value all ones, no
+/// reflection, no final XOR), as PSI sections end with (§2.4.4.10, annex A).
+pub(crate) fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// What the adaptation field of a PES's first packet carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FirstPacket {
+    /// `random_access_indicator` (§2.4.3.5): a keyframe or audio frame starts here.
+    pub(crate) random_access: bool,
+    /// Program clock reference base (90 kHz); the extension is written as 0.
+    pub(crate) pcr: Option<u64>,
+}
+
+/// One elementary or PSI stream: its PID and `continuity_counter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pid {
+    pid: u16,
+    cc: u8,
+}
+
+impl Pid {
+    /// A stream on `pid` whose first packet has continuity counter 0.
+    pub(crate) fn new(pid: u16) -> Self {
+        Pid { pid, cc: 0 }
+    }
+
+    /// The 4-byte packet header; the counter advances only for packets that
+    /// carry payload (§2.4.3.3).
+    fn header(&mut self, start: bool, adaptation: bool, payload: bool, out: &mut Vec<u8>) {
+        let control = (u8::from(adaptation) << 5) | (u8::from(payload) << 4);
+        out.extend_from_slice(&[
+            SYNC,
+            (u8::from(start) << 6) | (self.pid >> 8) as u8 & 0x1f,
+            self.pid as u8,
+            control | self.cc,
+        ]);
+        if payload {
+            self.cc = (self.cc + 1) & 0x0f;
+        }
+    }
+
+    /// Splits `payload` (a PES packet or a pointer field plus PSI section)
+    /// into transport packets, the first with `payload_unit_start_indicator`
+    /// and `first`'s adaptation field, the last padded by adaptation-field
+    /// stuffing (§2.4.3.5). Appends `ceil` packets to `out`.
+    pub(crate) fn write(&mut self, first: FirstPacket, payload: &[u8], out: &mut Vec<u8>) {
+        let mut rest = payload;
+        let mut start = true;
+        loop {
+            // Adaptation field body after its length byte: flags, PCR, stuffing.
+            let mut af = [0u8; BODY_LEN];
+            let mut af_len = 0usize;
+            let mut has_af = false;
+            if start && (first.random_access || first.pcr.is_some()) {
+                has_af = true;
+                af[0] = (u8::from(first.random_access) << 6) | (u8::from(first.pcr.is_some()) << 4);
+                af_len = 1;
+                if let Some(pcr) = first.pcr {
+                    af[1..7].copy_from_slice(&pcr_bytes(pcr));
+                    af_len = 7;
+                }
+            }
+            let room = BODY_LEN - if has_af { 1 + af_len } else { 0 };
+            let take = rest.len().min(room);
+            let mut stuffing = room - take;
+            if stuffing > 0 && !has_af {
+                // The length byte alone stuffs one byte; more need the flags byte.
+                has_af = true;
+                stuffing -= 1;
+                if stuffing > 0 {
+                    af[0] = 0;
+                    af_len = 1;
+                    stuffing -= 1;
+                }
+            }
+            for b in af.iter_mut().skip(af_len).take(stuffing) {
+                *b = 0xff;
+            }
+            af_len += stuffing;
+            let (chunk, tail) = rest.split_at(take);
+            self.header(start, has_af, true, out);
+            if has_af {
+                out.push(af_len as u8);
+                out.extend_from_slice(&af[..af_len]);
+            }
+            out.extend_from_slice(chunk);
+            rest = tail;
+            start = false;
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+
+    /// One packet holding a PSI section (pointer field included), padded
+    /// with `0xff` after the section as §2.4.4.2 allows. Sections longer
+    /// than one packet are split like PES data.
+    pub(crate) fn write_section(&mut self, section: &[u8], out: &mut Vec<u8>) {
+        let mut payload = [0xffu8; BODY_LEN];
+        match payload.get_mut(..section.len()) {
+            Some(head) => {
+                head.copy_from_slice(section);
+                self.write(FirstPacket::default(), &payload, out);
+            }
+            None => self.write(FirstPacket::default(), section, out),
+        }
+    }
+
+    /// A packet carrying only an adaptation field with a PCR (no payload, so
+    /// the continuity counter stays), for when the PCR stream is quiet.
+    pub(crate) fn write_pcr_only(&mut self, pcr: u64, out: &mut Vec<u8>) {
+        self.header(false, true, false, out);
+        out.push((BODY_LEN - 1) as u8);
+        out.push(0x10);
+        out.extend_from_slice(&pcr_bytes(pcr));
+        out.resize(out.len() + BODY_LEN - 8, 0xff);
+    }
+}
+
+/// `program_clock_reference_base` (33 bits), 6 reserved bits, extension 0.
+fn pcr_bytes(pcr: u64) -> [u8; 6] {
+    let b = pcr & TS_MASK;
+    [
+        (b >> 25) as u8,
+        (b >> 17) as u8,
+        (b >> 9) as u8,
+        (b >> 1) as u8,
+        ((b as u8 & 1) << 7) | 0x7e,
+        0,
+    ]
+}
+
+/// Appends a PSI section (the bytes after `section_length`) with the common
+/// header and CRC-32, preceded by the pointer field, ready for [`Pid::write`].
+fn section(table_id: u8, id: u16, version: u8, body: &[u8], out: &mut Vec<u8>) {
+    out.push(0); // pointer_field
+    let start = out.len();
+    // 5 bytes of extension header + body + CRC.
+    let len = (5 + body.len() + 4) as u16;
+    out.extend_from_slice(&[table_id, 0xb0 | (len >> 8) as u8, len as u8]);
+    out.extend_from_slice(&id.to_be_bytes());
+    // reserved '11', version_number, current_next_indicator 1.
+    out.extend_from_slice(&[0xc1 | ((version & 0x1f) << 1), 0, 0]);
+    out.extend_from_slice(body);
+    let crc = crc32(out.get(start..).unwrap_or_default());
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// The program association table (§2.4.4.3) naming one program whose PMT is
+/// on `pmt_pid`: pointer field plus section.
+pub(crate) fn pat(pmt_pid: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(17);
+    let mut body = PROGRAM.to_be_bytes().to_vec();
+    body.extend_from_slice(&(0xe000 | pmt_pid).to_be_bytes());
+    section(0x00, PROGRAM, 0, &body, &mut out);
+    out
+}
+
+/// The program map table (§2.4.4.8) of the single program: PCR on
+/// `pcr_pid`, one entry `(stream_type, pid)` per elementary stream, no
+/// descriptors. Pointer field plus section.
+pub(crate) fn pmt(version: u8, pcr_pid: u16, streams: &[(u8, u16)]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(4 + 5 * streams.len());
+    body.extend_from_slice(&(0xe000 | pcr_pid).to_be_bytes());
+    body.extend_from_slice(&0xf000u16.to_be_bytes()); // program_info_length 0
+    for &(stream_type, pid) in streams {
+        body.push(stream_type);
+        body.extend_from_slice(&(0xe000 | pid).to_be_bytes());
+        body.extend_from_slice(&0xf000u16.to_be_bytes()); // ES_info_length 0
+    }
+    let mut out = Vec::with_capacity(13 + body.len());
+    section(0x02, PROGRAM, version, &body, &mut out);
+    out
+}
+
+/// A 33-bit timestamp with its 4-bit prefix and marker bits (§2.4.3.7).
+fn timestamp_bytes(prefix: u8, ts: u64) -> [u8; 5] {
+    let t = ts & TS_MASK;
+    [
+        (prefix << 4) | ((t >> 29) as u8 & 0x0e) | 1,
+        (t >> 22) as u8,
+        ((t >> 14) as u8 & 0xfe) | 1,
+        (t >> 7) as u8,
+        ((t << 1) as u8) | 1,
+    ]
+}
+
+/// Longest PES header [`pes_header`] writes.
+pub(crate) const PES_HEADER_MAX: usize = 19;
+
+/// A PES packet header (§2.4.3.6) for `payload_len` bytes of `stream_id`
+/// with a PTS, and a DTS when it differs. `PES_packet_length` is 0
+/// ("unbounded", allowed for video only) when the packet would not fit 16
+/// bits.
+pub(crate) fn pes_header(stream_id: u8, pts: u64, dts: u64, payload_len: usize) -> Vec<u8> {
+    let with_dts = (pts & TS_MASK) != (dts & TS_MASK);
+    let header_data: usize = if with_dts { 10 } else { 5 };
+    let packet_len = u16::try_from(3 + header_data + payload_len).unwrap_or(0);
+    let mut out = Vec::with_capacity(PES_HEADER_MAX);
+    out.extend_from_slice(&[0, 0, 1, stream_id]);
+    out.extend_from_slice(&packet_len.to_be_bytes());
+    // '10', not scrambled, no priority, no alignment, no copyright, copy.
+    out.push(0x80);
+    out.push(if with_dts { 0xc0 } else { 0x80 });
+    out.push(header_data as u8);
+    if with_dts {
+        out.extend_from_slice(&timestamp_bytes(0b0011, pts));
+        out.extend_from_slice(&timestamp_bytes(0b0001, dts));
+    } else {
+        out.extend_from_slice(&timestamp_bytes(0b0010, pts));
+    }
+    out
+}
