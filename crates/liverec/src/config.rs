@@ -54,6 +54,8 @@ pub struct Config {
     pub max_timestamp_jump_ms: i64,
     /// Seconds allowed for finalizing recordings at shutdown. Default 8.
     pub shutdown_grace_seconds: u64,
+    /// HLS segment target duration, seconds. Default 6.
+    pub hls_segment_seconds: u64,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             rtmp_max_connections: 2000,
             max_timestamp_jump_ms: 10_000,
             shutdown_grace_seconds: 8,
+            hls_segment_seconds: 6,
         }
     }
 }
@@ -107,6 +110,7 @@ const ENV_KEYS: &[&str] = &[
     "rtmp_max_connections",
     "max_timestamp_jump_ms",
     "shutdown_grace_seconds",
+    "hls_segment_seconds",
 ];
 
 /// Settings given on the command line (highest precedence).
@@ -203,6 +207,11 @@ impl Config {
                 "min_record_interval must be between 1 and 7200 seconds".into(),
             ));
         }
+        if !(1..=60).contains(&self.hls_segment_seconds) {
+            return Err(ConfigError::Invalid(
+                "hls_segment_seconds must be between 1 and 60".into(),
+            ));
+        }
         for (name, v) in [
             ("rate_create_live_record", self.rate_create_live_record),
             (
@@ -241,6 +250,7 @@ impl Config {
             rtmp_max_connections: self.rtmp_max_connections.max(1),
             max_timestamp_jump_ms: self.max_timestamp_jump_ms.max(1000),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
+            hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
         })
     }
 }
@@ -307,6 +317,8 @@ pub struct Settings {
     pub max_timestamp_jump_ms: i64,
     /// Time allowed for finalizing at shutdown.
     pub shutdown_grace: std::time::Duration,
+    /// HLS segment target, ms.
+    pub hls_target_ms: i64,
 }
 
 /// A configuration that cannot be used.

@@ -1,21 +1,26 @@
-//! Recordings: a recording subscribes to one live stream for one task,
-//! repairs timestamps, cuts segments, muxes into files and finalizes them
-//! (`recording`, `file`); the scheduler arms tasks and starts or stops
+//! Recordings: a recording subscribes to one live stream for one task and
+//! feeds every output format (`recording`, `output`); single files repair
+//! timestamps, mux, cut at `record_interval` and finalize (`file`, `spool`),
+//! HLS writes segments and a growing playlist (`hls`); the scheduler arms tasks and starts or stops
 //! recordings at their times and on publish events (`scheduler`); crash
 //! recovery turns files left open by a dead process into valid files
 //! (`recovery`); retention deletes expired files (`retention`).
 
 mod file;
+mod hls;
+mod output;
 mod recording;
 mod recovery;
 mod retention;
 mod scheduler;
+mod spool;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::storage::Storage;
-use crate::store::Store;
+use crate::store::{FileRow, Store};
+use crate::task::FileFormat;
 
 pub use recovery::recover_open_files;
 pub use retention::run_retention;
@@ -34,4 +39,14 @@ pub struct RecorderCtx {
     pub max_jump_ms: i64,
     /// Woken when a file with a retention deadline is finished.
     pub retention_wake: tokio::sync::Notify,
+    /// HLS segment target duration, ms.
+    pub hls_target_ms: i64,
+}
+
+/// Deletes the bytes of a recorded file (an HLS playlist with its segments).
+pub async fn delete_file_bytes(storage: &Storage, row: &FileRow) -> std::io::Result<()> {
+    match row.format {
+        FileFormat::Hls => hls::delete(storage, &row.storage_key).await,
+        _ => storage.delete(&row.storage_key).await,
+    }
 }

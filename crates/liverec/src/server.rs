@@ -58,6 +58,7 @@ pub async fn serve(
         clock: clock.clone(),
         max_jump_ms: settings.max_timestamp_jump_ms,
         retention_wake: tokio::sync::Notify::new(),
+        hls_target_ms: settings.hls_target_ms,
     });
     let recovered = recorder::recover_open_files(&rctx).await?;
     if recovered > 0 {

@@ -8,6 +8,8 @@ use std::path::{Component, Path, PathBuf};
 
 /// Suffix of files still being written.
 pub const PART_SUFFIX: &str = ".part";
+/// Suffix of the MP4 journal of a file being recorded.
+const JOURNAL_SUFFIX: &str = ".journal.part";
 
 /// Local file storage.
 #[derive(Debug, Clone)]
@@ -54,13 +56,23 @@ impl Storage {
 
     /// Where to write `key` while it is being recorded (parent created).
     pub fn spool_path(&self, key: &str) -> io::Result<PathBuf> {
+        self.with_suffix(key, PART_SUFFIX)
+    }
+
+    fn with_suffix(&self, key: &str, suffix: &str) -> io::Result<PathBuf> {
         let p = self.path(key)?;
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let mut s = p.into_os_string();
-        s.push(PART_SUFFIX);
+        s.push(suffix);
         Ok(PathBuf::from(s))
+    }
+
+    /// Where the crash-safe journal of `key` is written while recording
+    /// (MP4), parent created. Never served: it ends in `.part` too.
+    pub fn journal_path(&self, key: &str) -> io::Result<PathBuf> {
+        self.with_suffix(key, JOURNAL_SUFFIX)
     }
 
     /// Publishes a finished spool file under `key`; returns its size.

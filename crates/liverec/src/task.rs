@@ -54,9 +54,9 @@ impl FileFormat {
         }
     }
 
-    /// Whether this version of liverec can record the format.
-    pub fn supported(self) -> bool {
-        matches!(self, FileFormat::Flv)
+    /// Audio-only containers (`aac`, `mp3`): they imply RecordType audio.
+    pub fn audio_only(self) -> bool {
+        matches!(self, FileFormat::Aac | FileFormat::Mp3)
     }
 }
 

@@ -109,6 +109,8 @@ pub struct TsMuxer {
     video_es: Option<(Arc<VideoConfig>, VideoEs)>,
     audio_es: Option<(Arc<AudioConfig>, AudioEs)>,
     batch: Option<AudioBatch>,
+    /// Audio PES packets written so far.
+    audio_pes: u64,
     /// Last PCR written, ms on the frames' timeline.
     last_pcr: Option<i64>,
 }
@@ -134,6 +136,7 @@ impl TsMuxer {
             video_es: None,
             audio_es: None,
             batch: None,
+            audio_pes: 0,
             last_pcr: None,
         }
     }
@@ -243,6 +246,7 @@ impl TsMuxer {
     fn flush_audio(&mut self, out: &mut Vec<u8>) {
         if let Some(b) = self.batch.take() {
             self.write_pes(Track::Audio, b.first_dts, b.first_dts, true, &b.data, out);
+            self.audio_pes += 1;
         }
     }
 
@@ -316,7 +320,11 @@ impl TsMuxer {
         let pcr_limited = !self.video;
         let joins = self.batch.as_ref().is_some_and(|b| {
             let step = frame.dts.saturating_sub(b.last_dts) as f64;
-            b.frames < MAX_AUDIO_FRAMES_PER_PES
+            // The first audio PES of a file holds one frame: FFmpeg's HLS
+            // demuxer gives the second frame of a first multi-frame PES the
+            // first one's timestamp.
+            self.audio_pes > 0
+                && b.frames < MAX_AUDIO_FRAMES_PER_PES
                 && b.data.len() + bytes.len() <= MAX_AUDIO_PES_PAYLOAD
                 && (step - nominal).abs() <= AUDIO_JITTER_MS
                 // With the PCR on this PID, a PES must not span the PCR interval.

@@ -127,9 +127,7 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     }
     let now = state.clock.now_ms();
     for f in rows {
-        state
-            .storage
-            .delete(&f.storage_key)
+        crate::recorder::delete_file_bytes(&state.storage, &f)
             .await
             .map_err(|e| internal(&call.request_id, e))?;
         state

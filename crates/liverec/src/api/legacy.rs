@@ -61,11 +61,6 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             invalid_value(format!("RecordType must be video or audio, got {s:?}"))
         })?,
     };
-    if record_type == RecordType::Audio {
-        return Err(invalid_value(
-            "RecordType audio is not supported by this liverec version yet",
-        ));
-    }
     let format = match p.str_opt("FileFormat")? {
         None => FileFormat::Flv,
         Some(s) if s.trim().is_empty() => FileFormat::Flv,
@@ -75,11 +70,6 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             ))
         })?,
     };
-    if !format.supported() {
-        return Err(invalid_value(format!(
-            "FileFormat {format} is not supported by this liverec version yet (flv is)"
-        )));
-    }
     let start_raw = p.str_opt("StartTime")?.filter(|s| !s.trim().is_empty());
     let end_raw = p.str_opt("EndTime")?.filter(|s| !s.trim().is_empty());
     let start = start_raw
@@ -144,7 +134,14 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         );
         return Ok(task_id_reply(&t));
     }
-    if highlight && state.hub.find(&domain, &app, &stream).is_empty() {
+    let live = state.hub.find(&domain, &app, &stream);
+    if format.audio_only() && !live.is_empty() && live.iter().all(|s| s.has_audio() == Some(false))
+    {
+        return Err(invalid_value(format!(
+            "FileFormat {format} records audio, but stream {app}/{stream} is live without audio"
+        )));
+    }
+    if highlight && live.is_empty() {
         return Err(ApiError {
             code: ErrorCode::ResourceUnavailableStreamNotExist,
             message: format!(

@@ -1,28 +1,21 @@
-//! One output file while it is written: the spool file, its muxer and
-//! timestamp repair, its database row. Opens with status `recording`,
-//! flushes at least every second (so a crash loses at most the last second),
-//! and on close patches the header, publishes the file under its storage
-//! key and records the final row. A write failure (disk full) ends the file
-//! at its last complete tag instead of leaving it broken.
+//! One output file of a single-file format (FLV, MP4, AAC, MP3) while it is
+//! written: its spool file, muxer, timestamp repair and database row. Opens
+//! with status `recording`; on close the muxer's patches are applied (FLV
+//! onMetaData, MP3 Info tag) or, for MP4, the fragmented journal is turned
+//! into a faststart MP4; then the file is published under its storage key
+//! and its final row recorded. A write failure (disk full) ends the file at
+//! its last complete unit instead of leaving it broken.
 
-use std::io::SeekFrom;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use media::flv::FlvMuxer;
 use media::timestamp::TimestampRepair;
-use media::{Frame, Tracks};
-use tokio::fs::File;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+use media::{AdtsWriter, FlvMuxer, Fmp4Journal, Frame, Mp3Writer, MuxError, Muxer, Tracks};
 
 use super::RecorderCtx;
+use super::spool::SpoolWriter;
 use crate::hub::LiveStream;
 use crate::store::{FileRow, FileStatus, Task};
-use crate::task::FileFormat;
-
-/// Longest time written data may sit in the process before reaching the OS.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-const WRITE_BUFFER: usize = 256 * 1024;
+use crate::task::{FileFormat, RecordType};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -32,19 +25,7 @@ pub(super) enum FileError {
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("muxer: {0}")]
-    Mux(String),
-}
-
-pub(super) struct OpenFile {
-    row: FileRow,
-    spool: PathBuf,
-    out: BufWriter<File>,
-    muxer: FlvMuxer,
-    repair: TimestampRepair,
-    buf: Vec<u8>,
-    frames: u64,
-    last_flush: Instant,
-    tracks: Tracks,
+    Mux(#[from] MuxError),
 }
 
 /// Characters kept in storage keys; everything else becomes `_`.
@@ -65,15 +46,10 @@ fn key_part(s: &str) -> String {
     }
 }
 
-/// `<domain>/<app>/<stream>/<stream>_<UTC yyyymmddHHMMSS>_<task>_<random>.<ext>`;
-/// the random part makes the key unguessable (files are served without
-/// authentication).
-pub(super) fn storage_key(
-    stream: &LiveStream,
-    task_id: &str,
-    format: FileFormat,
-    start_ms: i64,
-) -> String {
+/// `<domain>/<app>/<stream>/<stream>_<UTC yyyymmddHHMMSS>_<task>_<random>`
+/// (without extension); the random part makes keys unguessable, as files
+/// are served without authentication.
+pub(super) fn storage_base(stream: &LiveStream, task_id: &str, start_ms: i64) -> String {
     let ts = time::OffsetDateTime::from_unix_timestamp(start_ms / 1000)
         .ok()
         .and_then(|t| {
@@ -85,7 +61,7 @@ pub(super) fn storage_key(
         .unwrap_or_else(|| "0".into());
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!(
-        "{}/{}/{}/{}_{}_{}_{}.{}",
+        "{}/{}/{}/{}_{}_{}_{}",
         key_part(&stream.key.domain),
         key_part(&stream.key.app),
         key_part(&stream.key.stream),
@@ -93,26 +69,62 @@ pub(super) fn storage_key(
         ts,
         key_part(task_id),
         &random[..16],
-        format.extension()
     )
 }
 
 /// JSON with codec and resolution, for DescribeRecordFiles and callbacks.
-fn media_info(tracks: &Tracks) -> String {
+pub(super) fn media_info(tracks: &Tracks, video: bool, audio: bool) -> String {
     let mut m = serde_json::Map::new();
-    if let Some(v) = &tracks.video {
+    if let Some(v) = tracks.video.as_ref().filter(|_| video) {
         m.insert("video_codec".into(), v.codec.name().into());
         m.insert(
             "resolution".into(),
             format!("{}x{}", v.width, v.height).into(),
         );
     }
-    if let Some(a) = &tracks.audio {
+    if let Some(a) = tracks.audio.as_ref().filter(|_| audio) {
         m.insert("audio_codec".into(), a.codec.name().into());
         m.insert("audio_sample_rate".into(), a.sample_rate.into());
         m.insert("audio_channels".into(), a.channels.into());
     }
     serde_json::Value::Object(m).to_string()
+}
+
+/// The row of a file that starts now.
+pub(super) fn new_row(
+    task: &Task,
+    stream: &LiveStream,
+    start: &FileStart<'_>,
+    key: String,
+    spool: &std::path::Path,
+) -> FileRow {
+    let audio_only = start.format.audio_only() || task.record_type == RecordType::Audio;
+    FileRow {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        account_id: task.account_id.clone(),
+        task_id: task.id.to_string(),
+        session_id: stream.info.session_id.clone(),
+        domain: stream.key.domain.clone(),
+        app: stream.key.app.clone(),
+        stream: stream.key.stream.clone(),
+        format: start.format,
+        record_type: if audio_only {
+            RecordType::Audio
+        } else {
+            RecordType::Video
+        },
+        start_ms: start.first_wall_ms,
+        end_ms: start.first_wall_ms,
+        duration_ms: 0,
+        file_size: 0,
+        storage_key: key,
+        spool_path: spool.to_string_lossy().into_owned(),
+        status: FileStatus::Recording,
+        stream_param: stream.info.stream_param.clone(),
+        media_info: media_info(start.tracks, start.video, start.audio),
+        storage_time_s: task.storage_time_s,
+        expire_ms: None,
+    }
 }
 
 /// What a new file starts with.
@@ -129,6 +141,30 @@ pub(super) struct FileStart<'a> {
     pub(super) audio: bool,
 }
 
+fn muxer(format: FileFormat, video: bool, audio: bool) -> Box<dyn Muxer> {
+    match format {
+        FileFormat::Flv => Box::new(FlvMuxer::new(video, audio)),
+        FileFormat::Mp4 => Box::new(Fmp4Journal::new(video, audio)),
+        FileFormat::Aac => Box::new(AdtsWriter::new()),
+        FileFormat::Mp3 => Box::new(Mp3Writer::new()),
+        // HLS is a playlist of segments, written by `hls::HlsOutput`.
+        FileFormat::Hls => Box::new(media::TsMuxer::new(video, audio)),
+    }
+}
+
+pub(super) struct OpenFile {
+    row: FileRow,
+    /// Where the muxer's bytes go: the file itself, or the MP4 journal.
+    spool: SpoolWriter,
+    muxer: Box<dyn Muxer>,
+    repair: TimestampRepair,
+    buf: Vec<u8>,
+    frames: u64,
+    tracks: Tracks,
+    video: bool,
+    audio: bool,
+}
+
 impl OpenFile {
     /// Creates the spool file and its `recording` row.
     pub(super) async fn create(
@@ -137,70 +173,33 @@ impl OpenFile {
         stream: &LiveStream,
         start: FileStart<'_>,
     ) -> Result<OpenFile, FileError> {
-        let FileStart {
-            format,
-            first_wall_ms,
-            tracks,
-            video,
-            audio,
-        } = start;
-        let task_id = task.id.to_string();
-        let key = storage_key(stream, &task_id, format, first_wall_ms);
-        let spool = ctx.storage.spool_path(&key)?;
-        let file = File::create(&spool).await?;
-        let row = FileRow {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            account_id: task.account_id.clone(),
-            task_id,
-            session_id: stream.info.session_id.clone(),
-            domain: stream.key.domain.clone(),
-            app: stream.key.app.clone(),
-            stream: stream.key.stream.clone(),
-            format,
-            record_type: task.record_type,
-            start_ms: first_wall_ms,
-            end_ms: first_wall_ms,
-            duration_ms: 0,
-            file_size: 0,
-            storage_key: key,
-            spool_path: spool.to_string_lossy().into_owned(),
-            status: FileStatus::Recording,
-            stream_param: stream.info.stream_param.clone(),
-            media_info: media_info(tracks),
-            storage_time_s: task.storage_time_s,
-            expire_ms: None,
+        let key = format!(
+            "{}.{}",
+            storage_base(stream, &task.id.to_string(), start.first_wall_ms),
+            start.format.extension()
+        );
+        let path: PathBuf = match start.format {
+            FileFormat::Mp4 => ctx.storage.journal_path(&key)?,
+            _ => ctx.storage.spool_path(&key)?,
         };
+        let spool = SpoolWriter::create(&path).await?;
+        let row = new_row(task, stream, &start, key, &path);
         ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
-        let mut muxer = FlvMuxer::new(video, audio);
-        let mut buf = Vec::with_capacity(64 * 1024);
-        muxer.start(tracks, &mut buf);
         let mut f = OpenFile {
             row,
             spool,
-            out: BufWriter::with_capacity(WRITE_BUFFER, file),
-            muxer,
+            muxer: muxer(start.format, start.video, start.audio),
             repair: TimestampRepair::new(ctx.max_jump_ms),
-            buf,
+            buf: Vec::with_capacity(64 * 1024),
             frames: 0,
-            last_flush: Instant::now(),
-            tracks: tracks.clone(),
+            tracks: start.tracks.clone(),
+            video: start.video,
+            audio: start.audio,
         };
-        f.drain().await?;
-        tracing::info!(file_id = %f.row.id, key = %f.row.storage_key, "recording file opened");
+        f.muxer.start(start.tracks, &mut f.buf)?;
+        f.spool.write(&mut f.buf).await?;
+        tracing::info!(file_id = %f.row.id, key = %f.row.storage_key, format = %start.format, "recording file opened");
         Ok(f)
-    }
-
-    async fn drain(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            self.out.write_all(&self.buf).await?;
-            metrics::counter!("liverec_recorded_bytes_total").increment(self.buf.len() as u64);
-            self.buf.clear();
-        }
-        if self.last_flush.elapsed() >= FLUSH_EVERY {
-            self.out.flush().await?;
-            self.last_flush = Instant::now();
-        }
-        Ok(())
     }
 
     /// Media time written so far, ms (the segmenting clock).
@@ -208,8 +207,8 @@ impl OpenFile {
         self.muxer.duration_ms()
     }
 
-    /// Appends one frame (timestamps are repaired here, per file, so every
-    /// file starts at 0).
+    /// Appends one frame (timestamps are repaired per file, so every file
+    /// starts at 0).
     pub(super) async fn write(
         &mut self,
         mut frame: Frame,
@@ -218,71 +217,59 @@ impl OpenFile {
         if !self.repair.apply(&mut frame) {
             return Ok(());
         }
-        self.muxer
-            .push(&frame, tracks, &mut self.buf)
-            .map_err(|e| FileError::Mux(e.to_string()))?;
+        self.muxer.push(&frame, tracks, &mut self.buf)?;
         self.frames += 1;
         self.tracks = tracks.clone();
-        self.drain().await?;
+        self.spool.write(&mut self.buf).await?;
         Ok(())
     }
 
-    /// Finalizes: patches, publishes, records the final row. A file with no
-    /// frames is removed instead. Returns the final row, if any.
+    /// Finalizes: publishes the file and records the final row; a file with
+    /// no frames is removed instead. Returns the final row, if any.
     pub(super) async fn close(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
         if self.frames == 0 {
-            drop(self.out);
-            let _ = tokio::fs::remove_file(&self.spool).await;
+            let path = self.spool.path().to_path_buf();
+            self.spool.abandon().await;
+            let _ = tokio::fs::remove_file(&path).await;
             ctx.store.discard_file(&self.row.id).await?;
             tracing::info!(file_id = %self.row.id, "recording produced no media; file discarded");
             return Ok(None);
         }
-        let patches = self.muxer.finish();
-        let result = async {
-            self.out.flush().await?;
-            let mut f = self.out.into_inner();
-            for p in &patches {
-                f.seek(SeekFrom::Start(p.offset)).await?;
-                f.write_all(&p.bytes).await?;
-            }
-            f.sync_all().await?;
-            Ok::<_, std::io::Error>(())
+        let finished = async {
+            let patches = self.muxer.finish(&mut self.buf)?;
+            self.spool.write(&mut self.buf).await?;
+            let path = self.spool.path().to_path_buf();
+            self.spool.finish(&patches).await?;
+            Ok::<_, FileError>(path)
         }
         .await;
-        if let Err(e) = result {
-            tracing::error!(file_id = %self.row.id, error = %e, "finalizing failed; keeping the complete part");
-            return super::recovery::recover_spool(ctx, self.row, &self.spool).await;
-        }
-        let status = FileStatus::Finished;
-        let duration_ms = self.muxer.duration_ms();
-        let size = ctx
-            .storage
-            .commit(&self.spool, &self.row.storage_key)
-            .await?;
+        let path = match finished {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(file_id = %self.row.id, error = %e, "finalizing failed; keeping the complete part");
+                let path = PathBuf::from(&self.row.spool_path);
+                return super::recovery::recover(ctx, self.row, &path).await;
+            }
+        };
         let mut row = self.row;
-        row.status = status;
-        row.duration_ms = duration_ms;
-        row.end_ms = row.start_ms + duration_ms;
-        row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
-        row.media_info = media_info(&self.tracks);
-        row.expire_ms = super::recovery::expiry(&row);
-        ctx.store.complete_file(&row).await?;
-        if row.expire_ms.is_some() {
-            ctx.retention_wake.notify_one();
+        if row.format == FileFormat::Mp4 {
+            // The journal becomes a faststart MP4 under the spool name.
+            return super::recovery::finalize_mp4(ctx, row, &path, FileStatus::Finished).await;
         }
-        tracing::info!(file_id = %row.id, key = %row.storage_key, duration_ms, size, status = status.as_str(), "recording file closed");
-        Ok(Some(row))
+        let size = ctx.storage.commit(&path, &row.storage_key).await?;
+        row.status = FileStatus::Finished;
+        row.duration_ms = self.muxer.duration_ms();
+        row.end_ms = row.start_ms + row.duration_ms;
+        row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
+        row.media_info = media_info(&self.tracks, self.video, self.audio);
+        super::recovery::complete(ctx, row).await.map(Some)
     }
 
-    /// Ends a file after a write failure: keep what is complete.
+    /// Ends a file after a write failure: keeps what is complete.
     pub(super) async fn abandon(self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
-        // Flushing may fail again (disk full); recovery works from whatever
-        // reached the file.
-        let mut out = self.out;
-        let _ = out.flush().await;
-        drop(out);
-        let spool = self.spool.clone();
-        super::recovery::recover_spool(ctx, self.row, &spool).await
+        self.spool.abandon().await;
+        let path = PathBuf::from(&self.row.spool_path);
+        super::recovery::recover(ctx, self.row, &path).await
     }
 }
 

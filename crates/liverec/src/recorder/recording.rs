@@ -1,21 +1,20 @@
-//! One recording: a task recording one publish session of one stream. It
-//! reads the stream from the pre-roll start point, waits for a video
-//! keyframe when the stream has video, writes files (a new one at each
-//! `record_interval` boundary, cut at a keyframe), and ends at the task's
-//! EndTime, when stopped, or when the publisher leaves.
+//! One recording: a task recording one publish session of one stream, in
+//! every format the task asks for, from one subscription (one copy of the
+//! pre-roll, one stream of packets). It reads the stream from the pre-roll
+//! start point, waits for a video keyframe when an output carries video,
+//! hands each packet to every output, and ends at the task's EndTime, when
+//! stopped, or when the publisher leaves.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use media::Track;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::RecorderCtx;
-use super::file::{FileStart, OpenFile};
+use super::output::Output;
 use crate::hub::{LiveStream, Next, Packet};
 use crate::store::{FileRow, Task};
-use crate::task::{FileFormat, RecordType};
 
 /// Why a recording ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +33,6 @@ pub(super) enum Ended {
 pub(super) struct Recording {
     pub(super) ctx: Arc<RecorderCtx>,
     pub(super) task: Arc<Task>,
-    pub(super) format: FileFormat,
     pub(super) stream: Arc<LiveStream>,
     /// Wall-clock point to start from (pre-roll), ms.
     pub(super) from_ms: i64,
@@ -48,6 +46,30 @@ impl Recording {
         self.run_inner().instrument(span).await
     }
 
+    /// The outputs, decided at the first packet (when the stream's tracks
+    /// are known).
+    fn outputs(&self, first: &Packet) -> Vec<Output> {
+        let has_video = self
+            .stream
+            .has_video()
+            .unwrap_or(first.tracks.video.is_some());
+        let has_audio = self
+            .stream
+            .has_audio()
+            .unwrap_or(first.tracks.audio.is_some());
+        self.task
+            .formats
+            .iter()
+            .filter_map(|&format| {
+                let o = Output::new(format, &self.task, has_video, has_audio);
+                if o.is_none() {
+                    tracing::warn!(%format, "the stream has no audio: no {format} file for this session");
+                }
+                o
+            })
+            .collect()
+    }
+
     async fn run_inner(self) -> (Ended, Vec<FileRow>) {
         let ctx = self.ctx.clone();
         let mut sub = self.stream.subscribe(Some(self.from_ms));
@@ -56,17 +78,13 @@ impl Recording {
         let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
         let interval_ms = self.task.record_interval_s * 1000;
-        let audio_only = self.task.record_type == RecordType::Audio;
-        let mut files = Vec::new();
-        let mut file: Option<OpenFile> = None;
-        // Until the first packet we do not know whether to wait for video.
+        let mut outputs: Option<Vec<Output>> = None;
         let mut need_keyframe = true;
-        let mut started = false;
         tracing::info!(from_ms = self.from_ms, end_ms, "recording started");
         // Packets that arrived before this wall-clock time belong in the
         // recording; EndTime or a stop lowers it. Once it is known, what is
         // already queued is drained (a busy recorder may lag behind the
-        // publisher) before the file is closed.
+        // publisher) before the files are closed.
         let mut cutoff = end_ms;
         let mut draining: Option<Ended> = None;
         let ended = loop {
@@ -104,94 +122,29 @@ impl Recording {
             if packet.wall_ms >= cutoff {
                 break draining.unwrap_or(Ended::EndTime);
             }
-            let has_video = !audio_only
-                && self
-                    .stream
-                    .has_video()
-                    .unwrap_or(packet.tracks.video.is_some());
-            if !started {
-                started = true;
-                need_keyframe = has_video;
-            }
-            if packet.frame.track == Track::Video && !has_video {
-                continue;
+            let outs = outputs.get_or_insert_with(|| self.outputs(&packet));
+            if outs.is_empty() {
+                break Ended::Failed;
             }
             if need_keyframe {
-                if !packet.is_video_keyframe() {
+                // Files start at a video keyframe when any output carries
+                // video; audio-only recordings start at once.
+                if outs.iter().any(Output::carries_video) && !packet.is_video_keyframe() {
                     continue;
                 }
                 need_keyframe = false;
             }
-            let cut = interval_ms > 0
-                && file
-                    .as_ref()
-                    .is_some_and(|f| f.duration_ms() >= interval_ms)
-                && (packet.is_video_keyframe() || !has_video);
-            if cut && let Some(f) = file.take() {
-                match f.close(&ctx).await {
-                    Ok(row) => files.extend(row),
-                    Err(e) => {
-                        tracing::error!(error = %e, "closing a segment failed");
-                        break Ended::Failed;
-                    }
-                }
-            }
-            match self.write(&mut file, packet, has_video).await {
-                Ok(()) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "writing the recording failed; ending it");
-                    if let Some(f) = file.take() {
-                        match f.abandon(&ctx).await {
-                            Ok(row) => files.extend(row),
-                            Err(e) => {
-                                tracing::error!(error = %e, "could not save the partial file")
-                            }
-                        }
-                    }
-                    break Ended::Failed;
-                }
+            for o in outs.iter_mut() {
+                o.write(&ctx, &self.task, &self.stream, &packet, interval_ms)
+                    .await;
             }
         };
-        if let Some(f) = file.take() {
-            match f.close(&ctx).await {
-                Ok(row) => files.extend(row),
-                Err(e) => tracing::error!(error = %e, "closing the recording failed"),
-            }
+        let mut files = Vec::new();
+        for mut o in outputs.unwrap_or_default() {
+            o.close(&ctx).await;
+            files.append(&mut o.files);
         }
         tracing::info!(reason = ?ended, files = files.len(), "recording ended");
         (ended, files)
-    }
-
-    async fn write(
-        &self,
-        file: &mut Option<OpenFile>,
-        packet: Packet,
-        has_video: bool,
-    ) -> Result<(), super::file::FileError> {
-        let f = match file {
-            Some(f) => f,
-            None => {
-                let has_audio = self
-                    .stream
-                    .has_audio()
-                    .unwrap_or(packet.tracks.audio.is_some());
-                file.insert(
-                    OpenFile::create(
-                        &self.ctx,
-                        &self.task,
-                        &self.stream,
-                        FileStart {
-                            format: self.format,
-                            first_wall_ms: packet.wall_ms,
-                            tracks: &packet.tracks,
-                            video: has_video,
-                            audio: has_audio,
-                        },
-                    )
-                    .await?,
-                )
-            }
-        };
-        f.write(packet.frame, &packet.tracks).await
     }
 }

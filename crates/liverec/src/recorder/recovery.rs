@@ -1,9 +1,11 @@
 //! Crash recovery: files whose row still says `recording` when liverec
-//! starts were open when the previous process died. Each spool file is cut
-//! at its last complete FLV tag, its onMetaData duration/filesize patched,
-//! and published with status `recovered`. The same path finishes a file
-//! whose writing failed (disk full). The scan streams through the file with
-//! small reads, so multi-gigabyte recordings need no memory.
+//! starts were open when the previous process died. Each is cut after its
+//! last complete unit (FLV tag, ADTS frame, MP3 frame; the MP4 journal's
+//! last complete fragment; the HLS segment's last complete PES), its header
+//! fixed (FLV onMetaData, MP3 Info tag) and published with status
+//! `recovered`. The same path finishes a file whose writing failed (disk
+//! full). Scans stream through files with small reads, so multi-gigabyte
+//! recordings need no memory.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -11,6 +13,7 @@ use std::path::Path;
 use super::RecorderCtx;
 use super::file::FileError;
 use crate::store::{FileRow, FileStatus};
+use crate::task::FileFormat;
 
 /// FLV file header (9 bytes) plus PreviousTagSize0.
 const FLV_HEAD: u64 = 13;
@@ -105,64 +108,230 @@ pub(crate) fn scan_flv<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<F
     Ok(scan)
 }
 
-/// Cuts the file at its last complete tag and patches onMetaData; returns
-/// the scan.
-fn repair_flv_blocking(path: &Path) -> std::io::Result<FlvScan> {
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)?;
-    let len = f.metadata()?.len();
-    let scan = scan_flv(&mut f, len)?;
-    if scan.valid_len < len {
-        f.set_len(scan.valid_len)?;
-    }
-    if let Some(at) = scan.duration_at {
-        f.seek(SeekFrom::Start(at))?;
-        f.write_all(&(scan.duration_ms as f64 / 1000.0).to_be_bytes())?;
-    }
-    if let Some(at) = scan.filesize_at {
-        f.seek(SeekFrom::Start(at))?;
-        f.write_all(&(scan.valid_len as f64).to_be_bytes())?;
-    }
-    f.sync_all()?;
-    Ok(scan)
-}
-
 /// When retention removes a finished file.
 pub(super) fn expiry(row: &FileRow) -> Option<i64> {
     (row.storage_time_s > 0).then(|| row.end_ms + row.storage_time_s * 1000)
 }
 
-/// Finishes a spool file that was not closed normally. A file with no
-/// complete media tag is removed.
-pub(super) async fn recover_spool(
-    ctx: &RecorderCtx,
-    mut row: FileRow,
-    spool: &Path,
-) -> Result<Option<FileRow>, FileError> {
-    let path = spool.to_path_buf();
-    let scan = tokio::task::spawn_blocking(move || repair_flv_blocking(&path))
-        .await
-        .map_err(|e| FileError::Io(std::io::Error::other(e)))??;
-    if scan.media_tags == 0 {
-        let _ = tokio::fs::remove_file(spool).await;
-        ctx.store.discard_file(&row.id).await?;
-        tracing::warn!(file_id = %row.id, "open file held no complete media; discarded");
-        return Ok(None);
-    }
-    let size = ctx.storage.commit(spool, &row.storage_key).await?;
-    row.status = FileStatus::Recovered;
-    row.duration_ms = scan.duration_ms;
-    row.end_ms = row.start_ms + scan.duration_ms;
-    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
+/// Records the final row of a published file.
+pub(super) async fn complete(ctx: &RecorderCtx, mut row: FileRow) -> Result<FileRow, FileError> {
     row.expire_ms = expiry(&row);
     ctx.store.complete_file(&row).await?;
     if row.expire_ms.is_some() {
         ctx.retention_wake.notify_one();
     }
-    tracing::info!(file_id = %row.id, key = %row.storage_key, duration_ms = row.duration_ms, size, "recording file recovered");
-    Ok(Some(row))
+    tracing::info!(
+        file_id = %row.id,
+        key = %row.storage_key,
+        duration_ms = row.duration_ms,
+        size = row.file_size,
+        status = row.status.as_str(),
+        "recording file closed"
+    );
+    Ok(row)
+}
+
+/// What a scan of an audio elementary stream file found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct AudioScan {
+    pub(crate) valid_len: u64,
+    pub(crate) frames: u64,
+    pub(crate) duration_ms: i64,
+    /// Byte range of an MP3 LAME/Info/Xing tag to neutralize.
+    pub(crate) tag: Option<(u64, u64)>,
+}
+
+/// Walks ADTS frames (AAC) or MPEG audio frames (MP3).
+pub(crate) fn scan_audio<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    mp3: bool,
+) -> std::io::Result<AudioScan> {
+    let mut scan = AudioScan::default();
+    let mut pos = 0u64;
+    let mut samples_ms = 0f64;
+    let mut hdr = [0u8; 7];
+    while pos + 7 <= len {
+        r.seek(SeekFrom::Start(pos))?;
+        r.read_exact(&mut hdr)?;
+        let (frame_len, frame_ms) = if mp3 {
+            match media::codec::mp3::parse_header(&hdr) {
+                Ok(h) if h.frame_len > 0 && h.sample_rate > 0 => (
+                    h.frame_len as u64,
+                    f64::from(h.samples) * 1000.0 / f64::from(h.sample_rate),
+                ),
+                _ => break,
+            }
+        } else {
+            if hdr[0] != 0xff || hdr[1] & 0xf0 != 0xf0 {
+                break;
+            }
+            let n = (u64::from(hdr[3] & 0x03) << 11)
+                | (u64::from(hdr[4]) << 3)
+                | u64::from(hdr[5] >> 5);
+            let rate = media::codec::aac::SAMPLE_RATES
+                .get(usize::from((hdr[2] >> 2) & 0x0f))
+                .copied()
+                .unwrap_or(0);
+            if n < 7 || rate == 0 {
+                break;
+            }
+            (n, 1024.0 * 1000.0 / f64::from(rate))
+        };
+        if pos + frame_len > len {
+            break;
+        }
+        if mp3 && scan.frames == 0 {
+            let mut first = vec![0u8; frame_len as usize];
+            r.seek(SeekFrom::Start(pos))?;
+            r.read_exact(&mut first)?;
+            let tag = first.windows(4).position(|w| w == b"Info" || w == b"Xing");
+            if let Some(at) = tag {
+                // The tag frame holds no audio.
+                scan.tag = Some((pos + at as u64, pos + frame_len));
+                pos += frame_len;
+                scan.valid_len = pos;
+                continue;
+            }
+        }
+        scan.frames += 1;
+        samples_ms += frame_ms;
+        pos += frame_len;
+        scan.valid_len = pos;
+    }
+    scan.duration_ms = samples_ms.round() as i64;
+    Ok(scan)
+}
+
+/// Cuts a single-file recording after its last complete unit and fixes its
+/// header; returns (media units kept, duration ms).
+fn repair_blocking(path: &Path, format: FileFormat) -> std::io::Result<(u64, i64)> {
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let len = f.metadata()?.len();
+    let (valid_len, units, duration_ms, patches) = match format {
+        FileFormat::Aac | FileFormat::Mp3 => {
+            let s = scan_audio(&mut f, len, format == FileFormat::Mp3)?;
+            // An Info tag with the counts of an unfinished file would give a
+            // wrong duration: blank it (the frame then decodes as silence).
+            let patches = s
+                .tag
+                .map(|(a, b)| vec![(a, vec![0u8; (b - a) as usize])])
+                .unwrap_or_default();
+            (s.valid_len, s.frames, s.duration_ms, patches)
+        }
+        _ => {
+            let s = scan_flv(&mut f, len)?;
+            let mut patches = Vec::new();
+            if let Some(at) = s.duration_at {
+                patches.push((at, (s.duration_ms as f64 / 1000.0).to_be_bytes().to_vec()));
+            }
+            if let Some(at) = s.filesize_at {
+                patches.push((at, (s.valid_len as f64).to_be_bytes().to_vec()));
+            }
+            (s.valid_len, s.media_tags, s.duration_ms, patches)
+        }
+    };
+    if valid_len < len {
+        f.set_len(valid_len)?;
+    }
+    for (at, bytes) in patches {
+        f.seek(SeekFrom::Start(at))?;
+        f.write_all(&bytes)?;
+    }
+    f.sync_all()?;
+    Ok((units, duration_ms))
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, FileError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FileError::Io(std::io::Error::other(e)))?
+        .map_err(FileError::Io)
+}
+
+async fn discard(
+    ctx: &RecorderCtx,
+    row: &FileRow,
+    path: &Path,
+) -> Result<Option<FileRow>, FileError> {
+    let _ = tokio::fs::remove_file(path).await;
+    ctx.store.discard_file(&row.id).await?;
+    tracing::warn!(file_id = %row.id, "file held no complete media; discarded");
+    Ok(None)
+}
+
+/// Turns an MP4 journal into the faststart file and publishes it.
+pub(super) async fn finalize_mp4(
+    ctx: &RecorderCtx,
+    mut row: FileRow,
+    journal: &Path,
+    status: FileStatus,
+) -> Result<Option<FileRow>, FileError> {
+    let out = ctx.storage.spool_path(&row.storage_key)?;
+    let (jpath, opath) = (journal.to_path_buf(), out.clone());
+    let info = blocking(move || {
+        let mut j = std::fs::File::open(&jpath)?;
+        let len = j.metadata()?.len();
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&opath)?);
+        let info = media::mp4::finalize(&mut j, len, &mut w).map_err(std::io::Error::other)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(info)
+    })
+    .await;
+    let info = match info {
+        Ok(i) if i.video_samples + i.audio_samples > 0 => i,
+        Ok(_) => {
+            let _ = tokio::fs::remove_file(&out).await;
+            return discard(ctx, &row, journal).await;
+        }
+        Err(e) => {
+            tracing::error!(file_id = %row.id, error = %e, "MP4 journal could not be finalized");
+            let _ = tokio::fs::remove_file(&out).await;
+            return discard(ctx, &row, journal).await;
+        }
+    };
+    let size = ctx.storage.commit(&out, &row.storage_key).await?;
+    let _ = tokio::fs::remove_file(journal).await;
+    row.status = if info.truncated {
+        FileStatus::Recovered
+    } else {
+        status
+    };
+    row.duration_ms = info.duration_ms;
+    row.end_ms = row.start_ms + info.duration_ms;
+    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
+    complete(ctx, row).await.map(Some)
+}
+
+/// Finishes a file that was not closed normally (crash, write failure).
+pub(super) async fn recover(
+    ctx: &RecorderCtx,
+    mut row: FileRow,
+    spool: &Path,
+) -> Result<Option<FileRow>, FileError> {
+    match row.format {
+        FileFormat::Mp4 => return finalize_mp4(ctx, row, spool, FileStatus::Recovered).await,
+        FileFormat::Hls => return super::hls::recover(ctx, row).await,
+        _ => {}
+    }
+    let (path, format) = (spool.to_path_buf(), row.format);
+    let (units, duration_ms) = blocking(move || repair_blocking(&path, format)).await?;
+    if units == 0 {
+        return discard(ctx, &row, spool).await;
+    }
+    let size = ctx.storage.commit(spool, &row.storage_key).await?;
+    row.status = FileStatus::Recovered;
+    row.duration_ms = duration_ms;
+    row.end_ms = row.start_ms + duration_ms;
+    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
+    complete(ctx, row).await.map(Some)
 }
 
 /// Moves a published file back to its spool name so it can be checked.
@@ -179,15 +348,29 @@ pub async fn recover_open_files(ctx: &RecorderCtx) -> Result<usize, crate::store
     for row in ctx.store.open_files().await? {
         let spool = std::path::PathBuf::from(&row.spool_path);
         let id = row.id.clone();
-        let outcome = if tokio::fs::try_exists(&spool).await.unwrap_or(false) {
-            recover_spool(ctx, row, &spool).await
-        } else if matches!(ctx.storage.size(&row.storage_key).await, Ok(Some(_))) {
-            // Published but not yet recorded as finished: the bytes are
-            // complete; only the row needs its final values.
+        let published = matches!(ctx.storage.size(&row.storage_key).await, Ok(Some(_)));
+        let outcome = if row.format == FileFormat::Hls
+            || tokio::fs::try_exists(&spool).await.unwrap_or(false)
+        {
+            recover(ctx, row, &spool).await
+        } else if published && row.format != FileFormat::Mp4 {
+            // Published but its row not yet final: the bytes are complete;
+            // scan them for the final values.
             match republish(ctx, &row.storage_key).await {
-                Ok(tmp) => recover_spool(ctx, row, &tmp).await,
+                Ok(tmp) => recover(ctx, row, &tmp).await,
                 Err(e) => Err(FileError::Io(e)),
             }
+        } else if published {
+            let mut row = row;
+            row.status = FileStatus::Recovered;
+            row.file_size = ctx
+                .storage
+                .size(&row.storage_key)
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |s| s as i64);
+            complete(ctx, row).await.map(Some)
         } else {
             ctx.store
                 .discard_file(&row.id)
@@ -263,7 +446,13 @@ mod tests {
         let p = dir.path().join("x.flv.part");
         let f = file();
         std::fs::write(&p, &f[..f.len() - 5]).unwrap();
-        let s = repair_flv_blocking(&p).unwrap();
+        let (units, _) = repair_blocking(&p, FileFormat::Flv).unwrap();
+        let s = scan_flv(
+            &mut std::fs::File::open(&p).unwrap(),
+            std::fs::metadata(&p).unwrap().len(),
+        )
+        .unwrap();
+        assert_eq!(units, 9);
         assert_eq!(s.media_tags, 9);
         let out = std::fs::read(&p).unwrap();
         assert_eq!(out.len() as u64, s.valid_len);

@@ -19,7 +19,7 @@ pub async fn run_retention(ctx: Arc<RecorderCtx>, shutdown: CancellationToken) {
         match ctx.store.expired_files(now, BATCH).await {
             Ok(files) => {
                 for f in &files {
-                    match ctx.storage.delete(&f.storage_key).await {
+                    match super::delete_file_bytes(&ctx.storage, f).await {
                         Ok(()) => {
                             if let Err(e) = ctx.store.delete_file(&f.id, now).await {
                                 tracing::error!(file_id = %f.id, error = %e, "could not mark expired file deleted");

@@ -268,24 +268,15 @@ impl Actor {
         let from_ms = task.start_ms.max(stream.info.started_ms);
         let finished = self.finished_tx.clone();
         let k = key.clone();
-        let formats = task.formats.clone();
-        let ctx = self.ctx.clone();
-        let stop_all = stop.clone();
+        let rec = Recording {
+            ctx: self.ctx.clone(),
+            task,
+            stream,
+            from_ms,
+            stop: stop.clone(),
+        };
         let handle = tokio::spawn(async move {
-            // One recording per output format, all reading the same stream.
-            let mut set = tokio::task::JoinSet::new();
-            for format in formats {
-                let rec = Recording {
-                    ctx: ctx.clone(),
-                    task: task.clone(),
-                    format,
-                    stream: stream.clone(),
-                    from_ms,
-                    stop: stop_all.clone(),
-                };
-                set.spawn(rec.run());
-            }
-            while set.join_next().await.is_some() {}
+            rec.run().await;
             let _ = finished.send(k);
         });
         metrics::counter!("liverec_recordings_started_total").increment(1);

@@ -163,17 +163,29 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
     let p = json!({"StreamName": "x", "EndTime": cst(t + 60)});
     refused(&s, p, "MissingParameter", "StartTime");
-    // Formats and modes this version cannot record are refused, not faked.
+    // A mode this version cannot record is refused, not faked.
+    let mut p = create_params("x");
+    p["MixStream"] = json!(1);
+    refused(&s, p, "InvalidParameterValue", "not supported");
+    let mut p = create_params("x");
+    p["RecordType"] = json!("both");
+    refused(&s, p, "InvalidParameterValue", "RecordType");
+    // Every format and record type of Tencent is accepted, case-insensitively.
     for (k, v) in [
-        ("FileFormat", json!("hls")),
-        ("FileFormat", json!("MP4")),
-        ("RecordType", json!("audio")),
-        ("MixStream", json!(1)),
+        ("FileFormat", "HLS"),
+        ("FileFormat", "mp4"),
+        ("FileFormat", "Aac"),
+        ("FileFormat", "MP3"),
+        ("RecordType", "AUDIO"),
     ] {
-        let mut p = create_params("x");
-        p[k] = v;
-        let m = s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
-        assert!(m.contains("not supported"), "{k}: {m}");
+        let mut p = create_params(&format!("fmt-{k}-{v}"));
+        p[k] = json!(v);
+        assert!(
+            s.sdk("CreateLiveRecord", p).ok()["TaskId"]
+                .as_i64()
+                .is_some(),
+            "{k}={v}"
+        );
     }
     let mut p = create_params("x");
     p["Highlight"] = json!(2);

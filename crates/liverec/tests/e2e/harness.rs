@@ -152,6 +152,7 @@ impl Server {
     fn start_opts(env: &[(&str, &str)], credentials: bool) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("liverec-e2e-")
+            .disable_cleanup(std::env::var_os("LIVEREC_E2E_KEEP").is_some())
             .tempdir()
             .expect("tempdir");
         let mut s = Server {
@@ -378,6 +379,37 @@ impl Server {
         );
     }
 
+    /// Downloads an HLS playlist and its segments into a new directory;
+    /// returns the local playlist path.
+    pub fn download_hls(&self, video_url: &str) -> PathBuf {
+        let path = video_url
+            .split_once("/files/")
+            .map(|(_, k)| format!("/files/{k}"))
+            .expect("VideoUrl has /files/");
+        let (dir_url, name) = path.rsplit_once('/').expect("dir");
+        let dir = self.dir.path().join(format!("hls-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let r = http_get(self.api, &path, &[]).expect("GET playlist");
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.apple.mpegurl")
+        );
+        let text = String::from_utf8_lossy(&r.body).into_owned();
+        for seg in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let s = http_get(self.api, &format!("{dir_url}/{seg}"), &[]).expect("GET segment");
+            assert_eq!(s.status, 200, "segment {seg}");
+            assert_eq!(s.header("content-type"), Some("video/mp2t"));
+            std::fs::write(dir.join(seg), &s.body).expect("write segment");
+        }
+        let out = dir.join(name);
+        std::fs::write(&out, text).expect("write playlist");
+        out
+    }
+
     /// Downloads a file's VideoUrl into the data dir; returns its path.
     pub fn download(&self, video_url: &str) -> PathBuf {
         let path = video_url
@@ -577,6 +609,17 @@ pub fn signed_post(s: &Server, action: &str, body: &[u8]) -> HttpResponse {
         body,
     )
     .expect("signed request")
+}
+
+/// A short unique token for file names.
+pub fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// China Standard Time string for Unix seconds.

@@ -9,5 +9,6 @@ mod probe;
 
 mod api;
 mod files;
+mod formats;
 mod recording;
 mod service;

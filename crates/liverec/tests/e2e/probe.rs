@@ -130,29 +130,56 @@ pub fn decode_errors(path: &Path) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_string()
 }
 
-/// All checks; duration (container and packets) within [min_s, max_s].
+/// ffprobe's name of each format's container.
+pub fn container(format: &str) -> &'static str {
+    match format {
+        "flv" => "flv",
+        "mp4" => "mov,mp4,m4a,3gp,3g2,mj2",
+        "hls" => "hls",
+        "aac" => "aac",
+        "mp3" => "mp3",
+        _ => "unknown",
+    }
+}
+
+/// All checks; the duration within [min_s, max_s]. `format` is liverec's
+/// name (flv, mp4, hls, aac, mp3). The container's own duration must agree
+/// with the packets, except for ADTS, whose duration ffprobe only
+/// estimates from the bitrate.
 pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe {
     let p = probe(path);
-    assert_eq!(p.format, format, "container of {}", path.display());
-    assert!(
-        p.duration >= min_s && p.duration <= max_s,
-        "duration {} not in [{min_s}, {max_s}] for {}",
-        p.duration,
+    let format = if format.contains(',') { "mp4" } else { format };
+    assert_eq!(
+        p.format,
+        container(format),
+        "container of {}",
         path.display()
     );
     let span = p.packet_span();
+    let duration = if format == "aac" { span } else { p.duration };
     assert!(
-        (span - p.duration).abs() <= 0.5,
-        "container duration {} disagrees with packet span {span}",
-        p.duration
+        duration >= min_s && duration <= max_s,
+        "duration {duration} not in [{min_s}, {max_s}] for {}",
+        path.display()
     );
+    if format != "aac" {
+        assert!(
+            (span - p.duration).abs() <= 0.5,
+            "container duration {} disagrees with packet span {span}",
+            p.duration
+        );
+    }
     if let Some((vidx, ..)) = p.streams.iter().find(|s| s.1 == "video") {
         let first = p
             .packets
             .iter()
             .find(|x| x.stream == *vidx)
             .expect("video packets");
-        assert!(first.key, "first video packet is not a keyframe");
+        assert!(
+            first.key,
+            "first video packet is not a keyframe in {}",
+            path.display()
+        );
     }
     for (idx, ..) in &p.streams {
         let dts: Vec<i64> = p
@@ -162,7 +189,15 @@ pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe 
             .filter_map(|x| x.dts)
             .collect();
         let bad = dts.windows(2).filter(|w| w[1] <= w[0]).count();
-        assert_eq!(bad, 0, "stream {idx}: {bad} non-increasing DTS");
+        assert_eq!(
+            bad,
+            0,
+            "stream {idx}: {bad} non-increasing DTS in {}",
+            path.display()
+        );
+    }
+    if format == "mp4" {
+        assert_faststart(path);
     }
     let errors = decode_errors(path);
     assert!(
@@ -171,6 +206,93 @@ pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe 
         path.display()
     );
     p
+}
+
+/// moov comes before mdat at the top level (faststart).
+pub fn assert_faststart(path: &Path) {
+    let data = std::fs::read(path).expect("read mp4");
+    let mut pos = 0usize;
+    let mut order = Vec::new();
+    while pos + 8 <= data.len() {
+        let size32 = u32::from_be_bytes(data[pos..pos + 4].try_into().expect("4")) as u64;
+        let kind = String::from_utf8_lossy(&data[pos + 4..pos + 8]).into_owned();
+        let size = if size32 == 1 && pos + 16 <= data.len() {
+            u64::from_be_bytes(data[pos + 8..pos + 16].try_into().expect("8"))
+        } else {
+            size32
+        };
+        order.push(kind);
+        if size < 8 {
+            break;
+        }
+        pos += size as usize;
+    }
+    let moov = order.iter().position(|k| k == "moov").expect("a moov box");
+    let mdat = order.iter().position(|k| k == "mdat").expect("an mdat box");
+    assert!(moov < mdat, "faststart: moov before mdat, got {order:?}");
+}
+
+/// Largest DTS step (seconds) within each stream.
+pub fn max_dts_gap(p: &Probe) -> f64 {
+    let mut gap: f64 = 0.0;
+    for (idx, ..) in &p.streams {
+        let t: Vec<f64> = p
+            .packets
+            .iter()
+            .filter(|x| x.stream == *idx)
+            .filter_map(|x| x.dts_time)
+            .collect();
+        for w in t.windows(2) {
+            gap = gap.max(w[1] - w[0]);
+        }
+    }
+    gap
+}
+
+/// HLS checks on a downloaded playlist: ENDLIST, every segment starts with
+/// a keyframe (when there is video) and its EXTINF is within 0.5 s of its
+/// probed duration, TARGETDURATION covers every EXTINF.
+pub fn assert_hls_segments(playlist: &Path) {
+    let text = std::fs::read_to_string(playlist).expect("playlist");
+    assert!(
+        text.lines().any(|l| l == "#EXT-X-ENDLIST"),
+        "ENDLIST present:\n{text}"
+    );
+    let target: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-TARGETDURATION:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("TARGETDURATION");
+    let dir = playlist.parent().expect("dir");
+    let mut extinf = None;
+    let mut n = 0;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("#EXTINF:") {
+            extinf = v
+                .trim_end_matches(',')
+                .split(',')
+                .next()
+                .and_then(|x| x.parse::<f64>().ok());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let d = extinf.take().expect("EXTINF before a segment");
+            assert!(
+                d.round() <= target,
+                "EXTINF {d} above TARGETDURATION {target}"
+            );
+            let seg = probe(&dir.join(line));
+            let span = seg.packet_span();
+            assert!(
+                (span - d).abs() <= 0.5,
+                "segment {line}: EXTINF {d} vs probed {span}"
+            );
+            if let Some((v, ..)) = seg.streams.iter().find(|s| s.1 == "video") {
+                let first = seg.packets.iter().find(|p| p.stream == *v).expect("video");
+                assert!(first.key, "segment {line} starts with a keyframe");
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 0, "segments listed");
 }
 
 /// onMetaData `duration` (s) and `filesize` (bytes) of an FLV file.

@@ -1,0 +1,284 @@
+//! HLS output: MPEG-TS segments cut at keyframes (target set in the
+//! configuration, 6 s by default), each written under a `.part` name and
+//! published when complete, and an EVENT playlist republished after every
+//! segment, so a player can read the recording while it grows; `#EXT-X-
+//! ENDLIST` at close. The reported file (VideoUrl) is the playlist. Crash
+//! recovery cuts the unfinished segment after its last complete PES.
+
+use media::hls::{Playlist, Segment, Segmenter};
+use media::timestamp::TimestampRepair;
+use media::{Frame, Muxer, Tracks, TsMuxer};
+
+use super::RecorderCtx;
+use super::file::{FileError, FileStart, media_info, new_row, storage_base};
+use super::recovery::complete;
+use super::spool::SpoolWriter;
+use crate::hub::LiveStream;
+use crate::storage::Storage;
+use crate::store::{FileRow, FileStatus, Task};
+
+struct OpenSegment {
+    index: usize,
+    spool: SpoolWriter,
+    muxer: TsMuxer,
+}
+
+pub(super) struct HlsOutput {
+    row: FileRow,
+    base: String,
+    playlist: Playlist,
+    segmenter: Segmenter,
+    seg: Option<OpenSegment>,
+    repair: TimestampRepair,
+    video: bool,
+    audio: bool,
+    tracks: Tracks,
+    /// Bytes of the published segments.
+    bytes: u64,
+    buf: Vec<u8>,
+    frames: u64,
+}
+
+fn playlist_key(base: &str) -> String {
+    format!("{base}.m3u8")
+}
+
+fn segment_key(base: &str, index: usize) -> String {
+    format!("{base}_{index}.ts")
+}
+
+/// The segment's URI relative to the playlist (same directory).
+fn segment_uri(base: &str, index: usize) -> String {
+    let name = base.rsplit('/').next().unwrap_or(base);
+    format!("{name}_{index}.ts")
+}
+
+/// The storage keys of a playlist's segments.
+fn segment_keys(playlist_key: &str, playlist: &Playlist) -> Vec<String> {
+    let dir = playlist_key.rsplit_once('/').map(|(d, _)| d);
+    playlist
+        .segments()
+        .iter()
+        .map(|s| match dir {
+            Some(d) => format!("{d}/{}", s.uri),
+            None => s.uri.clone(),
+        })
+        .collect()
+}
+
+async fn read_playlist(storage: &Storage, key: &str) -> Option<Playlist> {
+    let path = storage.path_of(key).ok()?;
+    let text = tokio::fs::read_to_string(path).await.ok()?;
+    Playlist::parse(&text).ok()
+}
+
+/// Publishes `playlist` under `key`; returns its size.
+async fn publish_playlist(
+    storage: &Storage,
+    key: &str,
+    playlist: &Playlist,
+    ended: bool,
+) -> Result<u64, FileError> {
+    let spool = storage.spool_path(key)?;
+    tokio::fs::write(&spool, playlist.render(ended)).await?;
+    Ok(storage.commit(&spool, key).await?)
+}
+
+/// Deletes a playlist and its segments.
+pub(super) async fn delete(storage: &Storage, key: &str) -> std::io::Result<()> {
+    if let Some(p) = read_playlist(storage, key).await {
+        for seg in segment_keys(key, &p) {
+            storage.delete(&seg).await?;
+        }
+    }
+    storage.delete(key).await
+}
+
+impl HlsOutput {
+    pub(super) async fn create(
+        ctx: &RecorderCtx,
+        task: &Task,
+        stream: &LiveStream,
+        start: FileStart<'_>,
+    ) -> Result<HlsOutput, FileError> {
+        let base = storage_base(stream, &task.id.to_string(), start.first_wall_ms);
+        let key = playlist_key(&base);
+        let spool = ctx.storage.spool_path(&key)?;
+        let row = new_row(task, stream, &start, key, &spool);
+        ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
+        tracing::info!(file_id = %row.id, key = %row.storage_key, "HLS recording opened");
+        Ok(HlsOutput {
+            row,
+            base,
+            playlist: Playlist::new(ctx.hls_target_ms),
+            segmenter: Segmenter::new(ctx.hls_target_ms),
+            seg: None,
+            repair: TimestampRepair::new(ctx.max_jump_ms),
+            video: start.video,
+            audio: start.audio,
+            tracks: start.tracks.clone(),
+            bytes: 0,
+            buf: Vec::with_capacity(64 * 1024),
+            frames: 0,
+        })
+    }
+
+    /// Appends one frame, cutting a segment first when one is due.
+    pub(super) async fn write(
+        &mut self,
+        ctx: &RecorderCtx,
+        mut frame: Frame,
+        tracks: &Tracks,
+    ) -> Result<(), FileError> {
+        if !self.repair.apply(&mut frame) {
+            return Ok(());
+        }
+        if self.segmenter.should_cut(&frame, self.video) && self.seg.is_some() {
+            let d = self.segmenter.closed_duration_ms();
+            self.close_segment(ctx, d).await?;
+        }
+        let seg = match &mut self.seg {
+            Some(s) => s,
+            None => {
+                let index = self.playlist.segments().len();
+                let path = ctx.storage.spool_path(&segment_key(&self.base, index))?;
+                let mut muxer = TsMuxer::new(self.video, self.audio);
+                muxer.start(tracks, &mut self.buf)?;
+                self.seg.insert(OpenSegment {
+                    index,
+                    spool: SpoolWriter::create(&path).await?,
+                    muxer,
+                })
+            }
+        };
+        seg.muxer.push(&frame, tracks, &mut self.buf)?;
+        seg.spool.write(&mut self.buf).await?;
+        self.frames += 1;
+        self.tracks = tracks.clone();
+        Ok(())
+    }
+
+    async fn close_segment(
+        &mut self,
+        ctx: &RecorderCtx,
+        duration_ms: i64,
+    ) -> Result<(), FileError> {
+        let Some(mut seg) = self.seg.take() else {
+            return Ok(());
+        };
+        let patches = seg.muxer.finish(&mut self.buf)?;
+        seg.spool.write(&mut self.buf).await?;
+        let path = seg.spool.path().to_path_buf();
+        seg.spool.finish(&patches).await?;
+        self.bytes += ctx
+            .storage
+            .commit(&path, &segment_key(&self.base, seg.index))
+            .await?;
+        self.playlist.push(Segment {
+            uri: segment_uri(&self.base, seg.index),
+            duration_ms,
+            discontinuity: false,
+        });
+        publish_playlist(&ctx.storage, &self.row.storage_key, &self.playlist, false).await?;
+        Ok(())
+    }
+
+    /// Closes the last segment and ends the playlist.
+    pub(super) async fn close(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+        if self.frames == 0 {
+            ctx.store.discard_file(&self.row.id).await?;
+            return Ok(None);
+        }
+        let d = self.segmenter.open_duration_ms();
+        if let Err(e) = self.close_segment(ctx, d).await {
+            tracing::error!(file_id = %self.row.id, error = %e, "closing the last segment failed; recovering");
+            return recover(ctx, self.row).await;
+        }
+        let size =
+            publish_playlist(&ctx.storage, &self.row.storage_key, &self.playlist, true).await?;
+        let mut row = self.row;
+        row.status = FileStatus::Finished;
+        row.duration_ms = self.playlist.duration_ms();
+        row.end_ms = row.start_ms + row.duration_ms;
+        row.file_size = i64::try_from(self.bytes + size).unwrap_or(i64::MAX);
+        row.media_info = media_info(&self.tracks, self.video, self.audio);
+        complete(ctx, row).await.map(Some)
+    }
+
+    /// Ends after a write failure: keeps what is complete.
+    pub(super) async fn abandon(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+        if let Some(seg) = self.seg.take() {
+            seg.spool.abandon().await;
+        }
+        recover(ctx, self.row).await
+    }
+}
+
+/// Finishes an HLS recording that was not closed: cuts the unfinished
+/// segment after its last complete PES, publishes it, ends the playlist.
+pub(super) async fn recover(
+    ctx: &RecorderCtx,
+    mut row: FileRow,
+) -> Result<Option<FileRow>, FileError> {
+    let key = row.storage_key.clone();
+    let Some(base) = key.strip_suffix(".m3u8").map(str::to_string) else {
+        ctx.store.discard_file(&row.id).await?;
+        return Ok(None);
+    };
+    let mut playlist = read_playlist(&ctx.storage, &key)
+        .await
+        .unwrap_or_else(|| Playlist::new(ctx.hls_target_ms));
+    let index = playlist.segments().len();
+    let spool = ctx.storage.spool_path(&segment_key(&base, index))?;
+    if let Ok(data) = tokio::fs::read(&spool).await {
+        let r = media::ts::recover(&data);
+        if r.valid_len > 0 && r.duration_ms > 0 {
+            tokio::fs::write(&spool, &data[..r.valid_len]).await?;
+            ctx.storage
+                .commit(&spool, &segment_key(&base, index))
+                .await?;
+            playlist.push(Segment {
+                uri: segment_uri(&base, index),
+                duration_ms: r.duration_ms,
+                discontinuity: false,
+            });
+        } else {
+            let _ = tokio::fs::remove_file(&spool).await;
+        }
+    }
+    if playlist.segments().is_empty() {
+        let _ = ctx.storage.delete(&key).await;
+        ctx.store.discard_file(&row.id).await?;
+        return Ok(None);
+    }
+    let mut size = publish_playlist(&ctx.storage, &key, &playlist, true).await?;
+    for seg in segment_keys(&key, &playlist) {
+        size += ctx.storage.size(&seg).await?.unwrap_or(0);
+    }
+    row.status = FileStatus::Recovered;
+    row.duration_ms = playlist.duration_ms();
+    row.end_ms = row.start_ms + row.duration_ms;
+    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
+    complete(ctx, row).await.map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(segment_uri("d/live/s/s_1_2_ab", 3), "s_1_2_ab_3.ts");
+        assert_eq!(
+            segment_key("d/live/s/s_1_2_ab", 3),
+            "d/live/s/s_1_2_ab_3.ts"
+        );
+        let mut p = Playlist::new(6000);
+        p.push(Segment {
+            uri: "x_0.ts".into(),
+            duration_ms: 6000,
+            discontinuity: false,
+        });
+        assert_eq!(segment_keys("d/live/s/x.m3u8", &p), ["d/live/s/x_0.ts"]);
+    }
+}

@@ -1,0 +1,175 @@
+//! One output format of a recording: which tracks it carries, its open
+//! file (single-file formats, cut at `record_interval` on a keyframe) or
+//! HLS playlist, and the rows of the files it finished. A failing output is
+//! closed and logged without stopping the recording's other formats.
+
+use media::{MuxError, Track};
+
+use super::RecorderCtx;
+use super::file::{FileError, FileStart, OpenFile};
+use super::hls::HlsOutput;
+use crate::hub::{LiveStream, Packet};
+use crate::store::{FileRow, Task};
+use crate::task::{FileFormat, RecordType};
+
+enum State {
+    Idle,
+    File(Box<OpenFile>),
+    Hls(Box<HlsOutput>),
+    /// Ended (failure, or nothing it can record); ignores further packets.
+    Done,
+}
+
+pub(super) struct Output {
+    format: FileFormat,
+    video: bool,
+    audio: bool,
+    state: State,
+    /// After a forced cut (codec change), the next file starts at a keyframe.
+    need_keyframe: bool,
+    pub(super) files: Vec<FileRow>,
+}
+
+impl Output {
+    /// An output of `format` for a stream with these tracks. None when the
+    /// format cannot record anything of it (audio formats, no audio).
+    pub(super) fn new(
+        format: FileFormat,
+        task: &Task,
+        has_video: bool,
+        has_audio: bool,
+    ) -> Option<Output> {
+        let audio_only = format.audio_only() || task.record_type == RecordType::Audio;
+        let video = has_video && !audio_only;
+        if !video && !has_audio {
+            return None;
+        }
+        Some(Output {
+            format,
+            video,
+            audio: has_audio,
+            state: State::Idle,
+            need_keyframe: false,
+            files: Vec::new(),
+        })
+    }
+
+    pub(super) fn carries_video(&self) -> bool {
+        self.video
+    }
+
+    fn done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Writes one packet; failures end this output only.
+    pub(super) async fn write(
+        &mut self,
+        ctx: &RecorderCtx,
+        task: &Task,
+        stream: &LiveStream,
+        packet: &Packet,
+        interval_ms: i64,
+    ) {
+        if self.done() {
+            return;
+        }
+        let is_video = packet.frame.track == Track::Video;
+        if (is_video && !self.video) || (!is_video && !self.audio) {
+            return;
+        }
+        let key = packet.is_video_keyframe() || !self.video;
+        if self.need_keyframe {
+            if !key {
+                return;
+            }
+            self.need_keyframe = false;
+        }
+        if let State::File(f) = &self.state
+            && interval_ms > 0
+            && f.duration_ms() >= interval_ms
+            && key
+        {
+            self.close(ctx).await;
+        }
+        if let Err(e) = self.write_inner(ctx, task, stream, packet).await {
+            match e {
+                // A codec configuration change the container cannot carry
+                // in one file (MP4): start a new file at the next keyframe.
+                FileError::Mux(MuxError::Unsupported(why))
+                    if matches!(self.state, State::File(_)) =>
+                {
+                    tracing::info!(format = %self.format, reason = %why, "starting a new file");
+                    self.close(ctx).await;
+                    self.need_keyframe = self.video;
+                }
+                e => {
+                    tracing::error!(format = %self.format, error = %e, "writing the recording failed; ending this output");
+                    self.abandon(ctx).await;
+                }
+            }
+        }
+    }
+
+    async fn write_inner(
+        &mut self,
+        ctx: &RecorderCtx,
+        task: &Task,
+        stream: &LiveStream,
+        p: &Packet,
+    ) -> Result<(), FileError> {
+        if matches!(self.state, State::Idle) {
+            let start = FileStart {
+                format: self.format,
+                first_wall_ms: p.wall_ms,
+                tracks: &p.tracks,
+                video: self.video,
+                audio: self.audio,
+            };
+            self.state = match self.format {
+                FileFormat::Hls => {
+                    State::Hls(Box::new(HlsOutput::create(ctx, task, stream, start).await?))
+                }
+                _ => State::File(Box::new(OpenFile::create(ctx, task, stream, start).await?)),
+            };
+        }
+        match &mut self.state {
+            State::File(f) => f.write(p.frame.clone(), &p.tracks).await,
+            State::Hls(h) => h.write(ctx, p.frame.clone(), &p.tracks).await,
+            State::Idle | State::Done => Ok(()),
+        }
+    }
+
+    /// Finalizes the open file, if any; the output stays usable.
+    pub(super) async fn close(&mut self, ctx: &RecorderCtx) {
+        let closed = match std::mem::replace(&mut self.state, State::Idle) {
+            State::File(f) => (*f).close(ctx).await,
+            State::Hls(h) => (*h).close(ctx).await,
+            State::Done => {
+                self.state = State::Done;
+                return;
+            }
+            State::Idle => return,
+        };
+        match closed {
+            Ok(row) => self.files.extend(row),
+            Err(e) => {
+                tracing::error!(format = %self.format, error = %e, "closing the recording failed")
+            }
+        }
+    }
+
+    async fn abandon(&mut self, ctx: &RecorderCtx) {
+        let saved = match std::mem::replace(&mut self.state, State::Done) {
+            State::File(f) => (*f).abandon(ctx).await,
+            State::Hls(h) => (*h).abandon(ctx).await,
+            State::Idle | State::Done => return,
+        };
+        match saved {
+            Ok(row) => self.files.extend(row),
+            Err(e) => {
+                tracing::error!(format = %self.format, error = %e, "could not save the partial file")
+            }
+        }
+    }
+}

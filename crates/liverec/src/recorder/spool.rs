@@ -1,0 +1,70 @@
+//! A file being written: buffered writes that reach the OS at least every
+//! second (so a crash loses at most about a second of media), in-place
+//! patches and fsync at the end. Used for every output file and HLS segment.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use media::Patch;
+use tokio::fs::File;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+/// Longest time written data may sit in the process before reaching the OS.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+const WRITE_BUFFER: usize = 256 * 1024;
+
+pub(super) struct SpoolWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    last_flush: Instant,
+}
+
+impl SpoolWriter {
+    /// Creates (truncates) `path`.
+    pub(super) async fn create(path: &Path) -> std::io::Result<SpoolWriter> {
+        let file = File::create(path).await?;
+        Ok(SpoolWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(WRITE_BUFFER, file),
+            last_flush: Instant::now(),
+        })
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `data` and empties it; flushes to the OS once a second.
+    pub(super) async fn write(&mut self, data: &mut Vec<u8>) -> std::io::Result<()> {
+        if !data.is_empty() {
+            self.out.write_all(data).await?;
+            metrics::counter!("liverec_recorded_bytes_total").increment(data.len() as u64);
+            data.clear();
+        }
+        if self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.out.flush().await?;
+            self.last_flush = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Flushes, applies `patches`, syncs and closes.
+    pub(super) async fn finish(self, patches: &[Patch]) -> std::io::Result<()> {
+        let mut out = self.out;
+        out.flush().await?;
+        let mut f = out.into_inner();
+        for p in patches {
+            f.seek(SeekFrom::Start(p.offset)).await?;
+            f.write_all(&p.bytes).await?;
+        }
+        f.sync_all().await
+    }
+
+    /// Gives up: pushes out what can be pushed, ignoring errors (the disk
+    /// may be full); recovery works from whatever reached the file.
+    pub(super) async fn abandon(self) {
+        let mut out = self.out;
+        let _ = out.flush().await;
+    }
+}

@@ -1,0 +1,335 @@
+//! Every output format: containers, codecs, tracks, segmenting, HLS
+//! playlists, timestamp repair, pre-roll in the past, crash recovery.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::probe::{assert_hls_segments, assert_valid, max_dts_gap};
+
+const GOP: f64 = 2.0;
+
+/// One recording to check: stream, format, RecordType, expected codecs.
+struct Case {
+    stream: &'static str,
+    format: &'static str,
+    record_type: &'static str,
+    video: Option<&'static str>,
+    audio: Option<&'static str>,
+    task: i64,
+    created: (f64, f64),
+    stopped: (f64, f64),
+}
+
+/// Downloads and validates a finished file of `c` (HLS: playlist and
+/// segments); returns its probe.
+fn check(s: &Server, c: &Case, file: &Value) -> crate::probe::Probe {
+    let url = file["VideoUrl"].as_str().expect("url");
+    let path = if c.format == "hls" {
+        s.download_hls(url)
+    } else {
+        s.download(url)
+    };
+    // From the keyframe before creation to the stop.
+    let min = c.stopped.0 - c.created.1 - 1.0;
+    let max = c.stopped.1 - c.created.0 + GOP + 1.0;
+    let p = assert_valid(&path, c.format, min, max);
+    assert_eq!(
+        p.codec("video"),
+        c.video,
+        "{} {} {}: video",
+        c.stream,
+        c.format,
+        c.record_type
+    );
+    assert_eq!(
+        p.codec("audio"),
+        c.audio,
+        "{} {} {}: audio",
+        c.stream,
+        c.format,
+        c.record_type
+    );
+    if c.format == "hls" {
+        assert_hls_segments(&path);
+    }
+    let expect_type = if c.video.is_none() { "audio" } else { "video" };
+    if c.audio.is_some() && c.video.is_some() {
+        assert_eq!(file["RecordType"], expect_type);
+    }
+    p
+}
+
+#[test]
+fn every_format_for_av_audio_only_video_only_and_mp3_streams() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let streams = [
+        ("av", "h264_aac_10s.flv"),
+        ("ao", "aac_only_10s.flv"),
+        ("vo", "h264_only_10s.flv"),
+        ("m3", "h264_mp3_10s.flv"),
+    ];
+    let _pubs: Vec<Publisher> = streams
+        .iter()
+        .map(|(name, f)| Publisher::start(&s.rtmp_url("live", name), f))
+        .collect();
+    for (name, _) in &streams {
+        s.wait_publishing(name);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let h264 = Some("h264");
+    // (stream, format, RecordType, expected video codec, expected audio codec)
+    type Plan = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let plan: Vec<Plan> = vec![
+        ("av", "flv", "video", h264, Some("aac")),
+        ("av", "hls", "video", h264, Some("aac")),
+        ("av", "mp4", "video", h264, Some("aac")),
+        ("av", "aac", "video", None, Some("aac")),
+        ("av", "mp3", "video", None, Some("mp3")),
+        ("av", "flv", "audio", None, Some("aac")),
+        ("av", "hls", "audio", None, Some("aac")),
+        ("av", "mp4", "audio", None, Some("aac")),
+        ("ao", "flv", "video", None, Some("aac")),
+        ("ao", "hls", "video", None, Some("aac")),
+        ("ao", "mp4", "video", None, Some("aac")),
+        ("ao", "aac", "video", None, Some("aac")),
+        ("ao", "mp3", "video", None, Some("mp3")),
+        ("vo", "flv", "video", h264, None),
+        ("vo", "hls", "video", h264, None),
+        ("vo", "mp4", "video", h264, None),
+        ("m3", "flv", "video", h264, Some("mp3")),
+        ("m3", "hls", "video", h264, Some("mp3")),
+        ("m3", "mp4", "video", h264, Some("mp3")),
+        ("m3", "mp3", "video", None, Some("mp3")),
+    ];
+    // Audio formats on a live stream without audio are refused at once.
+    for f in ["aac", "mp3"] {
+        let m = s
+            .sdk(
+                "CreateLiveRecord",
+                json!({"StreamName": "vo", "Highlight": 1, "FileFormat": f}),
+            )
+            .err("InvalidParameterValue");
+        assert!(m.contains("without audio"), "{m}");
+    }
+    let mut cases: Vec<Case> = plan
+        .into_iter()
+        .map(|(stream, format, record_type, video, audio)| {
+            let a = now_f();
+            let task = s.create(json!({
+                "StreamName": stream, "Highlight": 1, "FileFormat": format, "RecordType": record_type
+            }));
+            Case { stream, format, record_type, video, audio, task, created: (a, now_f()), stopped: (0.0, 0.0) }
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(4));
+    // Mid-recording the HLS playlist is readable and lists segments.
+    let hls = cases
+        .iter()
+        .find(|c| c.stream == "av" && c.format == "hls")
+        .expect("case");
+    let f = s.files(json!({"TaskId": hls.task}));
+    assert_eq!(f[0]["Status"], "recording");
+    let url = f[0]["VideoUrl"].as_str().expect("url");
+    let path = url
+        .split_once("/files/")
+        .map(|(_, k)| format!("/files/{k}"))
+        .expect("path");
+    let live = http_get(s.api, &path, &[]).expect("playlist");
+    assert_eq!(live.status, 200);
+    let text = String::from_utf8_lossy(&live.body);
+    assert!(
+        text.contains("#EXTINF") && text.contains("#EXT-X-PLAYLIST-TYPE:EVENT"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("#EXT-X-ENDLIST"),
+        "not ended while recording"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    for c in &mut cases {
+        let a = now_f();
+        s.sdk(
+            "StopLiveRecord",
+            json!({"StreamName": c.stream, "TaskId": c.task}),
+        )
+        .ok();
+        c.stopped = (a, now_f());
+    }
+    for c in &cases {
+        let files = s.wait_finished(c.task, 1, Duration::from_secs(5));
+        assert_eq!(files[0]["FileFormat"], c.format);
+        check(&s, c, &files[0]);
+    }
+}
+
+#[test]
+fn record_interval_cuts_flv_and_mp4_into_files_adding_up_to_the_span() {
+    let s = Server::start_with(&[("LIVEREC_MIN_RECORD_INTERVAL", "5")]);
+    let _p = Publisher::start(&s.rtmp_url("live", "cut"), "h264_aac_10s.flv");
+    s.wait_publishing("cut");
+    let t0 = now_s();
+    let tasks: Vec<(&str, i64)> = ["flv", "mp4"]
+        .into_iter()
+        .map(|f| {
+            let p = json!({"StreamName": "cut", "FileFormat": f, "StartTime": cst(t0 + 2), "EndTime": cst(t0 + 22), "StreamParam": "record_interval=5"});
+            (f, s.create(p))
+        })
+        .collect();
+    sleep_until((t0 + 22) as f64 + 0.5);
+    for (format, task) in tasks {
+        let files = s.wait_finished(task, 4, Duration::from_secs(5));
+        let mut total = 0.0;
+        for f in &files {
+            let p = assert_valid(
+                &s.download(f["VideoUrl"].as_str().expect("url")),
+                format,
+                0.5,
+                6.5,
+            );
+            total += p.duration;
+        }
+        let first = files
+            .iter()
+            .filter_map(|f| f["StartTimeMs"].as_i64())
+            .min()
+            .expect("start");
+        let last = files
+            .iter()
+            .filter_map(|f| f["EndTimeMs"].as_i64())
+            .max()
+            .expect("end");
+        let span = (last - first) as f64 / 1000.0;
+        assert!(
+            (total - span).abs() <= 0.2,
+            "{format}: files add up to {total}, span {span}"
+        );
+        assert!((20.0..=22.5).contains(&span), "{format}: span {span}");
+    }
+}
+
+#[test]
+fn timestamp_jumps_are_repaired_and_past_start_times_use_the_preroll() {
+    let s = Server::start();
+    // The jump fixture: 0-5 s then 35-40 s. Pushed as fast as possible, the
+    // whole file arrives inside the window.
+    let t0 = now_s();
+    let task =
+        s.create(json!({"StreamName": "jump", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 30)}));
+    sleep_until((t0 + 2) as f64);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
+        .arg(fixture("h264_aac_ts_jump.flv"))
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(s.rtmp_url("live", "jump"))
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let files = s.wait_finished(task, 1, Duration::from_secs(10));
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    let p = assert_valid(&path, "flv", 9.0, 11.0);
+    assert!(
+        max_dts_gap(&p) < 1.0,
+        "the 30 s jump is gone: gap {}",
+        max_dts_gap(&p)
+    );
+
+    // Highlight with a StartTime 5 s in the past starts at the keyframe at
+    // or before it (pre-roll).
+    let _p = Publisher::start(&s.rtmp_url("live", "past"), "h264_aac_10s.flv");
+    s.wait_publishing("past");
+    std::thread::sleep(Duration::from_secs(8));
+    let now = now_f();
+    let start = now.floor() as i64 - 5;
+    let end = now.ceil() as i64 + 3;
+    let task = s.create(
+        json!({"StreamName": "past", "Highlight": 1, "StartTime": cst(start), "EndTime": cst(end)}),
+    );
+    sleep_until(end as f64 + 1.0);
+    let files = s.wait_finished(task, 1, Duration::from_secs(3));
+    let file_start = files[0]["StartTimeMs"].as_f64().expect("ms") / 1000.0;
+    assert!(
+        file_start <= start as f64 + 0.1 && file_start >= start as f64 - GOP - 0.2,
+        "starts at the keyframe at or before StartTime: {file_start} vs {start}"
+    );
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(
+        &path,
+        "flv",
+        (end - start) as f64 - 0.5,
+        (end - start) as f64 + GOP + 0.5,
+    );
+}
+
+#[test]
+fn kill_9_during_every_format_leaves_recovered_valid_files() {
+    let mut s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let _p = Publisher::start(&s.rtmp_url("live", "crash"), "h264_aac_10s.flv");
+    s.wait_publishing("crash");
+    let formats = ["flv", "mp4", "hls", "aac", "mp3"];
+    let tasks: Vec<(&str, i64, f64)> = formats
+        .iter()
+        .map(|f| {
+            let t = s.create(json!({"StreamName": "crash", "Highlight": 1, "FileFormat": f}));
+            (*f, t, now_f())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(7));
+    let killed = now_f();
+    s.kill();
+    s.start_again();
+    for (format, task, created) in tasks {
+        let files = s.wait_finished(task, 1, Duration::from_secs(10));
+        assert_eq!(files[0]["Status"], "recovered", "{format}");
+        let url = files[0]["VideoUrl"].as_str().expect("url");
+        let path = if format == "hls" {
+            s.download_hls(url)
+        } else {
+            s.download(url)
+        };
+        // At most about the last second (plus a partial segment or
+        // fragment) is lost.
+        let p = assert_valid(
+            &path,
+            format,
+            killed - created - 3.0,
+            killed - created + GOP + 1.0,
+        );
+        if format == "hls" {
+            assert_hls_segments(&path);
+        }
+        let listed = files[0]["Duration"].as_f64().expect("Duration");
+        let measured = if format == "aac" {
+            p.packet_span()
+        } else {
+            p.duration
+        };
+        assert!(
+            (listed - measured).abs() < 1.0,
+            "{format}: listed {listed} vs media {measured}"
+        );
+    }
+}
+
+#[test]
+fn an_audio_task_on_a_video_only_session_gives_no_file() {
+    let s = Server::start();
+    let t0 = now_s();
+    let task = s.create(json!({"StreamName": "mute", "FileFormat": "aac", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 8)}));
+    sleep_until((t0 + 2) as f64);
+    let _p = Publisher::start(&s.rtmp_url("live", "mute"), "h264_only_10s.flv");
+    s.wait_publishing("mute");
+    sleep_until((t0 + 8) as f64 + 1.0);
+    assert!(s.files(json!({"TaskId": task})).is_empty());
+    assert!(
+        s.log().contains("the stream has no audio"),
+        "a log line says why"
+    );
+}
