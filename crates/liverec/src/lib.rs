@@ -15,6 +15,7 @@
 //! - [`storage`]: where finished files live.
 //! - [`task`]: formats, record types, stream identity.
 //! - [`clock`]: injected wall-clock time.
+//! - [`push`]: `liverec push`, the project's own RTMP publisher (FLV file → RTMP).
 
 pub mod api;
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod credentials;
 pub mod hub;
 pub mod ingest;
+pub mod push;
 pub mod recorder;
 pub mod server;
 pub mod storage;

@@ -2,6 +2,7 @@
 //! trips and property tests in the submodules.
 
 mod fixtures;
+mod hevc_fixture;
 mod props;
 
 use std::sync::Arc;
