@@ -333,3 +333,96 @@ fn an_audio_task_on_a_video_only_session_gives_no_file() {
         "a log line says why"
     );
 }
+
+/// Reads an FLV with the project's demuxer (FFmpeg 5.1 cannot read HEVC in
+/// FLV): the video codec, frame count, first frame a keyframe, DTS strictly
+/// increasing per track.
+fn flv_video_frames(path: &std::path::Path) -> (media::VideoCodec, usize) {
+    use media::flv::{DemuxEvent, TagDemuxer, scan, tag_type};
+    let data = std::fs::read(path).expect("read");
+    let mut demux = TagDemuxer::new();
+    let (mut codec, mut frames, mut last) = (None, Vec::new(), [i64::MIN; 2]);
+    for tag in scan(&data).tags {
+        let body = bytes::Bytes::copy_from_slice(&data[tag.body.clone()]);
+        let ts = i64::from(tag.timestamp);
+        let events = match tag.tag_type {
+            tag_type::VIDEO => demux.video(ts, body).expect("video tag"),
+            tag_type::AUDIO => demux.audio(ts, body).expect("audio tag"),
+            _ => continue,
+        };
+        for ev in events {
+            match ev {
+                DemuxEvent::VideoConfig(c) => codec = Some(c.codec),
+                DemuxEvent::Frame(f) => {
+                    let i = usize::from(f.track == media::Track::Audio);
+                    assert!(f.dts > last[i], "DTS strictly increasing");
+                    last[i] = f.dts;
+                    if f.track == media::Track::Video {
+                        frames.push(f.keyframe);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        frames.first(),
+        Some(&true),
+        "first video frame is a keyframe"
+    );
+    (codec.expect("a video configuration"), frames.len())
+}
+
+#[test]
+fn h265_passes_through_to_flv_mp4_and_hls() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let _p = Publisher::push(&s.rtmp_url("live", "hevc"), "h265_aac_10s.flv");
+    s.wait_publishing("hevc");
+    std::thread::sleep(Duration::from_secs(2));
+    let tasks: Vec<(&str, i64, f64)> = ["flv", "mp4", "hls"]
+        .into_iter()
+        .map(|f| {
+            (
+                f,
+                s.create(json!({"StreamName": "hevc", "Highlight": 1, "FileFormat": f})),
+                now_f(),
+            )
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(6));
+    for (format, task, created) in tasks {
+        let stop = now_f();
+        s.sdk(
+            "StopLiveRecord",
+            json!({"StreamName": "hevc", "TaskId": task}),
+        )
+        .ok();
+        let files = s.wait_finished(task, 1, Duration::from_secs(5));
+        let url = files[0]["VideoUrl"].as_str().expect("url");
+        let (min, max) = (stop - created - 1.0, now_f() - created + GOP + 2.0);
+        match format {
+            "flv" => {
+                let path = s.download(url);
+                let (codec, frames) = flv_video_frames(&path);
+                assert_eq!(codec, media::VideoCodec::H265);
+                let secs = frames as f64 / 30.0;
+                assert!(
+                    secs >= min && secs <= max,
+                    "{frames} frames for [{min}, {max}] s"
+                );
+            }
+            "hls" => {
+                let path = s.download_hls(url);
+                let p = assert_valid(&path, "hls", min, max);
+                assert_eq!(p.codec("video"), Some("hevc"));
+                assert_eq!(p.codec("audio"), Some("aac"));
+                assert_hls_segments(&path);
+            }
+            _ => {
+                let p = assert_valid(&s.download(url), format, min, max);
+                assert_eq!(p.codec("video"), Some("hevc"));
+                assert_eq!(p.codec("audio"), Some("aac"));
+            }
+        }
+    }
+}

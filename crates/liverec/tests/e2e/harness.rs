@@ -476,6 +476,21 @@ impl Publisher {
         Publisher { child: Some(child) }
     }
 
+    /// Publishes a fixture with the project's own publisher (`liverec push
+    /// --realtime --loop`), which also sends what FFmpeg 5.1 cannot (H.265).
+    pub fn push(url: &str, fixture_name: &str) -> Publisher {
+        let child = Command::new(env!("CARGO_BIN_EXE_liverec"))
+            .args(["push", "--realtime", "--loop"])
+            .arg(fixture(fixture_name))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start liverec push");
+        Publisher { child: Some(child) }
+    }
+
     /// Stops the publisher (SIGTERM, then SIGKILL).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
