@@ -325,7 +325,13 @@ impl<'a> Connection<'a> {
         };
         let now = self.ctx.clock.now_ms();
         for ev in events {
-            if let DemuxEvent::Frame(frame) = ev {
+            if let DemuxEvent::Frame(mut frame) = ev {
+                // The payload is a slice of the connection's read buffer;
+                // the pre-roll keeps frames for many seconds, and a slice
+                // would keep its whole read buffer (and chunk headers) alive
+                // with it. An exact copy costs a memcpy of the stream's
+                // bitrate and keeps pre-roll memory at the media size.
+                frame.data = Bytes::copy_from_slice(&frame.data);
                 let tracks = p.demux.tracks();
                 p.publisher.push(Packet {
                     frame,

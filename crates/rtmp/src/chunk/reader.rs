@@ -9,6 +9,9 @@ use std::collections::HashMap;
 
 use bytes::{Buf, BytesMut};
 
+/// Largest buffer reserved up front for a message split over chunks.
+const PREALLOCATE_MAX: usize = 1024 * 1024;
+
 use super::{DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP};
 use crate::error::RtmpError;
 use crate::message::control::MAX_CHUNK_SIZE;
@@ -250,6 +253,13 @@ impl ChunkReader {
         let payload = if st.partial.is_empty() && data.len() == c.length as usize {
             data.freeze()
         } else {
+            if st.partial.is_empty() {
+                // Size the buffer for the whole message (up to a cap a
+                // hostile length cannot abuse): frozen payloads then hold no
+                // spare capacity, which matters while the pre-roll keeps
+                // seconds of them alive.
+                st.partial = BytesMut::with_capacity((c.length as usize).min(PREALLOCATE_MAX));
+            }
             st.partial.extend_from_slice(&data);
             self.partial_bytes += data.len();
             if st.partial.len() < c.length as usize {
