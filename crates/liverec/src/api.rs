@@ -11,6 +11,9 @@ mod guard;
 mod http_files;
 mod legacy;
 mod params;
+mod streams;
+mod tasks;
+mod templates;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -28,6 +28,8 @@ pub struct IngestCtx {
     pub clock: Arc<dyn Clock>,
     /// A publisher silent this long is disconnected.
     pub read_timeout: Duration,
+    /// Database (push authentication, forbidden streams, publish sessions).
+    pub store: crate::store::Store,
 }
 
 /// Accepts RTMP connections until `shutdown` is cancelled.

@@ -14,6 +14,7 @@
 //! - [`store`]: the database (SQLite or PostgreSQL).
 //! - [`storage`]: where finished files live.
 //! - [`task`]: formats, record types, stream identity.
+//! - [`plan`]: what to record (legacy task, new task, rule) as the scheduler sees it.
 //! - [`clock`]: injected wall-clock time.
 //! - [`push`]: `liverec push`, the project's own RTMP publisher (FLV file → RTMP).
 
@@ -23,6 +24,7 @@ pub mod config;
 pub mod credentials;
 pub mod hub;
 pub mod ingest;
+pub mod plan;
 pub mod push;
 pub mod recorder;
 pub mod server;

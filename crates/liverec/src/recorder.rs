@@ -9,6 +9,7 @@
 mod file;
 mod hls;
 mod output;
+mod plans;
 mod recording;
 mod recovery;
 mod retention;
@@ -22,6 +23,7 @@ use crate::storage::Storage;
 use crate::store::{FileRow, Store};
 use crate::task::FileFormat;
 
+pub use plans::{armed_plans, task_plan};
 pub use recovery::recover_open_files;
 pub use retention::run_retention;
 pub use scheduler::{Scheduler, StillRecording};

@@ -68,8 +68,8 @@ pub async fn serve(
         );
     }
     let hub = Hub::new(settings.preroll_ms);
-    let armed = store.armed_tasks(clock.now_ms()).await?;
-    tracing::info!(armed = armed.len(), "tasks armed");
+    let armed = recorder::armed_plans(&store, clock.now_ms()).await?;
+    tracing::info!(armed = armed.len(), "tasks and rules armed");
     let scheduler = Scheduler::start(rctx.clone(), hub.clone(), armed);
 
     let api_listener = TcpListener::bind(settings.api_listen)
@@ -109,6 +109,7 @@ pub async fn serve(
             hub: hub.clone(),
             clock: clock.clone(),
             read_timeout: settings.rtmp_read_timeout,
+            store: store.clone(),
         },
         settings.rtmp_max_connections,
         shutdown.clone(),

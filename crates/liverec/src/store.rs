@@ -7,13 +7,15 @@ mod accounts;
 mod files;
 mod migrations;
 mod tasks;
+mod templates;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
 pub use accounts::{ApiKey, KeyListing};
 pub use files::{FileFilter, FileRow, FileStatus};
-pub use tasks::{NewTask, Task};
+pub use tasks::{NewTask, Task, TaskQuery};
+pub use templates::{FlvSpecialParam, HlsSpecialParam, RecordParam, Rule, Template, TemplateBody};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]

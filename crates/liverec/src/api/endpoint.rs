@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use tcapi::{ApiError, ErrorCode, RawRequest, Request};
 use tracing::Instrument;
 
-use super::{AppState, files, legacy};
+use super::{AppState, files, legacy, streams, tasks, templates};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
@@ -20,24 +20,6 @@ pub(super) const VERSION: &str = "2018-08-01";
 /// Actions of Tencent's live API that liverec does not implement yet: they
 /// get `InvalidAction` with a message saying so, instead of a silent no-op.
 const NOT_YET: &[&str] = &[
-    "CreateRecordTask",
-    "StopRecordTask",
-    "DeleteRecordTask",
-    "DescribeRecordTask",
-    "CreateLiveRecordTemplate",
-    "ModifyLiveRecordTemplate",
-    "DeleteLiveRecordTemplate",
-    "DescribeLiveRecordTemplate",
-    "DescribeLiveRecordTemplates",
-    "CreateLiveRecordRule",
-    "DeleteLiveRecordRule",
-    "DescribeLiveRecordRules",
-    "DescribeLiveStreamOnlineList",
-    "DescribeLiveStreamState",
-    "DropLiveStream",
-    "DescribeLiveStreamEventList",
-    "DescribeLivePushAuthKey",
-    "ModifyLivePushAuthKey",
     "CreateLiveCallbackTemplate",
     "DeleteLiveCallbackTemplate",
     "DescribeLiveCallbackTemplates",
@@ -184,6 +166,26 @@ async fn process(
         "DeleteLiveRecord" => legacy::delete(state, &call).await,
         "DescribeRecordFiles" => files::describe(state, &call).await,
         "DeleteRecordFiles" => files::delete(state, &call).await,
+        "CreateRecordTask" => tasks::create(state, &call).await,
+        "StopRecordTask" => tasks::stop(state, &call).await,
+        "DeleteRecordTask" => tasks::delete(state, &call).await,
+        "DescribeRecordTask" => tasks::describe(state, &call).await,
+        "CreateLiveRecordTemplate" => templates::create_template(state, &call).await,
+        "ModifyLiveRecordTemplate" => templates::modify_template(state, &call).await,
+        "DeleteLiveRecordTemplate" => templates::delete_template(state, &call).await,
+        "DescribeLiveRecordTemplate" => templates::describe_template(state, &call).await,
+        "DescribeLiveRecordTemplates" => templates::describe_templates(state, &call).await,
+        "CreateLiveRecordRule" => templates::create_rule(state, &call).await,
+        "DeleteLiveRecordRule" => templates::delete_rule(state, &call).await,
+        "DescribeLiveRecordRules" => templates::describe_rules(state, &call).await,
+        "DescribeLiveStreamOnlineList" => streams::describe_online_list(state, &call).await,
+        "DescribeLiveStreamState" => streams::describe_state(state, &call).await,
+        "DropLiveStream" => streams::drop_stream(state, &call).await,
+        "DescribeLiveStreamEventList" => streams::describe_event_list(state, &call).await,
+        "ForbidLiveStream" => streams::forbid(state, &call).await,
+        "ResumeLiveStream" => streams::resume(state, &call).await,
+        "DescribeLivePushAuthKey" => streams::describe_push_auth_key(state, &call).await,
+        "ModifyLivePushAuthKey" => streams::modify_push_auth_key(state, &call).await,
         a if NOT_YET.contains(&a) => Err(ApiError {
             code: ErrorCode::InvalidAction,
             message: format!("The action `{a}` is not supported by this liverec version yet."),

@@ -9,6 +9,7 @@ use tcapi::{ApiError, ErrorCode};
 use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
 use super::params::{flag, invalid_value, missing, non_empty, parse_cst, parse_stream_param};
+use crate::plan::{Family, Plan, PlanKey};
 use crate::store::{NewTask, Task};
 use crate::task::{FileFormat, RecordType, normalize_domain};
 
@@ -180,6 +181,9 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     }
     let task = store
         .insert_task(&NewTask {
+            family: Family::Legacy,
+            public_id: None,
+            template_id: 0,
             account_id: call.account_id.clone(),
             domain,
             app,
@@ -205,7 +209,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         "task created"
     );
     let reply = task_id_reply(&task);
-    state.scheduler.arm(task).await;
+    state.scheduler.arm(Plan::legacy(&task)).await;
     Ok(reply)
 }
 
@@ -239,7 +243,7 @@ pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
         .stop_task(task.id, state.clock.now_ms())
         .await
         .map_err(|e| internal(&call.request_id, e))?;
-    state.scheduler.stop(task.id).await;
+    state.scheduler.stop(PlanKey::Task(task.id)).await;
     tracing::info!(task_id = task.id, "task stopped");
     Ok(Map::new())
 }
@@ -247,7 +251,12 @@ pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
 /// DeleteLiveRecord: removes a task that is not recording.
 pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     let task = lookup(state, call).await?;
-    if state.scheduler.delete(task.id).await.is_err() {
+    if state
+        .scheduler
+        .delete(PlanKey::Task(task.id), false)
+        .await
+        .is_err()
+    {
         return Err(ApiError {
             code: ErrorCode::FailedOperationAlterTaskState,
             message: format!(

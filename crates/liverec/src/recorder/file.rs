@@ -14,8 +14,9 @@ use media::{AdtsWriter, FlvMuxer, Fmp4Journal, Frame, Mp3Writer, MuxError, Muxer
 use super::RecorderCtx;
 use super::spool::SpoolWriter;
 use crate::hub::LiveStream;
-use crate::store::{FileRow, FileStatus, Task};
-use crate::task::{FileFormat, RecordType};
+use crate::plan::{OutputPlan, Plan};
+use crate::store::{FileRow, FileStatus};
+use crate::task::{FileFormat, RecordType, StreamKey};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +47,23 @@ fn key_part(s: &str) -> String {
     }
 }
 
+fn random16() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+fn stream_dir(key: &StreamKey) -> String {
+    format!(
+        "{}/{}/{}",
+        key_part(&key.domain),
+        key_part(&key.app),
+        key_part(&key.stream)
+    )
+}
+
 /// `<domain>/<app>/<stream>/<stream>_<UTC yyyymmddHHMMSS>_<task>_<random>`
 /// (without extension); the random part makes keys unguessable, as files
 /// are served without authentication.
-pub(super) fn storage_base(stream: &LiveStream, task_id: &str, start_ms: i64) -> String {
+pub(super) fn storage_base(stream: &StreamKey, task_id: &str, start_ms: i64) -> String {
     let ts = time::OffsetDateTime::from_unix_timestamp(start_ms / 1000)
         .ok()
         .and_then(|t| {
@@ -59,17 +73,52 @@ pub(super) fn storage_base(stream: &LiveStream, task_id: &str, start_ms: i64) ->
             .ok()
         })
         .unwrap_or_else(|| "0".into());
-    let random = uuid::Uuid::new_v4().simple().to_string();
+    let task = if task_id.is_empty() { "rule" } else { task_id };
     format!(
-        "{}/{}/{}/{}_{}_{}_{}",
-        key_part(&stream.key.domain),
-        key_part(&stream.key.app),
-        key_part(&stream.key.stream),
-        key_part(&stream.key.stream),
+        "{}/{}_{}_{}_{}",
+        stream_dir(stream),
+        key_part(&stream.stream),
         ts,
-        key_part(task_id),
-        &random[..16],
+        key_part(task),
+        random16(),
     )
+}
+
+/// Renders a template `VodFileName` (China Standard Time placeholders, as
+/// Tencent) under the stream's directory, with a random suffix.
+pub(super) fn named_base(
+    name: &str,
+    stream: &StreamKey,
+    task_id: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> String {
+    let cst = time::macros::offset!(+8);
+    let parts = |ms: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .to_offset(cst);
+        [
+            ("Year", format!("{:04}", t.year())),
+            ("Month", format!("{:02}", u8::from(t.month()))),
+            ("Day", format!("{:02}", t.day())),
+            ("Hour", format!("{:02}", t.hour())),
+            ("Minute", format!("{:02}", t.minute())),
+            ("Second", format!("{:02}", t.second())),
+            ("Millisecond", format!("{:03}", ms.rem_euclid(1000))),
+        ]
+    };
+    let mut out = name
+        .replace("{StreamID}", &stream.stream)
+        .replace("{Domain}", &stream.domain)
+        .replace("{AppName}", &stream.app)
+        .replace("{TaskId}", task_id);
+    for (prefix, ms) in [("Start", start_ms), ("End", end_ms)] {
+        for (field, value) in parts(ms) {
+            out = out.replace(&format!("{{{prefix}{field}}}"), &value);
+        }
+    }
+    format!("{}/{}_{}", stream_dir(stream), key_part(&out), random16())
 }
 
 /// JSON with codec and resolution, for DescribeRecordFiles and callbacks.
@@ -92,22 +141,22 @@ pub(super) fn media_info(tracks: &Tracks, video: bool, audio: bool) -> String {
 
 /// The row of a file that starts now.
 pub(super) fn new_row(
-    task: &Task,
+    plan: &Plan,
     stream: &LiveStream,
     start: &FileStart<'_>,
     key: String,
     spool: &std::path::Path,
 ) -> FileRow {
-    let audio_only = start.format.audio_only() || task.record_type == RecordType::Audio;
+    let audio_only = start.spec.format.audio_only() || plan.record_type == RecordType::Audio;
     FileRow {
         id: uuid::Uuid::new_v4().simple().to_string(),
-        account_id: task.account_id.clone(),
-        task_id: task.id.to_string(),
+        account_id: plan.account_id.clone(),
+        task_id: plan.task_id.clone(),
         session_id: stream.info.session_id.clone(),
         domain: stream.key.domain.clone(),
         app: stream.key.app.clone(),
         stream: stream.key.stream.clone(),
-        format: start.format,
+        format: start.spec.format,
         record_type: if audio_only {
             RecordType::Audio
         } else {
@@ -122,15 +171,15 @@ pub(super) fn new_row(
         status: FileStatus::Recording,
         stream_param: stream.info.stream_param.clone(),
         media_info: media_info(start.tracks, start.video, start.audio),
-        storage_time_s: task.storage_time_s,
+        storage_time_s: start.spec.storage_time_s,
         expire_ms: None,
     }
 }
 
 /// What a new file starts with.
 pub(super) struct FileStart<'a> {
-    /// Container.
-    pub(super) format: FileFormat,
+    /// The output it belongs to.
+    pub(super) spec: &'a OutputPlan,
     /// Wall-clock time of its first frame, ms.
     pub(super) first_wall_ms: i64,
     /// Decoder configurations at its start.
@@ -154,6 +203,8 @@ fn muxer(format: FileFormat, video: bool, audio: bool) -> Box<dyn Muxer> {
 
 pub(super) struct OpenFile {
     row: FileRow,
+    /// `VodFileName` of the template: the final key is rendered at close.
+    file_name: Option<String>,
     /// Where the muxer's bytes go: the file itself, or the MP4 journal.
     spool: SpoolWriter,
     muxer: Box<dyn Muxer>,
@@ -169,26 +220,28 @@ impl OpenFile {
     /// Creates the spool file and its `recording` row.
     pub(super) async fn create(
         ctx: &RecorderCtx,
-        task: &Task,
+        plan: &Plan,
         stream: &LiveStream,
         start: FileStart<'_>,
     ) -> Result<OpenFile, FileError> {
+        let format = start.spec.format;
         let key = format!(
             "{}.{}",
-            storage_base(stream, &task.id.to_string(), start.first_wall_ms),
-            start.format.extension()
+            storage_base(&stream.key, &plan.task_id, start.first_wall_ms),
+            format.extension()
         );
-        let path: PathBuf = match start.format {
+        let path: PathBuf = match format {
             FileFormat::Mp4 => ctx.storage.journal_path(&key)?,
             _ => ctx.storage.spool_path(&key)?,
         };
         let spool = SpoolWriter::create(&path).await?;
-        let row = new_row(task, stream, &start, key, &path);
+        let row = new_row(plan, stream, &start, key, &path);
         ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
         let mut f = OpenFile {
             row,
+            file_name: start.spec.file_name.clone(),
             spool,
-            muxer: muxer(start.format, start.video, start.audio),
+            muxer: muxer(format, start.video, start.audio),
             repair: TimestampRepair::new(ctx.max_jump_ms),
             buf: Vec::with_capacity(64 * 1024),
             frames: 0,
@@ -198,7 +251,7 @@ impl OpenFile {
         };
         f.muxer.start(start.tracks, &mut f.buf)?;
         f.spool.write(&mut f.buf).await?;
-        tracing::info!(file_id = %f.row.id, key = %f.row.storage_key, format = %start.format, "recording file opened");
+        tracing::info!(file_id = %f.row.id, key = %f.row.storage_key, %format, "recording file opened");
         Ok(f)
     }
 
@@ -252,6 +305,13 @@ impl OpenFile {
             }
         };
         let mut row = self.row;
+        if let Some(name) = &self.file_name {
+            // Rendered now that the end time is known.
+            let stream_key = StreamKey::new(&row.domain, &row.app, &row.stream);
+            let end = row.start_ms + self.muxer.duration_ms();
+            let base = named_base(name, &stream_key, &row.task_id, row.start_ms, end);
+            row.storage_key = format!("{base}.{}", row.format.extension());
+        }
         if row.format == FileFormat::Mp4 {
             // The journal becomes a faststart MP4 under the spool name.
             return super::recovery::finalize_mp4(ctx, row, &path, FileStatus::Finished).await;

@@ -10,12 +10,13 @@ use media::timestamp::TimestampRepair;
 use media::{Frame, Muxer, Tracks, TsMuxer};
 
 use super::RecorderCtx;
-use super::file::{FileError, FileStart, media_info, new_row, storage_base};
+use super::file::{FileError, FileStart, media_info, named_base, new_row, storage_base};
 use super::recovery::complete;
 use super::spool::SpoolWriter;
 use crate::hub::LiveStream;
+use crate::plan::Plan;
 use crate::storage::Storage;
-use crate::store::{FileRow, FileStatus, Task};
+use crate::store::{FileRow, FileStatus};
 
 struct OpenSegment {
     index: usize,
@@ -97,14 +98,25 @@ pub(super) async fn delete(storage: &Storage, key: &str) -> std::io::Result<()> 
 impl HlsOutput {
     pub(super) async fn create(
         ctx: &RecorderCtx,
-        task: &Task,
+        plan: &Plan,
         stream: &LiveStream,
         start: FileStart<'_>,
     ) -> Result<HlsOutput, FileError> {
-        let base = storage_base(stream, &task.id.to_string(), start.first_wall_ms);
+        // Segments are published while recording, so a template file name
+        // is rendered at the start (its End placeholders get the start).
+        let base = match &start.spec.file_name {
+            Some(name) => named_base(
+                name,
+                &stream.key,
+                &plan.task_id,
+                start.first_wall_ms,
+                start.first_wall_ms,
+            ),
+            None => storage_base(&stream.key, &plan.task_id, start.first_wall_ms),
+        };
         let key = playlist_key(&base);
         let spool = ctx.storage.spool_path(&key)?;
-        let row = new_row(task, stream, &start, key, &spool);
+        let row = new_row(plan, stream, &start, key, &spool);
         ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
         tracing::info!(file_id = %row.id, key = %row.storage_key, "HLS recording opened");
         Ok(HlsOutput {
@@ -180,6 +192,17 @@ impl HlsOutput {
             discontinuity: false,
         });
         publish_playlist(&ctx.storage, &self.row.storage_key, &self.playlist, false).await?;
+        Ok(())
+    }
+
+    /// Continues after the publisher came back: the open segment is closed
+    /// and the next one starts with `#EXT-X-DISCONTINUITY`; timestamps go on
+    /// from where they were (the repair re-bases the new session).
+    pub(super) async fn resume(&mut self, ctx: &RecorderCtx) -> Result<(), FileError> {
+        let d = self.segmenter.open_duration_ms();
+        self.close_segment(ctx, d).await?;
+        self.segmenter = Segmenter::new(ctx.hls_target_ms);
+        self.playlist.mark_discontinuity();
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! One output format of a recording: which tracks it carries, its open
 //! file (single-file formats, cut at `record_interval` on a keyframe) or
-//! HLS playlist, and the rows of the files it finished. A failing output is
-//! closed and logged without stopping the recording's other formats.
+//! HLS playlist. A failing output is closed and logged without stopping the
+//! recording's other formats.
 
 use media::{MuxError, Track};
 
@@ -9,7 +9,7 @@ use super::RecorderCtx;
 use super::file::{FileError, FileStart, OpenFile};
 use super::hls::HlsOutput;
 use crate::hub::{LiveStream, Packet};
-use crate::store::{FileRow, Task};
+use crate::plan::{OutputPlan, Plan};
 use crate::task::{FileFormat, RecordType};
 
 enum State {
@@ -21,57 +21,73 @@ enum State {
 }
 
 pub(super) struct Output {
-    format: FileFormat,
+    spec: OutputPlan,
     video: bool,
     audio: bool,
     state: State,
     /// After a forced cut (codec change), the next file starts at a keyframe.
     need_keyframe: bool,
-    pub(super) files: Vec<FileRow>,
 }
 
 impl Output {
-    /// An output of `format` for a stream with these tracks. None when the
-    /// format cannot record anything of it (audio formats, no audio).
+    /// An output for a stream with these tracks. None when the format
+    /// cannot record anything of it (audio formats, no audio).
     pub(super) fn new(
-        format: FileFormat,
-        task: &Task,
+        spec: &OutputPlan,
+        plan: &Plan,
         has_video: bool,
         has_audio: bool,
     ) -> Option<Output> {
-        let audio_only = format.audio_only() || task.record_type == RecordType::Audio;
+        let audio_only = spec.format.audio_only() || plan.record_type == RecordType::Audio;
         let video = has_video && !audio_only;
         if !video && !has_audio {
             return None;
         }
         Some(Output {
-            format,
+            spec: spec.clone(),
             video,
             audio: has_audio,
             state: State::Idle,
             need_keyframe: false,
-            files: Vec::new(),
         })
+    }
+
+    pub(super) fn format(&self) -> FileFormat {
+        self.spec.format
     }
 
     pub(super) fn carries_video(&self) -> bool {
         self.video
     }
 
-    fn done(&self) -> bool {
-        matches!(self.state, State::Done)
+    /// Whether it holds an open HLS playlist that a reconnecting publisher
+    /// may continue.
+    pub(super) fn can_continue(&self) -> bool {
+        matches!(self.state, State::Hls(_))
+    }
+
+    /// Continues after the publisher came back: the next segment starts
+    /// with `#EXT-X-DISCONTINUITY`.
+    pub(super) async fn resume(&mut self, ctx: &RecorderCtx) {
+        let r = match &mut self.state {
+            State::Hls(h) => h.resume(ctx).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = r {
+            tracing::error!(format = %self.spec.format, error = %e, "could not continue the playlist");
+            self.abandon(ctx).await;
+        }
     }
 
     /// Writes one packet; failures end this output only.
     pub(super) async fn write(
         &mut self,
         ctx: &RecorderCtx,
-        task: &Task,
+        plan: &Plan,
         stream: &LiveStream,
         packet: &Packet,
-        interval_ms: i64,
     ) {
-        if self.done() {
+        if matches!(self.state, State::Done) {
             return;
         }
         let is_video = packet.frame.track == Track::Video;
@@ -85,6 +101,7 @@ impl Output {
             }
             self.need_keyframe = false;
         }
+        let interval_ms = self.spec.record_interval_s * 1000;
         if let State::File(f) = &self.state
             && interval_ms > 0
             && f.duration_ms() >= interval_ms
@@ -92,19 +109,19 @@ impl Output {
         {
             self.close(ctx).await;
         }
-        if let Err(e) = self.write_inner(ctx, task, stream, packet).await {
+        if let Err(e) = self.write_inner(ctx, plan, stream, packet).await {
             match e {
                 // A codec configuration change the container cannot carry
                 // in one file (MP4): start a new file at the next keyframe.
                 FileError::Mux(MuxError::Unsupported(why))
                     if matches!(self.state, State::File(_)) =>
                 {
-                    tracing::info!(format = %self.format, reason = %why, "starting a new file");
+                    tracing::info!(format = %self.spec.format, reason = %why, "starting a new file");
                     self.close(ctx).await;
                     self.need_keyframe = self.video;
                 }
                 e => {
-                    tracing::error!(format = %self.format, error = %e, "writing the recording failed; ending this output");
+                    tracing::error!(format = %self.spec.format, error = %e, "writing the recording failed; ending this output");
                     self.abandon(ctx).await;
                 }
             }
@@ -114,23 +131,23 @@ impl Output {
     async fn write_inner(
         &mut self,
         ctx: &RecorderCtx,
-        task: &Task,
+        plan: &Plan,
         stream: &LiveStream,
         p: &Packet,
     ) -> Result<(), FileError> {
         if matches!(self.state, State::Idle) {
             let start = FileStart {
-                format: self.format,
+                spec: &self.spec,
                 first_wall_ms: p.wall_ms,
                 tracks: &p.tracks,
                 video: self.video,
                 audio: self.audio,
             };
-            self.state = match self.format {
+            self.state = match self.spec.format {
                 FileFormat::Hls => {
-                    State::Hls(Box::new(HlsOutput::create(ctx, task, stream, start).await?))
+                    State::Hls(Box::new(HlsOutput::create(ctx, plan, stream, start).await?))
                 }
-                _ => State::File(Box::new(OpenFile::create(ctx, task, stream, start).await?)),
+                _ => State::File(Box::new(OpenFile::create(ctx, plan, stream, start).await?)),
             };
         }
         match &mut self.state {
@@ -151,11 +168,8 @@ impl Output {
             }
             State::Idle => return,
         };
-        match closed {
-            Ok(row) => self.files.extend(row),
-            Err(e) => {
-                tracing::error!(format = %self.format, error = %e, "closing the recording failed")
-            }
+        if let Err(e) = closed {
+            tracing::error!(format = %self.spec.format, error = %e, "closing the recording failed");
         }
     }
 
@@ -165,11 +179,8 @@ impl Output {
             State::Hls(h) => (*h).abandon(ctx).await,
             State::Idle | State::Done => return,
         };
-        match saved {
-            Ok(row) => self.files.extend(row),
-            Err(e) => {
-                tracing::error!(format = %self.format, error = %e, "could not save the partial file")
-            }
+        if let Err(e) = saved {
+            tracing::error!(format = %self.spec.format, error = %e, "could not save the partial file");
         }
     }
 }

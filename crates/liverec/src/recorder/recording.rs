@@ -1,5 +1,5 @@
-//! One recording: a task recording one publish session of one stream, in
-//! every format the task asks for, from one subscription (one copy of the
+//! One recording: a plan (task or rule) recording one publish session of
+//! one stream, in every format the plan asks for, from one subscription (one copy of the
 //! pre-roll, one stream of packets). It reads the stream from the pre-roll
 //! start point, waits for a video keyframe when an output carries video,
 //! hands each packet to every output, and ends at the task's EndTime, when
@@ -14,7 +14,10 @@ use tracing::Instrument;
 use super::RecorderCtx;
 use super::output::Output;
 use crate::hub::{LiveStream, Next, Packet};
-use crate::store::{FileRow, Task};
+use crate::plan::Plan;
+
+/// Stands in for "no end time" (rules): about 30 years.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 
 /// Why a recording ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,119 +35,162 @@ pub(super) enum Ended {
 /// What a recording needs to run.
 pub(super) struct Recording {
     pub(super) ctx: Arc<RecorderCtx>,
-    pub(super) task: Arc<Task>,
+    pub(super) plan: Arc<Plan>,
     pub(super) stream: Arc<LiveStream>,
     /// Wall-clock point to start from (pre-roll), ms.
     pub(super) from_ms: i64,
     pub(super) stop: CancellationToken,
+    /// Open outputs of the previous session, continued (HLS reconnect).
+    pub(super) resume: Vec<Output>,
 }
 
 impl Recording {
-    /// Runs to the end; returns why it ended and the files it finished.
-    pub(super) async fn run(self) -> (Ended, Vec<FileRow>) {
-        let span = tracing::info_span!("task", task_id = self.task.id, stream = %self.stream.key, session = %self.stream.info.session_id);
+    /// Runs to the end; returns why it ended and the outputs left open for
+    /// a reconnecting publisher (HLS, when the plan allows it).
+    pub(super) async fn run(self) -> (Ended, Vec<Output>) {
+        let span = tracing::info_span!("task", task_id = %self.plan.task_id, stream = %self.stream.key, session = %self.stream.info.session_id);
         self.run_inner().instrument(span).await
     }
 
-    /// The outputs, decided at the first packet (when the stream's tracks
-    /// are known).
-    fn outputs(&self, first: &Packet) -> Vec<Output> {
-        let has_video = self
-            .stream
-            .has_video()
-            .unwrap_or(first.tracks.video.is_some());
-        let has_audio = self
-            .stream
-            .has_audio()
-            .unwrap_or(first.tracks.audio.is_some());
-        self.task
-            .formats
-            .iter()
-            .filter_map(|&format| {
-                let o = Output::new(format, &self.task, has_video, has_audio);
-                if o.is_none() {
-                    tracing::warn!(%format, "the stream has no audio: no {format} file for this session");
-                }
-                o
-            })
-            .collect()
+    async fn run_inner(self) -> (Ended, Vec<Output>) {
+        let Recording {
+            ctx,
+            plan,
+            stream,
+            from_ms,
+            stop,
+            resume,
+        } = self;
+        run(ctx, plan, stream, from_ms, stop, resume).await
     }
+}
 
-    async fn run_inner(self) -> (Ended, Vec<FileRow>) {
-        let ctx = self.ctx.clone();
-        let mut sub = self.stream.subscribe(Some(self.from_ms));
-        let end_ms = self.task.end_ms;
-        let wait = Duration::from_millis(u64::try_from(end_ms - ctx.clock.now_ms()).unwrap_or(0));
-        let deadline = tokio::time::sleep(wait);
-        tokio::pin!(deadline);
-        let interval_ms = self.task.record_interval_s * 1000;
-        let mut outputs: Option<Vec<Output>> = None;
-        let mut need_keyframe = true;
-        tracing::info!(from_ms = self.from_ms, end_ms, "recording started");
-        // Packets that arrived before this wall-clock time belong in the
-        // recording; EndTime or a stop lowers it. Once it is known, what is
-        // already queued is drained (a busy recorder may lag behind the
-        // publisher) before the files are closed.
-        let mut cutoff = end_ms;
-        let mut draining: Option<Ended> = None;
-        let ended = loop {
-            let next = match draining {
-                Some(reason) => match sub.try_next() {
-                    Some(n) => n,
-                    None => break reason,
-                },
-                None => tokio::select! {
-                    biased;
-                    _ = self.stop.cancelled() => {
-                        cutoff = cutoff.min(ctx.clock.now_ms());
-                        draining = Some(Ended::Stopped);
-                        continue;
-                    }
-                    _ = &mut deadline => {
-                        draining = Some(Ended::EndTime);
-                        continue;
-                    }
-                    n = sub.next() => n,
-                },
-            };
-            let packet = match next {
-                Next::End => break Ended::Unpublished,
-                Next::Lost(n) => {
-                    tracing::warn!(
-                        lost = n,
-                        "recording fell behind; resuming at the next keyframe"
-                    );
-                    need_keyframe = true;
-                    continue;
-                }
-                Next::Packet(p) => p,
-            };
-            if packet.wall_ms >= cutoff {
-                break draining.unwrap_or(Ended::EndTime);
-            }
-            let outs = outputs.get_or_insert_with(|| self.outputs(&packet));
-            if outs.is_empty() {
-                break Ended::Failed;
-            }
-            if need_keyframe {
-                // Files start at a video keyframe when any output carries
-                // video; audio-only recordings start at once.
-                if outs.iter().any(Output::carries_video) && !packet.is_video_keyframe() {
-                    continue;
-                }
-                need_keyframe = false;
-            }
-            for o in outs.iter_mut() {
-                o.write(&ctx, &self.task, &self.stream, &packet, interval_ms)
-                    .await;
-            }
-        };
-        let mut files = Vec::new();
-        for mut o in outputs.unwrap_or_default() {
-            o.close(&ctx).await;
-            files.append(&mut o.files);
+/// The outputs, decided at the first packet (when the stream's tracks are
+/// known); resumed outputs of the same format are continued.
+async fn build_outputs(
+    ctx: &RecorderCtx,
+    plan: &Plan,
+    stream: &LiveStream,
+    first: &Packet,
+    resume: &mut Vec<Output>,
+) -> Vec<Output> {
+    let has_video = stream.has_video().unwrap_or(first.tracks.video.is_some());
+    let has_audio = stream.has_audio().unwrap_or(first.tracks.audio.is_some());
+    let mut outs = Vec::new();
+    for spec in &plan.outputs {
+        let found = resume.iter().position(|o| o.format() == spec.format);
+        if let Some(i) = found {
+            let mut o = resume.swap_remove(i);
+            o.resume(ctx).await;
+            tracing::info!(format = %spec.format, "publisher is back: continuing the playlist");
+            outs.push(o);
+            continue;
         }
-        tracing::info!(reason = ?ended, files = files.len(), "recording ended");
-        (ended, files)
+        match Output::new(spec, plan, has_video, has_audio) {
+            Some(o) => outs.push(o),
+            None => {
+                tracing::warn!(format = %spec.format, "the stream has no audio: no {} file for this session", spec.format);
+            }
+        }
     }
+    outs
+}
+
+async fn run(
+    ctx: Arc<RecorderCtx>,
+    plan: Arc<Plan>,
+    stream: Arc<LiveStream>,
+    from_ms: i64,
+    stop: CancellationToken,
+    mut resume: Vec<Output>,
+) -> (Ended, Vec<Output>) {
+    let mut sub = stream.subscribe(Some(from_ms));
+    let end_ms = plan.end_ms;
+    // Rules never end by time; a far deadline stands in for "never".
+    let wait = Duration::from_millis(
+        u64::try_from(end_ms.saturating_sub(ctx.clock.now_ms())).unwrap_or(0),
+    )
+    .min(FAR_FUTURE);
+    let deadline = tokio::time::sleep(wait);
+    tokio::pin!(deadline);
+    let mut outputs: Option<Vec<Output>> = None;
+    let mut need_keyframe = true;
+    tracing::info!(from_ms, end_ms, "recording started");
+    // Packets that arrived before this wall-clock time belong in the
+    // recording; EndTime or a stop lowers it. Once it is known, what is
+    // already queued is drained (a busy recorder may lag behind the
+    // publisher) before the files are closed.
+    let mut cutoff = end_ms;
+    let mut draining: Option<Ended> = None;
+    let ended = loop {
+        let next = match draining {
+            Some(reason) => match sub.try_next() {
+                Some(n) => n,
+                None => break reason,
+            },
+            None => tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    cutoff = cutoff.min(ctx.clock.now_ms());
+                    draining = Some(Ended::Stopped);
+                    continue;
+                }
+                _ = &mut deadline, if wait < FAR_FUTURE => {
+                    draining = Some(Ended::EndTime);
+                    continue;
+                }
+                n = sub.next() => n,
+            },
+        };
+        let packet = match next {
+            Next::End => break Ended::Unpublished,
+            Next::Lost(n) => {
+                tracing::warn!(
+                    lost = n,
+                    "recording fell behind; resuming at the next keyframe"
+                );
+                need_keyframe = true;
+                continue;
+            }
+            Next::Packet(p) => p,
+        };
+        if packet.wall_ms >= cutoff {
+            break draining.unwrap_or(Ended::EndTime);
+        }
+        if outputs.is_none() {
+            outputs = Some(build_outputs(&ctx, &plan, &stream, &packet, &mut resume).await);
+        }
+        let Some(outs) = outputs.as_mut() else {
+            continue;
+        };
+        if outs.is_empty() {
+            break Ended::Failed;
+        }
+        if need_keyframe {
+            // Files start at a video keyframe when any output carries
+            // video; audio-only recordings start at once.
+            if outs.iter().any(Output::carries_video) && !packet.is_video_keyframe() {
+                continue;
+            }
+            need_keyframe = false;
+        }
+        for o in outs.iter_mut() {
+            o.write(&ctx, &plan, &stream, &packet).await;
+        }
+    };
+    // Resumed outputs this session never used end now.
+    for mut o in resume {
+        o.close(&ctx).await;
+    }
+    let keep_open = ended == Ended::Unpublished && plan.hls_continue_ms > 0;
+    let mut parked = Vec::new();
+    for mut o in outputs.unwrap_or_default() {
+        if keep_open && o.can_continue() {
+            parked.push(o);
+        } else {
+            o.close(&ctx).await;
+        }
+    }
+    tracing::info!(reason = ?ended, kept_open = parked.len(), "recording ended");
+    (ended, parked)
 }

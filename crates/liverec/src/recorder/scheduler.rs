@@ -1,9 +1,12 @@
-//! The scheduler: keeps the armed tasks (loaded from the store at start and
-//! told of new ones by the API), and reconciles them with the live streams:
-//! whenever a task's window contains "now" and a matching stream is live, a
-//! recording of that publish session runs (once per session). It wakes on
-//! API commands, on hub events and at the next StartTime/EndTime. One actor
-//! owns all scheduling state; recordings run as their own tasks.
+//! The scheduler: keeps the armed plans (tasks of both API families and
+//! rules; loaded from the store at start, told of changes by the API) and
+//! reconciles them with the live streams: whenever a plan's window contains
+//! "now" and a matching stream is live, a recording of that publish session
+//! runs (once per session; at most 3 overlapping new-API tasks per session).
+//! An HLS output whose publisher leaves is parked for the plan's reconnect
+//! window and resumed by the next session. It wakes on API commands, hub
+//! events and the next StartTime/EndTime/parking deadline. One actor owns
+//! all scheduling state; recordings run as their own tasks.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,12 +17,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::RecorderCtx;
-use super::recording::Recording;
+use super::output::Output;
+use super::recording::{Ended, Recording};
 use crate::hub::{Hub, HubEvent, LiveStream};
-use crate::store::Task;
+use crate::plan::{Family, Plan, PlanKey};
+use crate::task::StreamKey;
 
 /// Longest sleep between reconciliations (also bounds clock drift effects).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// Overlapping new-API tasks of one stream that record (Tencent: 3).
+const MAX_OVERLAPPING_TASKS: usize = 3;
 
 /// The task is recording right now, so it cannot be deleted.
 #[derive(Debug, thiserror::Error)]
@@ -27,15 +34,17 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 pub struct StillRecording;
 
 enum Command {
-    Arm(Task),
+    Arm(Plan),
     Stop {
-        task_id: i64,
+        key: PlanKey,
         done: oneshot::Sender<()>,
     },
     Delete {
-        task_id: i64,
+        key: PlanKey,
+        keep_running: bool,
         done: oneshot::Sender<Result<(), StillRecording>>,
     },
+    ReloadRules(Vec<Plan>),
     Shutdown {
         grace: Duration,
         done: oneshot::Sender<()>,
@@ -46,69 +55,103 @@ enum Command {
 #[derive(Clone, Debug)]
 pub struct Scheduler {
     tx: mpsc::Sender<Command>,
+    ctx: Arc<RecorderCtx>,
 }
 
-type SessionKey = (i64, String);
+type SessionKey = (PlanKey, String);
 
 struct Running {
+    family: Family,
     stop: CancellationToken,
     handle: JoinHandle<()>,
+}
+
+/// Outputs of a finished session waiting for the publisher to come back.
+struct Parked {
+    outputs: Vec<Output>,
+    until_ms: i64,
+}
+
+/// What a recording task reports when it ends.
+struct Finished {
+    key: SessionKey,
+    stream: StreamKey,
+    parked: Option<Parked>,
 }
 
 struct Actor {
     ctx: Arc<RecorderCtx>,
     hub: Arc<Hub>,
-    armed: HashMap<i64, Arc<Task>>,
+    armed: HashMap<PlanKey, Arc<Plan>>,
     running: HashMap<SessionKey, Running>,
-    /// Sessions a task already recorded (a session is recorded once).
+    /// Sessions a plan already recorded (a session is recorded once).
     done: HashSet<SessionKey>,
-    finished_tx: mpsc::UnboundedSender<SessionKey>,
+    parked: HashMap<(PlanKey, StreamKey), Parked>,
+    finished_tx: mpsc::UnboundedSender<Finished>,
 }
 
 impl Scheduler {
-    /// Starts the actor with the tasks armed in the store.
-    pub fn start(ctx: Arc<RecorderCtx>, hub: Arc<Hub>, armed: Vec<Task>) -> Scheduler {
+    /// Starts the actor with the plans armed in the store.
+    pub fn start(ctx: Arc<RecorderCtx>, hub: Arc<Hub>, plans: Vec<Plan>) -> Scheduler {
         let (tx, rx) = mpsc::channel(1024);
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         let events = hub.events();
         let actor = Actor {
-            ctx,
+            ctx: ctx.clone(),
             hub,
-            armed: armed.into_iter().map(|t| (t.id, Arc::new(t))).collect(),
+            armed: plans.into_iter().map(|p| (p.key, Arc::new(p))).collect(),
             running: HashMap::new(),
             done: HashSet::new(),
+            parked: HashMap::new(),
             finished_tx,
         };
         tokio::spawn(actor.run(rx, finished_rx, events));
-        Scheduler { tx }
+        Scheduler { tx, ctx }
     }
 
     /// Arms a newly created task.
-    pub async fn arm(&self, task: Task) {
-        let _ = self.tx.send(Command::Arm(task)).await;
+    pub async fn arm(&self, plan: Plan) {
+        let _ = self.tx.send(Command::Arm(plan)).await;
     }
 
-    /// Stops a task's recordings and disarms it; returns once its open
+    /// Stops a plan's recordings and disarms it; returns once its open
     /// files are finalized.
-    pub async fn stop(&self, task_id: i64) {
+    pub async fn stop(&self, key: PlanKey) {
         let (done, rx) = oneshot::channel();
-        if self.tx.send(Command::Stop { task_id, done }).await.is_ok() {
+        if self.tx.send(Command::Stop { key, done }).await.is_ok() {
             let _ = rx.await;
         }
     }
 
-    /// Disarms a task unless it is recording.
-    pub async fn delete(&self, task_id: i64) -> Result<(), StillRecording> {
+    /// Disarms a plan. With `keep_running`, its running recordings go on
+    /// (DeleteRecordTask); otherwise a plan that is recording is refused
+    /// (DeleteLiveRecord).
+    pub async fn delete(&self, key: PlanKey, keep_running: bool) -> Result<(), StillRecording> {
         let (done, rx) = oneshot::channel();
         if self
             .tx
-            .send(Command::Delete { task_id, done })
+            .send(Command::Delete {
+                key,
+                keep_running,
+                done,
+            })
             .await
             .is_err()
         {
             return Ok(());
         }
         rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Re-reads recording rules and their templates (after a rule or
+    /// template changed); affects publishes from now on.
+    pub async fn rules_changed(&self) {
+        match super::plans::rule_plans(&self.ctx.store).await {
+            Ok(plans) => {
+                let _ = self.tx.send(Command::ReloadRules(plans)).await;
+            }
+            Err(e) => tracing::error!(error = %e, "could not reload recording rules"),
+        }
     }
 
     /// Stops every recording (finalizing files) within `grace`.
@@ -137,11 +180,21 @@ async fn join_all(handles: Vec<JoinHandle<()>>, grace: Duration) {
     }
 }
 
+/// Finalizes parked outputs in the background.
+fn close_parked(ctx: &Arc<RecorderCtx>, p: Parked) -> JoinHandle<()> {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        for mut o in p.outputs {
+            o.close(&ctx).await;
+        }
+    })
+}
+
 impl Actor {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Command>,
-        mut finished_rx: mpsc::UnboundedReceiver<SessionKey>,
+        mut finished_rx: mpsc::UnboundedReceiver<Finished>,
         mut events: broadcast::Receiver<HubEvent>,
     ) {
         self.reconcile(None);
@@ -149,41 +202,23 @@ impl Actor {
             let sleep = self.next_wakeup();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
-                    Some(Command::Arm(task)) => {
-                        let task = Arc::new(task);
-                        self.armed.insert(task.id, task);
-                        self.reconcile(None);
-                    }
-                    Some(Command::Stop { task_id, done }) => {
-                        self.armed.remove(&task_id);
-                        let handles = self.stop_task(task_id);
-                        tokio::spawn(async move {
-                            join_all(handles, Duration::from_secs(5)).await;
-                            let _ = done.send(());
-                        });
-                    }
-                    Some(Command::Delete { task_id, done }) => {
-                        let busy = self.running.keys().any(|(t, _)| *t == task_id);
-                        if busy {
-                            let _ = done.send(Err(StillRecording));
-                        } else {
-                            self.armed.remove(&task_id);
-                            self.done.retain(|(t, _)| *t != task_id);
-                            let _ = done.send(Ok(()));
-                        }
-                    }
                     Some(Command::Shutdown { grace, done }) => {
                         self.armed.clear();
-                        let handles: Vec<_> = self.running.drain().map(|(_, r)| { r.stop.cancel(); r.handle }).collect();
+                        let mut handles: Vec<_> = self.running.drain().map(|(_, r)| { r.stop.cancel(); r.handle }).collect();
+                        handles.extend(self.parked.drain().map(|(_, p)| close_parked(&self.ctx, p)));
                         join_all(handles, grace).await;
                         let _ = done.send(());
                         return;
                     }
+                    Some(cmd) => self.command(cmd),
                     None => return,
                 },
-                Some(key) = finished_rx.recv() => {
-                    self.running.remove(&key);
-                    self.done.insert(key);
+                Some(f) = finished_rx.recv() => {
+                    self.running.remove(&f.key);
+                    if let Some(p) = f.parked {
+                        self.parked.insert((f.key.0, f.stream), p);
+                    }
+                    self.done.insert(f.key);
                 }
                 ev = events.recv() => match ev {
                     Ok(HubEvent::Live(stream)) => self.reconcile(Some(&stream)),
@@ -199,13 +234,55 @@ impl Actor {
         }
     }
 
-    /// Time until the next StartTime or EndTime among armed tasks.
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Arm(plan) => {
+                self.armed.insert(plan.key, Arc::new(plan));
+                self.reconcile(None);
+            }
+            Command::Stop { key, done } => {
+                self.armed.remove(&key);
+                let mut handles = self.stop_plan(key);
+                handles.extend(self.unpark(key));
+                tokio::spawn(async move {
+                    join_all(handles, Duration::from_secs(5)).await;
+                    let _ = done.send(());
+                });
+            }
+            Command::Delete {
+                key,
+                keep_running,
+                done,
+            } => {
+                let busy = self.running.keys().any(|(k, _)| *k == key);
+                if busy && !keep_running {
+                    let _ = done.send(Err(StillRecording));
+                } else {
+                    self.armed.remove(&key);
+                    let handles = self.unpark(key);
+                    drop(handles);
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Command::ReloadRules(plans) => {
+                self.armed.retain(|k, _| !matches!(k, PlanKey::Rule(_)));
+                for p in plans {
+                    self.armed.insert(p.key, Arc::new(p));
+                }
+                self.reconcile(None);
+            }
+            Command::Shutdown { .. } => {}
+        }
+    }
+
+    /// Time until the next StartTime, EndTime or parking deadline.
     fn next_wakeup(&self) -> Duration {
         let now = self.ctx.clock.now_ms();
         let next = self
             .armed
             .values()
             .flat_map(|t| [t.start_ms, t.end_ms])
+            .chain(self.parked.values().map(|p| p.until_ms))
             .filter(|&t| t > now)
             .min();
         match next {
@@ -214,14 +291,13 @@ impl Actor {
         }
     }
 
-    fn stop_task(&mut self, task_id: i64) -> Vec<JoinHandle<()>> {
+    fn stop_plan(&mut self, key: PlanKey) -> Vec<JoinHandle<()>> {
         let keys: Vec<SessionKey> = self
             .running
             .keys()
-            .filter(|(t, _)| *t == task_id)
+            .filter(|(k, _)| *k == key)
             .cloned()
             .collect();
-        self.done.retain(|(t, _)| *t != task_id);
         keys.into_iter()
             .filter_map(|k| self.running.remove(&k))
             .map(|r| {
@@ -231,55 +307,132 @@ impl Actor {
             .collect()
     }
 
+    /// Finalizes the parked outputs of `key`.
+    fn unpark(&mut self, key: PlanKey) -> Vec<JoinHandle<()>> {
+        let keys: Vec<_> = self
+            .parked
+            .keys()
+            .filter(|(k, _)| *k == key)
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| self.parked.remove(&k))
+            .map(|p| close_parked(&self.ctx, p))
+            .collect()
+    }
+
     /// Starts every recording that should run and is not running; drops
-    /// tasks whose window has passed. `only` limits the work to one stream.
+    /// plans whose window has passed and parked outputs whose window did.
+    /// `only` limits the work to one stream.
     fn reconcile(&mut self, only: Option<&Arc<LiveStream>>) {
         let now = self.ctx.clock.now_ms();
         self.armed.retain(|_, t| t.end_ms > now);
         let armed = &self.armed;
-        self.done.retain(|(t, _)| armed.contains_key(t));
-        let active: Vec<Arc<Task>> = self
+        self.done.retain(|(k, _)| armed.contains_key(k));
+        let expired: Vec<_> = self
+            .parked
+            .iter()
+            .filter(|(_, p)| p.until_ms <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in expired {
+            if let Some(p) = self.parked.remove(&k) {
+                close_parked(&self.ctx, p);
+            }
+        }
+        let mut active: Vec<Arc<Plan>> = self
             .armed
             .values()
             .filter(|t| t.start_ms <= now)
             .cloned()
             .collect();
-        for task in active {
+        // Older plans first: they win the overlapping-task limit.
+        active.sort_by_key(|p| (p.created_ms, p.key));
+        for plan in active {
             let streams = match only {
-                Some(s) if s.key.matches(&task.domain, &task.app, &task.stream) => vec![s.clone()],
+                Some(s) if plan.matches(&s.key) => vec![s.clone()],
                 Some(_) => continue,
-                None => self.hub.find(&task.domain, &task.app, &task.stream),
+                None => self
+                    .hub
+                    .list()
+                    .into_iter()
+                    .filter(|s| plan.matches(&s.key))
+                    .collect(),
             };
             for stream in streams {
-                let key = (task.id, stream.info.session_id.clone());
+                let key = (plan.key, stream.info.session_id.clone());
                 if self.running.contains_key(&key)
                     || self.done.contains(&key)
                     || stream.kick.is_cancelled()
                 {
                     continue;
                 }
-                self.start(task.clone(), stream, key);
+                if plan.family == Family::Task
+                    && self.overlapping_tasks(&stream.info.session_id) >= MAX_OVERLAPPING_TASKS
+                {
+                    tracing::info!(task_id = %plan.task_id, stream = %stream.key, "3 overlapping tasks already record this stream; not recording");
+                    self.done.insert(key);
+                    continue;
+                }
+                self.start(plan.clone(), stream, key);
             }
         }
     }
 
-    fn start(&mut self, task: Arc<Task>, stream: Arc<LiveStream>, key: SessionKey) {
+    fn overlapping_tasks(&self, session: &str) -> usize {
+        self.running
+            .iter()
+            .filter(|((_, s), r)| s == session && r.family == Family::Task)
+            .count()
+    }
+
+    fn start(&mut self, plan: Arc<Plan>, stream: Arc<LiveStream>, key: SessionKey) {
         let stop = CancellationToken::new();
-        let from_ms = task.start_ms.max(stream.info.started_ms);
+        let from_ms = plan.start_ms.max(stream.info.started_ms);
         let finished = self.finished_tx.clone();
-        let k = key.clone();
+        let resume = self
+            .parked
+            .remove(&(plan.key, stream.key.clone()))
+            .map(|p| p.outputs)
+            .unwrap_or_default();
+        let continue_ms = plan.hls_continue_ms;
+        let family = plan.family;
         let rec = Recording {
             ctx: self.ctx.clone(),
-            task,
-            stream,
+            plan,
+            stream: stream.clone(),
             from_ms,
             stop: stop.clone(),
+            resume,
         };
+        let ctx = self.ctx.clone();
+        let k = key.clone();
         let handle = tokio::spawn(async move {
-            rec.run().await;
-            let _ = finished.send(k);
+            let (ended, outputs) = rec.run().await;
+            // A publisher that left may come back within the reconnect
+            // window: keep what can continue (HLS) open until then.
+            let parked = if ended == Ended::Unpublished && continue_ms > 0 && !outputs.is_empty() {
+                Some(Parked {
+                    outputs,
+                    until_ms: ctx.clock.now_ms() + continue_ms,
+                })
+            } else {
+                None
+            };
+            let _ = finished.send(Finished {
+                key: k,
+                stream: stream.key.clone(),
+                parked,
+            });
         });
         metrics::counter!("liverec_recordings_started_total").increment(1);
-        self.running.insert(key, Running { stop, handle });
+        self.running.insert(
+            key,
+            Running {
+                family,
+                stop,
+                handle,
+            },
+        );
     }
 }

@@ -178,7 +178,7 @@ impl Store {
     pub async fn complete_file(&self, f: &FileRow) -> Result<()> {
         sqlx::query(
             "UPDATE files SET status = $1, start_ms = $2, end_ms = $3, duration_ms = $4, file_size = $5, \
-             media_info = $6, expire_ms = $7 WHERE id = $8",
+             media_info = $6, expire_ms = $7, storage_key = $8 WHERE id = $9",
         )
         .bind(f.status.as_str())
         .bind(f.start_ms)
@@ -187,6 +187,7 @@ impl Store {
         .bind(f.file_size)
         .bind(&f.media_info)
         .bind(f.expire_ms)
+        .bind(&f.storage_key)
         .bind(&f.id)
         .execute(self.pool())
         .await?;

@@ -7,7 +7,8 @@ use super::{Dialect, Result, Store};
 
 /// The schema steps, written for SQLite; PostgreSQL differs only in the
 /// auto-increment column (see [`for_dialect`]).
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -67,7 +68,70 @@ CREATE TABLE files (
 );
 CREATE INDEX files_by_account ON files(account_id, start_ms);
 CREATE INDEX files_by_status ON files(status);
-"#];
+"#,
+    // 2: the new task API, templates, rules, stream sessions and controls,
+    // push authentication.
+    r#"
+ALTER TABLE tasks ADD COLUMN public_id TEXT;
+ALTER TABLE tasks ADD COLUMN template_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN stream_type BIGINT NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX tasks_by_public_id ON tasks(public_id);
+CREATE TABLE templates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    deleted_ms BIGINT
+);
+CREATE INDEX templates_by_account ON templates(account_id);
+CREATE TABLE rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    domain TEXT NOT NULL,
+    app TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    template_id BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX rules_by_target ON rules(account_id, domain, app, stream);
+CREATE TABLE push_auth (
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    domain TEXT NOT NULL,
+    enabled BIGINT NOT NULL,
+    master_key TEXT NOT NULL,
+    backup_key TEXT NOT NULL,
+    auth_delta_s BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (account_id, domain)
+);
+CREATE TABLE stream_sessions (
+    id TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    app TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    client_addr TEXT NOT NULL,
+    stream_param TEXT NOT NULL,
+    start_ms BIGINT NOT NULL,
+    end_ms BIGINT,
+    stop_reason TEXT NOT NULL,
+    resolution TEXT NOT NULL
+);
+CREATE INDEX stream_sessions_by_start ON stream_sessions(start_ms);
+CREATE TABLE stream_forbids (
+    domain TEXT NOT NULL,
+    app TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    resume_ms BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (domain, app, stream)
+);
+"#,
+];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.
 const SQLITE_SERIAL: &str = "INTEGER PRIMARY KEY AUTOINCREMENT";

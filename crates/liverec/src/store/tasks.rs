@@ -1,15 +1,31 @@
-//! Recording tasks (legacy CreateLiveRecord family). The integer row id is
-//! the legacy TaskId: AUTOINCREMENT / BIGSERIAL, so never reused.
+//! Recording tasks of both API families. The integer row id is the legacy
+//! TaskId (AUTOINCREMENT / BIGSERIAL, so never reused); new-API tasks also
+//! have an opaque string `public_id`. The families never see each other's
+//! tasks.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
+use crate::plan::Family;
 use crate::task::{FileFormat, RecordType};
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Legacy => "legacy",
+        Family::Task | Family::Rule => "task",
+    }
+}
 
 /// A task to insert.
 #[derive(Clone, Debug)]
 pub struct NewTask {
+    /// Legacy (CreateLiveRecord) or new (CreateRecordTask).
+    pub family: Family,
+    /// The string TaskId of a new-API task.
+    pub public_id: Option<String>,
+    /// TemplateId of a new-API task (0 = none).
+    pub template_id: i64,
     /// Owning account.
     pub account_id: String,
     /// Push domain; empty matches any domain.
@@ -40,11 +56,36 @@ pub struct NewTask {
     pub created_ms: i64,
 }
 
+/// DescribeRecordTask filters and paging.
+#[derive(Clone, Debug, Default)]
+pub struct TaskQuery {
+    /// Window start, ms.
+    pub from_ms: i64,
+    /// Window end, ms.
+    pub to_ms: i64,
+    /// StreamName filter ("" = any).
+    pub stream: String,
+    /// DomainName filter ("" = any).
+    pub domain: String,
+    /// AppName filter ("" = any).
+    pub app: String,
+    /// Only rows after this id (ScrollToken).
+    pub after_id: i64,
+    /// Page size.
+    pub limit: i64,
+}
+
 /// A stored task.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Task {
-    /// Legacy TaskId.
+    /// Row id (the legacy TaskId).
     pub id: i64,
+    /// Legacy or new API.
+    pub family: Family,
+    /// The string TaskId of a new-API task.
+    pub public_id: Option<String>,
+    /// TemplateId of a new-API task (0 = none).
+    pub template_id: i64,
     /// Owning account.
     pub account_id: String,
     /// Push domain; empty matches any domain.
@@ -75,7 +116,7 @@ pub struct Task {
     pub stopped_ms: Option<i64>,
 }
 
-const COLUMNS: &str = "id, account_id, domain, app, stream, start_ms, end_ms, highlight, record_type, \
+const COLUMNS: &str = "id, family, public_id, template_id, account_id, domain, app, stream, start_ms, end_ms, highlight, record_type, \
                        formats, stream_param, record_interval_s, storage_time_s, created_ms, stopped_ms";
 
 fn task_from_row(r: &AnyRow) -> Result<Task> {
@@ -85,8 +126,16 @@ fn task_from_row(r: &AnyRow) -> Result<Task> {
         .split(',')
         .map(|f| FileFormat::parse(f).ok_or_else(|| StoreError::Corrupt(format!("format {f:?}"))))
         .collect::<Result<Vec<_>>>()?;
+    let family: String = r.try_get("family")?;
     Ok(Task {
         id: r.try_get("id")?,
+        family: match family.as_str() {
+            "legacy" => Family::Legacy,
+            "task" => Family::Task,
+            other => return Err(StoreError::Corrupt(format!("task family {other:?}"))),
+        },
+        public_id: r.try_get("public_id")?,
+        template_id: r.try_get("template_id")?,
         account_id: r.try_get("account_id")?,
         domain: r.try_get("domain")?,
         app: r.try_get("app")?,
@@ -110,9 +159,10 @@ impl Store {
     pub async fn insert_task(&self, t: &NewTask) -> Result<Task> {
         let formats: Vec<&str> = t.formats.iter().map(|f| f.as_str()).collect();
         let row = sqlx::query(super::dynamic(format!(
-            "INSERT INTO tasks (family, account_id, domain, app, stream, start_ms, end_ms, highlight, \
-             record_type, formats, stream_param, record_interval_s, storage_time_s, request_hash, created_ms) \
-             VALUES ('legacy', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+            "INSERT INTO tasks (account_id, domain, app, stream, start_ms, end_ms, highlight, \
+             record_type, formats, stream_param, record_interval_s, storage_time_s, request_hash, created_ms, \
+             family, public_id, template_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING {COLUMNS}"
         )))
         .bind(&t.account_id)
         .bind(&t.domain)
@@ -128,6 +178,9 @@ impl Store {
         .bind(t.storage_time_s)
         .bind(&t.request_hash)
         .bind(t.created_ms)
+        .bind(family_name(t.family))
+        .bind(t.public_id.clone())
+        .bind(t.template_id)
         .fetch_one(self.pool())
         .await?;
         task_from_row(&row)
@@ -153,10 +206,10 @@ impl Store {
         row.as_ref().map(task_from_row).transpose()
     }
 
-    /// A task of `account_id` that is not deleted.
+    /// A legacy task of `account_id` that is not deleted.
     pub async fn task(&self, account_id: &str, id: i64) -> Result<Option<Task>> {
         let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL"
+            "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'legacy'"
         )))
         .bind(id)
         .bind(account_id)
@@ -165,11 +218,51 @@ impl Store {
         row.as_ref().map(task_from_row).transpose()
     }
 
+    /// A new-API task of `account_id` by its string TaskId, not deleted.
+    pub async fn task_by_public_id(
+        &self,
+        account_id: &str,
+        public_id: &str,
+    ) -> Result<Option<Task>> {
+        let row = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE public_id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'task'"
+        )))
+        .bind(public_id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// New-API tasks of `account_id` whose start and end lie in
+    /// [`from_ms`, `to_ms`], optionally filtered by stream identity, with
+    /// row ids above `after_id`, oldest first, at most `limit`.
+    pub async fn new_tasks_in_window(&self, account_id: &str, q: &TaskQuery) -> Result<Vec<Task>> {
+        let rows = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE account_id = $1 AND family = 'task' AND deleted_ms IS NULL \
+             AND start_ms >= $2 AND end_ms <= $3 AND id > $4 \
+             AND ($5 = '' OR stream = $5) AND ($6 = '' OR domain = $6) AND ($7 = '' OR app = $7) \
+             ORDER BY id LIMIT $8"
+        )))
+        .bind(account_id)
+        .bind(q.from_ms)
+        .bind(q.to_ms)
+        .bind(q.after_id)
+        .bind(&q.stream)
+        .bind(&q.domain)
+        .bind(&q.app)
+        .bind(q.limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
     /// Tasks created by `account_id` at or after `since_ms` (deleted ones
     /// excluded, as Tencent counts them).
     pub async fn count_tasks_created_since(&self, account_id: &str, since_ms: i64) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND created_ms >= $2 AND deleted_ms IS NULL",
+            "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND created_ms >= $2 AND deleted_ms IS NULL \
+             AND family = 'legacy'",
         )
         .bind(account_id)
         .bind(since_ms)
@@ -188,7 +281,7 @@ impl Store {
     ) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND deleted_ms IS NULL AND stopped_ms IS NULL \
-             AND start_ms < $3 AND end_ms > $2",
+             AND family = 'legacy' AND start_ms < $3 AND end_ms > $2",
         )
         .bind(account_id)
         .bind(start_ms)
@@ -238,6 +331,9 @@ mod tests {
 
     pub(crate) fn new_task(account: &str, start: i64, end: i64) -> NewTask {
         NewTask {
+            family: Family::Legacy,
+            public_id: None,
+            template_id: 0,
             account_id: account.into(),
             domain: String::new(),
             app: "live".into(),

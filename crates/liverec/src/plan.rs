@@ -1,0 +1,127 @@
+//! What to record, whatever asked for it: a legacy task (CreateLiveRecord),
+//! a new-API task (CreateRecordTask, formats from its template) or a
+//! recording rule (every matching publish, formats from its template). The
+//! scheduler arms plans; recordings follow them. Owns no I/O.
+
+use crate::store::Task;
+use crate::task::{FileFormat, RecordType, StreamKey};
+
+/// One output format of a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputPlan {
+    /// Container.
+    pub format: FileFormat,
+    /// Segment length, seconds (0 = one file per session; ignored for HLS).
+    pub record_interval_s: i64,
+    /// Retention, seconds (0 = forever).
+    pub storage_time_s: i64,
+    /// Template `VodFileName` with placeholders (`{StreamID}`, `{StartYear}`,
+    /// …), if set; a random suffix is always added (files are served
+    /// without authentication).
+    pub file_name: Option<String>,
+}
+
+/// Which API created a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// CreateLiveRecord.
+    Legacy,
+    /// CreateRecordTask (at most 3 overlapping tasks of a stream record).
+    Task,
+    /// CreateLiveRecordRule.
+    Rule,
+}
+
+/// Identity of an armed plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PlanKey {
+    /// A task row (legacy or new API).
+    Task(i64),
+    /// A rule row.
+    Rule(i64),
+}
+
+/// Everything a recording needs to know about what asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Identity.
+    pub key: PlanKey,
+    /// Creating API.
+    pub family: Family,
+    /// Owning account.
+    pub account_id: String,
+    /// TaskId reported with the files (decimal for legacy tasks, the string
+    /// id for new tasks, empty for rules).
+    pub task_id: String,
+    /// Push domain; empty matches any domain.
+    pub domain: String,
+    /// AppName.
+    pub app: String,
+    /// StreamName; empty matches every stream (rules only).
+    pub stream: String,
+    /// Window start, wall clock ms (0 for rules).
+    pub start_ms: i64,
+    /// Window end, wall clock ms (`i64::MAX` for rules).
+    pub end_ms: i64,
+    /// What to record.
+    pub record_type: RecordType,
+    /// Output formats.
+    pub outputs: Vec<OutputPlan>,
+    /// A publisher that comes back within this many ms continues the open
+    /// HLS playlist (with `#EXT-X-DISCONTINUITY`) instead of starting a new
+    /// one (template HlsSpecialParam.FlowContinueDuration).
+    pub hls_continue_ms: i64,
+    /// Creation time, ms (order among overlapping tasks).
+    pub created_ms: i64,
+}
+
+impl Plan {
+    /// The plan of a legacy CreateLiveRecord task.
+    pub fn legacy(t: &Task) -> Plan {
+        Plan {
+            key: PlanKey::Task(t.id),
+            family: Family::Legacy,
+            account_id: t.account_id.clone(),
+            task_id: t.id.to_string(),
+            domain: t.domain.clone(),
+            app: t.app.clone(),
+            stream: t.stream.clone(),
+            start_ms: t.start_ms,
+            end_ms: t.end_ms,
+            record_type: t.record_type,
+            outputs: t
+                .formats
+                .iter()
+                .map(|&format| OutputPlan {
+                    format,
+                    record_interval_s: t.record_interval_s,
+                    storage_time_s: t.storage_time_s,
+                    file_name: None,
+                })
+                .collect(),
+            hls_continue_ms: 0,
+            created_ms: t.created_ms,
+        }
+    }
+
+    /// Whether the plan covers this live stream.
+    pub fn matches(&self, key: &StreamKey) -> bool {
+        if self.stream.is_empty() {
+            (self.domain.is_empty() || crate::task::normalize_domain(&self.domain) == key.domain)
+                && self.app == key.app
+        } else {
+            key.matches(&self.domain, &self.app, &self.stream)
+        }
+    }
+}
+
+/// The default of a new-API task without a (valid) template: HLS, kept
+/// forever (Tencent: "absent or wrong ID ⇒ HLS").
+pub fn default_outputs() -> Vec<OutputPlan> {
+    vec![OutputPlan {
+        format: FileFormat::Hls,
+        record_interval_s: 0,
+        storage_time_s: 0,
+        file_name: None,
+    }]
+}
