@@ -56,6 +56,8 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// HLS segment target duration, seconds. Default 6.
     pub hls_segment_seconds: u64,
+    /// Tasks per DescribeRecordTask page. Default 100.
+    pub describe_task_page_size: u64,
 }
 
 impl Default for Config {
@@ -82,6 +84,7 @@ impl Default for Config {
             max_timestamp_jump_ms: 10_000,
             shutdown_grace_seconds: 8,
             hls_segment_seconds: 6,
+            describe_task_page_size: 100,
         }
     }
 }
@@ -111,6 +114,7 @@ const ENV_KEYS: &[&str] = &[
     "max_timestamp_jump_ms",
     "shutdown_grace_seconds",
     "hls_segment_seconds",
+    "describe_task_page_size",
 ];
 
 /// Settings given on the command line (highest precedence).
@@ -251,6 +255,7 @@ impl Config {
             max_timestamp_jump_ms: self.max_timestamp_jump_ms.max(1000),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
             hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
+            describe_task_page_size: self.describe_task_page_size.clamp(1, 1000),
         })
     }
 }
@@ -319,6 +324,8 @@ pub struct Settings {
     pub shutdown_grace: std::time::Duration,
     /// HLS segment target, ms.
     pub hls_target_ms: i64,
+    /// Tasks per DescribeRecordTask page.
+    pub describe_task_page_size: u64,
 }
 
 /// A configuration that cannot be used.

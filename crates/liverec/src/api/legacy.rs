@@ -8,7 +8,10 @@ use tcapi::{ApiError, ErrorCode};
 
 use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
-use super::params::{flag, invalid_value, missing, non_empty, parse_cst, parse_stream_param};
+use super::params::{
+    MAX_NAME_LEN, check_name, flag, invalid_value, missing, non_empty, parse_cst,
+    parse_stream_param,
+};
 use crate::plan::{Family, Plan, PlanKey};
 use crate::store::{NewTask, Task};
 use crate::task::{FileFormat, RecordType, normalize_domain};
@@ -17,22 +20,6 @@ use crate::task::{FileFormat, RecordType, normalize_domain};
 const HIGHLIGHT_MAX_MS: i64 = 30 * 60 * 1000;
 /// An identical CreateLiveRecord within this window is a retry.
 const RETRY_WINDOW_MS: i64 = 60_000;
-/// Names are bounded; Tencent allows a few hundred characters.
-const MAX_NAME_LEN: usize = 256;
-
-fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
-    if value.len() > MAX_NAME_LEN
-        || value
-            .chars()
-            .any(|c| c.is_control() || c == '/' || c == '?')
-    {
-        return Err(invalid_value(format!(
-            "{name} must be at most {MAX_NAME_LEN} characters without '/', '?' or control characters"
-        )));
-    }
-    Ok(())
-}
-
 /// CreateLiveRecord.
 pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     let p = &call.req.params;

@@ -146,6 +146,22 @@ pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, ApiError>
     }
 }
 
+/// Names are bounded; Tencent allows a few hundred characters.
+pub(super) const MAX_NAME_LEN: usize = 256;
+
+pub(super) fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.len() > MAX_NAME_LEN
+        || value
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '?')
+    {
+        return Err(invalid_value(format!(
+            "{name} must be at most {MAX_NAME_LEN} characters without '/', '?' or control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// A required string that must not be empty.
 pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, ApiError> {
     let s = p.str_req(name)?;

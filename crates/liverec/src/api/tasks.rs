@@ -1,31 +1,274 @@
-//! The new task API (SPEC §3.2, reference §1.5-1.8): CreateRecordTask, StopRecordTask, DeleteRecordTask, DescribeRecordTask, with string TaskIds and Unix-second times.
+//! The new task API (SPEC §3.2, reference §1.5–1.8): CreateRecordTask,
+//! StopRecordTask, DeleteRecordTask, DescribeRecordTask. String TaskIds,
+//! Unix-second times; formats come from the task's template (HLS without
+//! one). Tasks of this family are invisible to the legacy actions and the
+//! other way round.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tcapi::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call};
+use super::endpoint::{ActionResult, Call, internal};
+use super::params::{check_name, invalid_value, non_empty};
+use crate::plan::{Family, PlanKey};
+use crate::recorder::task_plan;
+use crate::store::{NewTask, Task, TaskQuery};
+use crate::task::{FileFormat, RecordType, normalize_domain};
 
-fn not_yet(action: &str) -> ActionResult {
-    Err(tcapi::ApiError {
-        code: tcapi::ErrorCode::UnsupportedOperation,
-        message: format!("{action} is not implemented yet"),
-    })
+/// EndTime at most this far ahead (Tencent: 7 days).
+const MAX_AHEAD_S: i64 = 7 * 86_400;
+/// A task spans at most this long (Tencent: 24 h).
+const MAX_SPAN_S: i64 = 86_400;
+/// DescribeRecordTask: window at most a week, not before 90 days ago.
+const MAX_WINDOW_S: i64 = 7 * 86_400;
+const MAX_LOOKBACK_S: i64 = 90 * 86_400;
+/// An identical CreateRecordTask within this window is a retry.
+const RETRY_WINDOW_MS: i64 = 60_000;
+
+fn not_found(id: &str) -> ApiError {
+    ApiError {
+        code: ErrorCode::InvalidParameterTaskNotExist,
+        message: format!("TaskId {id} does not exist."),
+    }
+}
+
+/// An opaque TaskId: 32 random bytes, URL-safe base64 (43 characters).
+fn new_task_id() -> String {
+    let mut b = [0u8; 32];
+    b[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    b[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A Unix-second time parameter, as ms.
+fn seconds(p: &tcapi::Params, name: &str) -> Result<Option<i64>, ApiError> {
+    match p.u64_opt(name)? {
+        None => Ok(None),
+        Some(s) => i64::try_from(s)
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .map(Some)
+            .ok_or_else(|| invalid_value(format!("{name} is out of range"))),
+    }
 }
 
 /// CreateRecordTask.
-pub(super) async fn create(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("CreateRecordTask")
+pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let now = state.clock.now_ms();
+    let stream = non_empty(p, "StreamName")?;
+    check_name("StreamName", &stream)?;
+    let app = non_empty(p, "AppName")?;
+    check_name("AppName", &app)?;
+    let domain = normalize_domain(&non_empty(p, "DomainName")?);
+    check_name("DomainName", &domain)?;
+    let end = seconds(p, "EndTime")?.ok_or_else(|| super::params::missing("EndTime"))?;
+    let start = seconds(p, "StartTime")?.unwrap_or(now);
+    match p.u64_opt("StreamType")? {
+        None | Some(0) => {}
+        Some(1) => {
+            return Err(invalid_value(
+                "StreamType 1 (recording an A+B=C mix stream) is not supported by this liverec version yet",
+            ));
+        }
+        Some(n) => return Err(invalid_value(format!("StreamType must be 0 or 1, got {n}"))),
+    }
+    let template_id = i64::try_from(p.u64_opt("TemplateId")?.unwrap_or(0))
+        .map_err(|_| invalid_value("TemplateId is out of range"))?;
+    if end <= start {
+        return Err(invalid_value("EndTime must be later than StartTime"));
+    }
+    if end <= now {
+        return Err(invalid_value("EndTime must be in the future"));
+    }
+    if end > now + MAX_AHEAD_S * 1000 {
+        return Err(invalid_value("EndTime must be within 7 days from now"));
+    }
+    if end - start > MAX_SPAN_S * 1000 {
+        return Err(invalid_value(
+            "EndTime - StartTime must be at most 24 hours",
+        ));
+    }
+    let hash = {
+        let canonical = json!(["task", stream, app, domain, start, end, template_id]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    };
+    let _serial = state.create_lock.lock().await;
+    let store = &state.store;
+    let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
+    let duplicate = store
+        .find_duplicate(&call.account_id, &hash, now - RETRY_WINDOW_MS)
+        .await
+        .map_err(ierr)?;
+    let task = match duplicate {
+        Some(t) => {
+            tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
+            t
+        }
+        None => store
+            .insert_task(&NewTask {
+                family: Family::Task,
+                public_id: Some(new_task_id()),
+                template_id,
+                account_id: call.account_id.clone(),
+                domain,
+                app,
+                stream,
+                start_ms: start,
+                end_ms: end,
+                highlight: false,
+                record_type: RecordType::Video,
+                formats: vec![FileFormat::Hls],
+                stream_param: String::new(),
+                record_interval_s: 0,
+                storage_time_s: 0,
+                request_hash: hash,
+                created_ms: now,
+            })
+            .await
+            .map_err(ierr)?,
+    };
+    let plan = task_plan(store, &task).await.map_err(ierr)?;
+    tracing::info!(task_id = ?task.public_id, start_ms = start, end_ms = end, template_id, "record task created");
+    state.scheduler.arm(plan).await;
+    let mut m = Map::new();
+    m.insert("TaskId".into(), task.public_id.unwrap_or_default().into());
+    Ok(m)
 }
 
-/// StopRecordTask.
-pub(super) async fn stop(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("StopRecordTask")
+async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
+    let id = non_empty(&call.req.params, "TaskId")?;
+    match state.store.task_by_public_id(&call.account_id, &id).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(not_found(&id)),
+        Err(e) => Err(internal(&call.request_id, e)),
+    }
 }
 
-/// DeleteRecordTask.
-pub(super) async fn delete(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DeleteRecordTask")
+/// StopRecordTask: ends the task now (its files are finalized before the
+/// reply); it never starts again.
+pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
+    let task = lookup(state, call).await?;
+    state
+        .store
+        .stop_task(task.id, state.clock.now_ms())
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    state.scheduler.stop(PlanKey::Task(task.id)).await;
+    tracing::info!(task_id = ?task.public_id, "record task stopped");
+    Ok(Map::new())
 }
 
-/// DescribeRecordTask.
-pub(super) async fn describe(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeRecordTask")
+/// DeleteRecordTask: a running recording goes on; later publishes are not
+/// recorded.
+pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
+    let task = lookup(state, call).await?;
+    let _ = state.scheduler.delete(PlanKey::Task(task.id), true).await;
+    state
+        .store
+        .delete_task(task.id, state.clock.now_ms())
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    tracing::info!(task_id = ?task.public_id, "record task deleted");
+    Ok(Map::new())
+}
+
+/// ScrollToken: the last row id seen, opaque to clients.
+fn encode_token(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("liverec:{id}"))
+}
+
+fn decode_token(token: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("liverec:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| invalid_value("ScrollToken is not one this server returned"))
+}
+
+/// DescribeRecordTask: tasks whose start and end both lie in the window,
+/// oldest first, a page at a time.
+pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let now = state.clock.now_ms();
+    let from = seconds(p, "StartTime")?.ok_or_else(|| super::params::missing("StartTime"))?;
+    let to = seconds(p, "EndTime")?.ok_or_else(|| super::params::missing("EndTime"))?;
+    if to <= from {
+        return Err(invalid_value("EndTime must be later than StartTime"));
+    }
+    if to - from > MAX_WINDOW_S * 1000 {
+        return Err(invalid_value(
+            "EndTime - StartTime must be at most one week",
+        ));
+    }
+    if from < now - MAX_LOOKBACK_S * 1000 {
+        return Err(invalid_value("StartTime must be within the last 90 days"));
+    }
+    let text = |name: &str| -> Result<String, ApiError> {
+        Ok(p.str_opt(name)?.unwrap_or_default().trim().to_string())
+    };
+    let after_id = match p.str_opt("ScrollToken")?.filter(|t| !t.trim().is_empty()) {
+        Some(t) => decode_token(&t)?,
+        None => 0,
+    };
+    let page = i64::try_from(state.settings.describe_task_page_size).unwrap_or(100);
+    let q = TaskQuery {
+        from_ms: from,
+        to_ms: to,
+        stream: text("StreamName")?,
+        domain: normalize_domain(&text("DomainName")?),
+        app: text("AppName")?,
+        after_id,
+        // One more than a page tells whether another page follows.
+        limit: page + 1,
+    };
+    let mut tasks = state
+        .store
+        .new_tasks_in_window(&call.account_id, &q)
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    let more = tasks.len() as i64 > page;
+    tasks.truncate(usize::try_from(page).unwrap_or(100));
+    let token = match (more, tasks.last()) {
+        (true, Some(t)) => encode_token(t.id),
+        _ => String::new(),
+    };
+    let list: Vec<Value> = tasks
+        .iter()
+        .map(|t| {
+            json!({
+                "TaskId": t.public_id,
+                "DomainName": t.domain,
+                "AppName": t.app,
+                "StreamName": t.stream,
+                "StartTime": t.start_ms.div_euclid(1000),
+                "EndTime": t.end_ms.div_euclid(1000),
+                "TemplateId": t.template_id,
+                "Stopped": t.stopped_ms.map_or(0, |s| s.div_euclid(1000)),
+            })
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("ScrollToken".into(), token.into());
+    m.insert("TaskList".into(), list.into());
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_tokens() {
+        let a = new_task_id();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, new_task_id());
+        assert_eq!(decode_token(&encode_token(42)).unwrap(), 42);
+        assert!(decode_token("garbage").is_err());
+        assert!(decode_token(&URL_SAFE_NO_PAD.encode("other:1")).is_err());
+    }
 }

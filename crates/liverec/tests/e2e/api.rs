@@ -214,7 +214,7 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     s.sdk_with(&common, "NoSuchAction", json!({}))
         .err("InvalidAction");
     let m = s
-        .sdk_with(&common, "CreateRecordTask", json!({}))
+        .sdk_with(&common, "CreateLiveCallbackTemplate", json!({}))
         .err("InvalidAction");
     assert!(m.contains("not supported"), "{m}");
     let v2017 = SdkOpts {

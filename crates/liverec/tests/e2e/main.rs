@@ -12,3 +12,4 @@ mod files;
 mod formats;
 mod recording;
 mod service;
+mod tasks;

@@ -301,7 +301,7 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
     let t2 = s
         .sdk(
             "CreateLiveRecord",
-            json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "storage_time=2"}),
+            json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "storage_time=6"}),
         )
         .ok()["TaskId"]
         .as_i64()
@@ -316,7 +316,7 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
         .map(|(_, k)| format!("/files/{k}"))
         .expect("path");
     assert_eq!(http_get(s.api, &path, &[]).expect("get").status, 200);
-    wait_for(Duration::from_secs(6), "expiry", || {
+    wait_for(Duration::from_secs(12), "expiry", || {
         s.files(json!({"TaskId": t2})).is_empty().then_some(())
     });
     assert_eq!(http_get(s.api, &path, &[]).expect("get").status, 404);

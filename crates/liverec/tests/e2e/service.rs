@@ -237,7 +237,7 @@ fn postgres_store_records_and_survives_a_restart() {
     let later = s
         .sdk(
             "CreateLiveRecord",
-            json!({"StreamName": "pg", "StartTime": cst(t + 8), "EndTime": cst(t + 12)}),
+            json!({"StreamName": "pg", "StartTime": cst(t + 16), "EndTime": cst(t + 20)}),
         )
         .ok()["TaskId"]
         .as_i64()
@@ -256,6 +256,10 @@ fn postgres_store_records_and_survives_a_restart() {
     s.wait_finished(now, 1, Duration::from_secs(2));
     assert!(s.stop().success());
     s.start_again();
+    assert!(
+        now_s() < t + 15,
+        "the restart must come before the scheduled window (machine too slow)"
+    );
     assert_eq!(
         s.files(json!({"TaskId": now})).len(),
         1,
@@ -265,7 +269,7 @@ fn postgres_store_records_and_survives_a_restart() {
     // armed from PostgreSQL records its window.
     drop(_p);
     let _p = Publisher::start(&s.rtmp_url("live", "pg"), "h264_aac_10s.flv");
-    sleep_until((t + 12) as f64 + 0.5);
+    sleep_until((t + 20) as f64 + 0.5);
     let files = s.wait_finished(later, 1, Duration::from_secs(3));
     crate::probe::assert_valid(
         &s.download(files[0]["VideoUrl"].as_str().expect("url")),

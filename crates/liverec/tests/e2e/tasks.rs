@@ -1,0 +1,323 @@
+//! The new task API: CreateRecordTask / StopRecordTask / DeleteRecordTask /
+//! DescribeRecordTask, string TaskIds, Unix-second times, the three-task
+//! overlap rule, and the separation from the legacy family.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::probe::{assert_hls_segments, assert_valid};
+
+fn task(stream: &str, start: Option<i64>, end: i64) -> Value {
+    let mut p =
+        json!({"StreamName": stream, "DomainName": "127.0.0.1", "AppName": "live", "EndTime": end});
+    if let Some(s) = start {
+        p["StartTime"] = json!(s);
+    }
+    p
+}
+
+fn create(s: &Server, p: Value) -> String {
+    let id = s.sdk("CreateRecordTask", p).ok()["TaskId"]
+        .as_str()
+        .expect("string TaskId")
+        .to_string();
+    assert!(id.len() >= 32, "opaque TaskId {id}");
+    id
+}
+
+fn files_of(s: &Server, id: &str) -> Vec<Value> {
+    s.files(json!({"TaskId": id}))
+}
+
+fn wait_files(s: &Server, id: &str, n: usize) -> Vec<Value> {
+    wait_for(
+        Duration::from_secs(5),
+        &format!("{n} finished file(s) of {id}"),
+        || {
+            let f = files_of(s, id);
+            (f.len() == n && f.iter().all(|x| x["Status"] != "recording")).then_some(f)
+        },
+    )
+}
+
+#[test]
+fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let mut p = Publisher::start(&s.rtmp_url("live", "nt"), "h264_aac_10s.flv");
+    s.wait_publishing("nt");
+    let t0 = now_f();
+    let id = create(&s, task("nt", None, now_s() + 60));
+    let t1 = now_f();
+    std::thread::sleep(Duration::from_secs(5));
+    let t2 = now_f();
+    s.sdk("StopRecordTask", json!({"TaskId": id})).ok();
+    let t3 = now_f();
+    let files = wait_files(&s, &id, 1);
+    assert_eq!(files[0]["FileFormat"], "hls", "no template: HLS");
+    assert_eq!(files[0]["TaskId"], id.as_str());
+    let pl = s.download_hls(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(&pl, "hls", t2 - t1 - 0.5, t3 - t0 + 2.5);
+    assert_hls_segments(&pl);
+    // A stopped task never starts again, even for a new publish.
+    p.stop();
+    let _p = Publisher::start(&s.rtmp_url("live", "nt"), "h264_aac_10s.flv");
+    s.wait_publishing("nt");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(files_of(&s, &id).len(), 1);
+    // DescribeRecordTask shows it with its stop time.
+    let now = now_s();
+    let r = s
+        .sdk(
+            "DescribeRecordTask",
+            json!({"StartTime": now - 120, "EndTime": now + 120}),
+        )
+        .ok();
+    let list = r["TaskList"].as_array().expect("TaskList");
+    let row = list
+        .iter()
+        .find(|t| t["TaskId"] == id.as_str())
+        .expect("listed");
+    assert!(row["Stopped"].as_i64().unwrap_or(0) > 0, "{row}");
+    assert_eq!(row["TemplateId"], 0);
+    assert_eq!(row["StreamName"], "nt");
+    assert_eq!(r["ScrollToken"], "");
+}
+
+#[test]
+fn bad_input_and_the_two_families_do_not_mix() {
+    let s = Server::start();
+    let now = now_s();
+    let mut p = task("x", None, now + 60);
+    p.as_object_mut().expect("obj").remove("DomainName");
+    assert!(
+        s.sdk("CreateRecordTask", p)
+            .err("MissingParameter")
+            .contains("DomainName")
+    );
+    let m = s
+        .sdk("CreateRecordTask", task("x", None, now - 10))
+        .err("InvalidParameterValue");
+    assert!(m.contains("EndTime"), "{m}");
+    let m = s
+        .sdk("CreateRecordTask", task("x", None, now + 8 * 86_400))
+        .err("InvalidParameterValue");
+    assert!(m.contains("7 days"), "{m}");
+    let m = s
+        .sdk(
+            "CreateRecordTask",
+            task("x", Some(now + 3600), now + 26 * 3600),
+        )
+        .err("InvalidParameterValue");
+    assert!(m.contains("24 hours"), "{m}");
+    let m = s
+        .sdk("CreateRecordTask", task("x", Some(now + 600), now + 300))
+        .err("InvalidParameterValue");
+    assert!(m.contains("later than StartTime"), "{m}");
+    let mut p = task("x", None, now + 60);
+    p["StreamType"] = json!(1);
+    s.sdk("CreateRecordTask", p).err("InvalidParameterValue");
+    s.sdk("StopRecordTask", json!({"TaskId": "nope"}))
+        .err("InvalidParameter.TaskNotExist");
+    s.sdk("DeleteRecordTask", json!({"TaskId": "nope"}))
+        .err("InvalidParameter.TaskNotExist");
+    s.sdk("StopRecordTask", json!({})).err("MissingParameter");
+    // A legacy TaskId means nothing to the new family, and the other way round.
+    let legacy =
+        s.create(json!({"StreamName": "x", "StartTime": cst(now + 60), "EndTime": cst(now + 120)}));
+    s.sdk("StopRecordTask", json!({"TaskId": legacy.to_string()}))
+        .err("InvalidParameter.TaskNotExist");
+    let id = create(&s, task("x", Some(now + 60), now + 120));
+    let common = SdkOpts {
+        client: Some("common"),
+        ..Default::default()
+    };
+    s.sdk_with(
+        &common,
+        "StopLiveRecord",
+        json!({"StreamName": "x", "TaskId": id}),
+    )
+    .err("InvalidParameter");
+    let r = s.sdk("DescribeRecordFiles", json!({"TaskId": legacy}));
+    assert_eq!(r.ok()["TotalCount"], 0);
+    // DescribeRecordTask limits.
+    s.sdk("DescribeRecordTask", json!({"EndTime": now}))
+        .err("MissingParameter");
+    let m = s
+        .sdk(
+            "DescribeRecordTask",
+            json!({"StartTime": now, "EndTime": now + 8 * 86_400}),
+        )
+        .err("InvalidParameterValue");
+    assert!(m.contains("one week"), "{m}");
+    s.sdk(
+        "DescribeRecordTask",
+        json!({"StartTime": now, "EndTime": now + 60, "ScrollToken": "bogus"}),
+    )
+    .err("InvalidParameterValue");
+    // The same call twice within a minute is a retry: same TaskId.
+    let again = create(&s, task("x", Some(now + 60), now + 120));
+    assert_eq!(again, id);
+    // tccli speaks this family too.
+    let home = s.data_dir().join("tccli-home");
+    std::fs::create_dir_all(&home).expect("home");
+    let out = Command::new(tccli())
+        .args([
+            "live",
+            "CreateRecordTask",
+            "--secretId",
+            SECRET_ID,
+            "--secretKey",
+            SECRET_KEY,
+            "--region",
+            "ap-guangzhou",
+        ])
+        .arg("--endpoint")
+        .arg(format!("http://{}", s.endpoint()))
+        .args([
+            "--StreamName",
+            "cli",
+            "--DomainName",
+            "127.0.0.1",
+            "--AppName",
+            "live",
+            "--EndTime",
+        ])
+        .arg((now + 300).to_string())
+        .env("HOME", &home)
+        .output()
+        .expect("tccli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["TaskId"].as_str().is_some_and(|t| t.len() >= 32), "{v}");
+}
+
+#[test]
+fn at_most_three_overlapping_tasks_record_a_stream() {
+    let s = Server::start();
+    let _p = Publisher::start(&s.rtmp_url("live", "ov"), "h264_aac_10s.flv");
+    s.wait_publishing("ov");
+    let end = now_s() + 60;
+    let ids: Vec<String> = (0..4)
+        .map(|i| create(&s, task("ov", Some(now_s() - 1 + i), end)))
+        .collect();
+    std::thread::sleep(Duration::from_secs(4));
+    for id in &ids {
+        s.sdk("StopRecordTask", json!({"TaskId": id})).ok();
+    }
+    let counts: Vec<usize> = ids
+        .iter()
+        .map(|id| {
+            std::thread::sleep(Duration::from_millis(200));
+            files_of(&s, id).len()
+        })
+        .collect();
+    assert_eq!(counts, [1, 1, 1, 0], "the three oldest tasks record");
+    assert!(
+        s.log()
+            .contains("3 overlapping tasks already record this stream")
+    );
+}
+
+#[test]
+fn delete_record_task_leaves_the_running_recording_alone() {
+    let s = Server::start();
+    let mut p = Publisher::start(&s.rtmp_url("live", "dl"), "h264_aac_10s.flv");
+    s.wait_publishing("dl");
+    let t0 = now_f();
+    let id = create(&s, task("dl", None, now_s() + 60));
+    let t1 = now_f();
+    std::thread::sleep(Duration::from_secs(2));
+    s.sdk("DeleteRecordTask", json!({"TaskId": id})).ok();
+    // Still recording after the delete.
+    std::thread::sleep(Duration::from_secs(3));
+    let live = files_of(&s, &id);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["Status"], "recording");
+    let t2 = now_f();
+    p.stop();
+    let files = wait_files(&s, &id, 1);
+    let pl = s.download_hls(files[0]["VideoUrl"].as_str().expect("url"));
+    assert_valid(&pl, "hls", t2 - t1 - 1.0, now_f() - t0 + 2.5);
+    // A later publish is not recorded, and the task is gone.
+    let _p = Publisher::start(&s.rtmp_url("live", "dl"), "h264_aac_10s.flv");
+    s.wait_publishing("dl");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(files_of(&s, &id).len(), 1);
+    s.sdk("StopRecordTask", json!({"TaskId": id}))
+        .err("InvalidParameter.TaskNotExist");
+    let now = now_s();
+    let r = s
+        .sdk(
+            "DescribeRecordTask",
+            json!({"StartTime": now - 120, "EndTime": now + 120}),
+        )
+        .ok();
+    assert!(
+        r["TaskList"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|t| t["TaskId"] != id.as_str())
+    );
+}
+
+#[test]
+fn describe_record_task_window_and_scroll_token_paging() {
+    let s = Server::start_with(&[("LIVEREC_DESCRIBE_TASK_PAGE_SIZE", "2")]);
+    let base = now_s() + 3600;
+    let inside: Vec<String> = (0..5)
+        .map(|i| {
+            create(
+                &s,
+                task(&format!("p{i}"), Some(base + i * 60), base + i * 60 + 30),
+            )
+        })
+        .collect();
+    // Ends after the window: not listed.
+    create(&s, task("late", Some(base + 100), base + 7200));
+    let window = json!({"StartTime": base - 10, "EndTime": base + 3600});
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    for page in 0..10 {
+        let mut q = window.clone();
+        if !token.is_empty() {
+            q["ScrollToken"] = json!(token);
+        }
+        let r = s.sdk("DescribeRecordTask", q).ok();
+        let list = r["TaskList"].as_array().expect("TaskList").clone();
+        assert!(list.len() <= 2);
+        seen.extend(
+            list.iter()
+                .filter_map(|t| t["TaskId"].as_str().map(str::to_string)),
+        );
+        if page == 0 {
+            // A task created while paging shows up later, without
+            // repeating or skipping earlier ones.
+            let _ = create(&s, task("p9", Some(base + 900), base + 930));
+        }
+        token = r["ScrollToken"].as_str().unwrap_or_default().to_string();
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    for id in &inside {
+        assert_eq!(
+            seen.iter().filter(|x| *x == id).count(),
+            1,
+            "{id} listed once"
+        );
+    }
+    // Filters.
+    let mut q = window.clone();
+    q["StreamName"] = json!("p3");
+    let r = s.sdk("DescribeRecordTask", q).ok();
+    assert_eq!(r["TaskList"].as_array().expect("list").len(), 1);
+}
