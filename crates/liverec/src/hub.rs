@@ -8,7 +8,7 @@ mod ring;
 mod subscription;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use media::{Frame, Track, Tracks};
 use tokio::sync::broadcast;
@@ -59,9 +59,46 @@ pub struct LiveStream {
     pub key: StreamKey,
     /// Session facts.
     pub info: SessionInfo,
-    /// Cancelled to disconnect the publisher (drop, shutdown).
+    /// Cancelled to disconnect the publisher (drop, shutdown); see
+    /// [`LiveStream::disconnect`].
     pub kick: CancellationToken,
+    /// Why the server disconnected the publisher, set before `kick`.
+    stop: OnceLock<StopReason>,
     state: Mutex<StreamState>,
+}
+
+/// Why a publish session ended (`StopReason` of DescribeLiveStreamEventList).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The publisher unpublished (normal end).
+    Unpublish,
+    /// The publisher closed the connection without unpublishing.
+    Disconnect,
+    /// The publisher sent nothing for the read timeout.
+    Timeout,
+    /// The publisher sent something invalid, or the socket failed.
+    Error,
+    /// DropLiveStream.
+    Dropped,
+    /// ForbidLiveStream.
+    Forbidden,
+    /// The server shut down.
+    Shutdown,
+}
+
+impl StopReason {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Unpublish => "unpublish",
+            StopReason::Disconnect => "disconnect",
+            StopReason::Timeout => "timeout",
+            StopReason::Error => "error",
+            StopReason::Dropped => "dropped",
+            StopReason::Forbidden => "forbidden",
+            StopReason::Shutdown => "shutdown",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -105,6 +142,18 @@ impl LiveStream {
     /// The configurations of the newest packet.
     pub fn tracks(&self) -> Tracks {
         self.lock().ring.last_tracks()
+    }
+
+    /// Disconnects the publisher, remembering why (the first reason given
+    /// wins); the stream then ends as on any disconnect.
+    pub fn disconnect(&self, reason: StopReason) {
+        let _ = self.stop.set(reason);
+        self.kick.cancel();
+    }
+
+    /// Why the server disconnected the publisher, if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop.get().copied()
     }
 }
 
@@ -163,6 +212,7 @@ impl Hub {
             key: key.clone(),
             info,
             kick: CancellationToken::new(),
+            stop: OnceLock::new(),
             state: Mutex::new(StreamState {
                 ring: Ring::new(self.preroll_ms),
                 tx: Some(tx),
@@ -210,7 +260,7 @@ impl Hub {
     /// Disconnects every publisher (shutdown).
     pub fn kick_all(&self) {
         for s in self.streams().values() {
-            s.kick.cancel();
+            s.disconnect(StopReason::Shutdown);
         }
     }
 }

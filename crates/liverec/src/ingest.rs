@@ -3,8 +3,11 @@
 //! (`session`): publish identity from tcUrl/app/name, demuxing of FLV tag
 //! bodies into frames, timestamps unwrapped from 32 bits. A stalled or
 //! misbehaving publisher is disconnected and logged; it never affects other
-//! connections.
+//! connections. `auth` decides admission (forbidden streams, push
+//! authentication); `history` records each publish session in the store.
 
+mod auth;
+mod history;
 mod session;
 
 use std::net::SocketAddr;

@@ -55,7 +55,7 @@ pub struct Plan {
     pub task_id: String,
     /// Push domain; empty matches any domain.
     pub domain: String,
-    /// AppName.
+    /// AppName; empty matches every app (rules only).
     pub app: String,
     /// StreamName; empty matches every stream (rules only).
     pub stream: String,
@@ -105,10 +105,12 @@ impl Plan {
     }
 
     /// Whether the plan covers this live stream.
+    /// An empty domain, app (rules) or stream (rules) matches any.
     pub fn matches(&self, key: &StreamKey) -> bool {
-        if self.stream.is_empty() {
+        if self.stream.is_empty() || self.app.is_empty() {
             (self.domain.is_empty() || crate::task::normalize_domain(&self.domain) == key.domain)
-                && self.app == key.app
+                && (self.app.is_empty() || self.app == key.app)
+                && (self.stream.is_empty() || self.stream == key.stream)
         } else {
             key.matches(&self.domain, &self.app, &self.stream)
         }
@@ -124,4 +126,39 @@ pub fn default_outputs() -> Vec<OutputPlan> {
         storage_time_s: 0,
         file_name: None,
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(domain: &str, app: &str, stream: &str) -> Plan {
+        Plan {
+            key: PlanKey::Rule(1),
+            family: Family::Rule,
+            account_id: "a".into(),
+            task_id: String::new(),
+            domain: domain.into(),
+            app: app.into(),
+            stream: stream.into(),
+            start_ms: 0,
+            end_ms: i64::MAX,
+            record_type: RecordType::Video,
+            outputs: default_outputs(),
+            hls_continue_ms: 0,
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn rules_match_by_domain_app_and_stream_with_empty_as_any() {
+        let k = StreamKey::new("d.com", "live", "s1");
+        assert!(rule("D.com", "live", "s1").matches(&k));
+        assert!(rule("d.com", "live", "").matches(&k));
+        assert!(rule("d.com", "", "").matches(&k));
+        assert!(rule("d.com", "", "s1").matches(&k));
+        assert!(!rule("d.com", "live", "s2").matches(&k));
+        assert!(!rule("e.com", "live", "").matches(&k));
+        assert!(!rule("d.com", "other", "").matches(&k));
+    }
 }

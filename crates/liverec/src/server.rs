@@ -67,6 +67,16 @@ pub async fn serve(
             "recovered recordings left open by the previous run"
         );
     }
+    // Publish sessions left open by a process that died end now. (With
+    // several nodes on one database this needs per-node leases; see
+    // docs/architecture.md.)
+    let closed = store.end_open_sessions(clock.now_ms(), "crash").await?;
+    if closed > 0 {
+        tracing::warn!(
+            closed,
+            "publish sessions of the previous run closed as crashed"
+        );
+    }
     let hub = Hub::new(settings.preroll_ms);
     let armed = recorder::armed_plans(&store, clock.now_ms()).await?;
     tracing::info!(armed = armed.len(), "tasks and rules armed");

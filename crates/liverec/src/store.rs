@@ -6,6 +6,8 @@
 mod accounts;
 mod files;
 mod migrations;
+mod rules;
+mod streams;
 mod tasks;
 mod templates;
 
@@ -14,8 +16,12 @@ use sqlx::{AnyPool, Row};
 
 pub use accounts::{ApiKey, KeyListing};
 pub use files::{FileFilter, FileRow, FileStatus};
+pub use rules::{NewRule, Rule};
+pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
 pub use tasks::{NewTask, Task, TaskQuery};
-pub use templates::{FlvSpecialParam, HlsSpecialParam, RecordParam, Rule, Template, TemplateBody};
+pub use templates::{
+    FlvSpecialParam, HlsSpecialParam, Outcome, RecordParam, Refused, Template, TemplateBody,
+};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]

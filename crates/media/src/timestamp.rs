@@ -54,6 +54,8 @@ struct TrackRepair {
     lead_in: bool,
     /// Typical frame interval of the track.
     interval: i64,
+    /// Highest presentation time written (DTS + CTS), ms.
+    max_pts: Option<i64>,
 }
 
 impl TrackRepair {
@@ -61,6 +63,7 @@ impl TrackRepair {
         TrackRepair {
             offset: 0,
             last_out: None,
+            max_pts: None,
             lead_in: true,
             interval,
         }
@@ -74,7 +77,9 @@ impl TrackRepair {
 ///   beyond the stream's latest output, is re-based: the track continues at
 ///   its previous output plus one typical frame interval, or later if the
 ///   other track's latest frame ends later (so that, when the whole timeline
-///   jumped, the other track does not overlap itself when it follows).
+///   jumped, the other track does not overlap itself when it follows), and
+///   never so early that its first frame would present before a frame that
+///   was already presented.
 /// - Both tracks share one offset, so when a publisher's whole timeline jumps
 ///   the second track follows the first one's re-base and A/V stay in sync. A
 ///   track whose own timeline is inconsistent with that offset keeps its own.
@@ -176,8 +181,19 @@ impl TimestampRepair {
                 }
                 None => {
                     // A jump: continue one interval on, and let the other
-                    // track follow through the shared offset.
-                    let out = resume.unwrap_or(last).max(last.saturating_add(t.interval));
+                    // track follow through the shared offset. The new
+                    // timeline also starts presenting after everything
+                    // presented so far: B-frames before the jump may present
+                    // later than their DTS, and equal or backward PTS across
+                    // the splice would make decoders drop or reorder frames.
+                    let after_pts = t.max_pts.map(|p| {
+                        p.saturating_add(t.interval)
+                            .saturating_sub(i64::from(frame.cts))
+                    });
+                    let out = resume
+                        .unwrap_or(last)
+                        .max(last.saturating_add(t.interval))
+                        .max(after_pts.unwrap_or(i64::MIN));
                     t.offset = out.saturating_sub(input);
                     self.shared = Some(t.offset);
                     t.lead_in = false;
@@ -198,6 +214,8 @@ impl TimestampRepair {
             }
         };
         t.last_out = Some(out);
+        let pts = out.saturating_add(i64::from(frame.cts));
+        t.max_pts = Some(t.max_pts.map_or(pts, |p| p.max(pts)));
         frame.dts = out;
         true
     }

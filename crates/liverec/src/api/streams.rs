@@ -1,51 +1,508 @@
-//! Stream actions (SPEC §3.3): online list, state, drop, publish event list, forbid/resume, push authentication keys. Streams are global to the server; push-auth settings belong to the account that wrote them.
+//! Stream actions (SPEC §3.3, `tencent-api.md` §1.9, §4.2): online list,
+//! state, drop, publish event list, forbid/resume, push-authentication keys.
+//!
+//! Accounts and domains: streams are global to the server, as a push domain
+//! belongs to one Tencent account but liverec accepts any domain. Any
+//! account may therefore list, query, drop, forbid and resume any stream and
+//! read every publish session. Push-authentication settings belong to the
+//! account that wrote them (per account and DomainName; another account
+//! reads the defaults: disabled, empty keys, AuthDelta 0). A publish must
+//! satisfy the keys of one account that enabled push auth for its domain
+//! (`ingest/auth.rs`).
+//!
+//! Times on the wire are UTC `2019-01-04T12:00:00Z` (any RFC 3339 offset is
+//! accepted on input).
+
+use serde_json::{Map, Value, json};
+use tcapi::{ApiError, Params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call};
+use super::endpoint::{ActionResult, Call, internal};
+use super::params::{check_name, flag, invalid_value, missing, non_empty};
+use crate::hub::StopReason;
+use crate::store::{Forbid, PushAuth, SessionQuery, SessionRow};
+use crate::task::{StreamKey, normalize_domain};
 
-fn not_yet(action: &str) -> ActionResult {
-    Err(tcapi::ApiError {
-        code: tcapi::ErrorCode::UnsupportedOperation,
-        message: format!("{action} is not implemented yet"),
-    })
+const DAY_MS: i64 = 86_400_000;
+/// DescribeLiveStreamEventList: StartTime at most this far back ("2 months").
+const EVENT_HISTORY_MS: i64 = 62 * DAY_MS;
+/// DescribeLiveStreamEventList: EndTime − StartTime at most ("1 month").
+const EVENT_SPAN_MS: i64 = 31 * DAY_MS;
+/// ForbidLiveStream: ResumeTime at most this far ahead (Tencent: 90 days).
+const MAX_FORBID_MS: i64 = 90 * DAY_MS;
+/// ForbidLiveStream: Reason length limit (Tencent: 2048 bytes).
+const MAX_REASON: usize = 2048;
+/// Online list PageSize bound (Tencent: 300000).
+const MAX_ONLINE_PAGE: u64 = 300_000;
+/// Event list PageSize bound (Tencent: 100).
+const MAX_EVENT_PAGE: u64 = 100;
+/// PageNum bound, so that offsets stay far from overflow.
+const MAX_PAGE_NUM: u64 = 1_000_000_000;
+/// Push-auth keys: at most this long, of `[A-Za-z0-9_-]`.
+const MAX_KEY_LEN: usize = 64;
+/// AuthDelta at most (30 days).
+const MAX_AUTH_DELTA_S: u64 = 30 * 86_400;
+
+/// Unix ms as UTC `2019-01-04T12:00:00Z` (whole seconds).
+pub(super) fn format_utc(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time (`2019-01-04T12:00:00Z`) into Unix ms.
+pub(super) fn parse_utc(name: &str, raw: &str) -> Result<i64, ApiError> {
+    OffsetDateTime::parse(raw.trim(), &Rfc3339)
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+        .ok_or_else(|| {
+            invalid_value(format!(
+                "{name} must be a UTC time like 2019-01-04T12:00:00Z, got {raw:?}"
+            ))
+        })
+}
+
+/// (offset, TotalPage) of 1-based page `num` of `size` over `total` items.
+fn page(total: u64, num: u64, size: u64) -> (usize, u64) {
+    let offset = usize::try_from(num.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    (offset, total.div_ceil(size.max(1)))
+}
+
+/// PageNum (default 1) and PageSize (default 10, `min..=max`).
+fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), ApiError> {
+    let num = p.u64_opt("PageNum")?.unwrap_or(1);
+    if !(1..=MAX_PAGE_NUM).contains(&num) {
+        return Err(invalid_value(format!(
+            "PageNum must be between 1 and {MAX_PAGE_NUM}, got {num}"
+        )));
+    }
+    let size = p.u64_opt("PageSize")?.unwrap_or(10);
+    if !(min..=max).contains(&size) {
+        return Err(invalid_value(format!(
+            "PageSize must be between {min} and {max}, got {size}"
+        )));
+    }
+    Ok((num, size))
+}
+
+/// An optional filter string; empty counts as absent.
+fn opt_text(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+    let v = p
+        .str_opt(name)?
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if let Some(v) = &v {
+        check_name(name, v)?;
+    }
+    Ok(v)
+}
+
+/// The required DomainName (normalized), AppName and StreamName.
+fn stream_key(p: &Params) -> Result<StreamKey, ApiError> {
+    let mut names = Vec::with_capacity(3);
+    for name in ["DomainName", "AppName", "StreamName"] {
+        let v = non_empty(p, name)?;
+        check_name(name, &v)?;
+        names.push(v);
+    }
+    Ok(StreamKey::new(&names[0], &names[1], &names[2]))
 }
 
 /// DescribeLiveStreamOnlineList.
-pub(super) async fn describe_online_list(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLiveStreamOnlineList")
+pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let domain = opt_text(p, "DomainName")?.map(|d| normalize_domain(&d));
+    let app = opt_text(p, "AppName")?;
+    let stream = opt_text(p, "StreamName")?;
+    // Tencent documents PageSize 10–300000; smaller pages are honoured too.
+    let (num, size) = paging(p, 1, MAX_ONLINE_PAGE)?;
+    let mut live: Vec<_> = state
+        .hub
+        .list()
+        .into_iter()
+        .filter(|s| domain.as_ref().is_none_or(|d| *d == s.key.domain))
+        .filter(|s| app.as_ref().is_none_or(|a| *a == s.key.app))
+        .filter(|s| stream.as_ref().is_none_or(|n| *n == s.key.stream))
+        .collect();
+    live.sort_by(|a, b| a.key.cmp(&b.key));
+    let (offset, total_page) = page(live.len() as u64, num, size);
+    let online: Vec<Value> = live
+        .iter()
+        .skip(offset)
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+        .map(|s| {
+            json!({
+                "StreamName": s.key.stream,
+                "AppName": s.key.app,
+                "DomainName": s.key.domain,
+                "PublishTimeList": [{"PublishTime": format_utc(s.info.started_ms)}],
+                "PushToDelay": 0,
+            })
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("TotalNum".into(), live.len().into());
+    m.insert("TotalPage".into(), total_page.into());
+    m.insert("PageNum".into(), num.into());
+    m.insert("PageSize".into(), size.into());
+    m.insert("OnlineInfo".into(), online.into());
+    Ok(m)
 }
 
-/// DescribeLiveStreamState.
-pub(super) async fn describe_state(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLiveStreamState")
+/// DescribeLiveStreamState: `forbid` while a forbid is in force, else
+/// `active` while published, else `inactive`.
+pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResult {
+    let key = stream_key(&call.req.params)?;
+    let forbid = state
+        .store
+        .active_forbid(&key.domain, &key.app, &key.stream, state.clock.now_ms())
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    let s = if forbid.is_some() {
+        "forbid"
+    } else if state.hub.get(&key).is_some() {
+        "active"
+    } else {
+        "inactive"
+    };
+    let mut m = Map::new();
+    m.insert("StreamState".into(), s.into());
+    Ok(m)
 }
 
-/// DropLiveStream.
-pub(super) async fn drop_stream(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DropLiveStream")
+/// DropLiveStream: disconnects the publisher; its recordings finalize as on
+/// any disconnect. Succeeds when the stream is not live.
+pub(super) async fn drop_stream(state: &AppState, call: &Call) -> ActionResult {
+    let key = stream_key(&call.req.params)?;
+    match state.hub.get(&key) {
+        Some(s) => {
+            s.disconnect(StopReason::Dropped);
+            tracing::info!(stream = %key, session = %s.info.session_id, account = %call.account_id, "stream dropped");
+        }
+        None => tracing::info!(stream = %key, "DropLiveStream: stream is not live"),
+    }
+    Ok(Map::new())
 }
 
-/// DescribeLiveStreamEventList.
-pub(super) async fn describe_event_list(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLiveStreamEventList")
+/// ForbidLiveStream: refuses publishes until ResumeLiveStream or
+/// ResumeTime, and drops a current publisher.
+pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let key = stream_key(p)?;
+    let now = state.clock.now_ms();
+    let resume_ms = match p.str_opt("ResumeTime")?.filter(|s| !s.trim().is_empty()) {
+        None => None,
+        Some(raw) => {
+            let t = parse_utc("ResumeTime", &raw)?;
+            if t <= now {
+                return Err(invalid_value("ResumeTime must be in the future"));
+            }
+            if t > now + MAX_FORBID_MS {
+                return Err(invalid_value("ResumeTime must be at most 90 days from now"));
+            }
+            Some(t)
+        }
+    };
+    let reason = p.str_opt("Reason")?.unwrap_or_default();
+    if reason.len() > MAX_REASON {
+        return Err(invalid_value(format!(
+            "Reason must be at most {MAX_REASON} bytes"
+        )));
+    }
+    state
+        .store
+        .forbid_stream(&Forbid {
+            domain: key.domain.clone(),
+            app: key.app.clone(),
+            stream: key.stream.clone(),
+            account_id: call.account_id.clone(),
+            resume_ms,
+            reason: reason.clone(),
+            created_ms: now,
+        })
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    let until = resume_ms.map_or_else(|| "ResumeLiveStream".to_string(), format_utc);
+    tracing::info!(stream = %key, account = %call.account_id, %until, %reason, "stream forbidden");
+    if let Some(s) = state.hub.get(&key) {
+        s.disconnect(StopReason::Forbidden);
+        tracing::info!(stream = %key, session = %s.info.session_id, "forbidden stream dropped");
+    }
+    Ok(Map::new())
 }
 
-/// ForbidLiveStream.
-pub(super) async fn forbid(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("ForbidLiveStream")
+/// ResumeLiveStream: lifts a forbid (success when there is none).
+pub(super) async fn resume(state: &AppState, call: &Call) -> ActionResult {
+    let key = stream_key(&call.req.params)?;
+    let lifted = state
+        .store
+        .resume_stream(&key.domain, &key.app, &key.stream)
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    tracing::info!(stream = %key, account = %call.account_id, lifted, "stream resumed");
+    Ok(Map::new())
 }
 
-/// ResumeLiveStream.
-pub(super) async fn resume(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("ResumeLiveStream")
+fn push_domain(p: &Params) -> Result<String, ApiError> {
+    let d = non_empty(p, "DomainName")?;
+    check_name("DomainName", &d)?;
+    Ok(normalize_domain(&d))
 }
 
-/// DescribeLivePushAuthKey.
-pub(super) async fn describe_push_auth_key(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLivePushAuthKey")
+/// DescribeLivePushAuthKey: the caller's settings for DomainName.
+pub(super) async fn describe_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
+    let domain = push_domain(&call.req.params)?;
+    let a = state
+        .store
+        .push_auth(&call.account_id, &domain)
+        .await
+        .map_err(|e| internal(&call.request_id, e))?
+        .unwrap_or_default();
+    let mut m = Map::new();
+    m.insert(
+        "PushAuthKeyInfo".into(),
+        json!({
+            "DomainName": domain,
+            "Enable": i64::from(a.enabled),
+            "MasterAuthKey": a.master_key,
+            "BackupAuthKey": a.backup_key,
+            "AuthDelta": a.auth_delta_s,
+        }),
+    );
+    Ok(m)
 }
 
-/// ModifyLivePushAuthKey.
-pub(super) async fn modify_push_auth_key(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("ModifyLivePushAuthKey")
+fn auth_key(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(k) = p.str_opt(name)? else {
+        return Ok(None);
+    };
+    if k.len() > MAX_KEY_LEN
+        || !k
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(invalid_value(format!(
+            "{name} must be at most {MAX_KEY_LEN} characters of letters, digits, '_' and '-'"
+        )));
+    }
+    Ok(Some(k))
+}
+
+/// ModifyLivePushAuthKey: changes the given fields of the caller's settings
+/// for DomainName; absent fields keep their value.
+pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let domain = push_domain(p)?;
+    let enable = match p.i64_opt("Enable")? {
+        None => None,
+        Some(v @ (0 | 1)) => Some(v == 1),
+        Some(v) => return Err(invalid_value(format!("Enable must be 0 or 1, got {v}"))),
+    };
+    let master = auth_key(p, "MasterAuthKey")?;
+    let backup = auth_key(p, "BackupAuthKey")?;
+    let delta = p.u64_opt("AuthDelta")?;
+    if let Some(d) = delta.filter(|d| *d > MAX_AUTH_DELTA_S) {
+        return Err(invalid_value(format!(
+            "AuthDelta must be between 0 and {MAX_AUTH_DELTA_S} seconds, got {d}"
+        )));
+    }
+    let ierr = |e| internal(&call.request_id, e);
+    let mut a = state
+        .store
+        .push_auth(&call.account_id, &domain)
+        .await
+        .map_err(ierr)?
+        .unwrap_or_else(|| PushAuth {
+            account_id: call.account_id.clone(),
+            domain: domain.clone(),
+            ..Default::default()
+        });
+    a.enabled = enable.unwrap_or(a.enabled);
+    a.master_key = master.unwrap_or(a.master_key);
+    a.backup_key = backup.unwrap_or(a.backup_key);
+    a.auth_delta_s = delta.map_or(a.auth_delta_s, |d| i64::try_from(d).unwrap_or(0));
+    if a.enabled && a.master_key.is_empty() && a.backup_key.is_empty() {
+        return Err(invalid_value(
+            "Enabling push authentication needs a MasterAuthKey or BackupAuthKey",
+        ));
+    }
+    state
+        .store
+        .put_push_auth(&a, state.clock.now_ms())
+        .await
+        .map_err(ierr)?;
+    tracing::info!(%domain, account = %call.account_id, enabled = a.enabled, auth_delta_s = a.auth_delta_s, "push authentication changed");
+    Ok(Map::new())
+}
+
+/// The host part of `ip:port` (`[v6]:port` too).
+fn client_ip(addr: &str) -> String {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) => a.ip().to_string(),
+        Err(_) => addr.to_string(),
+    }
+}
+
+fn event_json(r: &SessionRow, now: i64) -> Value {
+    let s = &r.session;
+    let end = r.end_ms.unwrap_or(now);
+    json!({
+        "AppName": s.app,
+        "DomainName": s.domain,
+        "StreamName": s.stream,
+        "StreamStartTime": format_utc(s.start_ms),
+        "StreamEndTime": r.end_ms.map(format_utc).unwrap_or_default(),
+        "StopReason": r.stop_reason,
+        // Seconds so far while live.
+        "Duration": (end - s.start_ms).max(0).saturating_add(500) / 1000,
+        "ClientIp": client_ip(&s.client_addr),
+        "Resolution": r.resolution,
+    })
+}
+
+/// DescribeLiveStreamEventList: publish sessions overlapping the window.
+pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let time = |name: &str| -> Result<i64, ApiError> {
+        let raw = p.str_opt(name)?.filter(|s| !s.trim().is_empty());
+        parse_utc(name, &raw.ok_or_else(|| missing(name))?)
+    };
+    let (from, to) = (time("StartTime")?, time("EndTime")?);
+    let now = state.clock.now_ms();
+    if to <= from {
+        return Err(invalid_value("EndTime must be later than StartTime"));
+    }
+    if to - from > EVENT_SPAN_MS {
+        return Err(invalid_value(
+            "EndTime must be at most 31 days after StartTime",
+        ));
+    }
+    if from < now - EVENT_HISTORY_MS {
+        return Err(invalid_value("StartTime must be within the last 2 months"));
+    }
+    let (num, size) = paging(p, 1, MAX_EVENT_PAGE)?;
+    let (offset, _) = page(0, num, size);
+    let q = SessionQuery {
+        from_ms: from,
+        to_ms: to,
+        domain: opt_text(p, "DomainName")?.map(|d| normalize_domain(&d)),
+        app: opt_text(p, "AppName")?,
+        stream: opt_text(p, "StreamName")?,
+        strict: flag(p, "IsStrict")?,
+        ended_only: flag(p, "IsFilter")?,
+        ascending: flag(p, "IsAsc")?,
+        offset: i64::try_from(offset).unwrap_or(i64::MAX),
+        limit: i64::try_from(size).unwrap_or(100),
+    };
+    let (total, rows) = state
+        .store
+        .list_sessions(&q)
+        .await
+        .map_err(|e| internal(&call.request_id, e))?;
+    let total = u64::try_from(total).unwrap_or(0);
+    let mut m = Map::new();
+    m.insert(
+        "EventList".into(),
+        rows.iter().map(|r| event_json(r, now)).collect(),
+    );
+    m.insert("PageNum".into(), num.into());
+    m.insert("PageSize".into(), size.into());
+    m.insert("TotalNum".into(), total.into());
+    m.insert("TotalPage".into(), page(total, num, size).1.into());
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewSession;
+
+    #[test]
+    fn utc_times() {
+        let ms = parse_utc("StartTime", "2019-01-04T12:00:00Z").unwrap();
+        assert_eq!(ms, 1_546_603_200_000);
+        assert_eq!(format_utc(ms), "2019-01-04T12:00:00Z");
+        assert_eq!(format_utc(ms + 999), "2019-01-04T12:00:00Z");
+        assert_eq!(
+            parse_utc("StartTime", "2019-01-04T20:00:00+08:00").unwrap(),
+            ms,
+            "any RFC 3339 offset"
+        );
+        assert_eq!(
+            parse_utc("StartTime", "2019-01-04T12:00:00.250Z").unwrap(),
+            ms + 250
+        );
+        for bad in [
+            "2019-01-04 12:00:00",
+            "2019-01-04",
+            "",
+            "2019-13-04T12:00:00Z",
+        ] {
+            let e = parse_utc("EndTime", bad).unwrap_err();
+            assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
+            assert!(e.message.contains("EndTime"), "{}", e.message);
+        }
+        assert_eq!(format_utc(1_530_298_800_000), "2018-06-29T19:00:00Z");
+    }
+
+    #[test]
+    fn paging_arithmetic() {
+        assert_eq!(page(2, 1, 1), (0, 2));
+        assert_eq!(page(2, 2, 1), (1, 2));
+        assert_eq!(page(0, 1, 10), (0, 0));
+        assert_eq!(page(10, 1, 10), (0, 1));
+        assert_eq!(page(11, 2, 10), (10, 2));
+        assert_eq!(page(5, 3, 100), (200, 1));
+        assert_eq!(page(1, MAX_PAGE_NUM, MAX_ONLINE_PAGE).1, 1);
+        let p = |v: Value| Params::from_map(v.as_object().unwrap().clone());
+        assert_eq!(paging(&p(json!({})), 1, 100).unwrap(), (1, 10));
+        assert_eq!(
+            paging(&p(json!({"PageNum": "3", "PageSize": 100})), 1, 100).unwrap(),
+            (3, 100)
+        );
+        let e = paging(&p(json!({"PageSize": 101})), 1, 100).unwrap_err();
+        assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
+        assert!(e.message.contains("PageSize"));
+        let e = paging(&p(json!({"PageNum": 0})), 1, 100).unwrap_err();
+        assert!(e.message.contains("PageNum"));
+        let e = paging(&p(json!({"PageNum": "x"})), 1, 100).unwrap_err();
+        assert_eq!(e.code, tcapi::ErrorCode::InvalidParameter);
+    }
+
+    #[test]
+    fn events_render() {
+        let row = SessionRow {
+            session: NewSession {
+                id: "s".into(),
+                domain: "d.com".into(),
+                app: "live".into(),
+                stream: "x".into(),
+                client_addr: "[::1]:5000".into(),
+                stream_param: String::new(),
+                start_ms: 1_546_603_200_000,
+            },
+            end_ms: Some(1_546_603_210_600),
+            stop_reason: "dropped".into(),
+            resolution: "640x360".into(),
+        };
+        let v = event_json(&row, 0);
+        assert_eq!(v["StreamEndTime"], "2019-01-04T12:00:10Z");
+        assert_eq!(v["Duration"], 11);
+        assert_eq!(v["ClientIp"], "::1");
+        assert_eq!(v["StopReason"], "dropped");
+        let live = SessionRow {
+            end_ms: None,
+            stop_reason: String::new(),
+            ..row
+        };
+        let v = event_json(&live, 1_546_603_203_000);
+        assert_eq!(
+            (v["StreamEndTime"].as_str(), v["Duration"].as_i64()),
+            (Some(""), Some(3))
+        );
+        assert_eq!(client_ip("10.1.2.3:1935"), "10.1.2.3");
+    }
 }

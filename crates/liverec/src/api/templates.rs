@@ -1,51 +1,306 @@
-//! Recording templates and rules (SPEC §3.2, reference §1.10): Create/Modify/Delete/DescribeLiveRecordTemplate(s), Create/Delete/DescribeLiveRecordRule(s).
+//! Recording templates and rules (SPEC §3.2, reference §1.10):
+//! Create/Modify/Delete/DescribeLiveRecordTemplate(s) and
+//! Create/Delete/DescribeLiveRecordRule(s), scoped to the caller's account.
+//! Parameters are validated before any effect ([`body`]); every change that
+//! alters what gets recorded makes the scheduler re-read the rules, so it
+//! applies from the next publish on.
+//!
+//! Error codes follow each action's list in Tencent's Go SDK
+//! (`live/v20180801/client.go`, "可能返回的错误码"): an unknown template is
+//! `FailedOperation.NotFound` for Describe/Modify and
+//! `InternalError.ConfNotFound` for Delete and CreateLiveRecordRule (the
+//! lists of those two have no other "not found" code); a template used by a
+//! rule is `FailedOperation.ConfInUsed`; the 51st template is
+//! `InternalError.ConfOutLimit`; an existing rule target is
+//! `FailedOperation.RuleAlreadyExist`; DeleteLiveRecordRule without a match
+//! is `FailedOperation.NotFound`. Another account's template or rule is
+//! answered exactly as one that does not exist.
+
+mod body;
+
+use serde_json::{Map, Value, json};
+use tcapi::{ApiError, ErrorCode, Params};
+use time::macros::{format_description, offset};
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call};
+use super::endpoint::{ActionResult, Call, internal};
+use super::params::{check_name, non_empty};
+use crate::store::{NewRule, Refused, Rule, StoreError, Template, TemplateBody};
+use crate::task::normalize_domain;
 
-fn not_yet(action: &str) -> ActionResult {
-    Err(tcapi::ApiError {
-        code: tcapi::ErrorCode::UnsupportedOperation,
-        message: format!("{action} is not implemented yet"),
+/// Templates per account (Tencent: "数量上限：50").
+const MAX_TEMPLATES: i64 = 50;
+/// Rules per account. Tencent documents no limit; liverec bounds it so one
+/// account cannot make every publish scan an unbounded list.
+const MAX_RULES: i64 = 1000;
+/// Longest domain name (DNS).
+const MAX_DOMAIN_LEN: usize = 253;
+
+fn store_err(call: &Call) -> impl Fn(StoreError) -> ApiError + '_ {
+    move |e| internal(&call.request_id, e)
+}
+
+/// Template floor of RecordInterval: Tencent's 60 s, or the configured
+/// `min_record_interval` when that is lower (tests cut short files).
+fn min_interval(state: &AppState) -> i64 {
+    i64::try_from(state.settings.min_record_interval_s)
+        .unwrap_or(body::MIN_RECORD_INTERVAL)
+        .clamp(1, body::MIN_RECORD_INTERVAL)
+}
+
+fn template_id(p: &Params) -> Result<i64, ApiError> {
+    p.i64_req("TemplateId")
+}
+
+fn template_not_found(code: ErrorCode, id: i64) -> ApiError {
+    ApiError::new(code, format!("TemplateId {id} does not exist."))
+}
+
+/// Unix ms as Beijing time `YYYY-MM-DD HH:MM:SS` (RuleInfo times).
+fn beijing(ms: i64) -> String {
+    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .map(|t| t.to_offset(offset!(+8)))
+        .and_then(|t| t.format(fmt).ok())
+        .unwrap_or_default()
+}
+
+/// `RecordTemplateInfo`.
+fn template_json(t: &Template) -> Value {
+    let mut v = serde_json::to_value(body::shown(&t.body)).unwrap_or_else(|_| json!({}));
+    if let Value::Object(m) = &mut v {
+        m.insert("TemplateId".into(), t.id.into());
+        m.insert("TemplateName".into(), t.name.clone().into());
+    }
+    v
+}
+
+/// `RuleInfo`.
+fn rule_json(r: &Rule) -> Value {
+    json!({
+        "CreateTime": beijing(r.created_ms),
+        "UpdateTime": beijing(r.updated_ms),
+        "TemplateId": r.template_id,
+        "DomainName": r.domain,
+        "AppName": r.app,
+        "StreamName": r.stream,
     })
 }
 
+fn reply(name: &str, v: Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(name.into(), v);
+    m
+}
+
 /// CreateLiveRecordTemplate.
-pub(super) async fn create_template(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("CreateLiveRecordTemplate")
+pub(super) async fn create_template(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let name = body::template_name(&p.str_req("TemplateName")?)?;
+    let mut b = TemplateBody::default();
+    body::apply(p, &mut b, body::Action::Create, min_interval(state))?;
+    let now = state.clock.now_ms();
+    let t = state
+        .store
+        .create_template(&call.account_id, &name, &b, MAX_TEMPLATES, now)
+        .await
+        .map_err(store_err(call))?
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::InternalErrorConfOutLimit,
+                format!(
+                    "An account has at most {MAX_TEMPLATES} recording templates; delete one first."
+                ),
+            )
+        })?;
+    tracing::info!(template_id = t.id, "recording template created");
+    Ok(reply("TemplateId", t.id.into()))
 }
 
-/// ModifyLiveRecordTemplate.
-pub(super) async fn modify_template(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("ModifyLiveRecordTemplate")
+/// ModifyLiveRecordTemplate: absent fields keep their values.
+pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let id = template_id(p)?;
+    let name = p
+        .str_opt("TemplateName")?
+        .map(|n| body::template_name(&n))
+        .transpose()?;
+    let not_found = || template_not_found(ErrorCode::FailedOperationNotFound, id);
+    let t = state
+        .store
+        .template(&call.account_id, id)
+        .await
+        .map_err(store_err(call))?
+        .ok_or_else(not_found)?;
+    let mut b = t.body.clone();
+    body::apply(p, &mut b, body::Action::Modify, min_interval(state))?;
+    let name = name.unwrap_or(t.name);
+    state
+        .store
+        .update_template(&call.account_id, id, &name, &b, state.clock.now_ms())
+        .await
+        .map_err(store_err(call))?
+        .map_err(|_| not_found())?;
+    tracing::info!(template_id = id, "recording template modified");
+    state.scheduler.rules_changed().await;
+    Ok(Map::new())
 }
 
-/// DeleteLiveRecordTemplate.
-pub(super) async fn delete_template(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DeleteLiveRecordTemplate")
+/// DeleteLiveRecordTemplate: refused while a rule uses the template.
+pub(super) async fn delete_template(state: &AppState, call: &Call) -> ActionResult {
+    let id = template_id(&call.req.params)?;
+    let outcome = state
+        .store
+        .delete_template(&call.account_id, id, state.clock.now_ms())
+        .await
+        .map_err(store_err(call))?;
+    match outcome {
+        Ok(()) => {}
+        Err(Refused::TemplateInUse) => {
+            return Err(ApiError::new(
+                ErrorCode::FailedOperationConfInUsed,
+                format!("TemplateId {id} is used by a recording rule; delete the rule first."),
+            ));
+        }
+        Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
+    }
+    tracing::info!(template_id = id, "recording template deleted");
+    state.scheduler.rules_changed().await;
+    Ok(Map::new())
 }
 
 /// DescribeLiveRecordTemplate.
-pub(super) async fn describe_template(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLiveRecordTemplate")
+pub(super) async fn describe_template(state: &AppState, call: &Call) -> ActionResult {
+    let id = template_id(&call.req.params)?;
+    let t = state
+        .store
+        .template(&call.account_id, id)
+        .await
+        .map_err(store_err(call))?
+        .ok_or_else(|| template_not_found(ErrorCode::FailedOperationNotFound, id))?;
+    Ok(reply("Template", template_json(&t)))
 }
 
-/// DescribeLiveRecordTemplates.
-pub(super) async fn describe_templates(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLiveRecordTemplates")
+/// DescribeLiveRecordTemplates: IsDelayLive selects normal (0, the
+/// documented default) or slow-live (1) templates.
+pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionResult {
+    let delay = call.req.params.i64_opt("IsDelayLive")?.unwrap_or(0);
+    if !(0..=1).contains(&delay) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterValue,
+            format!("IsDelayLive must be 0 or 1, got {delay}"),
+        ));
+    }
+    let all = state
+        .store
+        .templates(&call.account_id)
+        .await
+        .map_err(store_err(call))?;
+    let list: Vec<Value> = all
+        .iter()
+        .filter(|t| t.body.is_delay_live == delay)
+        .map(template_json)
+        .collect();
+    Ok(reply("Templates", list.into()))
+}
+
+/// DomainName of a rule: lower-case, without a port.
+fn rule_domain(p: &Params) -> Result<String, ApiError> {
+    let raw = non_empty(p, "DomainName")?;
+    let d = normalize_domain(&raw);
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
+    if d.is_empty() || d.len() > MAX_DOMAIN_LEN || !d.chars().all(ok) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterDomainFormatError,
+            format!("DomainName {raw:?} is not a valid domain name"),
+        ));
+    }
+    Ok(d)
+}
+
+/// AppName and StreamName of a rule, as given (AppName defaults to `live`,
+/// StreamName to "" = every stream).
+fn rule_target(p: &Params) -> Result<(String, String), ApiError> {
+    let app = p
+        .str_opt("AppName")?
+        .map_or_else(|| "live".to_string(), |s| s.trim().to_string());
+    check_name("AppName", &app)?;
+    let stream = p
+        .str_opt("StreamName")?
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    check_name("StreamName", &stream)?;
+    Ok((app, stream))
 }
 
 /// CreateLiveRecordRule.
-pub(super) async fn create_rule(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("CreateLiveRecordRule")
+pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let domain = rule_domain(p)?;
+    let id = template_id(p)?;
+    let (app, stream) = rule_target(p)?;
+    let new = NewRule {
+        account_id: &call.account_id,
+        domain: &domain,
+        app: &app,
+        stream: &stream,
+        template_id: id,
+    };
+    let outcome = state
+        .store
+        .create_rule(&new, MAX_RULES, state.clock.now_ms())
+        .await
+        .map_err(store_err(call))?;
+    let rule = match outcome {
+        Ok(r) => r,
+        Err(Refused::RuleExists) => {
+            return Err(ApiError::new(
+                ErrorCode::FailedOperationRuleAlreadyExist,
+                format!("A recording rule for {domain}/{app}/{stream} already exists."),
+            ));
+        }
+        Err(Refused::TooMany) => {
+            return Err(ApiError::new(
+                ErrorCode::InternalErrorRuleOutLimit,
+                format!("An account has at most {MAX_RULES} recording rules."),
+            ));
+        }
+        Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
+    };
+    tracing::info!(rule_id = rule.id, template_id = id, %domain, %app, %stream, "recording rule created");
+    state.scheduler.rules_changed().await;
+    Ok(Map::new())
 }
 
-/// DeleteLiveRecordRule.
-pub(super) async fn delete_rule(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DeleteLiveRecordRule")
+/// DeleteLiveRecordRule: DomainName + AppName + StreamName match exactly.
+pub(super) async fn delete_rule(state: &AppState, call: &Call) -> ActionResult {
+    let p = &call.req.params;
+    let domain = rule_domain(p)?;
+    let (app, stream) = rule_target(p)?;
+    let deleted = state
+        .store
+        .delete_rule(&call.account_id, &domain, &app, &stream)
+        .await
+        .map_err(store_err(call))?;
+    if !deleted {
+        return Err(ApiError::new(
+            ErrorCode::FailedOperationNotFound,
+            format!("No recording rule for {domain}/{app}/{stream}."),
+        ));
+    }
+    tracing::info!(%domain, %app, %stream, "recording rule deleted");
+    state.scheduler.rules_changed().await;
+    Ok(Map::new())
 }
 
 /// DescribeLiveRecordRules.
-pub(super) async fn describe_rules(_state: &AppState, _call: &Call) -> ActionResult {
-    not_yet("DescribeLiveRecordRules")
+pub(super) async fn describe_rules(state: &AppState, call: &Call) -> ActionResult {
+    let rules = state
+        .store
+        .rules(&call.account_id)
+        .await
+        .map_err(store_err(call))?;
+    Ok(reply("Rules", rules.iter().map(rule_json).collect()))
 }

@@ -1,6 +1,7 @@
 //! One RTMP connection: socket I/O with a read timeout around the sans-IO
-//! `rtmp::ServerSession`, publish admission into the hub, and conversion of
-//! audio/video/data messages into hub packets.
+//! `rtmp::ServerSession`, publish admission (forbids and push auth through
+//! `auth`, then the hub), the stop reason of a publish (recorded through
+//! `history`), and conversion of audio/video/data messages into hub packets.
 
 use std::net::SocketAddr;
 
@@ -13,8 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use super::IngestCtx;
-use crate::hub::{HubError, Packet, Publisher, SessionInfo};
+use super::history::SessionLog;
+use super::{IngestCtx, auth};
+use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
 use crate::task::{StreamKey, normalize_domain};
 
 const READ_BUFFER: usize = 64 * 1024;
@@ -68,6 +70,21 @@ struct Publishing {
     publisher: Publisher,
     demux: TagDemuxer,
     clock: Unwrap32,
+    log: SessionLog,
+}
+
+impl Publishing {
+    /// Ends the stream (dropping the publisher ends it in the hub), then
+    /// records the end of the session.
+    async fn end(self, ctx: &IngestCtx, reason: StopReason) {
+        let tracks = self.demux.tracks();
+        let stream = self.publisher.stream().clone();
+        drop(self.publisher);
+        let end_ms = ctx.clock.now_ms();
+        self.log
+            .end(&ctx.store, &stream, end_ms, reason, &tracks)
+            .await;
+    }
 }
 
 pub(super) struct Connection<'a> {
@@ -131,6 +148,22 @@ impl<'a> Connection<'a> {
     }
 
     pub(super) async fn run(mut self, shutdown: CancellationToken) -> Result<(), ConnError> {
+        let result = self.serve(&shutdown).await;
+        if let Some(p) = self.publishing.take() {
+            let reason = p.publisher.stream().stop_reason().unwrap_or(match &result {
+                _ if shutdown.is_cancelled() => StopReason::Shutdown,
+                Ok(()) => StopReason::Disconnect,
+                Err(ConnError::Timeout(_)) => StopReason::Timeout,
+                Err(ConnError::Kicked) => StopReason::Dropped,
+                Err(e) if e.is_client_gone() => StopReason::Disconnect,
+                Err(_) => StopReason::Error,
+            });
+            p.end(self.ctx, reason).await;
+        }
+        result
+    }
+
+    async fn serve(&mut self, shutdown: &CancellationToken) -> Result<(), ConnError> {
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
             let kick = self
@@ -204,13 +237,9 @@ impl<'a> Connection<'a> {
                 stream_id, data, ..
             } => self.on_data(stream_id, &data),
             ServerEvent::Unpublished { stream_id } => {
-                if self
-                    .publishing
-                    .as_ref()
-                    .is_some_and(|p| p.stream_id == stream_id)
-                {
-                    self.publishing = None;
+                if let Some(p) = self.publishing.take_if(|p| p.stream_id == stream_id) {
                     tracing::info!("publisher unpublished");
+                    p.end(self.ctx, StopReason::Unpublish).await;
                 }
                 Ok(())
             }
@@ -274,21 +303,36 @@ impl<'a> Connection<'a> {
             .collect::<Vec<_>>()
             .join("&");
         let key = StreamKey::new(&domain, app, stream);
+        let now = self.ctx.clock.now_ms();
+        if let Err(refusal) = auth::admit(&self.ctx.store, &key, &stream_param, now).await {
+            return self
+                .refuse(stream_id, refusal.code(), refusal.to_string())
+                .await;
+        }
         let info = SessionInfo {
             session_id: uuid::Uuid::new_v4().simple().to_string(),
-            started_ms: self.ctx.clock.now_ms(),
+            started_ms: now,
             client_addr: self.peer.to_string(),
             stream_param,
         };
         match self.ctx.hub.publish(key.clone(), info) {
             Ok(publisher) => {
+                if let Err(refusal) = auth::recheck_forbid(&self.ctx.store, &key, now).await {
+                    drop(publisher);
+                    return self
+                        .refuse(stream_id, refusal.code(), refusal.to_string())
+                        .await;
+                }
                 self.session.accept_publish(stream_id);
-                tracing::info!(stream = %key, conn = self.conn_id, session = %publisher.stream().info.session_id, "publish started");
+                let stream = publisher.stream();
+                tracing::info!(stream = %key, conn = self.conn_id, session = %stream.info.session_id, "publish started");
+                let log = SessionLog::start(&self.ctx.store, stream);
                 self.publishing = Some(Publishing {
                     stream_id,
                     publisher,
                     demux: TagDemuxer::new(),
                     clock: Unwrap32::new(),
+                    log,
                 });
                 Ok(())
             }

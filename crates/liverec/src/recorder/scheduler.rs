@@ -265,8 +265,17 @@ impl Actor {
                 }
             }
             Command::ReloadRules(plans) => {
+                let before: HashSet<PlanKey> = self.armed.keys().copied().collect();
                 self.armed.retain(|k, _| !matches!(k, PlanKey::Rule(_)));
+                let live = self.hub.list();
                 for p in plans {
+                    // A new rule records from the next publish on, not the
+                    // sessions already live (SPEC §3.2).
+                    if !before.contains(&p.key) {
+                        for s in live.iter().filter(|s| p.matches(&s.key)) {
+                            self.done.insert((p.key, s.info.session_id.clone()));
+                        }
+                    }
                     self.armed.insert(p.key, Arc::new(p));
                 }
                 self.reconcile(None);

@@ -12,4 +12,6 @@ mod files;
 mod formats;
 mod recording;
 mod service;
+mod streams;
 mod tasks;
+mod templates;

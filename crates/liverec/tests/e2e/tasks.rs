@@ -321,3 +321,51 @@ fn describe_record_task_window_and_scroll_token_paging() {
     let r = s.sdk("DescribeRecordTask", q).ok();
     assert_eq!(r["TaskList"].as_array().expect("list").len(), 1);
 }
+
+#[test]
+fn a_template_reconnect_window_continues_the_playlist() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let tpl = s.sdk(
+        "CreateLiveRecordTemplate",
+        json!({"TemplateName": "reconnect", "HlsParam": {"Enable": 1}, "HlsSpecialParam": {"FlowContinueDuration": 8}}),
+    );
+    let tpl = tpl.ok()["TemplateId"].as_i64().expect("TemplateId");
+    let mut p = task("rc", None, now_s() + 120);
+    p["TemplateId"] = json!(tpl);
+    let id = create(&s, p);
+    // Two publishes 2 s apart: one playlist, with a discontinuity.
+    let mut first = Publisher::start(&s.rtmp_url("live", "rc"), "h264_aac_10s.flv");
+    s.wait_publishing("rc");
+    std::thread::sleep(Duration::from_secs(4));
+    first.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    let mut second = Publisher::start(&s.rtmp_url("live", "rc"), "h264_aac_10s.flv");
+    wait_for(Duration::from_secs(15), "second publish", || {
+        (s.log().matches("publish started").count() >= 2).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let live = files_of(&s, &id);
+    assert_eq!(
+        live.len(),
+        1,
+        "the reconnect continues the same file: {live:?}"
+    );
+    assert_eq!(live[0]["Status"], "recording");
+    // A gap longer than the window closes it; the next publish starts a
+    // new playlist.
+    second.stop();
+    std::thread::sleep(Duration::from_secs(10));
+    let _third = Publisher::start(&s.rtmp_url("live", "rc"), "h264_aac_10s.flv");
+    std::thread::sleep(Duration::from_secs(4));
+    s.sdk("StopRecordTask", json!({"TaskId": id})).ok();
+    let files = wait_files(&s, &id, 2);
+    let joined = files
+        .iter()
+        .max_by_key(|f| f["Duration"].as_f64().map(|d| (d * 1000.0) as i64))
+        .expect("file");
+    let pl = s.download_hls(joined["VideoUrl"].as_str().expect("url"));
+    let text = std::fs::read_to_string(&pl).expect("playlist");
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY").count(), 1, "{text}");
+    assert_valid(&pl, "hls", 6.0, 11.0);
+    assert_hls_segments(&pl);
+}

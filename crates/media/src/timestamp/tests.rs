@@ -205,6 +205,35 @@ fn b_frames_keep_their_cts() {
 }
 
 #[test]
+fn a_splice_never_presents_before_what_was_presented() {
+    // A publisher reconnects: B-frame GOP (decode I P B B, present I B B P),
+    // then the timeline restarts at 0 with a keyframe whose cts is 0.
+    let mut r = TimestampRepair::new(10_000);
+    let mut max_pts = i64::MIN;
+    let gop = [
+        (0, 0, true),
+        (33, 100, false),
+        (66, 0, false),
+        (100, 0, false),
+    ];
+    for base in [1000, 0] {
+        for &(d, cts, key) in &gop {
+            let mut f = frame(Track::Video, base + d, cts);
+            f.keyframe = key;
+            assert!(r.apply(&mut f));
+            if base == 0 && d == 0 {
+                assert!(
+                    f.pts() > max_pts,
+                    "first frame after the splice presents at {} <= {max_pts}",
+                    f.pts()
+                );
+            }
+            max_pts = max_pts.max(f.pts());
+        }
+    }
+}
+
+#[test]
 fn audio_before_first_keyframe_is_clamped_or_dropped() {
     let mut r = TimestampRepair::new(10_000);
     let out = run(

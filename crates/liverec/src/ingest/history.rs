@@ -1,0 +1,103 @@
+//! The publish history: one `stream_sessions` row per accepted publish,
+//! written when it starts and closed with its stop reason and resolution
+//! when it ends (DescribeLiveStreamEventList reads them).
+//!
+//! Bookkeeping only: the writes run off the media path, and a database
+//! failure is logged, never refusing or ending a publish.
+
+use media::Tracks;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::hub::{LiveStream, StopReason};
+use crate::store::{NewSession, Store};
+
+/// The history row of one publish session.
+#[derive(Debug)]
+pub(super) struct SessionLog {
+    /// Writes the row; the end is written after it.
+    insert: JoinHandle<()>,
+}
+
+impl SessionLog {
+    /// Starts writing the row of the session `stream` just began.
+    pub(super) fn start(store: &Store, stream: &LiveStream) -> SessionLog {
+        let row = NewSession {
+            id: stream.info.session_id.clone(),
+            domain: stream.key.domain.clone(),
+            app: stream.key.app.clone(),
+            stream: stream.key.stream.clone(),
+            client_addr: stream.info.client_addr.clone(),
+            stream_param: stream.info.stream_param.clone(),
+            start_ms: stream.info.started_ms,
+        };
+        let store = store.clone();
+        let insert = tokio::spawn(
+            async move {
+                if let Err(e) = store.insert_session(&row).await {
+                    tracing::error!(session = %row.id, error = %e, "recording a publish session failed");
+                }
+            }
+            .in_current_span(),
+        );
+        SessionLog { insert }
+    }
+
+    /// Closes the row of `stream`'s session, which ended at `end_ms`.
+    pub(super) async fn end(
+        self,
+        store: &Store,
+        stream: &LiveStream,
+        end_ms: i64,
+        reason: StopReason,
+        tracks: &Tracks,
+    ) {
+        tracing::info!(
+            stream = %stream.key,
+            session = %stream.info.session_id,
+            reason = reason.as_str(),
+            duration_ms = end_ms - stream.info.started_ms,
+            "publish ended"
+        );
+        let _ = self.insert.await;
+        let id = &stream.info.session_id;
+        if let Err(e) = store
+            .end_session(id, end_ms, reason.as_str(), &resolution(tracks))
+            .await
+        {
+            tracing::error!(session = %id, error = %e, "recording the end of a publish session failed");
+        }
+    }
+}
+
+/// `WxH` of the video, empty when there is none or its size is unknown.
+fn resolution(tracks: &Tracks) -> String {
+    tracks
+        .video
+        .as_ref()
+        .filter(|v| v.width > 0 && v.height > 0)
+        .map(|v| format!("{}x{}", v.width, v.height))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_of_tracks() {
+        assert_eq!(resolution(&Tracks::default()), "");
+        let video = |width, height| Tracks {
+            video: Some(std::sync::Arc::new(media::VideoConfig {
+                codec: media::VideoCodec::H264,
+                record: bytes::Bytes::new(),
+                width,
+                height,
+                nal_length_size: 4,
+            })),
+            audio: None,
+        };
+        assert_eq!(resolution(&video(640, 360)), "640x360");
+        assert_eq!(resolution(&video(0, 0)), "", "SPS not read");
+    }
+}

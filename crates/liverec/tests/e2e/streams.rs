@@ -1,0 +1,803 @@
+//! Stream actions (SPEC §3.3): online list, state, drop, event list,
+//! forbid/resume and push authentication, through the official Python SDK
+//! and tccli, with ffmpeg and `liverec push` publishers.
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// UTC `2019-01-04T12:00:00Z` of Unix seconds.
+fn utc(unix_s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .expect("time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+fn is_utc(s: &str) -> bool {
+    s.len() == 20
+        && s.ends_with('Z')
+        && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
+/// An ffmpeg publisher looping the A/V fixture, as a child we can watch.
+fn ffmpeg(url: &str) -> Child {
+    Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+        ])
+        .arg(fixture("h264_aac_10s.flv"))
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ffmpeg")
+}
+
+/// Kills a child that is still running (by PID) and reaps it.
+fn reap(mut c: Child) {
+    if let Ok(None) = c.try_wait() {
+        signal(c.id(), "KILL");
+    }
+    let _ = c.wait();
+}
+
+/// `liverec push` of the fixture for at most 2 s; its exit status (None if
+/// it did not exit within 20 s) and stderr.
+fn push_once(url: &str) -> (Option<ExitStatus>, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["push", "--realtime", "--seconds", "2"])
+        .arg(fixture("h264_aac_10s.flv"))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start liverec push");
+    let status = wait_exit(&mut c, Duration::from_secs(20));
+    if status.is_none() {
+        signal(c.id(), "KILL");
+        let _ = c.wait();
+    }
+    let mut err = String::new();
+    if let Some(mut e) = c.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (status, err)
+}
+
+/// Asserts that `liverec push` to `url` is refused with `code`.
+fn assert_refused(url: &str, code: &str) {
+    let (status, err) = push_once(url);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(4),
+        "publish to {url} must be rejected: {err}"
+    );
+    assert!(err.contains(code), "{err}");
+}
+
+/// How many publishes of live/`stream` the server has logged.
+fn publishes(s: &Server, stream: &str) -> usize {
+    let needle = format!("/live/{stream}");
+    s.log()
+        .lines()
+        .filter(|l| l.contains("publish started") && l.contains(&needle))
+        .count()
+}
+
+fn wait_publishes(s: &Server, stream: &str, n: usize) {
+    wait_for(
+        Duration::from_secs(15),
+        &format!("publish {n} of {stream}"),
+        || (publishes(s, stream) >= n).then_some(()),
+    );
+}
+
+fn state(s: &Server, stream: &str) -> String {
+    let r = s
+        .sdk(
+            "DescribeLiveStreamState",
+            json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": stream}),
+        )
+        .ok();
+    r["StreamState"].as_str().expect("StreamState").to_string()
+}
+
+fn ident(stream: &str) -> Value {
+    json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": stream})
+}
+
+fn online(s: &Server, params: Value) -> Value {
+    s.sdk("DescribeLiveStreamOnlineList", params).ok()
+}
+
+fn names(list: &Value, field: &str) -> Vec<String> {
+    list[field]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| i["StreamName"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// DescribeLiveStreamEventList over the last 10 minutes with `extra`.
+fn events(s: &Server, extra: Value) -> Value {
+    let t = now_s();
+    let mut p = json!({"StartTime": utc(t - 600), "EndTime": utc(t + 60)});
+    for (k, v) in extra.as_object().expect("object") {
+        p[k] = v.clone();
+    }
+    s.sdk("DescribeLiveStreamEventList", p).ok()
+}
+
+fn common() -> SdkOpts {
+    SdkOpts {
+        client: Some("common"),
+        ..Default::default()
+    }
+}
+
+fn assert_err(r: Sdk, code: &str, field: &str) {
+    let m = r.err(code);
+    assert!(m.contains(field), "message {m:?} should name {field}");
+}
+
+#[test]
+fn online_list_state_and_drop_ending_a_highlight_recording() {
+    let s = Server::start();
+    let p1 = ffmpeg(&s.rtmp_url("live", "on1"));
+    let _p2 = Publisher::start(&s.rtmp_url("live", "on2"), "h264_aac_10s.flv");
+    s.wait_publishing("on1");
+    s.wait_publishing("on2");
+
+    let all = online(&s, json!({}));
+    assert_eq!(
+        (
+            &all["TotalNum"],
+            &all["TotalPage"],
+            &all["PageNum"],
+            &all["PageSize"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(10))
+    );
+    assert_eq!(names(&all, "OnlineInfo"), ["on1", "on2"]);
+    let info = &all["OnlineInfo"][0];
+    assert_eq!(info["DomainName"], "127.0.0.1");
+    assert_eq!(info["AppName"], "live");
+    assert_eq!(info["PushToDelay"], 0);
+    let published = info["PublishTimeList"][0]["PublishTime"]
+        .as_str()
+        .expect("PublishTime");
+    assert!(is_utc(published), "{published}");
+    // Paging: one per page, stable order.
+    let p1of2 = online(&s, json!({"PageSize": 1}));
+    assert_eq!(
+        (&p1of2["TotalNum"], &p1of2["TotalPage"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(names(&p1of2, "OnlineInfo"), ["on1"]);
+    let p2of2 = online(&s, json!({"PageSize": 1, "PageNum": 2}));
+    assert_eq!(names(&p2of2, "OnlineInfo"), ["on2"]);
+    assert!(
+        names(
+            &online(&s, json!({"PageSize": 1, "PageNum": 3})),
+            "OnlineInfo"
+        )
+        .is_empty()
+    );
+    // Filters.
+    assert_eq!(
+        names(&online(&s, json!({"StreamName": "on2"})), "OnlineInfo"),
+        ["on2"]
+    );
+    assert_eq!(
+        online(&s, json!({"DomainName": "127.0.0.1", "AppName": "live"}))["TotalNum"],
+        2
+    );
+    assert_eq!(
+        online(&s, json!({"DomainName": "other.example.com"}))["TotalNum"],
+        0
+    );
+    assert_eq!(online(&s, json!({"AppName": "other"}))["TotalNum"], 0);
+    // Errors.
+    assert_err(
+        s.sdk("DescribeLiveStreamOnlineList", json!({"PageSize": 0})),
+        "InvalidParameterValue",
+        "PageSize",
+    );
+    assert_err(
+        s.sdk("DescribeLiveStreamOnlineList", json!({"PageSize": 300_001})),
+        "InvalidParameterValue",
+        "PageSize",
+    );
+    assert_err(
+        s.sdk_with(
+            &common(),
+            "DescribeLiveStreamOnlineList",
+            json!({"PageNum": "first"}),
+        ),
+        "InvalidParameter",
+        "PageNum",
+    );
+
+    // State.
+    assert_eq!(state(&s, "on1"), "active");
+    assert_eq!(state(&s, "nobody"), "inactive");
+    assert_err(
+        s.sdk(
+            "DescribeLiveStreamState",
+            json!({"DomainName": "127.0.0.1", "AppName": "live"}),
+        ),
+        "MissingParameter",
+        "StreamName",
+    );
+    assert_err(
+        s.sdk_with(
+            &common(),
+            "DescribeLiveStreamState",
+            json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": 5}),
+        ),
+        "InvalidParameter",
+        "StreamName",
+    );
+
+    // DropLiveStream ends a highlight recording with a valid file and
+    // disconnects ffmpeg.
+    let task = s.create(json!({"StreamName": "on1", "Highlight": 1}));
+    std::thread::sleep(Duration::from_secs(3));
+    let mut p1 = p1;
+    s.sdk("DropLiveStream", ident("on1")).ok();
+    let exit = wait_exit(&mut p1, Duration::from_secs(10));
+    reap(p1);
+    assert!(
+        exit.is_some_and(|st| !st.success()),
+        "ffmpeg must fail when dropped: {exit:?}"
+    );
+    let files = s.wait_finished(task, 1, Duration::from_secs(5));
+    let path = s.download(files[0]["VideoUrl"].as_str().expect("VideoUrl"));
+    crate::probe::assert_valid(&path, "flv", 2.0, 8.0);
+    assert!(s.log().contains("stream dropped"));
+    assert_eq!(state(&s, "on1"), "inactive");
+    assert_eq!(names(&online(&s, json!({})), "OnlineInfo"), ["on2"]);
+    // Dropping a stream that is not live succeeds; missing fields do not.
+    s.sdk("DropLiveStream", ident("nobody")).ok();
+    assert_err(
+        s.sdk(
+            "DropLiveStream",
+            json!({"AppName": "live", "StreamName": "on1"}),
+        ),
+        "MissingParameter",
+        "DomainName",
+    );
+
+    // The event list shows both sessions: on1 dropped, on2 still live.
+    let ev = events(&s, json!({}));
+    assert_eq!(ev["TotalNum"], 2, "{ev}");
+    let list = ev["EventList"].as_array().expect("EventList");
+    assert_eq!(names(&ev, "EventList"), ["on2", "on1"], "live first: {ev}");
+    let on1 = &list[1];
+    assert_eq!(on1["StopReason"], "dropped");
+    assert_eq!(on1["ClientIp"], "127.0.0.1");
+    assert_eq!(on1["Resolution"], "640x360");
+    assert_eq!(on1["DomainName"], "127.0.0.1");
+    assert_eq!(on1["AppName"], "live");
+    assert!(is_utc(on1["StreamStartTime"].as_str().unwrap_or_default()));
+    assert!(is_utc(on1["StreamEndTime"].as_str().unwrap_or_default()));
+    assert!(on1["Duration"].as_i64().expect("Duration") >= 3, "{on1}");
+    let on2 = &list[0];
+    assert_eq!(
+        (&on2["StreamEndTime"], &on2["StopReason"]),
+        (&json!(""), &json!(""))
+    );
+    // IsFilter=1: only ended sessions.
+    assert_eq!(
+        names(&events(&s, json!({"IsFilter": 1})), "EventList"),
+        ["on1"]
+    );
+}
+
+/// The StopReason of the only session of live/`stream`.
+fn stop_reason(s: &Server, stream: &str) -> String {
+    let ev = events(s, json!({"StreamName": stream, "IsStrict": 1}));
+    assert_eq!(ev["TotalNum"], 1, "{ev}");
+    ev["EventList"][0]["StopReason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn event_list_filters_paging_errors_and_tccli() {
+    let mut s = Server::start_with(&[("LIVEREC_RTMP_READ_TIMEOUT_SECONDS", "3")]);
+    for name in ["evA", "evB"] {
+        let (status, err) = push_once(&s.rtmp_url("live", name));
+        assert!(status.is_some_and(|st| st.success()), "{err}");
+    }
+    let ev = events(&s, json!({}));
+    assert_eq!(
+        names(&ev, "EventList"),
+        ["evB", "evA"],
+        "newest first: {ev}"
+    );
+    for e in ev["EventList"].as_array().expect("list") {
+        assert_eq!(e["StopReason"], "unpublish", "{e}");
+        let d = e["Duration"].as_i64().expect("Duration");
+        assert!((1..=4).contains(&d), "{e}");
+        assert_eq!(e["Resolution"], "640x360");
+    }
+    assert_eq!(
+        names(&events(&s, json!({"IsAsc": 1})), "EventList"),
+        ["evA", "evB"]
+    );
+    let page = events(&s, json!({"PageSize": 1, "PageNum": 2}));
+    assert_eq!(
+        (
+            &page["TotalNum"],
+            &page["TotalPage"],
+            &page["PageNum"],
+            &page["PageSize"]
+        ),
+        (&json!(2), &json!(2), &json!(2), &json!(1))
+    );
+    assert_eq!(names(&page, "EventList"), ["evA"]);
+    // StreamName: substring by default, exact with IsStrict.
+    assert_eq!(events(&s, json!({"StreamName": "ev"}))["TotalNum"], 2);
+    assert_eq!(
+        events(&s, json!({"StreamName": "ev", "IsStrict": 1}))["TotalNum"],
+        0
+    );
+    assert_eq!(
+        names(
+            &events(&s, json!({"StreamName": "evA", "IsStrict": 1})),
+            "EventList"
+        ),
+        ["evA"]
+    );
+    assert_eq!(
+        events(&s, json!({"DomainName": "127.0.0.1", "AppName": "live"}))["TotalNum"],
+        2
+    );
+    assert_eq!(events(&s, json!({"AppName": "other"}))["TotalNum"], 0);
+    // A window before the sessions is empty.
+    let t = now_s();
+    let old = s
+        .sdk(
+            "DescribeLiveStreamEventList",
+            json!({"StartTime": utc(t - 7200), "EndTime": utc(t - 3600)}),
+        )
+        .ok();
+    assert_eq!(
+        (&old["TotalNum"], &old["TotalPage"]),
+        (&json!(0), &json!(0))
+    );
+
+    // Errors, each naming its field.
+    let call = |p: Value| s.sdk("DescribeLiveStreamEventList", p);
+    assert_err(
+        call(json!({"EndTime": utc(t)})),
+        "MissingParameter",
+        "StartTime",
+    );
+    assert_err(
+        call(json!({"StartTime": utc(t - 60)})),
+        "MissingParameter",
+        "EndTime",
+    );
+    assert_err(
+        call(json!({"StartTime": "2019-01-04 12:00:00", "EndTime": utc(t)})),
+        "InvalidParameterValue",
+        "StartTime",
+    );
+    assert_err(
+        call(json!({"StartTime": utc(t), "EndTime": utc(t - 60)})),
+        "InvalidParameterValue",
+        "EndTime must be later than StartTime",
+    );
+    assert_err(
+        call(json!({"StartTime": utc(t - 40 * 86_400), "EndTime": utc(t)})),
+        "InvalidParameterValue",
+        "31 days",
+    );
+    assert_err(
+        call(json!({"StartTime": utc(t - 90 * 86_400), "EndTime": utc(t - 80 * 86_400)})),
+        "InvalidParameterValue",
+        "StartTime",
+    );
+    let window = json!({"StartTime": utc(t - 60), "EndTime": utc(t)});
+    let with = |k: &str, v: Value| {
+        let mut p = window.clone();
+        p[k] = v;
+        p
+    };
+    assert_err(
+        call(with("PageSize", json!(101))),
+        "InvalidParameterValue",
+        "PageSize",
+    );
+    assert_err(
+        call(with("IsAsc", json!(2))),
+        "InvalidParameterValue",
+        "IsAsc",
+    );
+    assert_err(
+        s.sdk_with(
+            &common(),
+            "DescribeLiveStreamEventList",
+            with("PageNum", json!("x")),
+        ),
+        "InvalidParameter",
+        "PageNum",
+    );
+
+    // tccli, success and error.
+    let home = s.data_dir().join("tccli-home");
+    std::fs::create_dir_all(&home).expect("home");
+    let tccli_call = |action: &str, args: &[&str]| {
+        Command::new(tccli())
+            .args([
+                "live",
+                action,
+                "--secretId",
+                SECRET_ID,
+                "--secretKey",
+                SECRET_KEY,
+            ])
+            .args(["--region", "ap-guangzhou", "--endpoint"])
+            .arg(format!("http://{}", s.endpoint()))
+            .args(args)
+            .env("HOME", &home)
+            .env("NO_PROXY", "*")
+            .output()
+            .expect("run tccli")
+    };
+    let out = tccli_call(
+        "DescribeLiveStreamEventList",
+        &[
+            "--StartTime",
+            &utc(t - 600),
+            "--EndTime",
+            &utc(t + 60),
+            "--IsAsc",
+            "1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "tccli failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("tccli prints JSON");
+    assert_eq!(names(&v, "EventList"), ["evA", "evB"], "{v}");
+    let out = tccli_call(
+        "DescribeLiveStreamState",
+        &[
+            "--DomainName",
+            "127.0.0.1",
+            "--AppName",
+            "live",
+            "--StreamName",
+            "evA",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("tccli prints JSON");
+    assert_eq!(v["StreamState"], "inactive");
+    let out = tccli_call(
+        "DescribeLiveStreamEventList",
+        &["--StartTime", &utc(t), "--EndTime", &utc(t - 60)],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidParameterValue"));
+
+    // Abnormal ends: a stalled publisher times out; a shutdown ends the
+    // sessions it cuts, and the record of that survives the restart.
+    let mut stall = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args([
+            "push",
+            "--realtime",
+            "--stall-after-ms",
+            "1000",
+            "--seconds",
+            "15",
+        ])
+        .arg(fixture("h264_aac_10s.flv"))
+        .arg(s.rtmp_url("live", "evStall"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start liverec push");
+    let exit = wait_exit(&mut stall, Duration::from_secs(12));
+    reap(stall);
+    assert_eq!(
+        exit.and_then(|st| st.code()),
+        Some(5),
+        "closed by the server"
+    );
+    assert_eq!(stop_reason(&s, "evStall"), "timeout");
+    let p = Publisher::push(&s.rtmp_url("live", "evDown"), "h264_aac_10s.flv");
+    s.wait_publishing("evDown");
+    assert!(s.stop().success());
+    drop(p);
+    s.start_again();
+    assert_eq!(stop_reason(&s, "evDown"), "shutdown");
+    assert_eq!(events(&s, json!({}))["TotalNum"], 4);
+}
+
+#[test]
+fn forbid_refuses_publishes_until_resumed_or_resume_time() {
+    let s = Server::start();
+    let mut live = ffmpeg(&s.rtmp_url("live", "fbd"));
+    s.wait_publishing("fbd");
+    // Errors first: nothing is forbidden by them.
+    let t = now_s();
+    let with = |k: &str, v: &str| {
+        let mut p = ident("fbd");
+        p[k] = json!(v);
+        p
+    };
+    assert_err(
+        s.sdk("ForbidLiveStream", with("ResumeTime", &utc(t - 60))),
+        "InvalidParameterValue",
+        "ResumeTime",
+    );
+    assert_err(
+        s.sdk("ForbidLiveStream", with("ResumeTime", "tomorrow")),
+        "InvalidParameterValue",
+        "ResumeTime",
+    );
+    assert_err(
+        s.sdk(
+            "ForbidLiveStream",
+            with("ResumeTime", &utc(t + 91 * 86_400)),
+        ),
+        "InvalidParameterValue",
+        "ResumeTime",
+    );
+    assert_err(
+        s.sdk("ForbidLiveStream", with("Reason", &"x".repeat(2049))),
+        "InvalidParameterValue",
+        "Reason",
+    );
+    assert_err(
+        s.sdk(
+            "ForbidLiveStream",
+            json!({"DomainName": "127.0.0.1", "StreamName": "fbd"}),
+        ),
+        "MissingParameter",
+        "AppName",
+    );
+    assert_err(
+        s.sdk(
+            "ResumeLiveStream",
+            json!({"DomainName": "127.0.0.1", "AppName": "live"}),
+        ),
+        "MissingParameter",
+        "StreamName",
+    );
+    assert_eq!(state(&s, "fbd"), "active");
+
+    // Forbid: the publisher is dropped, new publishes are refused.
+    s.sdk("ForbidLiveStream", with("Reason", "e2e")).ok();
+    let exit = wait_exit(&mut live, Duration::from_secs(10));
+    reap(live);
+    assert!(exit.is_some_and(|st| !st.success()), "{exit:?}");
+    assert_eq!(state(&s, "fbd"), "forbid");
+    assert_refused(&s.rtmp_url("live", "fbd"), "NetStream.Publish.Rejected");
+    let mut again = ffmpeg(&s.rtmp_url("live", "fbd"));
+    let exit = wait_exit(&mut again, Duration::from_secs(10));
+    reap(again);
+    assert!(
+        exit.is_some_and(|st| !st.success()),
+        "ffmpeg refused: {exit:?}"
+    );
+    assert_eq!(publishes(&s, "fbd"), 1, "nothing accepted while forbidden");
+    assert!(s.log().contains("is forbidden until ResumeLiveStream"));
+    // Other streams are unaffected.
+    let (st, err) = push_once(&s.rtmp_url("live", "fbdother"));
+    assert!(st.is_some_and(|st| st.success()), "{err}");
+
+    // Resume: accepted again.
+    s.sdk("ResumeLiveStream", ident("fbd")).ok();
+    assert_eq!(state(&s, "fbd"), "inactive");
+    let _p = Publisher::push(&s.rtmp_url("live", "fbd"), "h264_aac_10s.flv");
+    wait_publishes(&s, "fbd", 2);
+    assert_eq!(state(&s, "fbd"), "active");
+    drop(_p);
+
+    // A forbid with a ResumeTime lifts by itself; resuming twice is fine.
+    wait_for(Duration::from_secs(10), "publisher gone", || {
+        (state(&s, "fbd") == "inactive").then_some(())
+    });
+    let until = now_s() + 4;
+    s.sdk("ForbidLiveStream", with("ResumeTime", &utc(until)))
+        .ok();
+    assert_eq!(state(&s, "fbd"), "forbid");
+    assert_refused(&s.rtmp_url("live", "fbd"), "NetStream.Publish.Rejected");
+    sleep_until(until as f64 + 0.5);
+    assert_eq!(state(&s, "fbd"), "inactive");
+    let _p = Publisher::push(&s.rtmp_url("live", "fbd"), "h264_aac_10s.flv");
+    wait_publishes(&s, "fbd", 3);
+    s.sdk("ResumeLiveStream", ident("fbd")).ok();
+
+    // The first session ended as forbidden.
+    let ev = events(&s, json!({"StreamName": "fbd", "IsStrict": 1, "IsAsc": 1}));
+    assert_eq!(ev["EventList"][0]["StopReason"], "forbidden", "{ev}");
+}
+
+#[test]
+fn push_auth_keys_and_publish_authentication() {
+    let s = Server::start();
+    let domain = json!({"DomainName": "127.0.0.1"});
+    let info = |o: &SdkOpts| {
+        s.sdk_with(o, "DescribeLivePushAuthKey", domain.clone())
+            .ok()["PushAuthKeyInfo"]
+            .clone()
+    };
+    let me = SdkOpts::default();
+    assert_eq!(
+        info(&me),
+        json!({"DomainName": "127.0.0.1", "Enable": 0, "MasterAuthKey": "", "BackupAuthKey": "", "AuthDelta": 0})
+    );
+    assert_err(
+        s.sdk("DescribeLivePushAuthKey", json!({})),
+        "MissingParameter",
+        "DomainName",
+    );
+    // Invalid changes.
+    let modify = |p: Value| s.sdk("ModifyLivePushAuthKey", p);
+    assert_err(modify(json!({})), "MissingParameter", "DomainName");
+    assert_err(
+        modify(json!({"DomainName": "127.0.0.1", "Enable": 1})),
+        "InvalidParameterValue",
+        "MasterAuthKey",
+    );
+    assert_err(
+        modify(json!({"DomainName": "127.0.0.1", "Enable": 2, "MasterAuthKey": "k"})),
+        "InvalidParameterValue",
+        "Enable",
+    );
+    assert_err(
+        modify(json!({"DomainName": "127.0.0.1", "MasterAuthKey": "bad key!"})),
+        "InvalidParameterValue",
+        "MasterAuthKey",
+    );
+    assert_err(
+        modify(json!({"DomainName": "127.0.0.1", "BackupAuthKey": "k".repeat(65)})),
+        "InvalidParameterValue",
+        "BackupAuthKey",
+    );
+    assert_err(
+        modify(json!({"DomainName": "127.0.0.1", "AuthDelta": 100_000_000})),
+        "InvalidParameterValue",
+        "AuthDelta",
+    );
+    assert_err(
+        s.sdk_with(
+            &common(),
+            "ModifyLivePushAuthKey",
+            json!({"DomainName": "127.0.0.1", "AuthDelta": "soon"}),
+        ),
+        "InvalidParameter",
+        "AuthDelta",
+    );
+    assert_eq!(info(&me)["Enable"], 0, "refused changes change nothing");
+
+    let master = "e2eMasterKey0123456789abcdefABCDE";
+    let backup = "e2eBackupKey9876543210";
+    modify(
+        json!({"DomainName": "127.0.0.1", "Enable": 1, "MasterAuthKey": master,
+                  "BackupAuthKey": backup, "AuthDelta": 60}),
+    )
+    .ok();
+    // Only AuthDelta changes; the keys stay.
+    modify(json!({"DomainName": "127.0.0.1", "AuthDelta": 120})).ok();
+    assert_eq!(
+        info(&me),
+        json!({"DomainName": "127.0.0.1", "Enable": 1, "MasterAuthKey": master, "BackupAuthKey": backup, "AuthDelta": 120})
+    );
+    // Another account has its own (default) settings for the domain.
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["keys", "create", "--name", "other"])
+        .env_clear()
+        .env("LIVEREC_DATA_DIR", s.data_dir())
+        .output()
+        .expect("keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .expect("field")
+    };
+    let other = SdkOpts {
+        secret_id: Some(field("SecretId:")),
+        secret_key: Some(field("SecretKey:")),
+        ..Default::default()
+    };
+    assert_eq!(info(&other)["Enable"], 0);
+    assert_eq!(info(&other)["MasterAuthKey"], "");
+
+    let url = |stream: &str, query: &str| format!("{}?{query}", s.rtmp_url("live", stream));
+    let signed = |key: &str, stream: &str, tx_time: &str| {
+        format!(
+            "txSecret={}&txTime={tx_time}",
+            tcapi::push_tx_secret(key, stream, tx_time)
+        )
+    };
+    let hex = |t: i64| format!("{t:X}");
+    let now = now_s();
+    // Refused: missing, wrong secret, expired (beyond txTime + AuthDelta).
+    assert_refused(&s.rtmp_url("live", "pa"), "NetStream.Publish.Unauthorized");
+    assert_refused(
+        &url("pa", &format!("txTime={}", hex(now + 300))),
+        "NetStream.Publish.Unauthorized",
+    );
+    assert_refused(
+        &url("pa", &signed("not-the-key", "pa", &hex(now + 300))),
+        "NetStream.Publish.Unauthorized",
+    );
+    assert_refused(
+        &url("pa", &signed(master, "other-stream", &hex(now + 300))),
+        "NetStream.Publish.Unauthorized",
+    );
+    assert_refused(
+        &url("pa", &signed(master, "pa", &hex(now - 600))),
+        "NetStream.Publish.Unauthorized",
+    );
+    let log = s.log();
+    for reason in ["txSecret or txTime is missing", "wrong txSecret", "expired"] {
+        assert!(
+            log.contains(&format!(
+                "push authentication failed for 127.0.0.1/live/pa: {reason}"
+            )),
+            "log gives the reason {reason:?}:\n{log}"
+        );
+    }
+    assert_eq!(publishes(&s, "pa"), 0);
+    // Accepted: master key, backup key, within AuthDelta, decimal txTime.
+    let _a = Publisher::push(
+        &url("pa", &signed(master, "pa", &hex(now + 300))),
+        "h264_aac_10s.flv",
+    );
+    wait_publishes(&s, "pa", 1);
+    let _b = Publisher::push(
+        &url("pb", &signed(backup, "pb", &hex(now + 300))),
+        "h264_aac_10s.flv",
+    );
+    wait_publishes(&s, "pb", 1);
+    let (st, err) = push_once(&url("pc", &signed(master, "pc", &hex(now - 60))));
+    assert!(st.is_some_and(|st| st.success()), "within AuthDelta: {err}");
+    let dec = (now + 300).to_string();
+    let (st, err) = push_once(&url("pd", &format!("a=1&{}", signed(backup, "pd", &dec))));
+    assert!(st.is_some_and(|st| st.success()), "decimal txTime: {err}");
+    // Another domain is not affected.
+    let (st, err) = push_once(&format!("rtmp://localhost:{}/live/pe", s.rtmp.port()));
+    assert!(st.is_some_and(|st| st.success()), "other domain: {err}");
+    // No key or secret in the log.
+    let log = s.log();
+    assert!(!log.contains(master) && !log.contains(backup));
+    assert!(!log.contains(&tcapi::push_tx_secret(master, "pa", &hex(now + 300))));
+    // Disabled again: no authentication needed.
+    modify(json!({"DomainName": "127.0.0.1", "Enable": 0})).ok();
+    let (st, err) = push_once(&s.rtmp_url("live", "pf"));
+    assert!(st.is_some_and(|st| st.success()), "disabled: {err}");
+}

@@ -1,0 +1,858 @@
+//! Recording templates and rules: every action through the official SDK
+//! (typed LiveClient, JSON, form and query encodings) and tccli, their
+//! error codes, the 50-template limit, account isolation, rules recording
+//! the publishes that follow them, and templates driving CreateRecordTask.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::probe::{assert_hls_segments, assert_valid};
+
+/// One GOP of the fixtures (keyint 60 at 30 fps).
+const GOP: f64 = 2.0;
+
+fn common() -> SdkOpts {
+    SdkOpts {
+        client: Some("common"),
+        ..Default::default()
+    }
+}
+
+fn create_template(s: &Server, o: &SdkOpts, p: Value) -> i64 {
+    let r = s.sdk_with(o, "CreateLiveRecordTemplate", p).ok();
+    r["TemplateId"].as_i64().expect("integer TemplateId")
+}
+
+fn describe_template(s: &Server, id: i64) -> Value {
+    s.sdk("DescribeLiveRecordTemplate", json!({"TemplateId": id}))
+        .ok()["Template"]
+        .clone()
+}
+
+/// Asserts `action` with `p` fails with `code` and a message naming `field`.
+fn refused(s: &Server, o: &SdkOpts, action: &str, p: Value, code: &str, field: &str) {
+    let m = s.sdk_with(o, action, p).err(code);
+    assert!(m.contains(field), "{action}: {m:?} should name {field}");
+}
+
+/// A second account (see files.rs).
+fn new_account(s: &Server) -> SdkOpts {
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["keys", "create", "--name", "carol"])
+        .env_clear()
+        .env("LIVEREC_DATA_DIR", s.data_dir())
+        .output()
+        .expect("liverec keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .expect("field printed")
+    };
+    SdkOpts {
+        secret_id: Some(field("SecretId:")),
+        secret_key: Some(field("SecretKey:")),
+        ..Default::default()
+    }
+}
+
+/// Runs tccli against the server; returns (success, stdout, stderr).
+fn tccli_run(s: &Server, action: &str, args: &[&str]) -> (bool, String, String) {
+    let home = s.data_dir().join("tccli-home");
+    std::fs::create_dir_all(&home).expect("home");
+    let out = Command::new(tccli())
+        .args([
+            "live",
+            action,
+            "--secretId",
+            SECRET_ID,
+            "--secretKey",
+            SECRET_KEY,
+        ])
+        .args(["--region", "ap-guangzhou", "--endpoint"])
+        .arg(format!("http://{}", s.endpoint()))
+        .args(args)
+        .env("HOME", &home)
+        .env("NO_PROXY", "*")
+        .output()
+        .expect("run tccli");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn template_actions_answer_as_tencent_documents() {
+    let s = Server::start();
+    let full = json!({
+        "TemplateName": "全格式_tpl-1",
+        "Description": "every field",
+        "FlvParam": {"Enable": 1, "RecordInterval": 3600, "StorageTime": 86400, "VodFileName": "{StreamID}_{StartYear}{StartMonth}{StartDay}"},
+        "HlsParam": {"Enable": 1, "StorageTime": 0},
+        "Mp4Param": {"Enable": 0, "RecordInterval": 43200, "StorageMode": "cold"},
+        "AacParam": {"Enable": 1, "RecordInterval": 7200, "ClassId": 3},
+        "Mp3Param": {"Enable": 1, "RecordInterval": 60, "CosBucketPath": "/rec/{StreamID}"},
+        "IsDelayLive": 0,
+        "HlsSpecialParam": {"FlowContinueDuration": 30},
+        "CosStore": 1,
+        "RemoveWatermark": true,
+        "FlvSpecialParam": {"UploadInRecording": true}
+    });
+    let id = create_template(&s, &SdkOpts::default(), full.clone());
+    let t = describe_template(&s, id);
+    assert_eq!(t["TemplateId"], id);
+    for k in [
+        "TemplateName",
+        "Description",
+        "IsDelayLive",
+        "HlsSpecialParam",
+        "CosStore",
+        "RemoveWatermark",
+        "FlvSpecialParam",
+    ] {
+        assert_eq!(t[k], full[k], "{k}");
+    }
+    for (k, v) in [
+        (
+            "FlvParam",
+            json!({"Enable": 1, "RecordInterval": 3600, "StorageTime": 86400}),
+        ),
+        (
+            "HlsParam",
+            json!({"Enable": 1, "RecordInterval": 1800, "StorageTime": 0}),
+        ),
+        (
+            "Mp4Param",
+            json!({"Enable": 0, "RecordInterval": 43200, "StorageMode": "cold"}),
+        ),
+        (
+            "AacParam",
+            json!({"Enable": 1, "RecordInterval": 7200, "ClassId": 3}),
+        ),
+        (
+            "Mp3Param",
+            json!({"Enable": 1, "RecordInterval": 60, "CosBucketPath": "/rec/{StreamID}"}),
+        ),
+    ] {
+        for (field, want) in v.as_object().expect("object") {
+            assert_eq!(&t[k][field], want, "{k}.{field}");
+        }
+    }
+    assert_eq!(
+        t["FlvParam"]["VodFileName"],
+        full["FlvParam"]["VodFileName"]
+    );
+
+    // Nested parameters flattened by the SDK: v1 form POST and TC3 GET.
+    for (sign, method) in [("hmacsha256", "POST"), ("tc3-get", "GET")] {
+        let o = SdkOpts {
+            sign: Some(sign),
+            method: Some(method),
+            ..Default::default()
+        };
+        let id2 = create_template(
+            &s,
+            &o,
+            json!({"TemplateName": format!("flat-{sign}"), "FlvParam": {"Enable": 1, "RecordInterval": 600}, "HlsSpecialParam": {"FlowContinueDuration": 5}, "RemoveWatermark": true}),
+        );
+        let t2 = describe_template(&s, id2);
+        assert_eq!(t2["FlvParam"]["Enable"], 1, "{sign}");
+        assert_eq!(t2["FlvParam"]["RecordInterval"], 600, "{sign}");
+        assert_eq!(t2["HlsSpecialParam"]["FlowContinueDuration"], 5, "{sign}");
+        assert_eq!(t2["RemoveWatermark"], true, "{sign}");
+        let o = SdkOpts {
+            sign: Some(sign),
+            method: Some(method),
+            ..common()
+        };
+        refused(
+            &s,
+            &o,
+            "CreateLiveRecordTemplate",
+            json!({"TemplateName": "x", "AacParam": {"RecordInterval": 7201}}),
+            "InvalidParameterValue",
+            "AacParam.RecordInterval",
+        );
+        s.sdk_with(&o, "DeleteLiveRecordTemplate", json!({"TemplateId": id2}))
+            .ok();
+    }
+
+    // Validation errors, before any effect.
+    let c = common();
+    let create = "CreateLiveRecordTemplate";
+    for (p, code, field) in [
+        (json!({}), "MissingParameter", "TemplateName"),
+        (
+            json!({"TemplateName": ""}),
+            "MissingParameter",
+            "TemplateName",
+        ),
+        (
+            json!({"TemplateName": "a b"}),
+            "InvalidParameterValue",
+            "TemplateName",
+        ),
+        (
+            json!({"TemplateName": "x".repeat(31)}),
+            "InvalidParameterValue",
+            "TemplateName",
+        ),
+        (
+            json!({"TemplateName": 5}),
+            "InvalidParameter",
+            "TemplateName",
+        ),
+        (
+            json!({"TemplateName": "x", "FlvParam": {"RecordInterval": 59}}),
+            "InvalidParameterValue",
+            "FlvParam.RecordInterval",
+        ),
+        (
+            json!({"TemplateName": "x", "Mp4Param": {"RecordInterval": 43201}}),
+            "InvalidParameterValue",
+            "Mp4Param.RecordInterval",
+        ),
+        (
+            json!({"TemplateName": "x", "Mp3Param": {"StorageTime": 129_600_001}}),
+            "InvalidParameterValue",
+            "Mp3Param.StorageTime",
+        ),
+        (
+            json!({"TemplateName": "x", "HlsParam": {"Enable": 2}}),
+            "InvalidParameterValue",
+            "HlsParam.Enable",
+        ),
+        (
+            json!({"TemplateName": "x", "HlsParam": {"Enable": "on"}}),
+            "InvalidParameter",
+            "HlsParam.Enable",
+        ),
+        (
+            json!({"TemplateName": "x", "FlvParam": "yes"}),
+            "InvalidParameter",
+            "FlvParam",
+        ),
+        (
+            json!({"TemplateName": "x", "HlsSpecialParam": {"FlowContinueDuration": 1801}}),
+            "InvalidParameterValue",
+            "FlowContinueDuration",
+        ),
+        (
+            json!({"TemplateName": "x", "IsDelayLive": 3}),
+            "InvalidParameterValue",
+            "IsDelayLive",
+        ),
+        (
+            json!({"TemplateName": "x", "FlvParam": {"VodFileName": "{StreamID}_{Nope}"}}),
+            "InvalidParameter.InvalidVodFileName",
+            "{Nope}",
+        ),
+    ] {
+        refused(&s, &c, create, p, code, field);
+    }
+    let listed = |o: &SdkOpts, p: Value| -> Vec<i64> {
+        s.sdk_with(o, "DescribeLiveRecordTemplates", p).ok()["Templates"]
+            .as_array()
+            .expect("Templates")
+            .iter()
+            .map(|t| t["TemplateId"].as_i64().expect("id"))
+            .collect()
+    };
+    assert_eq!(
+        listed(&SdkOpts::default(), json!({})),
+        vec![id],
+        "refused calls created nothing"
+    );
+
+    // Slow-live templates are listed apart (IsDelayLive defaults to 0).
+    let slow = create_template(
+        &s,
+        &SdkOpts::default(),
+        json!({"TemplateName": "slow", "IsDelayLive": 1, "HlsParam": {"Enable": 1}}),
+    );
+    assert_eq!(
+        listed(&SdkOpts::default(), json!({"IsDelayLive": 0})),
+        vec![id]
+    );
+    assert_eq!(
+        listed(&SdkOpts::default(), json!({"IsDelayLive": 1})),
+        vec![slow]
+    );
+    refused(
+        &s,
+        &c,
+        "DescribeLiveRecordTemplates",
+        json!({"IsDelayLive": 2}),
+        "InvalidParameterValue",
+        "IsDelayLive",
+    );
+
+    // Modify: absent fields keep their values.
+    s.sdk(
+        "ModifyLiveRecordTemplate",
+        json!({"TemplateId": id, "TemplateName": "renamed", "FlvParam": {"Enable": 0}, "Mp4Param": {"Enable": 1}}),
+    )
+    .ok();
+    let m = describe_template(&s, id);
+    assert_eq!(m["TemplateName"], "renamed");
+    assert_eq!(m["Description"], "every field");
+    assert_eq!(m["FlvParam"]["Enable"], 0);
+    assert_eq!(m["FlvParam"]["RecordInterval"], 3600);
+    assert_eq!(m["Mp4Param"]["Enable"], 1);
+    assert_eq!(m["HlsSpecialParam"], full["HlsSpecialParam"]);
+    refused(
+        &s,
+        &c,
+        "ModifyLiveRecordTemplate",
+        json!({"TemplateName": "x"}),
+        "MissingParameter",
+        "TemplateId",
+    );
+    refused(
+        &s,
+        &c,
+        "ModifyLiveRecordTemplate",
+        json!({"TemplateId": id, "TemplateName": "a/b"}),
+        "InvalidParameterValue",
+        "TemplateName",
+    );
+    refused(
+        &s,
+        &c,
+        "ModifyLiveRecordTemplate",
+        json!({"TemplateId": id, "FlvParam": {"RecordInterval": 1}}),
+        "InvalidParameterValue",
+        "FlvParam.RecordInterval",
+    );
+    assert_eq!(
+        describe_template(&s, id),
+        m,
+        "a refused Modify changes nothing"
+    );
+
+    // Unknown templates: each action's documented code.
+    let ghost = 987_654;
+    refused(
+        &s,
+        &c,
+        "DescribeLiveRecordTemplate",
+        json!({"TemplateId": ghost}),
+        "FailedOperation.NotFound",
+        "987654",
+    );
+    refused(
+        &s,
+        &c,
+        "ModifyLiveRecordTemplate",
+        json!({"TemplateId": ghost, "Description": "x"}),
+        "FailedOperation.NotFound",
+        "987654",
+    );
+    refused(
+        &s,
+        &c,
+        "DeleteLiveRecordTemplate",
+        json!({"TemplateId": ghost}),
+        "InternalError.ConfNotFound",
+        "987654",
+    );
+    refused(
+        &s,
+        &c,
+        "DescribeLiveRecordTemplate",
+        json!({}),
+        "MissingParameter",
+        "TemplateId",
+    );
+    refused(
+        &s,
+        &c,
+        "DescribeLiveRecordTemplate",
+        json!({"TemplateId": "abc"}),
+        "InvalidParameter",
+        "TemplateId",
+    );
+}
+
+#[test]
+fn rule_actions_answer_as_tencent_documents() {
+    let s = Server::start();
+    let c = common();
+    let ghost = 987_654;
+    let id = create_template(
+        &s,
+        &SdkOpts::default(),
+        json!({"TemplateName": "r", "HlsParam": {"Enable": 1}}),
+    );
+    let slow = create_template(
+        &s,
+        &SdkOpts::default(),
+        json!({"TemplateName": "slow", "IsDelayLive": 1}),
+    );
+    let before = cst(now_s());
+    let rule = json!({"DomainName": "Push.Example.COM", "AppName": "live", "StreamName": "s1", "TemplateId": id});
+    let r = s.sdk("CreateLiveRecordRule", rule.clone()).ok();
+    assert!(r.get("RequestId").is_some(), "{r}");
+    s.sdk("CreateLiveRecordRule", rule.clone())
+        .err("FailedOperation.RuleAlreadyExist");
+    s.sdk(
+        "CreateLiveRecordRule",
+        json!({"DomainName": "push.example.com", "TemplateId": slow}),
+    )
+    .ok();
+    let after = cst(now_s());
+    refused(
+        &s,
+        &c,
+        "CreateLiveRecordRule",
+        json!({"DomainName": "push.example.com", "StreamName": "s2", "TemplateId": ghost}),
+        "InternalError.ConfNotFound",
+        "987654",
+    );
+    refused(
+        &s,
+        &c,
+        "CreateLiveRecordRule",
+        json!({"TemplateId": id}),
+        "MissingParameter",
+        "DomainName",
+    );
+    refused(
+        &s,
+        &c,
+        "CreateLiveRecordRule",
+        json!({"DomainName": "push.example.com"}),
+        "MissingParameter",
+        "TemplateId",
+    );
+    refused(
+        &s,
+        &c,
+        "CreateLiveRecordRule",
+        json!({"DomainName": "bad domain!", "TemplateId": id}),
+        "InvalidParameter.DomainFormatError",
+        "DomainName",
+    );
+    let rules = s.sdk("DescribeLiveRecordRules", json!({})).ok()["Rules"]
+        .as_array()
+        .cloned()
+        .expect("Rules");
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    let r0 = &rules[0];
+    assert_eq!(
+        (
+            &r0["DomainName"],
+            &r0["AppName"],
+            &r0["StreamName"],
+            &r0["TemplateId"]
+        ),
+        (
+            &json!("push.example.com"),
+            &json!("live"),
+            &json!("s1"),
+            &json!(id)
+        )
+    );
+    // AppName defaults to live; StreamName "" = every stream.
+    assert_eq!(
+        (&rules[1]["AppName"], &rules[1]["StreamName"]),
+        (&json!("live"), &json!(""))
+    );
+    for r in &rules {
+        for k in ["CreateTime", "UpdateTime"] {
+            let t = r[k].as_str().expect("time");
+            assert!(
+                t.len() == 19 && *t >= *before.as_str() && *t <= *after.as_str(),
+                "{k} {t} not Beijing time in [{before}, {after}]"
+            );
+        }
+    }
+    refused(
+        &s,
+        &c,
+        "DeleteLiveRecordTemplate",
+        json!({"TemplateId": id}),
+        "FailedOperation.ConfInUsed",
+        "rule",
+    );
+    // Strict match on domain + app + stream.
+    for p in [
+        json!({"DomainName": "push.example.com", "AppName": "live", "StreamName": "s2"}),
+        json!({"DomainName": "push.example.com", "AppName": "", "StreamName": "s1"}),
+        json!({"DomainName": "other.example.com", "AppName": "live", "StreamName": "s1"}),
+    ] {
+        s.sdk_with(&c, "DeleteLiveRecordRule", p)
+            .err("FailedOperation.NotFound");
+    }
+    refused(
+        &s,
+        &c,
+        "DeleteLiveRecordRule",
+        json!({"AppName": "live"}),
+        "MissingParameter",
+        "DomainName",
+    );
+    s.sdk(
+        "DeleteLiveRecordRule",
+        json!({"DomainName": "push.example.com", "AppName": "live", "StreamName": "s1"}),
+    )
+    .ok();
+    s.sdk(
+        "DeleteLiveRecordRule",
+        json!({"DomainName": "push.example.com", "StreamName": ""}),
+    )
+    .ok();
+    assert_eq!(
+        s.sdk("DescribeLiveRecordRules", json!({})).ok()["Rules"],
+        json!([])
+    );
+    s.sdk("DeleteLiveRecordTemplate", json!({"TemplateId": id}))
+        .ok();
+    refused(
+        &s,
+        &c,
+        "DescribeLiveRecordTemplate",
+        json!({"TemplateId": id}),
+        "FailedOperation.NotFound",
+        "TemplateId",
+    );
+}
+
+#[test]
+fn tccli_creates_and_describes_templates() {
+    let s = Server::start();
+    let (ok, out, err) = tccli_run(
+        &s,
+        "CreateLiveRecordTemplate",
+        &[
+            "--TemplateName",
+            "cli",
+            "--HlsParam",
+            r#"{"Enable":1,"StorageTime":3600}"#,
+            "--Mp3Param",
+            r#"{"Enable":1}"#,
+        ],
+    );
+    assert!(ok, "tccli failed: {err}");
+    let v: Value = serde_json::from_str(&out).expect("tccli prints JSON");
+    let cli_id = v["TemplateId"].as_i64().expect("TemplateId");
+    let (ok, out, err) = tccli_run(&s, "DescribeLiveRecordTemplates", &[]);
+    assert!(ok, "tccli failed: {err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let t = &v["Templates"][0];
+    assert_eq!(
+        (&t["TemplateId"], &t["TemplateName"]),
+        (&json!(cli_id), &json!("cli"))
+    );
+    assert_eq!(
+        (&t["HlsParam"]["Enable"], &t["HlsParam"]["StorageTime"]),
+        (&json!(1), &json!(3600))
+    );
+    assert_eq!(t["Mp3Param"]["Enable"], 1);
+    let (ok, _, err) = tccli_run(
+        &s,
+        "DescribeLiveRecordTemplate",
+        &["--TemplateId", "987654"],
+    );
+    assert!(!ok);
+    assert!(err.contains("FailedOperation.NotFound"), "{err}");
+}
+
+#[test]
+fn fifty_templates_per_account_and_accounts_are_isolated() {
+    // The bulk creation below exceeds the default 20 calls/s per action.
+    let s = Server::start_with(&[("LIVEREC_RATE_OTHER", "1000")]);
+    // 49 through raw signed calls (fast), the 50th and 51st through the SDK.
+    for i in 1..50 {
+        let body = json!({"TemplateName": format!("t{i}"), "HlsParam": {"Enable": 1}}).to_string();
+        let r = signed_post(&s, "CreateLiveRecordTemplate", body.as_bytes());
+        let v: Value = serde_json::from_slice(&r.body).expect("JSON");
+        assert!(v["Response"]["TemplateId"].as_i64().is_some(), "{v}");
+    }
+    let fiftieth = create_template(&s, &SdkOpts::default(), json!({"TemplateName": "t50"}));
+    let m = s
+        .sdk("CreateLiveRecordTemplate", json!({"TemplateName": "t51"}))
+        .err("InternalError.ConfOutLimit");
+    assert!(m.contains("50"), "{m}");
+    let all = s.sdk("DescribeLiveRecordTemplates", json!({})).ok()["Templates"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(all, Some(50));
+
+    // Another account: none of A's templates or rules exist for it.
+    s.sdk(
+        "CreateLiveRecordRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "iso", "TemplateId": fiftieth}),
+    )
+    .ok();
+    let b = new_account(&s);
+    let bc = SdkOpts {
+        client: Some("common"),
+        ..b.clone()
+    };
+    let answers = [
+        (
+            "DescribeLiveRecordTemplate",
+            json!({"TemplateId": fiftieth}),
+            "FailedOperation.NotFound",
+        ),
+        (
+            "ModifyLiveRecordTemplate",
+            json!({"TemplateId": fiftieth, "Description": "mine"}),
+            "FailedOperation.NotFound",
+        ),
+        (
+            "DeleteLiveRecordTemplate",
+            json!({"TemplateId": fiftieth}),
+            "InternalError.ConfNotFound",
+        ),
+        (
+            "CreateLiveRecordRule",
+            json!({"DomainName": "127.0.0.1", "StreamName": "b", "TemplateId": fiftieth}),
+            "InternalError.ConfNotFound",
+        ),
+        (
+            "DeleteLiveRecordRule",
+            json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "iso"}),
+            "FailedOperation.NotFound",
+        ),
+    ];
+    for (action, p, code) in answers {
+        s.sdk_with(&b, action, p).err(code);
+    }
+    assert_eq!(
+        s.sdk_with(&bc, "DescribeLiveRecordTemplates", json!({}))
+            .ok()["Templates"],
+        json!([])
+    );
+    assert_eq!(
+        s.sdk_with(&b, "DescribeLiveRecordRules", json!({})).ok()["Rules"],
+        json!([])
+    );
+    // B has a quota of its own, and may bind the same target.
+    let bt = create_template(&s, &b, json!({"TemplateName": "t1"}));
+    s.sdk_with(
+        &b,
+        "CreateLiveRecordRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "iso", "TemplateId": bt}),
+    )
+    .ok();
+    // A's template and rule are untouched.
+    assert_eq!(describe_template(&s, fiftieth)["Description"], "");
+    let rules = s.sdk("DescribeLiveRecordRules", json!({})).ok()["Rules"].clone();
+    assert_eq!(rules.as_array().map(Vec::len), Some(1));
+    assert_eq!(rules[0]["TemplateId"], fiftieth);
+    s.sdk("DescribeLiveRecordTemplate", json!({"TemplateId": bt}))
+        .err("FailedOperation.NotFound");
+}
+
+/// Log lines saying `stream` started publishing.
+fn publishes(s: &Server, stream: &str) -> usize {
+    let needle = format!("/{stream}");
+    s.log()
+        .lines()
+        .filter(|l| l.contains("publish started") && l.contains(&needle))
+        .count()
+}
+
+/// Starts publishing `streams` and waits until each is live; returns the
+/// publishers and the time just before the first started.
+fn publish(s: &Server, streams: &[&str]) -> (Vec<Publisher>, f64) {
+    let seen: Vec<usize> = streams.iter().map(|st| publishes(s, st)).collect();
+    let t0 = now_f();
+    let pubs = streams
+        .iter()
+        .map(|st| Publisher::start(&s.rtmp_url("live", st), "h264_aac_10s.flv"))
+        .collect();
+    for (st, n) in streams.iter().zip(seen) {
+        wait_for(Duration::from_secs(15), &format!("publish of {st}"), || {
+            (publishes(s, st) > n).then_some(())
+        });
+    }
+    (pubs, t0)
+}
+
+fn stream_files(s: &Server, stream: &str) -> Vec<Value> {
+    s.files(json!({"StreamName": stream, "Limit": 100}))
+}
+
+/// Waits until `stream` has `n` files, all finished.
+fn wait_stream_files(s: &Server, stream: &str, n: usize) -> Vec<Value> {
+    wait_for(
+        Duration::from_secs(10),
+        &format!("{n} finished file(s) of {stream}"),
+        || {
+            let f = stream_files(s, stream);
+            (f.len() == n && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
+        },
+    )
+}
+
+/// Downloads and validates a finished file; the media spans [min_s, max_s].
+fn check(s: &Server, f: &Value, min_s: f64, max_s: f64) {
+    let format = f["FileFormat"].as_str().expect("FileFormat");
+    let url = f["VideoUrl"].as_str().expect("VideoUrl");
+    let path = if format == "hls" {
+        s.download_hls(url)
+    } else {
+        s.download(url)
+    };
+    let p = assert_valid(&path, format, min_s, max_s);
+    match format {
+        "mp3" => assert_eq!((p.codec("video"), p.codec("audio")), (None, Some("mp3"))),
+        _ => assert_eq!(
+            (p.codec("video"), p.codec("audio")),
+            (Some("h264"), Some("aac"))
+        ),
+    }
+    if format == "hls" {
+        assert_hls_segments(&path);
+    }
+}
+
+fn formats(files: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = files
+        .iter()
+        .map(|f| f["FileFormat"].as_str().unwrap_or_default().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_rule_records_every_matching_publish_until_it_is_deleted() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let id = create_template(
+        &s,
+        &SdkOpts::default(),
+        json!({"TemplateName": "auto", "HlsParam": {"Enable": 1}, "FlvParam": {"Enable": 1}, "Mp3Param": {"Enable": 1}}),
+    );
+    s.sdk(
+        "CreateLiveRecordRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "r1", "TemplateId": id}),
+    )
+    .ok();
+
+    // 1. The next publish of r1 is recorded in every enabled format; r2 is not.
+    let (mut pubs, t0) = publish(&s, &["r1", "r2"]);
+    let live = now_f();
+    // Recording starts with the publish: files are listed while live.
+    let during = wait_for(Duration::from_secs(5), "3 files recording r1", || {
+        let f = stream_files(&s, "r1");
+        (f.len() == 3).then_some(f)
+    });
+    assert_eq!(formats(&during), ["flv", "hls", "mp3"], "{during:?}");
+    assert!(during.iter().all(|f| f["Status"] == "recording"));
+    sleep_until(live + 6.0);
+    assert_eq!(
+        stream_files(&s, "r2"),
+        Vec::<Value>::new(),
+        "r2 matches no rule"
+    );
+    let stop0 = now_f();
+    for p in &mut pubs {
+        p.stop();
+    }
+    let stop1 = now_f();
+    let files = wait_stream_files(&s, "r1", 3);
+    assert_eq!(formats(&files), ["flv", "hls", "mp3"]);
+    for f in &files {
+        assert_eq!(f["TaskId"], "", "rule recordings have no TaskId");
+        assert_eq!(
+            (&f["DomainName"], &f["AppName"]),
+            (&json!("127.0.0.1"), &json!("live"))
+        );
+        // From the first keyframe of the publish (at most one GOP before it
+        // was seen live) to the publisher's stop.
+        check(&s, f, stop0 - live - 1.0, stop1 - t0 + GOP + 1.0);
+    }
+    assert_eq!(
+        stream_files(&s, "r2"),
+        Vec::<Value>::new(),
+        "r2 matches no rule"
+    );
+
+    // 2. A modified template applies from the next publish: FLV off.
+    s.sdk(
+        "ModifyLiveRecordTemplate",
+        json!({"TemplateId": id, "FlvParam": {"Enable": 0}}),
+    )
+    .ok();
+    let (mut pubs, _) = publish(&s, &["r1"]);
+    std::thread::sleep(Duration::from_secs(4));
+    pubs[0].stop();
+    let files = wait_stream_files(&s, "r1", 5);
+    let newest: Vec<Value> = files
+        .iter()
+        .filter(|f| f["StartTimeMs"].as_f64().unwrap_or(0.0) / 1000.0 > stop1)
+        .cloned()
+        .collect();
+    assert_eq!(formats(&newest), ["hls", "mp3"], "{files:?}");
+
+    // 3. After DeleteLiveRecordRule a new publish records nothing.
+    s.sdk(
+        "DeleteLiveRecordRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "r1"}),
+    )
+    .ok();
+    let (mut pubs, _) = publish(&s, &["r1"]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(stream_files(&s, "r1").len(), 5, "nothing new while live");
+    pubs[0].stop();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        stream_files(&s, "r1").len(),
+        5,
+        "nothing new after the stop"
+    );
+}
+
+#[test]
+fn a_template_gives_create_record_task_its_formats() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let id = create_template(
+        &s,
+        &SdkOpts::default(),
+        json!({"TemplateName": "task", "FlvParam": {"Enable": 1}, "HlsParam": {"Enable": 1}, "Mp3Param": {"Enable": 1}}),
+    );
+    let (mut pubs, _) = publish(&s, &["tt"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let created0 = now_f();
+    let r = s
+        .sdk(
+            "CreateRecordTask",
+            json!({"StreamName": "tt", "DomainName": "127.0.0.1", "AppName": "live", "EndTime": now_s() + 120, "TemplateId": id}),
+        )
+        .ok();
+    let created1 = now_f();
+    let task = r["TaskId"].as_str().expect("TaskId").to_string();
+    std::thread::sleep(Duration::from_secs(5));
+    let stop0 = now_f();
+    s.sdk("StopRecordTask", json!({"TaskId": task})).ok();
+    let stop1 = now_f();
+    let files = wait_for(
+        Duration::from_secs(10),
+        "3 finished files of the task",
+        || {
+            let f = s.files(json!({"TaskId": task}));
+            (f.len() == 3 && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
+        },
+    );
+    pubs[0].stop();
+    assert_eq!(formats(&files), ["flv", "hls", "mp3"]);
+    for f in &files {
+        assert_eq!(f["TaskId"], task.as_str());
+        check(&s, f, stop0 - created1 - 1.0, stop1 - created0 + GOP + 1.0);
+    }
+}
