@@ -369,3 +369,38 @@ fn a_template_reconnect_window_continues_the_playlist() {
     assert_valid(&pl, "hls", 6.0, 11.0);
     assert_hls_segments(&pl);
 }
+
+#[test]
+fn a_rule_and_a_task_on_one_stream_record_twice() {
+    let s = Server::start();
+    let tpl = s.sdk(
+        "CreateLiveRecordTemplate",
+        json!({"TemplateName": "both", "FlvParam": {"Enable": 1}}),
+    );
+    let tpl = tpl.ok()["TemplateId"].as_i64().expect("TemplateId");
+    s.sdk("CreateLiveRecordRule", json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "twice", "TemplateId": tpl}))
+        .ok();
+    let mut p = Publisher::start(&s.rtmp_url("live", "twice"), "h264_aac_10s.flv");
+    s.wait_publishing("twice");
+    let task = s.create(json!({"StreamName": "twice", "Highlight": 1}));
+    std::thread::sleep(Duration::from_secs(4));
+    p.stop();
+    let all = wait_for(Duration::from_secs(5), "two finished files", || {
+        let f = s.files(json!({"StreamName": "twice"}));
+        (f.len() == 2 && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
+    });
+    let ids: Vec<&str> = all.iter().filter_map(|f| f["TaskId"].as_str()).collect();
+    assert!(ids.contains(&""), "one file from the rule: {ids:?}");
+    assert!(
+        ids.contains(&task.to_string().as_str()),
+        "one from the task: {ids:?}"
+    );
+    for f in &all {
+        assert_valid(
+            &s.download(f["VideoUrl"].as_str().expect("url")),
+            "flv",
+            1.5,
+            8.0,
+        );
+    }
+}
