@@ -2,8 +2,6 @@
 //! codes of bad input, the envelope, retry de-duplication, account
 //! isolation.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -64,23 +62,10 @@ fn every_signature_style_of_the_sdk_is_accepted() {
 #[test]
 fn tccli_works_against_liverec() {
     let s = Server::start();
-    let home = s.data_dir().join("tccli-home");
-    std::fs::create_dir_all(&home).expect("home");
     let (a, b) = future_window();
-    let out = Command::new(tccli())
-        .args([
-            "live",
-            "CreateLiveRecord",
-            "--secretId",
-            SECRET_ID,
-            "--secretKey",
-            SECRET_KEY,
-            "--region",
-            "ap-guangzhou",
-        ])
-        .arg("--endpoint")
-        .arg(format!("http://{}", s.endpoint()))
-        .args([
+    let out = s.tccli(
+        "CreateLiveRecord",
+        &[
             "--StreamName",
             "cli",
             "--AppName",
@@ -89,11 +74,8 @@ fn tccli_works_against_liverec() {
             &a,
             "--EndTime",
             &b,
-        ])
-        .env("HOME", &home)
-        .env("NO_PROXY", "*")
-        .output()
-        .expect("run tccli");
+        ],
+    );
     assert!(
         out.status.success(),
         "tccli failed: {}",
@@ -102,23 +84,10 @@ fn tccli_works_against_liverec() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("tccli prints JSON");
     assert!(v["TaskId"].as_i64().is_some(), "{v}");
     // And an error through tccli: exit 255 with the code.
-    let out = Command::new(tccli())
-        .args([
-            "live",
-            "StopLiveRecord",
-            "--secretId",
-            SECRET_ID,
-            "--secretKey",
-            SECRET_KEY,
-            "--region",
-            "ap-guangzhou",
-        ])
-        .arg("--endpoint")
-        .arg(format!("http://{}", s.endpoint()))
-        .args(["--StreamName", "cli", "--TaskId", "999999"])
-        .env("HOME", &home)
-        .output()
-        .expect("run tccli");
+    let out = s.tccli(
+        "StopLiveRecord",
+        &["--StreamName", "cli", "--TaskId", "999999"],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceNotFound.TaskId"));
 }

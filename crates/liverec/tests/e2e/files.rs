@@ -1,33 +1,9 @@
 //! DescribeRecordFiles, DeleteRecordFiles, `/files` with Range, and account
 //! isolation of tasks and files.
 
-use std::process::Command;
-
 use serde_json::json;
 
 use crate::harness::*;
-
-fn new_account(s: &Server) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args(["keys", "create", "--name", "bob"])
-        .env_clear()
-        .env("LIVEREC_DATA_DIR", s.data_dir())
-        .output()
-        .expect("liverec keys create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .expect("field printed")
-    };
-    (field("SecretId:"), field("SecretKey:"))
-}
 
 #[test]
 fn files_are_served_with_ranges_and_accounts_are_isolated() {
@@ -90,12 +66,7 @@ fn files_are_served_with_ranges_and_accounts_are_isolated() {
     );
 
     // Account B sees nothing of A and cannot touch it.
-    let (id, key) = new_account(&s);
-    let b = SdkOpts {
-        secret_id: Some(id),
-        secret_key: Some(key),
-        ..Default::default()
-    };
+    let b = s.new_account("bob");
     let bc = SdkOpts {
         client: Some("common"),
         ..b.clone()

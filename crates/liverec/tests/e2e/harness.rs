@@ -26,7 +26,7 @@ fn python() -> String {
     std::env::var("LIVEREC_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-pub fn tccli() -> String {
+fn tccli_bin() -> String {
     std::env::var("LIVEREC_TEST_TCCLI").unwrap_or_else(|_| "tccli".into())
 }
 
@@ -344,6 +344,57 @@ impl Server {
         )
         .ok();
         (task, self.wait_finished(task, 1, Duration::from_secs(2)))
+    }
+
+    /// Runs `tccli live ACTION` against the server with the test key
+    /// (tccli's `--endpoint http://…` form, which also signs that Host).
+    pub fn tccli(&self, action: &str, args: &[&str]) -> std::process::Output {
+        let home = self.dir.path().join("tccli-home");
+        std::fs::create_dir_all(&home).expect("tccli home");
+        Command::new(tccli_bin())
+            .args([
+                "live",
+                action,
+                "--secretId",
+                SECRET_ID,
+                "--secretKey",
+                SECRET_KEY,
+            ])
+            .args(["--region", "ap-guangzhou", "--endpoint"])
+            .arg(format!("http://{}", self.endpoint()))
+            .args(args)
+            .env("HOME", &home)
+            .env("NO_PROXY", "*")
+            .output()
+            .expect("run tccli")
+    }
+
+    /// A new account made with `liverec keys create`; SDK options that use
+    /// its key.
+    pub fn new_account(&self, name: &str) -> SdkOpts {
+        let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+            .args(["keys", "create", "--name", name])
+            .env_clear()
+            .env("LIVEREC_DATA_DIR", self.data_dir())
+            .output()
+            .expect("liverec keys create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+                .expect("field printed")
+        };
+        SdkOpts {
+            secret_id: Some(field("SecretId:")),
+            secret_key: Some(field("SecretKey:")),
+            ..Default::default()
+        }
     }
 
     /// DescribeRecordFiles' FileList for `filter`.

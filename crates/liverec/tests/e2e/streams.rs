@@ -444,26 +444,7 @@ fn event_list_filters_paging_errors_and_tccli() {
     );
 
     // tccli, success and error.
-    let home = s.data_dir().join("tccli-home");
-    std::fs::create_dir_all(&home).expect("home");
-    let tccli_call = |action: &str, args: &[&str]| {
-        Command::new(tccli())
-            .args([
-                "live",
-                action,
-                "--secretId",
-                SECRET_ID,
-                "--secretKey",
-                SECRET_KEY,
-            ])
-            .args(["--region", "ap-guangzhou", "--endpoint"])
-            .arg(format!("http://{}", s.endpoint()))
-            .args(args)
-            .env("HOME", &home)
-            .env("NO_PROXY", "*")
-            .output()
-            .expect("run tccli")
-    };
+    let tccli_call = |action: &str, args: &[&str]| s.tccli(action, args);
     let out = tccli_call(
         "DescribeLiveStreamEventList",
         &[

@@ -2,7 +2,6 @@
 //! DescribeRecordTask, string TaskIds, Unix-second times, the three-task
 //! overlap rule, and the separation from the legacy family.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -161,22 +160,10 @@ fn bad_input_and_the_two_families_do_not_mix() {
     let again = create(&s, task("x", Some(now + 60), now + 120));
     assert_eq!(again, id);
     // tccli speaks this family too.
-    let home = s.data_dir().join("tccli-home");
-    std::fs::create_dir_all(&home).expect("home");
-    let out = Command::new(tccli())
-        .args([
-            "live",
-            "CreateRecordTask",
-            "--secretId",
-            SECRET_ID,
-            "--secretKey",
-            SECRET_KEY,
-            "--region",
-            "ap-guangzhou",
-        ])
-        .arg("--endpoint")
-        .arg(format!("http://{}", s.endpoint()))
-        .args([
+    let end = (now + 300).to_string();
+    let out = s.tccli(
+        "CreateRecordTask",
+        &[
             "--StreamName",
             "cli",
             "--DomainName",
@@ -184,11 +171,9 @@ fn bad_input_and_the_two_families_do_not_mix() {
             "--AppName",
             "live",
             "--EndTime",
-        ])
-        .arg((now + 300).to_string())
-        .env("HOME", &home)
-        .output()
-        .expect("tccli");
+            &end,
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",

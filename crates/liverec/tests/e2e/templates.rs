@@ -3,7 +3,6 @@
 //! error codes, the 50-template limit, account isolation, rules recording
 //! the publishes that follow them, and templates driving CreateRecordTask.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -38,53 +37,9 @@ fn refused(s: &Server, o: &SdkOpts, action: &str, p: Value, code: &str, field: &
     assert!(m.contains(field), "{action}: {m:?} should name {field}");
 }
 
-/// A second account (see files.rs).
-fn new_account(s: &Server) -> SdkOpts {
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args(["keys", "create", "--name", "carol"])
-        .env_clear()
-        .env("LIVEREC_DATA_DIR", s.data_dir())
-        .output()
-        .expect("liverec keys create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .expect("field printed")
-    };
-    SdkOpts {
-        secret_id: Some(field("SecretId:")),
-        secret_key: Some(field("SecretKey:")),
-        ..Default::default()
-    }
-}
-
 /// Runs tccli against the server; returns (success, stdout, stderr).
 fn tccli_run(s: &Server, action: &str, args: &[&str]) -> (bool, String, String) {
-    let home = s.data_dir().join("tccli-home");
-    std::fs::create_dir_all(&home).expect("home");
-    let out = Command::new(tccli())
-        .args([
-            "live",
-            action,
-            "--secretId",
-            SECRET_ID,
-            "--secretKey",
-            SECRET_KEY,
-        ])
-        .args(["--region", "ap-guangzhou", "--endpoint"])
-        .arg(format!("http://{}", s.endpoint()))
-        .args(args)
-        .env("HOME", &home)
-        .env("NO_PROXY", "*")
-        .output()
-        .expect("run tccli");
+    let out = s.tccli(action, args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -596,7 +551,7 @@ fn fifty_templates_per_account_and_accounts_are_isolated() {
         json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "iso", "TemplateId": fiftieth}),
     )
     .ok();
-    let b = new_account(&s);
+    let b = s.new_account("carol");
     let bc = SdkOpts {
         client: Some("common"),
         ..b.clone()
