@@ -1,3 +1,5 @@
+//! Unit tests of `hub`.
+
 use super::*;
 use bytes::Bytes;
 use media::{Frame, Track};

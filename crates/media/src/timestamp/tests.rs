@@ -1,3 +1,5 @@
+//! Unit tests of `timestamp`.
+
 use super::*;
 use bytes::Bytes;
 use proptest::prelude::*;

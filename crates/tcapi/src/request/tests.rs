@@ -1,3 +1,5 @@
+//! Unit tests of `request`.
+
 use super::*;
 use crate::code::ErrorCode;
 use crate::mac::{hmac_sha256, sha256_hex};

@@ -1,3 +1,5 @@
+//! Unit tests of `tc3`.
+
 use super::*;
 use crate::code::ErrorCode;
 use crate::vectors::{NODE_BODY, SECRET_KEY, V1_BODY, V2_BODY, V3_QUERY, V4_BODY};

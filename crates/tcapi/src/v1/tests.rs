@@ -1,3 +1,5 @@
+//! Unit tests of `v1`.
+
 use super::*;
 use crate::vectors::{SECRET_KEY, V5_BODY, V6_QUERY, V7_BODY};
 use crate::{parse, verify};
