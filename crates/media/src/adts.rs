@@ -113,25 +113,13 @@ mod tests {
 
     use super::*;
     use crate::frame::{VideoCodec, VideoConfig};
-
-    fn aac() -> Arc<AudioConfig> {
-        Arc::new(AudioConfig {
-            codec: AudioCodec::Aac,
-            sample_rate: 44100,
-            channels: 2,
-            asc: Bytes::from_static(&[0x12, 0x10]),
-            flv_header: 0xaf,
-        })
-    }
+    use crate::test_support::{
+        AAC_ONLY, H264_AAC, TempDir, aac_config, compact_fields, decode_clean, fixture_path, probe,
+        run_clean, source, tools,
+    };
 
     fn frame(track: Track, dts: i64, data: &[u8]) -> Frame {
-        Frame {
-            track,
-            dts,
-            cts: 0,
-            keyframe: true,
-            data: Bytes::copy_from_slice(data),
-        }
+        crate::test_support::frame(track, dts, 0, true, data)
     }
 
     #[test]
@@ -144,7 +132,7 @@ mod tests {
                 height: 0,
                 nal_length_size: 4,
             })),
-            audio: Some(aac()),
+            audio: Some(aac_config()),
         };
         let mut w = AdtsWriter::new();
         let mut out = Vec::new();
@@ -177,7 +165,7 @@ mod tests {
         let mut out = Vec::new();
         let mut tracks = Tracks {
             video: None,
-            audio: Some(aac()),
+            audio: Some(aac_config()),
         };
         for i in 0..441 {
             w.push(&frame(Track::Audio, i, &[1]), &tracks, &mut out)
@@ -186,7 +174,7 @@ mod tests {
         tracks.audio = Some(Arc::new(AudioConfig {
             sample_rate: 48000,
             asc: Bytes::from_static(&[0x11, 0x90]),
-            ..(*aac()).clone()
+            ..(*aac_config()).clone()
         }));
         for i in 0..375 {
             w.push(&frame(Track::Audio, 1000 + i, &[1]), &tracks, &mut out)
@@ -203,7 +191,7 @@ mod tests {
             audio: Some(Arc::new(AudioConfig {
                 codec: AudioCodec::Mp3,
                 asc: Bytes::new(),
-                ..(*aac()).clone()
+                ..(*aac_config()).clone()
             })),
         };
         let mut w = AdtsWriter::new();
@@ -227,7 +215,7 @@ mod tests {
         // Too long for ADTS: nothing is written.
         let tracks = Tracks {
             video: None,
-            audio: Some(aac()),
+            audio: Some(aac_config()),
         };
         let big = vec![0u8; aac::MAX_ADTS_PAYLOAD + 1];
         assert!(
@@ -240,10 +228,6 @@ mod tests {
 
     #[test]
     fn fixtures_decode_and_count_exactly() {
-        use crate::ts::tests::{
-            AAC_ONLY, H264_AAC, TempDir, decode_clean, fixture_path, probe, run_clean, source,
-            tools,
-        };
         if !tools("the ffprobe check of .aac files") {
             return;
         }
@@ -269,11 +253,7 @@ mod tests {
                 ],
                 &path,
             );
-            let kv: std::collections::HashMap<&str, &str> = report
-                .trim()
-                .split('|')
-                .filter_map(|f| f.split_once('='))
-                .collect();
+            let kv = compact_fields(&report);
             assert_eq!(kv["codec_name"], "aac", "{report}");
             let packets: f64 = kv["nb_read_packets"].parse().unwrap();
             let rate: f64 = kv["sample_rate"].parse().unwrap();

@@ -50,6 +50,8 @@ pub mod hls;
 pub mod mp3;
 pub mod mp4;
 pub mod mux;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod timestamp;
 pub mod ts;
 

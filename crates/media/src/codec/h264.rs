@@ -230,12 +230,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<SpsInfo, CodecError> {
 mod tests {
     use super::*;
     use crate::codec::bits::BitWriter;
-
-    /// SPS of the 640x360 Main-profile fixture (x264), which crops 368 -> 360.
-    pub(crate) const SPS_640X360: &[u8] = &[
-        0x67, 0x4d, 0x40, 0x1e, 0xec, 0xa0, 0x50, 0x17, 0xfc, 0xb8, 0x08, 0x80, 0x00, 0x00, 0x03,
-        0x00, 0x80, 0x00, 0x00, 0x1e, 0x07, 0x8b, 0x16, 0xcb,
-    ];
+    use crate::test_support::SPS_640X360;
 
     /// SPS of the 1280x720 High-profile fixture (x264), which crops 736 -> 720.
     const SPS_1280X720_HIGH: &[u8] = &[

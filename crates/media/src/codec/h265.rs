@@ -195,18 +195,8 @@ mod tests {
     use super::*;
 
     use crate::codec::bits::BitWriter;
+    use crate::test_support::{HEVC_SPS_320X240, x265_record};
 
-    /// Parameter sets of a 320x240 libx265 stream (Main, level 2).
-    const VPS: &[u8] = &[
-        0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00,
-        0x03, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x92, 0x80, 0x90,
-    ];
-    const SPS_320X240: &[u8] = &[
-        0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00,
-        0x03, 0x00, 0x3c, 0xa0, 0x0a, 0x08, 0x0f, 0x16, 0x59, 0x2a, 0x49, 0x32, 0xbc, 0x05, 0xa0,
-        0x20, 0x00, 0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x03, 0x03, 0xc1,
-    ];
-    const PPS: &[u8] = &[0x44, 0x01, 0xc1, 0x72, 0xb4, 0x62, 0x40];
     /// libx265 at 318x238: coded 320x240 with a conformance window.
     const SPS_318X238: &[u8] = &[
         0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00,
@@ -253,33 +243,15 @@ mod tests {
         assert_eq!((info.width, info.height, info.level_idc), (1280, 720, 93));
     }
 
-    fn record() -> Bytes {
-        let mut out = vec![
-            1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 60, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0,
-            0x0f, 3,
-        ];
-        for (t, nal) in [
-            (nal_type::VPS, VPS),
-            (nal_type::SPS, SPS_320X240),
-            (nal_type::PPS, PPS),
-        ] {
-            out.push(0x80 | t);
-            out.extend_from_slice(&1u16.to_be_bytes());
-            out.extend_from_slice(&(nal.len() as u16).to_be_bytes());
-            out.extend_from_slice(nal);
-        }
-        Bytes::from(out)
-    }
-
     #[test]
     fn parses_record_and_sps() {
-        let record = record();
+        let record = x265_record();
         let cfg = parse_record(&record).unwrap();
         assert_eq!(cfg.nal_length_size, 4);
         assert_eq!(cfg.level_idc, 60);
         assert_eq!(cfg.arrays.len(), 3);
         let sps = cfg.nalus(nal_type::SPS).next().unwrap();
-        assert_eq!(&sps[..], SPS_320X240);
+        assert_eq!(&sps[..], HEVC_SPS_320X240);
         let info = parse_sps(sps).unwrap();
         assert_eq!((info.width, info.height), (320, 240));
         assert_eq!(info.profile_idc, 1);
@@ -292,7 +264,7 @@ mod tests {
     fn rejects_garbage() {
         assert!(parse_sps(&[]).is_err());
         assert!(parse_sps(&[0x40, 1, 0]).is_err());
-        assert!(parse_sps(&SPS_320X240[..10]).is_err());
+        assert!(parse_sps(&HEVC_SPS_320X240[..10]).is_err());
         assert!(parse_record(&Bytes::from_static(&[0; 23])).is_err());
     }
 

@@ -1,5 +1,6 @@
 //! FLV tests: wire helpers, demuxer and muxer units here; fixture round
-//! trips and property tests in the submodules.
+//! trips and property tests in the submodules. Fixture demuxing and the
+//! shared configurations come from `crate::test_support`.
 
 mod fixtures;
 mod hevc_fixture;
@@ -11,26 +12,8 @@ use bytes::Bytes;
 
 use super::*;
 use crate::amf0::{self, Value};
-use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig};
-
-/// Demuxes every tag of an FLV file; returns the events and the demuxer.
-pub(super) fn demux_file(file: &Bytes) -> (Vec<DemuxEvent>, TagDemuxer) {
-    let scanned = scan(file);
-    let mut d = TagDemuxer::new();
-    let mut events = Vec::new();
-    for tag in scanned.tags {
-        let body = file.slice(tag.body.clone());
-        let ts = i64::from(tag.timestamp);
-        let got = match tag.tag_type {
-            tag_type::VIDEO => d.video(ts, body),
-            tag_type::AUDIO => d.audio(ts, body),
-            tag_type::SCRIPT => d.script(&body),
-            _ => continue,
-        };
-        events.extend(got.unwrap());
-    }
-    (events, d)
-}
+use crate::frame::{AudioCodec, Frame, Track, Tracks, VideoCodec, VideoConfig};
+use crate::test_support::{SPS_640X360, aac_config, apply, demux_file, frames, x265_record};
 
 /// Muxes demuxed events as the recorder would; returns the patched file.
 pub(super) fn mux_events(events: &[DemuxEvent], video: bool, audio: bool) -> (Vec<u8>, FlvMuxer) {
@@ -54,19 +37,12 @@ pub(super) fn mux_events(events: &[DemuxEvent], video: bool, audio: bool) -> (Ve
     (out, m)
 }
 
-pub(super) fn apply(file: &mut [u8], p: &Patch) {
-    let at = p.offset as usize;
-    file[at..at + p.bytes.len()].copy_from_slice(&p.bytes);
-}
-
-pub(super) fn frames(events: &[DemuxEvent]) -> Vec<Frame> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            DemuxEvent::Frame(f) => Some(f.clone()),
-            _ => None,
-        })
-        .collect()
+/// The `onMetaData` event among demuxed events.
+pub(super) fn metadata_event(events: &[DemuxEvent]) -> Option<&Value> {
+    events.iter().find_map(|e| match e {
+        DemuxEvent::Metadata(m) => Some(m),
+        _ => None,
+    })
 }
 
 /// The `onMetaData` object of a file.
@@ -93,46 +69,6 @@ fn h264_config() -> Arc<VideoConfig> {
         width: 640,
         height: 360,
         nal_length_size: 4,
-    })
-}
-
-const SPS_640X360: &[u8] = &[
-    0x67, 0x4d, 0x40, 0x1e, 0xec, 0xa0, 0x50, 0x17, 0xfc, 0xb8, 0x08, 0x80, 0x00, 0x00, 0x03, 0x00,
-    0x80, 0x00, 0x00, 0x1e, 0x07, 0x8b, 0x16, 0xcb,
-];
-
-/// A libx265 320x240 HEVCDecoderConfigurationRecord (VPS, SPS, PPS).
-pub(super) fn hevc_record() -> Bytes {
-    let vps: &[u8] = &[
-        0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00,
-        0x03, 0x00, 0x00, 0x03, 0x00, 0x3c, 0x92, 0x80, 0x90,
-    ];
-    let sps: &[u8] = &[
-        0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00,
-        0x03, 0x00, 0x3c, 0xa0, 0x0a, 0x08, 0x0f, 0x16, 0x59, 0x2a, 0x49, 0x32, 0xbc, 0x05, 0xa0,
-        0x20, 0x00, 0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x03, 0x03, 0xc1,
-    ];
-    let pps: &[u8] = &[0x44, 0x01, 0xc1, 0x72, 0xb4, 0x62, 0x40];
-    let mut out = vec![
-        1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 60, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0,
-        0x0f, 3,
-    ];
-    for (t, nal) in [(32u8, vps), (33, sps), (34, pps)] {
-        out.push(0x80 | t);
-        out.extend_from_slice(&1u16.to_be_bytes());
-        out.extend_from_slice(&(nal.len() as u16).to_be_bytes());
-        out.extend_from_slice(nal);
-    }
-    Bytes::from(out)
-}
-
-fn aac_config() -> Arc<AudioConfig> {
-    Arc::new(AudioConfig {
-        codec: AudioCodec::Aac,
-        sample_rate: 44100,
-        channels: 2,
-        asc: Bytes::from_static(&[0x12, 0x10]),
-        flv_header: 0xaf,
     })
 }
 
@@ -245,7 +181,7 @@ fn legacy_avc_with_negative_cts() {
 fn legacy_codec_12_is_hevc() {
     let mut d = TagDemuxer::new();
     let DemuxEvent::VideoConfig(cfg) = one(d
-        .video(0, cat(&[&[0x1c, 0, 0, 0, 0], &hevc_record()]))
+        .video(0, cat(&[&[0x1c, 0, 0, 0, 0], &x265_record()]))
         .unwrap())
     else {
         panic!()
@@ -270,7 +206,7 @@ fn legacy_codec_12_is_hevc() {
 fn enhanced_video() {
     let mut d = TagDemuxer::new();
     let DemuxEvent::VideoConfig(cfg) = one(d
-        .video(0, cat(&[&[0x90], b"hvc1", &hevc_record()]))
+        .video(0, cat(&[&[0x90], b"hvc1", &x265_record()]))
         .unwrap())
     else {
         panic!()
@@ -620,7 +556,7 @@ fn muxer_extended_timestamps_and_late_metadata() {
 #[test]
 fn hevc_is_written_as_enhanced_rtmp() {
     let mut d = TagDemuxer::new();
-    d.video(0, cat(&[&[0x1c, 0, 0, 0, 0], &hevc_record()]))
+    d.video(0, cat(&[&[0x1c, 0, 0, 0, 0], &x265_record()]))
         .unwrap()
         .for_each(drop);
     let tracks = d.tracks();

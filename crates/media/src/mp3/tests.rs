@@ -1,137 +1,49 @@
 //! MP3 writer tests: passthrough bytes, transcoding of the AAC fixtures
 //! checked with ffprobe/ffmpeg when installed, and refusals.
 
-use std::path::Path;
-use std::process::Command;
-
 use bytes::Bytes;
 
 use super::*;
-use crate::flv::{DemuxEvent, TagDemuxer, scan, tag_type};
 use crate::frame::{Frame, Tracks};
-
-const H264_AAC: &[u8] = include_bytes!("../../../../fixtures/h264_aac_10s.flv");
-const H264_MP3: &[u8] = include_bytes!("../../../../fixtures/h264_mp3_10s.flv");
-const AAC_ONLY: &[u8] = include_bytes!("../../../../fixtures/aac_only_10s.flv");
+use crate::test_support::{
+    AAC_ONLY, H264_AAC, H264_MP3, TempDir, aac_config, apply, compact_fields, decode_clean,
+    probe_compact, source, tools,
+};
 
 /// Runs `file` through an [`Mp3Writer`] as the recorder would: returns the
 /// patched output, the writer and the audio frames.
-fn write(file: &'static [u8], w: Mp3Writer) -> (Vec<u8>, Mp3Writer, Vec<Frame>) {
-    let file = Bytes::from_static(file);
-    let mut w = w;
-    let mut d = TagDemuxer::new();
-    let mut tracks = Tracks::default();
+fn write(file: &'static [u8], mut w: Mp3Writer) -> (Vec<u8>, Mp3Writer, Vec<Frame>) {
     let mut out = Vec::new();
     let mut audio = Vec::new();
-    let mut started = false;
-    for tag in scan(&file).tags {
-        let body = file.slice(tag.body.clone());
-        let ts = i64::from(tag.timestamp);
-        let events = match tag.tag_type {
-            tag_type::VIDEO => d.video(ts, body),
-            tag_type::AUDIO => d.audio(ts, body),
-            _ => continue,
-        };
-        for e in events.unwrap() {
-            match e {
-                DemuxEvent::VideoConfig(c) => tracks.video = Some(c),
-                DemuxEvent::AudioConfig(c) => tracks.audio = Some(c),
-                DemuxEvent::Frame(f) => {
-                    if !started {
-                        w.start(&tracks, &mut out).unwrap();
-                        started = true;
-                    }
-                    w.push(&f, &tracks, &mut out).unwrap();
-                    if f.track == Track::Audio {
-                        audio.push(f);
-                    }
-                }
-                _ => {}
-            }
+    for (i, (f, tracks)) in source(file).frames.into_iter().enumerate() {
+        if i == 0 {
+            w.start(&tracks, &mut out).unwrap();
+        }
+        w.push(&f, &tracks, &mut out).unwrap();
+        if f.track == Track::Audio {
+            audio.push(f);
         }
     }
     for p in w.finish(&mut out).unwrap() {
-        let at = p.offset as usize;
-        out[at..at + p.bytes.len()].copy_from_slice(&p.bytes);
+        apply(&mut out, &p);
     }
     assert_eq!(w.bytes_written(), out.len() as u64);
     (out, w, audio)
 }
 
-fn tools() -> bool {
-    let ok = ["ffprobe", "ffmpeg"].iter().all(|t| {
-        Command::new(t)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ok {
-        eprintln!("note: ffprobe/ffmpeg not on PATH, skipping ffprobe checks");
-    }
-    ok
-}
-
-fn tool(tool: &str, args: &[&str], path: &Path) -> String {
-    let o = Command::new(tool).args(args).arg(path).output().unwrap();
-    assert!(
-        o.status.success() && o.stderr.is_empty(),
-        "{tool}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
 /// ffprobe's `format=duration` and `stream=codec_name,sample_rate,channels,
 /// bit_rate` of an MP3, after a clean full decode.
 fn probe(bytes: &[u8], name: &str) -> Option<(f64, String)> {
-    if !tools() {
+    if !tools("ffprobe checks") {
         return None;
     }
-    let path = std::env::temp_dir().join(format!("media-mp3-{}-{name}.mp3", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    let streams = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name,sample_rate,channels,bit_rate",
-            "-of",
-            "compact=p=0",
-        ],
-        &path,
-    );
-    let format = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration,format_name",
-            "-of",
-            "compact=p=0",
-        ],
-        &path,
-    );
-    let decode = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i"])
-        .arg(&path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        decode.status.success() && decode.stderr.is_empty(),
-        "{name}: {}",
-        String::from_utf8_lossy(&decode.stderr)
-    );
+    let dir = TempDir::new("mp3");
+    let path = dir.write(&format!("{name}.mp3"), bytes);
+    let streams = probe_compact(&path, "stream=codec_name,sample_rate,channels,bit_rate");
+    let format = probe_compact(&path, "format=duration,format_name");
+    decode_clean(&path, true);
     assert!(format.contains("format_name=mp3"), "{format}");
-    let duration = format
-        .split('|')
-        .find_map(|kv| kv.trim().strip_prefix("duration="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let duration = compact_fields(&format)["duration"].parse().unwrap();
     eprintln!("{name}: {format} {streams}");
     Some((duration, streams))
 }
@@ -206,16 +118,9 @@ fn bitrate_is_configurable_and_checked() {
         64
     );
     let mut w = Mp3Writer::new().with_bitrate_kbps(100);
-    let cfg = std::sync::Arc::new(AudioConfig {
-        codec: AudioCodec::Aac,
-        sample_rate: 44_100,
-        channels: 2,
-        asc: Bytes::from_static(&[0x12, 0x10]),
-        flv_header: 0xaf,
-    });
     let tracks = Tracks {
         video: None,
-        audio: Some(cfg),
+        audio: Some(aac_config()),
     };
     assert!(matches!(
         w.start(&tracks, &mut Vec::new()),

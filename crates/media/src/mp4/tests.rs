@@ -1,33 +1,23 @@
-//! MP4 tests: shared helpers (fixture demuxing, journal muxing, an
-//! independent reader of the finalized sample tables, ffprobe runs) and the
+//! MP4 tests: helpers of their own (demuxed steps, journal muxing, an
+//! independent reader of the finalized sample tables) and the
 //! whole-pipeline unit tests; fixtures, crash safety and properties live in
-//! the submodules.
+//! the submodules. Fixtures and tool helpers come from
+//! `crate::test_support`.
 
 mod crash;
 mod fixtures;
 mod props;
 
 use std::io::Cursor;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::*;
-use crate::flv::{DemuxEvent, TagDemuxer, scan, tag_type};
-use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig};
+use crate::flv::DemuxEvent;
+use crate::frame::{Frame, Track, Tracks, VideoCodec, VideoConfig};
 use crate::mux::{MuxError, Muxer};
-
-pub(super) const H264_AAC: &[u8] = include_bytes!("../../../../fixtures/h264_aac_10s.flv");
-pub(super) const H264_MP3: &[u8] = include_bytes!("../../../../fixtures/h264_mp3_10s.flv");
-pub(super) const AAC_ONLY: &[u8] = include_bytes!("../../../../fixtures/aac_only_10s.flv");
-pub(super) const H264_ONLY: &[u8] = include_bytes!("../../../../fixtures/h264_only_10s.flv");
-
-/// Path of a fixture, for ffprobe.
-pub(super) fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/{name}"))
-}
+use crate::test_support::{H264_AAC, aac_config, demux_file, frame};
 
 /// One step of a demuxed stream: a configuration change or a frame.
 #[derive(Clone, Debug)]
@@ -38,31 +28,20 @@ pub(super) enum Step {
 
 /// Demuxes an FLV file into frames with the configurations in effect.
 pub(super) fn demux(file: &'static [u8]) -> Vec<Step> {
-    let file = Bytes::from_static(file);
-    let mut d = TagDemuxer::new();
     let mut tracks = Tracks::default();
     let mut steps = Vec::new();
-    for tag in scan(&file).tags {
-        let body = file.slice(tag.body.clone());
-        let ts = i64::from(tag.timestamp);
-        let got = match tag.tag_type {
-            tag_type::VIDEO => d.video(ts, body),
-            tag_type::AUDIO => d.audio(ts, body),
-            _ => continue,
-        };
-        for e in got.unwrap() {
-            match e {
-                DemuxEvent::VideoConfig(c) => {
-                    tracks.video = Some(c);
-                    steps.push(Step::Config(tracks.clone()));
-                }
-                DemuxEvent::AudioConfig(c) => {
-                    tracks.audio = Some(c);
-                    steps.push(Step::Config(tracks.clone()));
-                }
-                DemuxEvent::Frame(f) => steps.push(Step::Frame(f)),
-                _ => {}
+    for e in demux_file(&Bytes::from_static(file)).0 {
+        match e {
+            DemuxEvent::VideoConfig(c) => {
+                tracks.video = Some(c);
+                steps.push(Step::Config(tracks.clone()));
             }
+            DemuxEvent::AudioConfig(c) => {
+                tracks.audio = Some(c);
+                steps.push(Step::Config(tracks.clone()));
+            }
+            DemuxEvent::Frame(f) => steps.push(Step::Frame(f)),
+            _ => {}
         }
     }
     steps
@@ -293,80 +272,6 @@ pub(super) fn read_tracks(file: &[u8]) -> (u64, Vec<OutTrack>) {
     (movie_duration, tracks)
 }
 
-/// True when ffprobe and ffmpeg are installed (else a note is printed).
-pub(super) fn have_ffmpeg() -> bool {
-    let ok = ["ffprobe", "ffmpeg"].iter().all(|tool| {
-        Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ok {
-        eprintln!("note: ffprobe/ffmpeg not on PATH, skipping ffprobe checks");
-    }
-    ok
-}
-
-/// A file in the temp directory, removed on drop.
-pub(super) struct TempFile(pub(super) PathBuf);
-
-impl TempFile {
-    pub(super) fn new(name: &str, bytes: &[u8]) -> Self {
-        let path = std::env::temp_dir().join(format!("media-mp4-{}-{name}", std::process::id()));
-        std::fs::write(&path, bytes).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Runs a tool; asserts success and an empty stderr; returns stdout.
-pub(super) fn run(tool: &str, args: &[&str], file: &std::path::Path) -> String {
-    let o = Command::new(tool)
-        .args(args.iter().take_while(|a| **a != "{}"))
-        .arg(file)
-        .args(args.iter().skip_while(|a| **a != "{}").skip(1))
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success() && o.stderr.is_empty(),
-        "{tool} {args:?} {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-/// Full decode as tools/validate-media.sh does; any message fails.
-pub(super) fn decode_clean(file: &std::path::Path) {
-    let args = [
-        "-hide_banner",
-        "-nostdin",
-        "-v",
-        "error",
-        "-xerror",
-        "-i",
-        "{}",
-    ];
-    let tail = [
-        "-map",
-        "0:v?",
-        "-map",
-        "0:a?",
-        "-enc_time_base",
-        "-1",
-        "-f",
-        "null",
-        "-",
-    ];
-    let all: Vec<&str> = args.iter().chain(tail.iter()).copied().collect();
-    run("ffmpeg", &all, file);
-}
-
 fn video_config() -> Arc<VideoConfig> {
     Arc::new(VideoConfig {
         codec: VideoCodec::H264,
@@ -375,26 +280,6 @@ fn video_config() -> Arc<VideoConfig> {
         height: 360,
         nal_length_size: 4,
     })
-}
-
-fn aac_config() -> Arc<AudioConfig> {
-    Arc::new(AudioConfig {
-        codec: AudioCodec::Aac,
-        sample_rate: 44_100,
-        channels: 2,
-        asc: Bytes::from_static(&[0x12, 0x10]),
-        flv_header: 0xaf,
-    })
-}
-
-fn frame(track: Track, dts: i64, cts: i32, keyframe: bool, data: &'static [u8]) -> Frame {
-    Frame {
-        track,
-        dts,
-        cts,
-        keyframe,
-        data: Bytes::from_static(data),
-    }
 }
 
 #[test]

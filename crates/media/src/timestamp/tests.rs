@@ -26,6 +26,15 @@ fn run(repair: &mut TimestampRepair, inputs: &[(Track, i64)]) -> Vec<(Track, i64
         .collect()
 }
 
+/// The output DTS of `inputs` (None where dropped) through a fresh repair
+/// with a 10 s jump limit.
+fn repaired(inputs: &[(Track, i64)]) -> Vec<Option<i64>> {
+    run(&mut TimestampRepair::new(10_000), inputs)
+        .into_iter()
+        .map(|o| o.2)
+        .collect()
+}
+
 /// Interleaved A/V inputs: video every 33 ms, audio every 23 ms, in
 /// timestamp order, from `start` for `len` ms.
 fn av(start: i64, len: i64) -> Vec<(Track, i64)> {
@@ -130,12 +139,8 @@ fn forward_jump_of_the_whole_stream_is_closed_in_sync() {
 
 #[test]
 fn forward_jump_under_the_limit_is_kept() {
-    let mut r = TimestampRepair::new(10_000);
-    let out = run(
-        &mut r,
-        &[(Track::Video, 0), (Track::Video, 33), (Track::Video, 9_000)],
-    );
-    assert_eq!(out[2].2, Some(9_000));
+    let dts = repaired(&[(Track::Video, 0), (Track::Video, 33), (Track::Video, 9_000)]);
+    assert_eq!(dts[2], Some(9_000));
 }
 
 #[test]
@@ -181,19 +186,14 @@ fn one_track_jumping_alone_does_not_move_the_other() {
 
 #[test]
 fn interleave_glitch_moves_one_ms_on() {
-    let mut r = TimestampRepair::new(10_000);
-    let out = run(
-        &mut r,
-        &[
-            (Track::Audio, 0),
-            (Track::Audio, 23),
-            (Track::Audio, 22),
-            (Track::Audio, 46),
-            (Track::Audio, 46),
-        ],
-    );
-    let dts: Vec<i64> = out.iter().map(|o| o.2.unwrap()).collect();
-    assert_eq!(dts, [0, 23, 24, 46, 47]);
+    let dts = repaired(&[
+        (Track::Audio, 0),
+        (Track::Audio, 23),
+        (Track::Audio, 22),
+        (Track::Audio, 46),
+        (Track::Audio, 46),
+    ]);
+    assert_eq!(dts, [Some(0), Some(23), Some(24), Some(46), Some(47)]);
 }
 
 #[test]
@@ -237,45 +237,30 @@ fn a_splice_never_presents_before_what_was_presented() {
 
 #[test]
 fn audio_before_first_keyframe_is_clamped_or_dropped() {
-    let mut r = TimestampRepair::new(10_000);
-    let out = run(
-        &mut r,
-        &[
-            (Track::Video, 10_000),
-            (Track::Audio, 9_990),
-            (Track::Audio, 9_995),
-            (Track::Audio, 10_013),
-        ],
-    );
-    let dts: Vec<Option<i64>> = out.iter().map(|o| o.2).collect();
+    let dts = repaired(&[
+        (Track::Video, 10_000),
+        (Track::Audio, 9_990),
+        (Track::Audio, 9_995),
+        (Track::Audio, 10_013),
+    ]);
     assert_eq!(dts, [Some(0), Some(0), Some(1), Some(13)]);
-    let mut r = TimestampRepair::new(10_000);
-    let out = run(
-        &mut r,
-        &[
-            (Track::Video, 10_000),
-            (Track::Audio, 8_500),
-            (Track::Audio, 9_500),
-            (Track::Audio, 10_010),
-        ],
-    );
-    let dts: Vec<Option<i64>> = out.iter().map(|o| o.2).collect();
+    let dts = repaired(&[
+        (Track::Video, 10_000),
+        (Track::Audio, 8_500),
+        (Track::Audio, 9_500),
+        (Track::Audio, 10_010),
+    ]);
     assert_eq!(dts, [Some(0), None, Some(0), Some(10)]);
 }
 
 #[test]
 fn a_track_on_another_time_base_joins_at_the_current_time() {
-    let mut r = TimestampRepair::new(10_000);
-    let out = run(
-        &mut r,
-        &[
-            (Track::Video, 500_000),
-            (Track::Video, 500_033),
-            (Track::Audio, 3),
-            (Track::Audio, 26),
-        ],
-    );
-    let dts: Vec<Option<i64>> = out.iter().map(|o| o.2).collect();
+    let dts = repaired(&[
+        (Track::Video, 500_000),
+        (Track::Video, 500_033),
+        (Track::Audio, 3),
+        (Track::Audio, 26),
+    ]);
     assert_eq!(dts, [Some(0), Some(33), Some(33), Some(56)]);
 }
 

@@ -118,33 +118,20 @@ pub fn recover(data: &[u8]) -> TsRecovery {
 mod tests {
     use super::*;
     use crate::mux::Muxer;
+    use crate::test_support::{aac_config, frame};
     use crate::ts::TsMuxer;
-    use crate::{AudioCodec, AudioConfig, Frame, Track, Tracks};
-    use bytes::Bytes;
-    use std::sync::Arc;
+    use crate::{Track, Tracks};
 
     fn mux(frames: usize) -> Vec<u8> {
         let mut m = TsMuxer::new(false, true);
         let tracks = Tracks {
             video: None,
-            audio: Some(Arc::new(AudioConfig {
-                codec: AudioCodec::Aac,
-                sample_rate: 44100,
-                channels: 2,
-                asc: Bytes::from_static(&[0x12, 0x10]),
-                flv_header: 0xaf,
-            })),
+            audio: Some(aac_config()),
         };
         let mut out = Vec::new();
         m.start(&tracks, &mut out).unwrap();
         for i in 0..frames {
-            let f = Frame {
-                track: Track::Audio,
-                dts: i as i64 * 23,
-                cts: 0,
-                keyframe: true,
-                data: Bytes::from(vec![0x21; 200]),
-            };
+            let f = frame(Track::Audio, i as i64 * 23, 0, true, &[0x21; 200]);
             m.push(&f, &tracks, &mut out).unwrap();
         }
         m.finish(&mut out).unwrap();

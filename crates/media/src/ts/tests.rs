@@ -1,74 +1,21 @@
 //! MPEG-TS tests: wire units with known bytes here; the strict test reader
 //! in `demux`, fixture files checked with ffprobe/ffmpeg in `fixtures`,
-//! property tests in `props`. The fixture and tool helpers are shared with
-//! the HLS and ADTS tests.
+//! property tests in `props`. The reader and `mux_all` are shared with the
+//! HLS tests; fixtures and tool helpers come from `crate::test_support`.
 
 pub(crate) mod demux;
 mod fixtures;
 mod props;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
 use super::packet::{self, FirstPacket, Pid};
 use super::*;
-use crate::flv::{self, DemuxEvent, TagDemuxer, tag_type};
+use crate::codec::h264;
 use crate::frame::{AudioCodec, VideoCodec};
-
-pub(crate) const H264_AAC: &[u8] = include_bytes!("../../../../fixtures/h264_aac_10s.flv");
-pub(crate) const H264_MP3: &[u8] = include_bytes!("../../../../fixtures/h264_mp3_10s.flv");
-pub(crate) const AAC_ONLY: &[u8] = include_bytes!("../../../../fixtures/aac_only_10s.flv");
-pub(crate) const H264_ONLY: &[u8] = include_bytes!("../../../../fixtures/h264_only_10s.flv");
-
-/// Path of a fixture file by short name (`h264_aac`).
-pub(crate) fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(format!("{name}_10s.flv"))
-}
-
-/// A fixture's frames, each with the configurations in effect for it, and
-/// which tracks the file header announces.
-pub(crate) struct Source {
-    pub(crate) frames: Vec<(Frame, Tracks)>,
-    pub(crate) video: bool,
-    pub(crate) audio: bool,
-}
-
-/// Demuxes an FLV file the way ingest does.
-pub(crate) fn source(file: &'static [u8]) -> Source {
-    let header = flv::read_header(file).unwrap();
-    let file = Bytes::from_static(file);
-    let mut d = TagDemuxer::new();
-    let mut tracks = Tracks::default();
-    let mut frames = Vec::new();
-    for tag in flv::scan(&file).tags {
-        let body = file.slice(tag.body.clone());
-        let ts = i64::from(tag.timestamp);
-        let events = match tag.tag_type {
-            tag_type::VIDEO => d.video(ts, body),
-            tag_type::AUDIO => d.audio(ts, body),
-            _ => continue,
-        };
-        for e in events.unwrap() {
-            match e {
-                DemuxEvent::VideoConfig(c) => tracks.video = Some(c),
-                DemuxEvent::AudioConfig(c) => tracks.audio = Some(c),
-                DemuxEvent::Frame(f) => frames.push((f, tracks.clone())),
-                _ => {}
-            }
-        }
-    }
-    Source {
-        frames,
-        video: header.has_video,
-        audio: header.has_audio,
-    }
-}
+use crate::test_support::{aac_config, frame};
 
 /// Muxes frames into one TS file.
 pub(crate) fn mux_all<'a>(
@@ -89,157 +36,6 @@ pub(crate) fn mux_all<'a>(
     assert!(m.finish(&mut out).unwrap().is_empty());
     assert_eq!(m.bytes_written(), out.len() as u64);
     (out, m)
-}
-
-/// True when ffprobe and ffmpeg run; prints a note otherwise.
-pub(crate) fn tools(what: &str) -> bool {
-    let ok = ["ffprobe", "ffmpeg"].iter().all(|t| {
-        Command::new(t)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ok {
-        eprintln!("note: ffprobe/ffmpeg not on PATH, skipping {what}");
-    }
-    ok
-}
-
-/// A fresh directory under the system temp dir, removed on drop (moved
-/// into `$MEDIA_TEST_KEEP` instead when that is set, to inspect by hand).
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("media-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub(crate) fn write(&self, name: &str, data: &[u8]) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, data).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if let (Some(keep), Some(name)) = (std::env::var_os("MEDIA_TEST_KEEP"), self.0.file_name())
-        {
-            let _ = std::fs::rename(&self.0, Path::new(&keep).join(name));
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs a tool; returns stdout and asserts it succeeded with nothing on
-/// stderr.
-pub(crate) fn run_clean(tool: &str, args: &[&str], path: &Path) -> String {
-    let out = Command::new(tool)
-        .args(["-hide_banner", "-v", "error"])
-        .args(args.iter().take_while(|a| **a != "{}"))
-        .arg(path)
-        .args(args.iter().skip_while(|a| **a != "{}").skip(1))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "{tool} {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Full decode as tools/validate-media.sh does it; must print nothing.
-pub(crate) fn decode_clean(path: &Path, xerror: bool) {
-    let mut args = vec!["-nostdin"];
-    if xerror {
-        args.push("-xerror");
-    }
-    args.extend(["-i", "{}", "-map", "0:v?", "-map", "0:a?"]);
-    args.extend(["-enc_time_base", "-1", "-f", "null", "-"]);
-    run_clean("ffmpeg", &args, path);
-}
-
-/// One probed packet.
-#[derive(Debug)]
-pub(crate) struct Packet {
-    pub(crate) stream: usize,
-    pub(crate) codec_type: String,
-    pub(crate) dts: Option<i64>,
-    pub(crate) pts_time: f64,
-    pub(crate) duration_time: f64,
-    pub(crate) key: bool,
-}
-
-/// ffprobe's streams (index → codec_type, codec_name) and packets.
-pub(crate) fn probe(path: &Path) -> (Vec<(String, String)>, Vec<Packet>, f64) {
-    let text = run_clean(
-        "ffprobe",
-        &[
-            "-show_entries",
-            "stream=index,codec_type,codec_name:packet=stream_index,dts,pts_time,duration_time,flags:format=duration",
-            "-of",
-            "compact=p=1",
-        ],
-        path,
-    );
-    let mut streams = Vec::new();
-    let mut packets = Vec::new();
-    let mut duration = f64::NAN;
-    for line in text.lines() {
-        let kv: std::collections::HashMap<&str, &str> =
-            line.split('|').filter_map(|f| f.split_once('=')).collect();
-        if line.starts_with("packet|") {
-            packets.push(Packet {
-                stream: kv["stream_index"].parse().unwrap(),
-                codec_type: String::new(),
-                dts: kv["dts"].parse().ok(),
-                pts_time: kv["pts_time"].parse().unwrap_or(f64::NAN),
-                duration_time: kv["duration_time"].parse().unwrap_or(0.0),
-                key: kv["flags"].starts_with('K'),
-            });
-        } else if line.starts_with("stream|") {
-            let i: usize = kv["index"].parse().unwrap();
-            if streams.len() <= i {
-                streams.resize(i + 1, (String::new(), String::new()));
-            }
-            streams[i] = (kv["codec_type"].to_owned(), kv["codec_name"].to_owned());
-        } else if line.starts_with("format|") {
-            duration = kv["duration"].parse().unwrap_or(f64::NAN);
-        }
-    }
-    for p in &mut packets {
-        p.codec_type = streams[p.stream].0.clone();
-    }
-    (streams, packets, duration)
-}
-
-/// The checks every TS file passes: first video packet a keyframe, DTS
-/// strictly increasing per stream. Returns the span of the packet times.
-pub(crate) fn check_packets(packets: &[Packet], name: &str) -> f64 {
-    if let Some(first) = packets.iter().find(|p| p.codec_type == "video") {
-        assert!(first.key, "{name}: first video packet not a keyframe");
-    }
-    let mut last: Vec<Option<i64>> = vec![None; 8];
-    for p in packets {
-        let dts = p.dts.unwrap();
-        if let Some(l) = last[p.stream] {
-            assert!(dts > l, "{name}: DTS {l} -> {dts} in stream {}", p.stream);
-        }
-        last[p.stream] = Some(dts);
-    }
-    let start = packets.iter().map(|p| p.pts_time).fold(f64::MAX, f64::min);
-    let end = packets
-        .iter()
-        .map(|p| p.pts_time + p.duration_time)
-        .fold(f64::MIN, f64::max);
-    end - start
 }
 
 #[test]
@@ -359,9 +155,7 @@ fn pcr_only_packet() {
 }
 
 fn h264_tracks() -> Tracks {
-    let record =
-        crate::codec::h264::build_record(&[&[0x67, 0x42, 0xc0, 0x1e, 0xab]], &[&[0x68, 0xce]])
-            .unwrap();
+    let record = h264::build_record(&[&[0x67, 0x42, 0xc0, 0x1e, 0xab]], &[&[0x68, 0xce]]).unwrap();
     Tracks {
         video: Some(Arc::new(VideoConfig {
             codec: VideoCodec::H264,
@@ -370,23 +164,7 @@ fn h264_tracks() -> Tracks {
             height: 0,
             nal_length_size: 4,
         })),
-        audio: Some(Arc::new(AudioConfig {
-            codec: AudioCodec::Aac,
-            sample_rate: 44100,
-            channels: 2,
-            asc: Bytes::from_static(&[0x12, 0x10]),
-            flv_header: 0xaf,
-        })),
-    }
-}
-
-fn frame(track: Track, dts: i64, cts: i32, keyframe: bool, data: &[u8]) -> Frame {
-    Frame {
-        track,
-        dts,
-        cts,
-        keyframe,
-        data: Bytes::copy_from_slice(data),
+        audio: Some(aac_config()),
     }
 }
 

@@ -1,16 +1,11 @@
 //! Round trips of the ffmpeg-made fixtures through demuxer, muxer, reader and
 //! (when installed) ffprobe/ffmpeg.
 
-use std::process::Command;
-
 use super::*;
+use crate::test_support::{
+    AAC_ONLY, H264_AAC, H264_MP3, H264_ONLY, TS_JUMP, TempDir, decode_clean, probe_compact, tools,
+};
 use crate::timestamp::TimestampRepair;
-
-const H264_AAC: &[u8] = include_bytes!("../../../../../fixtures/h264_aac_10s.flv");
-const H264_MP3: &[u8] = include_bytes!("../../../../../fixtures/h264_mp3_10s.flv");
-const AAC_ONLY: &[u8] = include_bytes!("../../../../../fixtures/aac_only_10s.flv");
-const H264_ONLY: &[u8] = include_bytes!("../../../../../fixtures/h264_only_10s.flv");
-const TS_JUMP: &[u8] = include_bytes!("../../../../../fixtures/h264_aac_ts_jump.flv");
 
 fn all() -> [(&'static str, &'static [u8]); 5] {
     [
@@ -36,10 +31,7 @@ fn fixture_configs() {
         (a.codec, a.sample_rate, a.channels),
         (AudioCodec::Aac, 44100, 2)
     );
-    let meta = events.iter().find_map(|e| match e {
-        DemuxEvent::Metadata(m) => Some(m),
-        _ => None,
-    });
+    let meta = metadata_event(&events);
     assert_eq!(meta.unwrap().get("width"), Some(&Value::Number(640.0)));
     assert_eq!(d.ignored(), 0);
 
@@ -181,54 +173,17 @@ fn ts_jump_fixture_is_repaired() {
 /// nothing on stderr. Returns ffprobe's stream report, or None (with a note)
 /// when the tools are not installed.
 fn probe(file: &[u8], name: &str) -> Option<String> {
-    let installed = |tool: &str| {
-        Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !installed("ffprobe") || !installed("ffmpeg") {
-        eprintln!("note: ffprobe/ffmpeg not on PATH, skipping the ffprobe check of {name}");
+    if !tools(&format!("the ffprobe check of {name}")) {
         return None;
     }
-    let path = std::env::temp_dir().join(format!("media-flv-{name}-{}.flv", std::process::id()));
-    std::fs::write(&path, file).unwrap();
-    let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries"])
-        .arg("format=duration:stream=codec_name,width,height,sample_rate,channels")
-        .args(["-of", "compact=p=0"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let dir = TempDir::new("flv");
+    let path = dir.write(&format!("{name}.flv"), file);
+    let report = probe_compact(
+        &path,
+        "format=duration:stream=codec_name,width,height,sample_rate,channels",
+    );
     // As tools/validate-media.sh decodes.
-    let decode = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i"])
-        .arg(&path)
-        .args([
-            "-map",
-            "0:v?",
-            "-map",
-            "0:a?",
-            "-enc_time_base",
-            "-1",
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        probe.status.success() && probe.stderr.is_empty(),
-        "{name}: {}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
-    assert!(
-        decode.status.success() && decode.stderr.is_empty(),
-        "{name}: {}",
-        String::from_utf8_lossy(&decode.stderr)
-    );
-    let report = String::from_utf8_lossy(&probe.stdout).into_owned();
+    decode_clean(&path, true);
     eprintln!("{name}: {report}");
     Some(report)
 }

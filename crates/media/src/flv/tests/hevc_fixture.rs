@@ -4,8 +4,7 @@
 
 use super::*;
 use crate::codec::h265;
-
-const H265_AAC: &[u8] = include_bytes!("../../../../../fixtures/h265_aac_10s.flv");
+use crate::test_support::H265_AAC;
 
 #[test]
 fn hevc_fixture_reads_back() {
@@ -33,10 +32,7 @@ fn hevc_fixture_reads_back() {
         (a.codec, a.sample_rate, a.channels),
         (AudioCodec::Aac, 44100, 2)
     );
-    let meta = events.iter().find_map(|e| match e {
-        DemuxEvent::Metadata(m) => Some(m),
-        _ => None,
-    });
+    let meta = metadata_event(&events);
     assert_eq!(meta.unwrap().get("height"), Some(&Value::Number(360.0)));
 
     let fs = frames(&events);

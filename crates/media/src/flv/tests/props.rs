@@ -4,14 +4,9 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::test_support::{FrameSequence, timeline};
 
-#[derive(Clone, Debug)]
-struct Input {
-    hevc: bool,
-    frames: Vec<Frame>,
-}
-
-fn input_strategy() -> impl Strategy<Value = Input> {
+fn input_strategy() -> impl Strategy<Value = FrameSequence> {
     let frame = (
         any::<bool>(),
         prop::collection::vec(any::<u8>(), 1..64),
@@ -20,22 +15,11 @@ fn input_strategy() -> impl Strategy<Value = Input> {
         -500i32..=500,
     );
     (any::<bool>(), prop::collection::vec(frame, 1..60)).prop_map(|(hevc, raw)| {
-        let mut dts = [0i64; 2];
-        let frames = raw
-            .into_iter()
-            .map(|(video, data, key, step, cts)| {
-                let slot = &mut dts[usize::from(video)];
-                *slot += step + 1;
-                Frame {
-                    track: if video { Track::Video } else { Track::Audio },
-                    dts: *slot,
-                    cts: if video { cts } else { 0 },
-                    keyframe: key || !video,
-                    data: Bytes::from(data),
-                }
-            })
-            .collect();
-        Input { hevc, frames }
+        let frames = timeline(
+            raw.into_iter()
+                .map(|(video, data, key, step, cts)| (video, data, key, step + 1, cts)),
+        );
+        FrameSequence { hevc, frames }
     })
 }
 
@@ -43,7 +27,7 @@ fn tracks(hevc: bool) -> Tracks {
     let video = if hevc {
         Arc::new(VideoConfig {
             codec: VideoCodec::H265,
-            record: hevc_record(),
+            record: x265_record(),
             width: 320,
             height: 240,
             nal_length_size: 4,
@@ -57,7 +41,7 @@ fn tracks(hevc: bool) -> Tracks {
     }
 }
 
-fn mux(input: &Input) -> (Vec<u8>, FlvMuxer) {
+fn mux(input: &FrameSequence) -> (Vec<u8>, FlvMuxer) {
     let t = tracks(input.hevc);
     let mut m = FlvMuxer::new(true, true);
     let mut out = Vec::new();

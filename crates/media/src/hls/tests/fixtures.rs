@@ -5,11 +5,12 @@
 
 use super::*;
 use crate::mux::Muxer;
-use crate::ts::TsMuxer;
-use crate::ts::tests::{
-    AAC_ONLY, H264_AAC, Source, TempDir, check_packets, decode_clean, demux, fixture_path, probe,
-    run_clean, source, tools,
+use crate::test_support::{
+    AAC_ONLY, H264_AAC, Source, TempDir, check_packets, compact_fields, decode_clean, fixture_path,
+    probe, probe_compact, source, tools,
 };
+use crate::ts::TsMuxer;
+use crate::ts::tests::{demux, mux_all};
 
 /// Records `src` as segments of about `target_ms`; returns the playlist
 /// and each segment's bytes.
@@ -73,9 +74,7 @@ fn segments_are_self_contained() {
         );
     }
     // EXTINF values add up to the recording's span.
-    let whole = crate::ts::tests::mux_all(&src.frames, true, true)
-        .1
-        .duration_ms();
+    let whole = mux_all(&src.frames, true, true).1.duration_ms();
     assert_eq!(playlist.duration_ms(), whole);
 }
 
@@ -103,22 +102,8 @@ fn check_playlist(name: &str, src: &Source, has_video: bool) {
     let text = playlist.render(true);
     assert!(text.ends_with("#EXT-X-ENDLIST\n"));
     let m3u8 = dir.write("index.m3u8", text.as_bytes());
-    let out = run_clean(
-        "ffprobe",
-        &[
-            "-show_entries",
-            "format=format_name,duration",
-            "-of",
-            "compact=p=0",
-        ],
-        &m3u8,
-    );
-    let duration: f64 = out
-        .split('|')
-        .find_map(|kv| kv.trim().strip_prefix("duration="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let out = probe_compact(&m3u8, "format=format_name,duration");
+    let duration: f64 = compact_fields(&out)["duration"].parse().unwrap();
     assert!(out.contains("format_name=hls"), "{out}");
     let (_, _, src_duration) = probe(&fixture_path(name));
     eprintln!("{name}: playlist {duration} s, source {src_duration} s\n{text}");

@@ -2,6 +2,7 @@
 //! that keeps every complete fragment and so loses at most about a second.
 
 use super::*;
+use crate::test_support::{AAC_ONLY, TempDir, decode_clean, probe_duration, tools};
 
 /// Journal offsets where fragments end, with the movie duration in ms of
 /// everything up to there, read from the journal's own `tfdt`/`trun`
@@ -60,7 +61,7 @@ fn every_truncation_finalizes() {
     cuts.push(j.bytes.len());
     cuts.retain(|&c| c <= j.bytes.len());
     let spot_checks = [ends[3].0 + 1, ends[6].0 - 1, j.bytes.len() - 5000];
-    let ffmpeg = have_ffmpeg();
+    let ffmpeg = tools("ffprobe checks");
     for cut in cuts.into_iter().chain(spot_checks) {
         let (out, info) = finalized(&j.bytes[..cut]);
         let (complete, expected) = ends
@@ -100,18 +101,10 @@ fn every_truncation_finalizes() {
             assert!(v.samples.first().is_none_or(|s| s.sync), "cut {cut}");
         }
         if ffmpeg && spot_checks.contains(&cut) {
-            let f = TempFile::new(&format!("cut{cut}.mp4"), &out);
-            decode_clean(&f.0);
-            let args = [
-                "-v",
-                "error",
-                "-show_entries",
-                "format=duration",
-                "-of",
-                "csv=p=0",
-                "{}",
-            ];
-            let d: f64 = run("ffprobe", &args, &f.0).trim().parse().unwrap();
+            let dir = TempDir::new("mp4-crash");
+            let path = dir.write(&format!("cut{cut}.mp4"), &out);
+            decode_clean(&path, true);
+            let d = probe_duration(&path);
             assert!(
                 (d * 1000.0 - info.duration_ms as f64).abs() < 50.0,
                 "{d} {info:?}"

@@ -2,9 +2,16 @@
 //! our own table reader and (when installed) ffprobe/ffmpeg as
 //! tools/validate-media.sh does.
 
-use super::*;
+use std::path::Path;
+use std::process::Command;
 
-/// `(name, file, has video, has audio, video codec, audio codec)`.
+use super::*;
+use crate::test_support::{
+    AAC_ONLY, H264_MP3, H264_ONLY, TempDir, check_packets, decode_clean, fixture_path, libx265,
+    probe, probe_duration, tools,
+};
+
+/// `(short name, file, has video, has audio, video codec, audio codec)`.
 type Case = (
     &'static str,
     &'static [u8],
@@ -15,10 +22,10 @@ type Case = (
 );
 
 const CASES: [Case; 4] = [
-    ("h264_aac_10s.flv", H264_AAC, true, true, "h264", "aac"),
-    ("h264_only_10s.flv", H264_ONLY, true, false, "h264", ""),
-    ("aac_only_10s.flv", AAC_ONLY, false, true, "", "aac"),
-    ("h264_mp3_10s.flv", H264_MP3, true, true, "h264", "mp3"),
+    ("h264_aac", H264_AAC, true, true, "h264", "aac"),
+    ("h264_only", H264_ONLY, true, false, "h264", ""),
+    ("aac_only", AAC_ONLY, false, true, "", "aac"),
+    ("h264_mp3", H264_MP3, true, true, "h264", "mp3"),
 ];
 
 /// Every frame's bytes land in the finalized file, in order, with its
@@ -68,94 +75,36 @@ fn finalized_tables_match_the_source_frames() {
     }
 }
 
-fn probe_duration(path: &std::path::Path) -> f64 {
-    let args = [
-        "-v",
-        "error",
-        "-show_entries",
-        "format=duration",
-        "-of",
-        "csv=p=0",
-        "{}",
-    ];
-    run("ffprobe", &args, path).trim().parse().unwrap()
-}
-
-/// validate-media.sh's checks on one file; returns ffprobe's stream list.
-fn validate(path: &std::path::Path, name: &str) -> String {
-    let streams = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name",
-            "-of",
-            "csv=p=0",
-            "{}",
-        ],
-        path,
-    );
-    let packets = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=stream_index,dts,flags",
-            "-of",
-            "compact=p=0",
-            "{}",
-        ],
-        path,
-    );
-    let mut last: std::collections::HashMap<String, i64> = Default::default();
-    let mut first_video: Option<String> = None;
-    let video_index = streams.lines().position(|l| l.contains("video"));
-    for line in packets.lines().filter(|l| !l.is_empty()) {
-        let field = |k: &str| {
-            line.split('|')
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-                .unwrap_or("")
-                .to_string()
-        };
-        let (index, dts) = (field("stream_index"), field("dts"));
-        if Some(index.clone()) == video_index.map(|i| i.to_string()) && first_video.is_none() {
-            first_video = Some(field("flags"));
-        }
-        let dts: i64 = dts.parse().unwrap_or_else(|_| panic!("{name}: {line}"));
-        if let Some(prev) = last.insert(index, dts) {
-            assert!(dts > prev, "{name}: dts {dts} after {prev}");
-        }
-    }
-    if video_index.is_some() {
-        assert!(first_video.unwrap().starts_with('K'), "{name}");
-    }
-    decode_clean(path);
-    streams
+/// validate-media.sh's checks on one file (first video packet a keyframe,
+/// DTS increasing per stream, a clean full decode); returns ffprobe's
+/// streams `(codec_type, codec_name)` and the format duration.
+fn validate(path: &Path, name: &str) -> (Vec<(String, String)>, f64) {
+    let (streams, packets, duration) = probe(path);
+    check_packets(&packets, name);
+    decode_clean(path, true);
+    (streams, duration)
 }
 
 #[test]
 fn ffprobe_validates_finalized_files_and_journals() {
-    if !have_ffmpeg() {
+    if !tools("ffprobe checks") {
         return;
     }
+    let dir = TempDir::new("mp4");
     for (name, file, video, audio, vcodec, acodec) in CASES {
         let steps = demux(file);
         let j = journal(&steps, video, audio);
         let (out, _) = finalized(&j.bytes);
         let source = probe_duration(&fixture_path(name));
         for (kind, bytes) in [("mp4", &out), ("journal.mp4", &j.bytes)] {
-            let f = TempFile::new(&format!("{name}.{kind}"), bytes);
-            let streams = validate(&f.0, name);
-            let want: Vec<String> = [("video", vcodec), ("audio", acodec)]
+            let path = dir.write(&format!("{name}.{kind}"), bytes);
+            let (got, d) = validate(&path, name);
+            let want: Vec<(String, String)> = [("video", vcodec), ("audio", acodec)]
                 .iter()
                 .filter(|(_, c)| !c.is_empty())
-                .map(|(t, c)| format!("{c},{t}"))
+                .map(|(t, c)| (t.to_string(), c.to_string()))
                 .collect();
-            let got: Vec<&str> = streams.lines().filter(|l| !l.is_empty()).collect();
             assert_eq!(got, want, "{name} {kind}");
-            let d = probe_duration(&f.0);
             assert!((d - source).abs() < 0.1, "{name} {kind}: {d} vs {source}");
             eprintln!("{name} {kind}: duration {d} (source {source}), streams {got:?}");
         }
@@ -165,15 +114,16 @@ fn ffprobe_validates_finalized_files_and_journals() {
 /// The moov-before-mdat layout as ffprobe's trace shows it.
 #[test]
 fn ffprobe_sees_moov_before_mdat() {
-    if !have_ffmpeg() {
+    if !tools("ffprobe checks") {
         return;
     }
     let j = journal(&demux(H264_AAC), true, true);
     let (out, _) = finalized(&j.bytes);
-    let f = TempFile::new("faststart.mp4", &out);
+    let dir = TempDir::new("mp4-faststart");
+    let path = dir.write("faststart.mp4", &out);
     let o = Command::new("ffprobe")
         .args(["-v", "trace", "-i"])
-        .arg(&f.0)
+        .arg(&path)
         .output()
         .unwrap();
     let trace = String::from_utf8_lossy(&o.stderr);
@@ -227,40 +177,23 @@ fn frames_of_mp4(file: &[u8], codec: VideoCodec) -> (Arc<VideoConfig>, Vec<Frame
 /// journal → finalize → ffprobe. Skipped without ffmpeg/libx265.
 #[test]
 fn hevc_round_trips_through_ffmpeg() {
-    if !have_ffmpeg() {
+    if !tools("ffprobe checks") {
         return;
     }
-    let src = TempFile::new("x265-src.mp4", b"");
-    let made = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25",
-        ])
-        .args([
-            "-t", "3", "-pix_fmt", "yuv420p", "-c:v", "libx265", "-tag:v", "hvc1",
-        ])
-        .args([
-            "-x265-params",
-            "log-level=none:bframes=3:keyint=25",
-            "-f",
-            "mp4",
-        ])
-        .arg(&src.0)
-        .output()
-        .unwrap();
-    if !made.status.success() {
-        eprintln!(
-            "note: no libx265 ({}), skipping",
-            String::from_utf8_lossy(&made.stderr)
-        );
+    let dir = TempDir::new("mp4-hevc");
+    let src = dir.0.join("x265-src.mp4");
+    let args = [
+        "-t", "3", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-f", "mp4",
+    ];
+    if !libx265(
+        "testsrc2=size=320x240:rate=25",
+        &args,
+        "bframes=3:keyint=25",
+        &src,
+    ) {
         return;
     }
-    let (config, input) = frames_of_mp4(&std::fs::read(&src.0).unwrap(), VideoCodec::H265);
+    let (config, input) = frames_of_mp4(&std::fs::read(&src).unwrap(), VideoCodec::H265);
     assert!(input.iter().any(|f| f.cts > 0) && input.len() == 75);
     let mut steps = vec![Step::Config(Tracks {
         video: Some(config),
@@ -271,9 +204,9 @@ fn hevc_round_trips_through_ffmpeg() {
     let (out, info) = finalized(&j.bytes);
     assert_eq!((info.video_samples, info.duration_ms), (75, 3000));
     for (kind, bytes) in [("mp4", &out), ("journal.mp4", &j.bytes)] {
-        let f = TempFile::new(&format!("hevc.{kind}"), bytes);
-        let streams = validate(&f.0, "hevc");
-        assert_eq!(streams.trim(), "hevc,video", "{kind}");
-        assert!((probe_duration(&f.0) - 3.0).abs() < 0.1, "{kind}");
+        let path = dir.write(&format!("hevc.{kind}"), bytes);
+        let (streams, duration) = validate(&path, "hevc");
+        assert_eq!(streams, [("video".to_owned(), "hevc".to_owned())], "{kind}");
+        assert!((duration - 3.0).abs() < 0.1, "{kind}");
     }
 }

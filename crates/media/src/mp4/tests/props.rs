@@ -6,6 +6,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::test_support::timeline;
 
 /// `(is video, DTS step in ms, cts, keyframe, size)`.
 type Op = (bool, i64, i32, bool, usize);
@@ -21,22 +22,14 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn build(ops: &[Op]) -> Vec<Frame> {
-    let mut clock = [0i64; 2];
-    ops.iter()
-        .enumerate()
-        .map(|(i, &(video, step, cts, key, size))| {
-            let t = usize::from(video);
-            clock[t] += step;
-            let data: Vec<u8> = (0..size).map(|k| (i * 7 + k) as u8).collect();
-            Frame {
-                track: if video { Track::Video } else { Track::Audio },
-                dts: clock[t],
-                cts: if video { cts } else { 0 },
-                keyframe: key || !video,
-                data: Bytes::from(data),
-            }
-        })
-        .collect()
+    timeline(
+        ops.iter()
+            .enumerate()
+            .map(|(i, &(video, step, cts, key, size))| {
+                let data: Vec<u8> = (0..size).map(|k| (i * 7 + k) as u8).collect();
+                (video, data, key, step, cts)
+            }),
+    )
 }
 
 fn mux(frames: &[Frame], fragment_ms: u32) -> Vec<u8> {

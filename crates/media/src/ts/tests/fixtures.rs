@@ -2,6 +2,10 @@
 //! reader and (when installed) by ffprobe and a full ffmpeg decode.
 
 use super::*;
+use crate::test_support::{
+    AAC_ONLY, H264_AAC, H264_MP3, H264_ONLY, TempDir, check_packets, decode_clean, fixture_path,
+    hevc_record, libx265, probe, source, tools,
+};
 
 fn all() -> [(&'static str, &'static [u8], &'static str, &'static str); 4] {
     [
@@ -18,12 +22,7 @@ fn fixtures_demux_back_exactly() {
         let src = source(data);
         let (out, m) = mux_all(&src.frames, src.video, src.audio);
         let d = demux::demux(&out);
-        let video: Vec<&Frame> = src
-            .frames
-            .iter()
-            .map(|(f, _)| f)
-            .filter(|f| f.track == Track::Video)
-            .collect();
+        let video = src.track(Track::Video);
         let vpes: Vec<&demux::Pes> = d.pes.iter().filter(|p| p.pid == VIDEO_PID).collect();
         assert_eq!(vpes.len(), video.len(), "{name}");
         for (f, p) in video.iter().zip(&vpes) {
@@ -34,12 +33,7 @@ fn fixtures_demux_back_exactly() {
                 assert_eq!(d.packets[p.first_packet - 2..p.first_packet], [0, PMT_PID]);
             }
         }
-        let audio: Vec<&Frame> = src
-            .frames
-            .iter()
-            .map(|(f, _)| f)
-            .filter(|f| f.track == Track::Audio)
-            .collect();
+        let audio = src.track(Track::Audio);
         let apes: Vec<&demux::Pes> = d.pes.iter().filter(|p| p.pid == AUDIO_PID).collect();
         if name.contains("aac") {
             let frames: Vec<Vec<u8>> = apes
@@ -147,50 +141,28 @@ fn hevc_from_libx265_decodes() {
     }
     let dir = TempDir::new("ts-hevc");
     let raw = dir.0.join("in.hevc");
-    let enc = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg("testsrc2=size=320x180:rate=25")
-        .args(["-frames:v", "50", "-c:v", "libx265", "-x265-params"])
-        .arg("bframes=0:keyint=25:log-level=none")
-        .args(["-f", "hevc"])
-        .arg(&raw)
-        .output()
-        .unwrap();
-    if !enc.status.success() {
-        eprintln!(
-            "note: no libx265 ({}), skipping",
-            String::from_utf8_lossy(&enc.stderr)
-        );
+    let args = ["-frames:v", "50", "-f", "hevc"];
+    if !libx265(
+        "testsrc2=size=320x180:rate=25",
+        &args,
+        "bframes=0:keyint=25",
+        &raw,
+    ) {
         return;
     }
     let data = std::fs::read(&raw).unwrap();
     let nal_type = |n: &[u8]| (n[0] >> 1) & 0x3f;
     // Parameter sets go to the record; the rest into access units that
     // begin at a first slice segment.
-    let mut record = vec![
-        1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 60, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0,
-        0x0f, 3,
-    ];
+    let first = |t: u8| {
+        annexb_nals(&data)
+            .into_iter()
+            .find(|n| nal_type(n) == t)
+            .unwrap()
+    };
+    let record = hevc_record(first(32), first(33), first(34));
     let mut aus: Vec<(bool, Vec<u8>)> = Vec::new();
     let mut open_vcl = false;
-    for t in 32..=34u8 {
-        let sets: Vec<&[u8]> = annexb_nals(&data)
-            .into_iter()
-            .filter(|n| nal_type(n) == t)
-            .take(1)
-            .collect();
-        record.extend_from_slice(&[0x80 | t, 0, 1]);
-        record.extend_from_slice(&(sets[0].len() as u16).to_be_bytes());
-        record.extend_from_slice(sets[0]);
-    }
     for nal in annexb_nals(&data) {
         let t = nal_type(nal);
         if (32..=34).contains(&t) {
@@ -211,7 +183,7 @@ fn hevc_from_libx265_decodes() {
     let tracks = Tracks {
         video: Some(Arc::new(VideoConfig {
             codec: VideoCodec::H265,
-            record: Bytes::from(record),
+            record,
             width: 320,
             height: 180,
             nal_length_size: 4,

@@ -6,30 +6,15 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::codec::aac::MAX_ADTS_PAYLOAD;
-
-/// A record with placeholder VPS/SPS/PPS (the muxer never decodes them).
-fn hevc_record() -> Bytes {
-    let mut out = vec![
-        1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 60, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0,
-        0x0f, 3,
-    ];
-    for (t, nal) in [
-        (32u8, [0x40, 1, 0xa1]),
-        (33, [0x42, 1, 0xb2]),
-        (34, [0x44, 1, 0xc3]),
-    ] {
-        out.extend_from_slice(&[0x80 | t, 0, 1, 0, 3]);
-        out.extend_from_slice(&nal);
-    }
-    Bytes::from(out)
-}
+use crate::test_support::{FrameSequence, hevc_record, timeline};
 
 fn tracks(hevc: bool) -> Tracks {
     let mut t = h264_tracks();
     if hevc {
         t.video = Some(Arc::new(VideoConfig {
             codec: VideoCodec::H265,
-            record: hevc_record(),
+            // Placeholder VPS/SPS/PPS: the muxer never decodes them.
+            record: hevc_record(&[0x40, 1, 0xa1], &[0x42, 1, 0xb2], &[0x44, 1, 0xc3]),
             width: 0,
             height: 0,
             nal_length_size: 4,
@@ -38,13 +23,7 @@ fn tracks(hevc: bool) -> Tracks {
     t
 }
 
-#[derive(Clone, Debug)]
-struct Input {
-    hevc: bool,
-    frames: Vec<Frame>,
-}
-
-fn input_strategy() -> impl Strategy<Value = Input> {
+fn input_strategy() -> impl Strategy<Value = FrameSequence> {
     let nals = prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 1..4);
     let frame = (
         any::<bool>(),
@@ -54,40 +33,28 @@ fn input_strategy() -> impl Strategy<Value = Input> {
         -200i32..=500,
     );
     (any::<bool>(), prop::collection::vec(frame, 1..80)).prop_map(|(hevc, raw)| {
-        let mut dts = [0i64; 2];
-        let frames = raw
-            .into_iter()
-            .map(|(video, mut nals, key, step, cts)| {
-                let slot = &mut dts[usize::from(video)];
-                *slot += step + 1;
-                let data = if video {
-                    // Slice NAL headers, so the muxer adds AUD and parameter sets.
-                    let mut data = Vec::new();
-                    for n in &mut nals {
-                        let header: &[u8] = match (hevc, key) {
-                            (false, true) => &[0x65],
-                            (false, false) => &[0x41],
-                            (true, true) => &[0x26, 0x01],
-                            (true, false) => &[0x02, 0x01],
-                        };
-                        n.splice(..0, header.iter().copied());
-                        data.extend_from_slice(&(n.len() as u32).to_be_bytes());
-                        data.extend_from_slice(n);
-                    }
-                    data
-                } else {
-                    nals.concat()
-                };
-                Frame {
-                    track: if video { Track::Video } else { Track::Audio },
-                    dts: *slot,
-                    cts: if video { cts } else { 0 },
-                    keyframe: key || !video,
-                    data: Bytes::from(data),
+        let frames = timeline(raw.into_iter().map(|(video, mut nals, key, step, cts)| {
+            let data = if video {
+                // Slice NAL headers, so the muxer adds AUD and parameter sets.
+                let mut data = Vec::new();
+                for n in &mut nals {
+                    let header: &[u8] = match (hevc, key) {
+                        (false, true) => &[0x65],
+                        (false, false) => &[0x41],
+                        (true, true) => &[0x26, 0x01],
+                        (true, false) => &[0x02, 0x01],
+                    };
+                    n.splice(..0, header.iter().copied());
+                    data.extend_from_slice(&(n.len() as u32).to_be_bytes());
+                    data.extend_from_slice(n);
                 }
-            })
-            .collect();
-        Input { hevc, frames }
+                data
+            } else {
+                nals.concat()
+            };
+            (video, data, key, step + 1, cts)
+        }));
+        FrameSequence { hevc, frames }
     })
 }
 
