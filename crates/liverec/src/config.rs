@@ -58,6 +58,9 @@ pub struct Config {
     pub hls_segment_seconds: u64,
     /// Tasks per DescribeRecordTask page. Default 100.
     pub describe_task_page_size: u64,
+    /// Below this many free bytes on the storage filesystem new recordings
+    /// are refused and open ones finalized. Default 1 GiB; 0 disables.
+    pub min_free_bytes: u64,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             shutdown_grace_seconds: 8,
             hls_segment_seconds: 6,
             describe_task_page_size: 100,
+            min_free_bytes: 1 << 30,
         }
     }
 }
@@ -115,6 +119,7 @@ const ENV_KEYS: &[&str] = &[
     "shutdown_grace_seconds",
     "hls_segment_seconds",
     "describe_task_page_size",
+    "min_free_bytes",
 ];
 
 /// Settings given on the command line (highest precedence).
@@ -256,6 +261,7 @@ impl Config {
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
             hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
             describe_task_page_size: self.describe_task_page_size.clamp(1, 1000),
+            min_free_bytes: self.min_free_bytes,
         })
     }
 }
@@ -326,6 +332,8 @@ pub struct Settings {
     pub hls_target_ms: i64,
     /// Tasks per DescribeRecordTask page.
     pub describe_task_page_size: u64,
+    /// Free-space floor of the storage filesystem, bytes (0 = none).
+    pub min_free_bytes: u64,
 }
 
 /// A configuration that cannot be used.

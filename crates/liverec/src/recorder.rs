@@ -43,6 +43,27 @@ pub struct RecorderCtx {
     pub retention_wake: tokio::sync::Notify,
     /// HLS segment target duration, ms.
     pub hls_target_ms: i64,
+    /// Free-space floor, bytes (0 = none): below it no file is opened and
+    /// open files are finalized.
+    pub min_free_bytes: u64,
+}
+
+impl RecorderCtx {
+    /// Err(free bytes) when the storage filesystem is below the floor. A
+    /// filesystem that cannot be asked counts as having room (the write
+    /// itself will fail, and a failed write ends the file cleanly).
+    pub(crate) fn check_free_space(&self) -> Result<(), u64> {
+        if self.min_free_bytes == 0 {
+            return Ok(());
+        }
+        match self.storage.free_bytes() {
+            Ok(free) if free < self.min_free_bytes => {
+                metrics::counter!("liverec_low_disk_refusals_total").increment(1);
+                Err(free)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Deletes the bytes of a recorded file (an HLS playlist with its segments).

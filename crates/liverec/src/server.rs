@@ -59,6 +59,7 @@ pub async fn serve(
         max_jump_ms: settings.max_timestamp_jump_ms,
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: settings.hls_target_ms,
+        min_free_bytes: settings.min_free_bytes,
     });
     let recovered = recorder::recover_open_files(&rctx).await?;
     if recovered > 0 {

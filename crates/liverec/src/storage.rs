@@ -115,6 +115,12 @@ impl Storage {
         }
     }
 
+    /// Bytes available to this process on the storage's filesystem.
+    pub fn free_bytes(&self) -> io::Result<u64> {
+        let st = rustix::fs::statvfs(&self.root).map_err(io::Error::from)?;
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
     /// Checks that the root is a writable directory (health check).
     pub async fn check(&self) -> io::Result<()> {
         let probe = self.root.join(".liverec-health");
@@ -145,6 +151,7 @@ mod tests {
         assert_eq!(s.size("a/b/c.flv").await.unwrap(), Some(5));
         s.delete("a/b/c.flv").await.unwrap();
         s.delete("a/b/c.flv").await.unwrap();
+        assert!(s.free_bytes().unwrap() > 0);
         assert_eq!(s.size("a/b/c.flv").await.unwrap(), None);
     }
 

@@ -27,7 +27,12 @@ pub(super) enum FileError {
     Store(#[from] crate::store::StoreError),
     #[error("muxer: {0}")]
     Mux(#[from] MuxError),
+    #[error("only {0} bytes free on the storage filesystem")]
+    LowDisk(u64),
 }
+
+/// How often an open file re-checks the free space.
+pub(super) const DISK_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Characters kept in storage keys; everything else becomes `_`.
 fn key_part(s: &str) -> String {
@@ -214,6 +219,7 @@ pub(super) struct OpenFile {
     tracks: Tracks,
     video: bool,
     audio: bool,
+    disk_checked: std::time::Instant,
 }
 
 impl OpenFile {
@@ -248,6 +254,7 @@ impl OpenFile {
             tracks: start.tracks.clone(),
             video: start.video,
             audio: start.audio,
+            disk_checked: std::time::Instant::now(),
         };
         f.muxer.start(start.tracks, &mut f.buf)?;
         f.spool.write(&mut f.buf).await?;
@@ -264,11 +271,16 @@ impl OpenFile {
     /// starts at 0).
     pub(super) async fn write(
         &mut self,
+        ctx: &RecorderCtx,
         mut frame: Frame,
         tracks: &Tracks,
     ) -> Result<(), FileError> {
         if !self.repair.apply(&mut frame) {
             return Ok(());
+        }
+        if self.disk_checked.elapsed() >= DISK_CHECK_EVERY {
+            self.disk_checked = std::time::Instant::now();
+            ctx.check_free_space().map_err(FileError::LowDisk)?;
         }
         self.muxer.push(&frame, tracks, &mut self.buf)?;
         self.frames += 1;

@@ -152,6 +152,8 @@ impl HlsOutput {
         let seg = match &mut self.seg {
             Some(s) => s,
             None => {
+                // Each segment is a new file: only with room for it.
+                ctx.check_free_space().map_err(FileError::LowDisk)?;
                 let index = self.playlist.segments().len();
                 let path = ctx.storage.spool_path(&segment_key(&self.base, index))?;
                 let mut muxer = TsMuxer::new(self.video, self.audio);

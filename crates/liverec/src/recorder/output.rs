@@ -120,6 +120,13 @@ impl Output {
                     self.close(ctx).await;
                     self.need_keyframe = self.video;
                 }
+                FileError::LowDisk(free) => {
+                    // Refuse to start, or finish what is open cleanly, rather
+                    // than run the disk full mid-file (SPEC §4 disk safety).
+                    tracing::error!(format = %self.spec.format, free, min = ctx.min_free_bytes, "storage is nearly full: recording refused or ended");
+                    self.close(ctx).await;
+                    self.state = State::Done;
+                }
                 e => {
                     tracing::error!(format = %self.spec.format, error = %e, "writing the recording failed; ending this output");
                     self.abandon(ctx).await;
@@ -136,6 +143,7 @@ impl Output {
         p: &Packet,
     ) -> Result<(), FileError> {
         if matches!(self.state, State::Idle) {
+            ctx.check_free_space().map_err(FileError::LowDisk)?;
             let start = FileStart {
                 spec: &self.spec,
                 first_wall_ms: p.wall_ms,
@@ -151,7 +159,7 @@ impl Output {
             };
         }
         match &mut self.state {
-            State::File(f) => f.write(p.frame.clone(), &p.tracks).await,
+            State::File(f) => f.write(ctx, p.frame.clone(), &p.tracks).await,
             State::Hls(h) => h.write(ctx, p.frame.clone(), &p.tracks).await,
             State::Idle | State::Done => Ok(()),
         }

@@ -278,3 +278,23 @@ fn postgres_store_records_and_survives_a_restart() {
         6.5,
     );
 }
+
+#[test]
+fn recordings_are_refused_when_storage_is_nearly_full() {
+    // A floor no disk meets: every recording is refused, cleanly.
+    let s = Server::start_with(&[("LIVEREC_MIN_FREE_BYTES", "1000000000000000000")]);
+    let _p = Publisher::start(&s.rtmp_url("live", "full"), "h264_aac_10s.flv");
+    s.wait_publishing("full");
+    let task = s.create(json!({"StreamName": "full", "Highlight": 1, "FileFormat": "hls"}));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        s.files(json!({"TaskId": task})).is_empty(),
+        "no file opened"
+    );
+    assert!(
+        s.log().contains("storage is nearly full"),
+        "the refusal is logged"
+    );
+    let m = http_get(s.api, "/metrics", &[]).expect("metrics");
+    assert!(String::from_utf8_lossy(&m.body).contains("liverec_low_disk_refusals_total"));
+}
