@@ -12,6 +12,7 @@ mod http_files;
 mod legacy;
 mod params;
 mod streams;
+mod task_ops;
 mod tasks;
 mod templates;
 

@@ -3,23 +3,20 @@
 //! client retries, then quotas, then the effect.
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use tcapi::{ApiError, ErrorCode};
 
-use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
 use super::params::{
     MAX_NAME_LEN, check_name, flag, invalid_value, missing, non_empty, parse_cst,
     parse_stream_param,
 };
+use super::{AppState, task_ops};
 use crate::plan::{Family, Plan, PlanKey};
 use crate::store::{NewTask, Task};
 use crate::task::{FileFormat, RecordType, normalize_domain};
 
 /// Highlight recordings last at most this long (Tencent: 30 minutes).
 const HIGHLIGHT_MAX_MS: i64 = 30 * 60 * 1000;
-/// An identical CreateLiveRecord within this window is a retry.
-const RETRY_WINDOW_MS: i64 = 60_000;
 /// CreateLiveRecord.
 pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     let p = &call.req.params;
@@ -94,28 +91,21 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         (start, end)
     };
 
-    let hash = {
-        let canonical = json!([
-            stream,
-            app,
-            domain,
-            highlight,
-            record_type.as_str(),
-            format.as_str(),
-            start_raw,
-            end_raw,
-            stream_param.text,
-        ]);
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
-    };
+    let hash = task_ops::request_hash(&json!([
+        stream,
+        app,
+        domain,
+        highlight,
+        record_type.as_str(),
+        format.as_str(),
+        start_raw,
+        end_raw,
+        stream_param.text,
+    ]));
     let _serial = state.create_lock.lock().await;
     let store = &state.store;
     let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
-    if let Some(t) = store
-        .find_duplicate(&call.account_id, &hash, now - RETRY_WINDOW_MS)
-        .await
-        .map_err(ierr)?
-    {
+    if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(
             task_id = t.id,
             "identical CreateLiveRecord within 60 s: returning the first task"
@@ -225,12 +215,7 @@ async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
 /// StopLiveRecord: ends the task now; returns after its files are final.
 pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
     let task = lookup(state, call).await?;
-    state
-        .store
-        .stop_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
-    state.scheduler.stop(PlanKey::Task(task.id)).await;
+    task_ops::stop(state, call, &task).await?;
     tracing::info!(task_id = task.id, "task stopped");
     Ok(Map::new())
 }

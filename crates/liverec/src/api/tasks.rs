@@ -7,12 +7,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use tcapi::{ApiError, ErrorCode};
 
-use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
 use super::params::{check_name, invalid_value, non_empty};
+use super::{AppState, task_ops};
 use crate::plan::{Family, PlanKey};
 use crate::recorder::task_plan;
 use crate::store::{NewTask, Task, TaskQuery};
@@ -25,8 +24,6 @@ const MAX_SPAN_S: i64 = 86_400;
 /// DescribeRecordTask: window at most a week, not before 90 days ago.
 const MAX_WINDOW_S: i64 = 7 * 86_400;
 const MAX_LOOKBACK_S: i64 = 90 * 86_400;
-/// An identical CreateRecordTask within this window is a retry.
-const RETRY_WINDOW_MS: i64 = 60_000;
 
 fn not_found(id: &str) -> ApiError {
     ApiError {
@@ -66,7 +63,8 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     let domain = normalize_domain(&non_empty(p, "DomainName")?);
     check_name("DomainName", &domain)?;
     let end = seconds(p, "EndTime")?.ok_or_else(|| super::params::missing("EndTime"))?;
-    let start = seconds(p, "StartTime")?.unwrap_or(now);
+    let start_raw = seconds(p, "StartTime")?;
+    let start = start_raw.unwrap_or(now);
     match p.u64_opt("StreamType")? {
         None | Some(0) => {}
         Some(1) => {
@@ -92,51 +90,54 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             "EndTime - StartTime must be at most 24 hours",
         ));
     }
-    let hash = {
-        let canonical = json!(["task", stream, app, domain, start, end, template_id]);
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
-    };
+    let hash = task_ops::request_hash(&json!([
+        "task",
+        stream,
+        app,
+        domain,
+        start_raw,
+        end,
+        template_id
+    ]));
     let _serial = state.create_lock.lock().await;
+    if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
+        tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
+        return Ok(task_id_reply(t));
+    }
     let store = &state.store;
     let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
-    let duplicate = store
-        .find_duplicate(&call.account_id, &hash, now - RETRY_WINDOW_MS)
+    let task = store
+        .insert_task(&NewTask {
+            family: Family::Task,
+            public_id: Some(new_task_id()),
+            template_id,
+            account_id: call.account_id.clone(),
+            domain,
+            app,
+            stream,
+            start_ms: start,
+            end_ms: end,
+            highlight: false,
+            record_type: RecordType::Video,
+            formats: vec![FileFormat::Hls],
+            stream_param: String::new(),
+            record_interval_s: 0,
+            storage_time_s: 0,
+            request_hash: hash,
+            created_ms: now,
+        })
         .await
         .map_err(ierr)?;
-    let task = match duplicate {
-        Some(t) => {
-            tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
-            t
-        }
-        None => store
-            .insert_task(&NewTask {
-                family: Family::Task,
-                public_id: Some(new_task_id()),
-                template_id,
-                account_id: call.account_id.clone(),
-                domain,
-                app,
-                stream,
-                start_ms: start,
-                end_ms: end,
-                highlight: false,
-                record_type: RecordType::Video,
-                formats: vec![FileFormat::Hls],
-                stream_param: String::new(),
-                record_interval_s: 0,
-                storage_time_s: 0,
-                request_hash: hash,
-                created_ms: now,
-            })
-            .await
-            .map_err(ierr)?,
-    };
     let plan = task_plan(store, &task).await.map_err(ierr)?;
     tracing::info!(task_id = ?task.public_id, start_ms = start, end_ms = end, template_id, "record task created");
     state.scheduler.arm(plan).await;
+    Ok(task_id_reply(task))
+}
+
+fn task_id_reply(task: Task) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("TaskId".into(), task.public_id.unwrap_or_default().into());
-    Ok(m)
+    m
 }
 
 async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
@@ -152,12 +153,7 @@ async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
 /// reply); it never starts again.
 pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
     let task = lookup(state, call).await?;
-    state
-        .store
-        .stop_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
-    state.scheduler.stop(PlanKey::Task(task.id)).await;
+    task_ops::stop(state, call, &task).await?;
     tracing::info!(task_id = ?task.public_id, "record task stopped");
     Ok(Map::new())
 }

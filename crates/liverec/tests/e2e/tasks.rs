@@ -48,7 +48,8 @@ fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
     let mut p = Publisher::start(&s.rtmp_url("live", "nt"), "h264_aac_10s.flv");
     s.wait_publishing("nt");
     let t0 = now_f();
-    let id = create(&s, task("nt", None, now_s() + 60));
+    let params = task("nt", None, now_s() + 60);
+    let id = create(&s, params.clone());
     let t1 = now_f();
     std::thread::sleep(Duration::from_secs(5));
     let t2 = now_f();
@@ -60,7 +61,13 @@ fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
     let pl = s.download_hls(files[0]["VideoUrl"].as_str().expect("url"));
     assert_valid(&pl, "hls", t2 - t1 - 0.5, t3 - t0 + 2.5);
     assert_hls_segments(&pl);
-    // A stopped task never starts again, even for a new publish.
+    // A stopped task never starts again: not for a client's retry of the
+    // create call (same TaskId back), nor for a new publish.
+    assert_eq!(
+        create(&s, params),
+        id,
+        "a retry within 60 s is the same task"
+    );
     p.stop();
     let _p = Publisher::start(&s.rtmp_url("live", "nt"), "h264_aac_10s.flv");
     s.wait_publishing("nt");
