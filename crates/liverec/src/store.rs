@@ -135,6 +135,7 @@ fn dynamic(sql: String) -> sqlx::AssertSqlSafe<String> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::Store;
+    pub(crate) use super::files::tests::file as file_row;
 
     /// A fresh SQLite store in a temporary directory.
     pub(crate) async fn store() -> (Store, tempfile::TempDir) {

@@ -329,12 +329,9 @@ impl OpenFile {
             return super::recovery::finalize_mp4(ctx, row, &path, FileStatus::Finished).await;
         }
         let size = ctx.storage.commit(&path, &row.storage_key).await?;
-        row.status = FileStatus::Finished;
-        row.duration_ms = self.muxer.duration_ms();
-        row.end_ms = row.start_ms + row.duration_ms;
-        row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
         row.media_info = media_info(&self.tracks, self.video, self.audio);
-        super::recovery::complete(ctx, row).await.map(Some)
+        let duration_ms = self.muxer.duration_ms();
+        super::recovery::complete(ctx, row, FileStatus::Finished, duration_ms, size).await
     }
 
     /// Ends a file after a write failure: keeps what is complete.

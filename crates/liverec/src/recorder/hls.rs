@@ -222,12 +222,16 @@ impl HlsOutput {
         let size =
             publish_playlist(&ctx.storage, &self.row.storage_key, &self.playlist, true).await?;
         let mut row = self.row;
-        row.status = FileStatus::Finished;
-        row.duration_ms = self.playlist.duration_ms();
-        row.end_ms = row.start_ms + row.duration_ms;
-        row.file_size = i64::try_from(self.bytes + size).unwrap_or(i64::MAX);
         row.media_info = media_info(&self.tracks, self.video, self.audio);
-        complete(ctx, row).await.map(Some)
+        let duration_ms = self.playlist.duration_ms();
+        complete(
+            ctx,
+            row,
+            FileStatus::Finished,
+            duration_ms,
+            self.bytes + size,
+        )
+        .await
     }
 
     /// Ends after a write failure: keeps what is complete.
@@ -243,7 +247,7 @@ impl HlsOutput {
 /// segment after its last complete PES, publishes it, ends the playlist.
 pub(super) async fn recover(
     ctx: &RecorderCtx,
-    mut row: FileRow,
+    row: FileRow,
 ) -> Result<Option<FileRow>, FileError> {
     let key = row.storage_key.clone();
     let Some(base) = key.strip_suffix(".m3u8").map(str::to_string) else {
@@ -280,11 +284,14 @@ pub(super) async fn recover(
     for seg in segment_keys(&key, &playlist) {
         size += ctx.storage.size(&seg).await?.unwrap_or(0);
     }
-    row.status = FileStatus::Recovered;
-    row.duration_ms = playlist.duration_ms();
-    row.end_ms = row.start_ms + row.duration_ms;
-    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
-    complete(ctx, row).await.map(Some)
+    complete(
+        ctx,
+        row,
+        FileStatus::Recovered,
+        playlist.duration_ms(),
+        size,
+    )
+    .await
 }
 
 #[cfg(test)]

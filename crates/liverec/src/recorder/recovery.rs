@@ -114,7 +114,17 @@ pub(super) fn expiry(row: &FileRow) -> Option<i64> {
 }
 
 /// Records the final row of a published file.
-pub(super) async fn complete(ctx: &RecorderCtx, mut row: FileRow) -> Result<FileRow, FileError> {
+pub(super) async fn complete(
+    ctx: &RecorderCtx,
+    mut row: FileRow,
+    status: FileStatus,
+    duration_ms: i64,
+    size: u64,
+) -> Result<Option<FileRow>, FileError> {
+    row.status = status;
+    row.duration_ms = duration_ms;
+    row.end_ms = row.start_ms + duration_ms;
+    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
     row.expire_ms = expiry(&row);
     ctx.store.complete_file(&row).await?;
     if row.expire_ms.is_some() {
@@ -128,7 +138,7 @@ pub(super) async fn complete(ctx: &RecorderCtx, mut row: FileRow) -> Result<File
         status = row.status.as_str(),
         "recording file closed"
     );
-    Ok(row)
+    Ok(Some(row))
 }
 
 /// What a scan of an audio elementary stream file found.
@@ -267,9 +277,13 @@ async fn discard(
 }
 
 /// Turns an MP4 journal into the faststart file and publishes it.
+///
+/// The journal is only deleted once the MP4 is published, or when it holds
+/// no complete media. When writing the MP4 fails (disk full, I/O error) the
+/// journal and its `recording` row are kept, so the next start finalizes it.
 pub(super) async fn finalize_mp4(
     ctx: &RecorderCtx,
-    mut row: FileRow,
+    row: FileRow,
     journal: &Path,
     status: FileStatus,
 ) -> Result<Option<FileRow>, FileError> {
@@ -279,41 +293,48 @@ pub(super) async fn finalize_mp4(
         let mut j = std::fs::File::open(&jpath)?;
         let len = j.metadata()?.len();
         let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&opath)?);
-        let info = media::mp4::finalize(&mut j, len, &mut w).map_err(std::io::Error::other)?;
+        let info = match media::mp4::finalize(&mut j, len, &mut w) {
+            Ok(info) => info,
+            // No complete init segment: nothing in the journal can play.
+            Err(media::MuxError::Codec(e)) => return Ok(Err(e)),
+            Err(media::MuxError::Io(e)) => return Err(e),
+            Err(e) => return Err(std::io::Error::other(e)),
+        };
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
-        Ok(info)
+        Ok(Ok(info))
     })
     .await;
     let info = match info {
-        Ok(i) if i.video_samples + i.audio_samples > 0 => i,
-        Ok(_) => {
+        Ok(Ok(i)) if i.video_samples + i.audio_samples > 0 => i,
+        Ok(unplayable) => {
+            if let Err(e) = unplayable {
+                tracing::warn!(file_id = %row.id, error = %e, "MP4 journal has no usable init segment");
+            }
             let _ = tokio::fs::remove_file(&out).await;
             return discard(ctx, &row, journal).await;
         }
         Err(e) => {
-            tracing::error!(file_id = %row.id, error = %e, "MP4 journal could not be finalized");
+            tracing::error!(file_id = %row.id, error = %e,
+                "MP4 journal could not be finalized; it is kept and finalized at the next start");
             let _ = tokio::fs::remove_file(&out).await;
-            return discard(ctx, &row, journal).await;
+            return Err(e);
         }
     };
     let size = ctx.storage.commit(&out, &row.storage_key).await?;
     let _ = tokio::fs::remove_file(journal).await;
-    row.status = if info.truncated {
+    let status = if info.truncated {
         FileStatus::Recovered
     } else {
         status
     };
-    row.duration_ms = info.duration_ms;
-    row.end_ms = row.start_ms + info.duration_ms;
-    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
-    complete(ctx, row).await.map(Some)
+    complete(ctx, row, status, info.duration_ms, size).await
 }
 
 /// Finishes a file that was not closed normally (crash, write failure).
 pub(super) async fn recover(
     ctx: &RecorderCtx,
-    mut row: FileRow,
+    row: FileRow,
     spool: &Path,
 ) -> Result<Option<FileRow>, FileError> {
     match row.format {
@@ -327,11 +348,7 @@ pub(super) async fn recover(
         return discard(ctx, &row, spool).await;
     }
     let size = ctx.storage.commit(spool, &row.storage_key).await?;
-    row.status = FileStatus::Recovered;
-    row.duration_ms = duration_ms;
-    row.end_ms = row.start_ms + duration_ms;
-    row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
-    complete(ctx, row).await.map(Some)
+    complete(ctx, row, FileStatus::Recovered, duration_ms, size).await
 }
 
 /// Moves a published file back to its spool name so it can be checked.
@@ -361,16 +378,16 @@ pub async fn recover_open_files(ctx: &RecorderCtx) -> Result<usize, crate::store
                 Err(e) => Err(FileError::Io(e)),
             }
         } else if published {
-            let mut row = row;
-            row.status = FileStatus::Recovered;
-            row.file_size = ctx
-                .storage
-                .size(&row.storage_key)
-                .await
-                .ok()
-                .flatten()
-                .map_or(0, |s| s as i64);
-            complete(ctx, row).await.map(Some)
+            let size = ctx.storage.size(&row.storage_key).await.ok().flatten();
+            let duration_ms = row.duration_ms;
+            complete(
+                ctx,
+                row,
+                FileStatus::Recovered,
+                duration_ms,
+                size.unwrap_or(0),
+            )
+            .await
         } else {
             ctx.store
                 .discard_file(&row.id)
@@ -464,5 +481,58 @@ mod tests {
             f64::from_be_bytes(out[at..at + 8].try_into().unwrap()),
             out.len() as f64
         );
+    }
+}
+
+#[cfg(test)]
+mod mp4_finalize_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::storage::Storage;
+    use crate::store::test_support::{file_row, store, two_accounts};
+
+    #[tokio::test]
+    async fn a_failed_finalize_keeps_the_journal_and_an_unplayable_one_is_discarded() {
+        let (store, _db) = store().await;
+        two_accounts(&store).await;
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = RecorderCtx {
+            store: store.clone(),
+            storage: Storage::open(&dir.path().join("records")).unwrap(),
+            clock: Arc::new(SystemClock),
+            max_jump_ms: 10_000,
+            retention_wake: tokio::sync::Notify::new(),
+            hls_target_ms: 6000,
+            min_free_bytes: 0,
+        };
+        let journal = dir.path().join("f1.journal");
+        std::fs::write(&journal, b"no init segment here").unwrap();
+        let mut row = file_row("f1", "a", "1", 1000);
+        row.format = FileFormat::Mp4;
+        row.storage_key = "k/f1.mp4".into();
+        row.spool_path = journal.display().to_string();
+        store.insert_file(&row, 0).await.unwrap();
+
+        // The MP4 cannot be written (its spool name is taken by a
+        // directory, as a full disk would refuse it): nothing is lost.
+        let out = ctx.storage.spool_path(&row.storage_key).unwrap();
+        std::fs::create_dir(&out).unwrap();
+        let failed = finalize_mp4(&ctx, row.clone(), &journal, FileStatus::Finished).await;
+        assert!(failed.is_err(), "{failed:?}");
+        assert!(journal.exists(), "the journal is kept for the next start");
+        let open = store.open_files().await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].status, FileStatus::Recording);
+
+        // Once it can be written, a journal without a complete init
+        // segment holds nothing playable and is discarded.
+        std::fs::remove_dir(&out).unwrap();
+        let done = finalize_mp4(&ctx, row, &journal, FileStatus::Finished).await;
+        assert!(matches!(done, Ok(None)), "{done:?}");
+        assert!(!journal.exists());
+        assert!(!out.exists());
+        assert!(store.open_files().await.unwrap().is_empty());
     }
 }
