@@ -1,6 +1,7 @@
 //! Wall-clock time, injected so tests can control it. Everything that needs
 //! "now" as a calendar time (task windows, file times, signatures) asks a
-//! [`Clock`]; waiting uses tokio's timer.
+//! [`Clock`]; waiting uses tokio's timer. Also the two calendar renderings
+//! of Unix ms the API uses: China Standard Time and UTC.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -44,4 +45,24 @@ impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }
+}
+
+/// Unix ms as China Standard Time (UTC+8) `YYYY-MM-DD HH:MM:SS`; None when
+/// out of the calendar's range.
+pub fn cst_string(ms: i64) -> Option<String> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()?
+        .to_offset(time::macros::offset!(+8))
+        .format(fmt)
+        .ok()
+}
+
+/// Unix ms as UTC `2019-01-04T12:00:00Z` (whole seconds); None when out of
+/// the calendar's range.
+pub fn utc_string(ms: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }

@@ -107,13 +107,9 @@ impl Plan {
     /// Whether the plan covers this live stream.
     /// An empty domain, app (rules) or stream (rules) matches any.
     pub fn matches(&self, key: &StreamKey) -> bool {
-        if self.stream.is_empty() || self.app.is_empty() {
-            (self.domain.is_empty() || crate::task::normalize_domain(&self.domain) == key.domain)
-                && (self.app.is_empty() || self.app == key.app)
-                && (self.stream.is_empty() || self.stream == key.stream)
-        } else {
-            key.matches(&self.domain, &self.app, &self.stream)
-        }
+        (self.domain.is_empty() || crate::task::normalize_domain(&self.domain) == key.domain)
+            && (self.app.is_empty() || self.app == key.app)
+            && (self.stream.is_empty() || self.stream == key.stream)
     }
 }
 

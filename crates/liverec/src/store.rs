@@ -20,7 +20,8 @@ pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
 pub use tasks::{NewTask, Task, TaskQuery};
 pub use templates::{
-    FlvSpecialParam, HlsSpecialParam, Outcome, RecordParam, Refused, Template, TemplateBody,
+    FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, Outcome, RecordParam, Refused, Template,
+    TemplateBody,
 };
 
 /// A database failure.

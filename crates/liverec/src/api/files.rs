@@ -6,7 +6,7 @@ use tcapi::{ApiError, ErrorCode};
 
 use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
-use super::params::{id_opt, invalid_value, missing};
+use super::params::{id_opt, invalid_value, missing, opt_text};
 use crate::store::{FileFilter, FileRow, FileStatus};
 
 const DEFAULT_LIMIT: i64 = 20;
@@ -30,12 +30,6 @@ fn file_json(state: &AppState, f: &FileRow) -> Value {
         "VideoUrl": state.video_url(&f.storage_key),
         "Status": f.status.as_str(),
     })
-}
-
-fn opt_text(p: &tcapi::Params, name: &str) -> Result<Option<String>, ApiError> {
-    Ok(p.str_opt(name)?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
 }
 
 /// DescribeRecordFiles.

@@ -56,17 +56,6 @@ pub(super) fn parse_cst(name: &str, raw: &str) -> Result<i64, ApiError> {
     Ok(unix * 1000)
 }
 
-/// Formats Unix ms as China Standard Time `YYYY-MM-DD HH:MM:SS`.
-#[cfg(test)]
-fn format_cst(ms: i64) -> String {
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .map(|t| t.to_offset(offset!(+8)))
-        .and_then(|t| t.format(fmt).ok())
-        .unwrap_or_default()
-}
-
 /// The recognised parts of a StreamParam.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct StreamParam {
@@ -129,9 +118,15 @@ pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamP
 
 /// A 0/1 flag parameter (default 0).
 pub(super) fn flag(p: &Params, name: &str) -> Result<bool, ApiError> {
+    Ok(flag_opt(p, name)?.unwrap_or(false))
+}
+
+/// An optional 0/1 flag parameter.
+pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
     match p.i64_opt(name)? {
-        None | Some(0) => Ok(false),
-        Some(1) => Ok(true),
+        None => Ok(None),
+        Some(0) => Ok(Some(false)),
+        Some(1) => Ok(Some(true)),
         Some(n) => Err(invalid_value(format!("{name} must be 0 or 1, got {n}"))),
     }
 }
@@ -171,6 +166,13 @@ pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, ApiError> {
     Ok(s.trim().to_string())
 }
 
+/// An optional text parameter, trimmed; empty counts as absent.
+pub(super) fn opt_text(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+    Ok(p.str_opt(name)?
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,7 +190,7 @@ mod tests {
             a,
             "double encoded"
         );
-        assert_eq!(format_cst(a), "2018-09-11 12:04:01");
+        assert_eq!(crate::clock::cst_string(a).unwrap(), "2018-09-11 12:04:01");
         let e = parse_cst("StartTime", "2018-13-11 12:04:01").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidParameterValue);
         assert!(e.message.contains("StartTime"));

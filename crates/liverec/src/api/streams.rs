@@ -20,7 +20,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
-use super::params::{check_name, flag, invalid_value, missing, non_empty};
+use super::params::{check_name, flag, flag_opt, invalid_value, missing, non_empty, opt_text};
 use crate::hub::StopReason;
 use crate::store::{Forbid, PushAuth, SessionQuery, SessionRow};
 use crate::task::{StreamKey, normalize_domain};
@@ -46,15 +46,12 @@ const MAX_KEY_LEN: usize = 64;
 const MAX_AUTH_DELTA_S: u64 = 30 * 86_400;
 
 /// Unix ms as UTC `2019-01-04T12:00:00Z` (whole seconds).
-pub(super) fn format_utc(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
+fn format_utc(ms: i64) -> String {
+    crate::clock::utc_string(ms).unwrap_or_default()
 }
 
 /// Parses an RFC 3339 time (`2019-01-04T12:00:00Z`) into Unix ms.
-pub(super) fn parse_utc(name: &str, raw: &str) -> Result<i64, ApiError> {
+fn parse_utc(name: &str, raw: &str) -> Result<i64, ApiError> {
     OffsetDateTime::parse(raw.trim(), &Rfc3339)
         .ok()
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
@@ -88,12 +85,9 @@ fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), ApiError> {
     Ok((num, size))
 }
 
-/// An optional filter string; empty counts as absent.
-fn opt_text(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
-    let v = p
-        .str_opt(name)?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+/// An optional name filter; empty counts as absent.
+fn opt_name(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+    let v = opt_text(p, name)?;
     if let Some(v) = &v {
         check_name(name, v)?;
     }
@@ -114,9 +108,9 @@ fn stream_key(p: &Params) -> Result<StreamKey, ApiError> {
 /// DescribeLiveStreamOnlineList.
 pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> ActionResult {
     let p = &call.req.params;
-    let domain = opt_text(p, "DomainName")?.map(|d| normalize_domain(&d));
-    let app = opt_text(p, "AppName")?;
-    let stream = opt_text(p, "StreamName")?;
+    let domain = opt_name(p, "DomainName")?.map(|d| normalize_domain(&d));
+    let app = opt_name(p, "AppName")?;
+    let stream = opt_name(p, "StreamName")?;
     // Tencent documents PageSize 10–300000; smaller pages are honoured too.
     let (num, size) = paging(p, 1, MAX_ONLINE_PAGE)?;
     let mut live: Vec<_> = state
@@ -296,11 +290,7 @@ fn auth_key(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
 pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
     let p = &call.req.params;
     let domain = push_domain(p)?;
-    let enable = match p.i64_opt("Enable")? {
-        None => None,
-        Some(v @ (0 | 1)) => Some(v == 1),
-        Some(v) => return Err(invalid_value(format!("Enable must be 0 or 1, got {v}"))),
-    };
+    let enable = flag_opt(p, "Enable")?;
     let master = auth_key(p, "MasterAuthKey")?;
     let backup = auth_key(p, "BackupAuthKey")?;
     let delta = p.u64_opt("AuthDelta")?;
@@ -388,9 +378,9 @@ pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> Action
     let q = SessionQuery {
         from_ms: from,
         to_ms: to,
-        domain: opt_text(p, "DomainName")?.map(|d| normalize_domain(&d)),
-        app: opt_text(p, "AppName")?,
-        stream: opt_text(p, "StreamName")?,
+        domain: opt_name(p, "DomainName")?.map(|d| normalize_domain(&d)),
+        app: opt_name(p, "AppName")?,
+        stream: opt_name(p, "StreamName")?,
         strict: flag(p, "IsStrict")?,
         ended_only: flag(p, "IsFilter")?,
         ascending: flag(p, "IsAsc")?,

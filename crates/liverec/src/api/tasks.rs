@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use tcapi::{ApiError, ErrorCode};
 
 use super::endpoint::{ActionResult, Call, internal};
-use super::params::{check_name, invalid_value, non_empty};
+use super::params::{check_name, invalid_value, non_empty, opt_text};
 use super::{AppState, task_ops};
 use crate::plan::{Family, PlanKey};
 use crate::recorder::task_plan;
@@ -204,9 +204,7 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     if from < now - MAX_LOOKBACK_S * 1000 {
         return Err(invalid_value("StartTime must be within the last 90 days"));
     }
-    let text = |name: &str| -> Result<String, ApiError> {
-        Ok(p.str_opt(name)?.unwrap_or_default().trim().to_string())
-    };
+    let text = |name: &str| Ok::<_, ApiError>(opt_text(p, name)?.unwrap_or_default());
     let after_id = match p.str_opt("ScrollToken")?.filter(|t| !t.trim().is_empty()) {
         Some(t) => decode_token(&t)?,
         None => 0,

@@ -20,11 +20,10 @@ mod body;
 
 use serde_json::{Map, Value, json};
 use tcapi::{ApiError, ErrorCode, Params};
-use time::macros::{format_description, offset};
 
 use super::AppState;
 use super::endpoint::{ActionResult, Call, internal};
-use super::params::{check_name, non_empty};
+use super::params::{check_name, flag, non_empty};
 use crate::store::{NewRule, Refused, Rule, StoreError, Template, TemplateBody};
 use crate::task::normalize_domain;
 
@@ -56,14 +55,9 @@ fn template_not_found(code: ErrorCode, id: i64) -> ApiError {
     ApiError::new(code, format!("TemplateId {id} does not exist."))
 }
 
-/// Unix ms as Beijing time `YYYY-MM-DD HH:MM:SS` (RuleInfo times).
+/// Unix ms as Beijing time (RuleInfo times).
 fn beijing(ms: i64) -> String {
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .map(|t| t.to_offset(offset!(+8)))
-        .and_then(|t| t.format(fmt).ok())
-        .unwrap_or_default()
+    crate::clock::cst_string(ms).unwrap_or_default()
 }
 
 /// `RecordTemplateInfo`.
@@ -165,8 +159,8 @@ pub(super) async fn delete_template(state: &AppState, call: &Call) -> ActionResu
         }
         Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
     }
+    // No rule uses it (the store refuses otherwise), so no plan changes.
     tracing::info!(template_id = id, "recording template deleted");
-    state.scheduler.rules_changed().await;
     Ok(Map::new())
 }
 
@@ -185,13 +179,7 @@ pub(super) async fn describe_template(state: &AppState, call: &Call) -> ActionRe
 /// DescribeLiveRecordTemplates: IsDelayLive selects normal (0, the
 /// documented default) or slow-live (1) templates.
 pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionResult {
-    let delay = call.req.params.i64_opt("IsDelayLive")?.unwrap_or(0);
-    if !(0..=1).contains(&delay) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParameterValue,
-            format!("IsDelayLive must be 0 or 1, got {delay}"),
-        ));
-    }
+    let delay = i64::from(flag(&call.req.params, "IsDelayLive")?);
     let all = state
         .store
         .templates(&call.account_id)

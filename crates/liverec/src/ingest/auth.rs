@@ -67,13 +67,7 @@ impl fmt::Display for Refusal {
 
 /// `2018-12-29T06:13:45Z`, or the raw ms if out of range.
 fn utc(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("Unix ms {ms}"))
+    crate::clock::utc_string(ms).unwrap_or_else(|| format!("Unix ms {ms}"))
 }
 
 /// Why push authentication failed (no secret is ever part of it).

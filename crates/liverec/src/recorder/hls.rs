@@ -245,10 +245,7 @@ impl HlsOutput {
 
 /// Finishes an HLS recording that was not closed: cuts the unfinished
 /// segment after its last complete PES, publishes it, ends the playlist.
-pub(super) async fn recover(
-    ctx: &RecorderCtx,
-    row: FileRow,
-) -> Result<Option<FileRow>, FileError> {
+pub(super) async fn recover(ctx: &RecorderCtx, row: FileRow) -> Result<Option<FileRow>, FileError> {
     let key = row.storage_key.clone();
     let Some(base) = key.strip_suffix(".m3u8").map(str::to_string) else {
         ctx.store.discard_file(&row.id).await?;

@@ -6,7 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::templates::{Outcome, Refused, lock_account};
+use super::templates::{Outcome, Refused, lock_account, template_exists};
 use super::{Result, Store};
 
 /// A stored rule.
@@ -96,14 +96,7 @@ impl Store {
     ) -> Result<Outcome<Rule>> {
         let mut tx = self.pool().begin().await?;
         lock_account(&mut tx, r.account_id).await?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM templates WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL",
-        )
-        .bind(r.template_id)
-        .bind(r.account_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if row.try_get::<i64, _>("n")? == 0 {
+        if !template_exists(&mut tx, r.account_id, r.template_id).await? {
             return Ok(Err(Refused::TemplateNotFound));
         }
         let row = sqlx::query(

@@ -96,32 +96,52 @@ pub struct Template {
     pub body: TemplateBody,
 }
 
+/// Longest HLS reconnect window (FlowContinueDuration), seconds.
+pub const MAX_FLOW_CONTINUE_S: u64 = 1800;
+
+impl TemplateBody {
+    /// The RecordParam of `format`.
+    pub fn param(&self, format: FileFormat) -> &Option<RecordParam> {
+        match format {
+            FileFormat::Flv => &self.flv_param,
+            FileFormat::Hls => &self.hls_param,
+            FileFormat::Mp4 => &self.mp4_param,
+            FileFormat::Aac => &self.aac_param,
+            FileFormat::Mp3 => &self.mp3_param,
+        }
+    }
+
+    /// The RecordParam of `format`, to change.
+    pub fn param_mut(&mut self, format: FileFormat) -> &mut Option<RecordParam> {
+        match format {
+            FileFormat::Flv => &mut self.flv_param,
+            FileFormat::Hls => &mut self.hls_param,
+            FileFormat::Mp4 => &mut self.mp4_param,
+            FileFormat::Aac => &mut self.aac_param,
+            FileFormat::Mp3 => &mut self.mp3_param,
+        }
+    }
+}
+
 impl Template {
     /// The formats this template records (those with `Enable` = 1).
     pub fn outputs(&self) -> Vec<OutputPlan> {
-        let b = &self.body;
-        [
-            (FileFormat::Flv, &b.flv_param),
-            (FileFormat::Hls, &b.hls_param),
-            (FileFormat::Mp4, &b.mp4_param),
-            (FileFormat::Aac, &b.aac_param),
-            (FileFormat::Mp3, &b.mp3_param),
-        ]
-        .into_iter()
-        .filter_map(|(format, p)| {
-            let p = p.as_ref().filter(|p| p.enable == 1)?;
-            Some(OutputPlan {
-                format,
-                record_interval_s: if format == FileFormat::Hls {
-                    0
-                } else {
-                    p.record_interval.max(0)
-                },
-                storage_time_s: p.storage_time.max(0),
-                file_name: Some(p.vod_file_name.clone()).filter(|n| !n.is_empty()),
+        FileFormat::ALL
+            .into_iter()
+            .filter_map(|format| {
+                let p = self.body.param(format).as_ref().filter(|p| p.enable == 1)?;
+                Some(OutputPlan {
+                    format,
+                    record_interval_s: if format == FileFormat::Hls {
+                        0
+                    } else {
+                        p.record_interval.max(0)
+                    },
+                    storage_time_s: p.storage_time.max(0),
+                    file_name: Some(p.vod_file_name.clone()).filter(|n| !n.is_empty()),
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// The HLS reconnect window, ms.
@@ -130,7 +150,7 @@ impl Template {
             .body
             .hls_special_param
             .as_ref()
-            .map_or(0, |h| h.flow_continue_duration.min(1800));
+            .map_or(0, |h| h.flow_continue_duration.min(MAX_FLOW_CONTINUE_S));
         i64::try_from(s).unwrap_or(0) * 1000
     }
 }
@@ -184,12 +204,28 @@ pub(super) async fn lock_account(
     Ok(())
 }
 
+/// Whether `account_id` has template `id` (not deleted), inside `tx`.
+pub(super) async fn template_exists(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: &str,
+    id: i64,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM templates WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
 impl Store {
     /// A template of `account_id` that is not deleted.
     pub async fn template(&self, account_id: &str, id: i64) -> Result<Option<Template>> {
-        let row = sqlx::query(
-            "SELECT id, account_id, name, body FROM templates WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL",
-        )
+        let row = sqlx::query(super::dynamic(format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM templates WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL"
+        )))
         .bind(id)
         .bind(account_id)
         .fetch_optional(self.pool())
@@ -283,14 +319,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let mut tx = self.pool().begin().await?;
         lock_account(&mut tx, account_id).await?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM templates WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL",
-        )
-        .bind(id)
-        .bind(account_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if row.try_get::<i64, _>("n")? == 0 {
+        if !template_exists(&mut tx, account_id, id).await? {
             return Ok(Err(Refused::TemplateNotFound));
         }
         let row = sqlx::query(

@@ -7,7 +7,10 @@
 
 use tcapi::{ApiError, ErrorCode, Params};
 
-use crate::store::{FlvSpecialParam, HlsSpecialParam, RecordParam, TemplateBody};
+use super::super::params::{flag_opt, invalid_value};
+use crate::store::{
+    FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, RecordParam, TemplateBody,
+};
 use crate::task::FileFormat;
 
 /// TemplateName length, characters (Tencent documents the character set,
@@ -28,8 +31,6 @@ const MAX_INTERVAL_VIDEO: i64 = 43_200;
 const MAX_INTERVAL_AUDIO: i64 = 7_200;
 /// StorageTime ceiling, seconds (1500 days).
 const MAX_STORAGE_TIME: i64 = 1500 * 86_400;
-/// HlsSpecialParam.FlowContinueDuration ceiling, seconds.
-const MAX_FLOW_CONTINUE: u64 = 1800;
 
 /// The VodFileName placeholders liverec renders: Tencent's set plus
 /// `{Domain}`, `{AppName}` and `{TaskId}`.
@@ -62,10 +63,6 @@ const FORMATS: [(&str, FileFormat); 5] = [
     ("AacParam", FileFormat::Aac),
     ("Mp3Param", FileFormat::Mp3),
 ];
-
-fn invalid_value(message: String) -> ApiError {
-    ApiError::new(ErrorCode::InvalidParameterValue, message)
-}
 
 /// Names a nested field in an accessor's error (`Enable …` → `FlvParam.Enable …`).
 fn within(parent: &str) -> impl Fn(ApiError) -> ApiError + '_ {
@@ -270,39 +267,25 @@ pub(super) fn apply(
         let Some(o) = p.object_opt(name)? else {
             continue;
         };
-        let slot = match format {
-            FileFormat::Flv => &mut b.flv_param,
-            FileFormat::Hls => &mut b.hls_param,
-            FileFormat::Mp4 => &mut b.mp4_param,
-            FileFormat::Aac => &mut b.aac_param,
-            FileFormat::Mp3 => &mut b.mp3_param,
-        };
+        let slot = b.param_mut(format);
         let base = slot.take().unwrap_or_else(default_record_param);
         *slot = Some(record_param(&o, name, format, base, min_interval)?);
     }
     if action == Action::Create {
-        if let Some(v) = p.i64_opt("IsDelayLive")? {
-            if !(0..=1).contains(&v) {
-                return Err(invalid_value(format!(
-                    "IsDelayLive must be 0 or 1, got {v}"
-                )));
-            }
-            b.is_delay_live = v;
+        if let Some(v) = flag_opt(p, "IsDelayLive")? {
+            b.is_delay_live = i64::from(v);
         }
-        if let Some(v) = p.i64_opt("CosStore")? {
-            if !(0..=1).contains(&v) {
-                return Err(invalid_value(format!("CosStore must be 0 or 1, got {v}")));
-            }
-            b.cos_store = v;
+        if let Some(v) = flag_opt(p, "CosStore")? {
+            b.cos_store = i64::from(v);
         }
     }
     if let Some(o) = p.object_opt("HlsSpecialParam")? {
         let mut h = b.hls_special_param.take().unwrap_or_default();
         let parent = "HlsSpecialParam";
         if let Some(v) = o.u64_opt("FlowContinueDuration").map_err(within(parent))? {
-            if v > MAX_FLOW_CONTINUE {
+            if v > MAX_FLOW_CONTINUE_S {
                 return Err(invalid_value(format!(
-                    "{parent}.FlowContinueDuration must be between 0 and {MAX_FLOW_CONTINUE} seconds, got {v}"
+                    "{parent}.FlowContinueDuration must be between 0 and {MAX_FLOW_CONTINUE_S} seconds, got {v}"
                 )));
             }
             h.flow_continue_duration = v;
@@ -329,19 +312,18 @@ pub(super) fn apply(
 /// The template as `RecordTemplateInfo` shows it: every format present
 /// (absent ones disabled, with the defaults), like Tencent's answers.
 pub(super) fn shown(body: &TemplateBody) -> TemplateBody {
-    let fill = |p: &Option<RecordParam>| Some(p.clone().unwrap_or_else(default_record_param));
-    TemplateBody {
-        flv_param: fill(&body.flv_param),
-        hls_param: fill(&body.hls_param),
-        mp4_param: fill(&body.mp4_param),
-        aac_param: fill(&body.aac_param),
-        mp3_param: fill(&body.mp3_param),
+    let mut shown = TemplateBody {
         hls_special_param: Some(body.hls_special_param.clone().unwrap_or(HlsSpecialParam {
             flow_continue_duration: 0,
         })),
         flv_special_param: Some(body.flv_special_param.clone().unwrap_or_default()),
         ..body.clone()
+    };
+    for format in FileFormat::ALL {
+        let p = shown.param_mut(format);
+        *p = Some(p.take().unwrap_or_else(default_record_param));
     }
+    shown
 }
 
 #[cfg(test)]
