@@ -31,9 +31,6 @@ pub(super) enum FileError {
     LowDisk(u64),
 }
 
-/// How often an open file re-checks the free space.
-pub(super) const DISK_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Characters kept in storage keys; everything else becomes `_`.
 fn key_part(s: &str) -> String {
     let cleaned: String = s
@@ -219,7 +216,6 @@ pub(super) struct OpenFile {
     tracks: Tracks,
     video: bool,
     audio: bool,
-    disk_checked: std::time::Instant,
 }
 
 impl OpenFile {
@@ -254,7 +250,6 @@ impl OpenFile {
             tracks: start.tracks.clone(),
             video: start.video,
             audio: start.audio,
-            disk_checked: std::time::Instant::now(),
         };
         f.muxer.start(start.tracks, &mut f.buf)?;
         f.spool.write(&mut f.buf).await?;
@@ -271,16 +266,11 @@ impl OpenFile {
     /// starts at 0).
     pub(super) async fn write(
         &mut self,
-        ctx: &RecorderCtx,
         mut frame: Frame,
         tracks: &Tracks,
     ) -> Result<(), FileError> {
         if !self.repair.apply(&mut frame) {
             return Ok(());
-        }
-        if self.disk_checked.elapsed() >= DISK_CHECK_EVERY {
-            self.disk_checked = std::time::Instant::now();
-            ctx.check_free_space().map_err(FileError::LowDisk)?;
         }
         self.muxer.push(&frame, tracks, &mut self.buf)?;
         self.frames += 1;

@@ -3,6 +3,8 @@
 //! HLS playlist. A failing output is closed and logged without stopping the
 //! recording's other formats.
 
+use std::time::{Duration, Instant};
+
 use media::{MuxError, Track};
 
 use super::RecorderCtx;
@@ -27,7 +29,12 @@ pub(super) struct Output {
     state: State,
     /// After a forced cut (codec change), the next file starts at a keyframe.
     need_keyframe: bool,
+    /// When the free space was last checked.
+    disk_checked: Instant,
 }
+
+/// How often an open output re-checks the free space.
+const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 impl Output {
     /// An output for a stream with these tracks. None when the format
@@ -49,6 +56,7 @@ impl Output {
             audio: has_audio,
             state: State::Idle,
             need_keyframe: false,
+            disk_checked: Instant::now(),
         })
     }
 
@@ -142,8 +150,13 @@ impl Output {
         stream: &LiveStream,
         p: &Packet,
     ) -> Result<(), FileError> {
-        if matches!(self.state, State::Idle) {
+        let idle = matches!(self.state, State::Idle);
+        // Before a file is opened, and every few seconds while one is open.
+        if idle || self.disk_checked.elapsed() >= DISK_CHECK_EVERY {
+            self.disk_checked = Instant::now();
             ctx.check_free_space().map_err(FileError::LowDisk)?;
+        }
+        if idle {
             let start = FileStart {
                 spec: &self.spec,
                 first_wall_ms: p.wall_ms,
@@ -159,7 +172,7 @@ impl Output {
             };
         }
         match &mut self.state {
-            State::File(f) => f.write(ctx, p.frame.clone(), &p.tracks).await,
+            State::File(f) => f.write(p.frame.clone(), &p.tracks).await,
             State::Hls(h) => h.write(ctx, p.frame.clone(), &p.tracks).await,
             State::Idle | State::Done => Ok(()),
         }

@@ -160,9 +160,7 @@ async fn run(
         if outputs.is_none() {
             outputs = Some(build_outputs(&ctx, &plan, &stream, &packet, &mut resume).await);
         }
-        let Some(outs) = outputs.as_mut() else {
-            continue;
-        };
+        let outs = outputs.get_or_insert_default();
         if outs.is_empty() {
             break Ended::Failed;
         }

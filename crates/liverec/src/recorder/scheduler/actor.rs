@@ -168,8 +168,7 @@ impl Actor {
                     let _ = done.send(Err(StillRecording));
                 } else {
                     self.armed.remove(&key);
-                    let handles = self.unpark(key);
-                    drop(handles);
+                    self.unpark(key);
                     let _ = done.send(Ok(()));
                 }
             }
@@ -266,18 +265,12 @@ impl Actor {
             .collect();
         // Older plans first: they win the overlapping-task limit.
         active.sort_by_key(|p| (p.created_ms, p.key));
+        let live = match only {
+            Some(s) => vec![s.clone()],
+            None => self.hub.list(),
+        };
         for plan in active {
-            let streams = match only {
-                Some(s) if plan.matches(&s.key) => vec![s.clone()],
-                Some(_) => continue,
-                None => self
-                    .hub
-                    .list()
-                    .into_iter()
-                    .filter(|s| plan.matches(&s.key))
-                    .collect(),
-            };
-            for stream in streams {
+            for stream in live.iter().filter(|s| plan.matches(&s.key)).cloned() {
                 let key = (plan.key, stream.info.session_id.clone());
                 if self.running.contains_key(&key)
                     || self.done.contains(&key)
