@@ -12,7 +12,7 @@ use media::timestamp::TimestampRepair;
 use media::{AdtsWriter, FlvMuxer, Fmp4Journal, Frame, Mp3Writer, MuxError, Muxer, Tracks};
 
 use super::RecorderCtx;
-use super::spool::SpoolWriter;
+use super::spool::MuxedSpool;
 use crate::hub::LiveStream;
 use crate::plan::{OutputPlan, Plan};
 use crate::store::{FileRow, FileStatus};
@@ -192,13 +192,13 @@ pub(super) struct FileStart<'a> {
     pub(super) audio: bool,
 }
 
-fn muxer(format: FileFormat, video: bool, audio: bool) -> Box<dyn Muxer> {
+pub(super) fn muxer(format: FileFormat, video: bool, audio: bool) -> Box<dyn Muxer> {
     match format {
         FileFormat::Flv => Box::new(FlvMuxer::new(video, audio)),
         FileFormat::Mp4 => Box::new(Fmp4Journal::new(video, audio)),
         FileFormat::Aac => Box::new(AdtsWriter::new()),
         FileFormat::Mp3 => Box::new(Mp3Writer::new()),
-        // HLS is a playlist of segments, written by `hls::HlsOutput`.
+        // HLS segments (the playlist is `hls::HlsOutput`'s).
         FileFormat::Hls => Box::new(media::TsMuxer::new(video, audio)),
     }
 }
@@ -208,10 +208,8 @@ pub(super) struct OpenFile {
     /// `VodFileName` of the template: the final key is rendered at close.
     file_name: Option<String>,
     /// Where the muxer's bytes go: the file itself, or the MP4 journal.
-    spool: SpoolWriter,
-    muxer: Box<dyn Muxer>,
+    out: MuxedSpool,
     repair: TimestampRepair,
-    buf: Vec<u8>,
     frames: u64,
     tracks: Tracks,
     video: bool,
@@ -236,30 +234,27 @@ impl OpenFile {
             FileFormat::Mp4 => ctx.storage.journal_path(&key)?,
             _ => ctx.storage.spool_path(&key)?,
         };
-        let spool = SpoolWriter::create(&path).await?;
+        let out = MuxedSpool::create(&path, muxer(format, start.video, start.audio), start.tracks)
+            .await?;
         let row = new_row(plan, stream, &start, key, &path);
         ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
-        let mut f = OpenFile {
+        let f = OpenFile {
             row,
             file_name: start.spec.file_name.clone(),
-            spool,
-            muxer: muxer(format, start.video, start.audio),
+            out,
             repair: TimestampRepair::new(ctx.max_jump_ms),
-            buf: Vec::with_capacity(64 * 1024),
             frames: 0,
             tracks: start.tracks.clone(),
             video: start.video,
             audio: start.audio,
         };
-        f.muxer.start(start.tracks, &mut f.buf)?;
-        f.spool.write(&mut f.buf).await?;
         tracing::info!(file_id = %f.row.id, key = %f.row.storage_key, %format, "recording file opened");
         Ok(f)
     }
 
     /// Media time written so far, ms (the segmenting clock).
     pub(super) fn duration_ms(&self) -> i64 {
-        self.muxer.duration_ms()
+        self.out.duration_ms()
     }
 
     /// Appends one frame (timestamps are repaired per file, so every file
@@ -272,33 +267,25 @@ impl OpenFile {
         if !self.repair.apply(&mut frame) {
             return Ok(());
         }
-        self.muxer.push(&frame, tracks, &mut self.buf)?;
+        self.out.push(&frame, tracks).await?;
         self.frames += 1;
         self.tracks = tracks.clone();
-        self.spool.write(&mut self.buf).await?;
         Ok(())
     }
 
     /// Finalizes: publishes the file and records the final row; a file with
     /// no frames is removed instead. Returns the final row, if any.
-    pub(super) async fn close(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+    pub(super) async fn close(self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
         if self.frames == 0 {
-            let path = self.spool.path().to_path_buf();
-            self.spool.abandon().await;
+            let path = self.out.path().to_path_buf();
+            self.out.abandon().await;
             let _ = tokio::fs::remove_file(&path).await;
             ctx.store.discard_file(&self.row.id).await?;
             tracing::info!(file_id = %self.row.id, "recording produced no media; file discarded");
             return Ok(None);
         }
-        let finished = async {
-            let patches = self.muxer.finish(&mut self.buf)?;
-            self.spool.write(&mut self.buf).await?;
-            let path = self.spool.path().to_path_buf();
-            self.spool.finish(&patches).await?;
-            Ok::<_, FileError>(path)
-        }
-        .await;
-        let path = match finished {
+        let duration_ms = self.out.duration_ms();
+        let path = match self.out.finish().await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(file_id = %self.row.id, error = %e, "finalizing failed; keeping the complete part");
@@ -310,7 +297,7 @@ impl OpenFile {
         if let Some(name) = &self.file_name {
             // Rendered now that the end time is known.
             let stream_key = StreamKey::new(&row.domain, &row.app, &row.stream);
-            let end = row.start_ms + self.muxer.duration_ms();
+            let end = row.start_ms + duration_ms;
             let base = named_base(name, &stream_key, &row.task_id, row.start_ms, end);
             row.storage_key = format!("{base}.{}", row.format.extension());
         }
@@ -320,13 +307,12 @@ impl OpenFile {
         }
         let size = ctx.storage.commit(&path, &row.storage_key).await?;
         row.media_info = media_info(&self.tracks, self.video, self.audio);
-        let duration_ms = self.muxer.duration_ms();
         super::recovery::complete(ctx, row, FileStatus::Finished, duration_ms, size).await
     }
 
     /// Ends a file after a write failure: keeps what is complete.
     pub(super) async fn abandon(self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
-        self.spool.abandon().await;
+        self.out.abandon().await;
         let path = PathBuf::from(&self.row.spool_path);
         super::recovery::recover(ctx, self.row, &path).await
     }

@@ -7,21 +7,21 @@
 
 use media::hls::{Playlist, Segment, Segmenter};
 use media::timestamp::TimestampRepair;
-use media::{Frame, Muxer, Tracks, TsMuxer};
+use media::{Frame, Tracks};
 
 use super::RecorderCtx;
-use super::file::{FileError, FileStart, media_info, named_base, new_row, storage_base};
+use super::file::{FileError, FileStart, media_info, muxer, named_base, new_row, storage_base};
 use super::recovery::complete;
-use super::spool::SpoolWriter;
+use super::spool::MuxedSpool;
 use crate::hub::LiveStream;
 use crate::plan::Plan;
 use crate::storage::Storage;
 use crate::store::{FileRow, FileStatus};
+use crate::task::FileFormat;
 
 struct OpenSegment {
     index: usize,
-    spool: SpoolWriter,
-    muxer: TsMuxer,
+    out: MuxedSpool,
 }
 
 pub(super) struct HlsOutput {
@@ -36,7 +36,6 @@ pub(super) struct HlsOutput {
     tracks: Tracks,
     /// Bytes of the published segments.
     bytes: u64,
-    buf: Vec<u8>,
     frames: u64,
 }
 
@@ -130,7 +129,6 @@ impl HlsOutput {
             audio: start.audio,
             tracks: start.tracks.clone(),
             bytes: 0,
-            buf: Vec::with_capacity(64 * 1024),
             frames: 0,
         })
     }
@@ -156,17 +154,14 @@ impl HlsOutput {
                 ctx.check_free_space().map_err(FileError::LowDisk)?;
                 let index = self.playlist.segments().len();
                 let path = ctx.storage.spool_path(&segment_key(&self.base, index))?;
-                let mut muxer = TsMuxer::new(self.video, self.audio);
-                muxer.start(tracks, &mut self.buf)?;
+                let muxer = muxer(FileFormat::Hls, self.video, self.audio);
                 self.seg.insert(OpenSegment {
                     index,
-                    spool: SpoolWriter::create(&path).await?,
-                    muxer,
+                    out: MuxedSpool::create(&path, muxer, tracks).await?,
                 })
             }
         };
-        seg.muxer.push(&frame, tracks, &mut self.buf)?;
-        seg.spool.write(&mut self.buf).await?;
+        seg.out.push(&frame, tracks).await?;
         self.frames += 1;
         self.tracks = tracks.clone();
         Ok(())
@@ -177,13 +172,10 @@ impl HlsOutput {
         ctx: &RecorderCtx,
         duration_ms: i64,
     ) -> Result<(), FileError> {
-        let Some(mut seg) = self.seg.take() else {
+        let Some(seg) = self.seg.take() else {
             return Ok(());
         };
-        let patches = seg.muxer.finish(&mut self.buf)?;
-        seg.spool.write(&mut self.buf).await?;
-        let path = seg.spool.path().to_path_buf();
-        seg.spool.finish(&patches).await?;
+        let path = seg.out.finish().await?;
         self.bytes += ctx
             .storage
             .commit(&path, &segment_key(&self.base, seg.index))
@@ -237,7 +229,7 @@ impl HlsOutput {
     /// Ends after a write failure: keeps what is complete.
     pub(super) async fn abandon(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
         if let Some(seg) = self.seg.take() {
-            seg.spool.abandon().await;
+            seg.out.abandon().await;
         }
         recover(ctx, self.row).await
     }

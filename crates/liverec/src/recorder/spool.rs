@@ -1,14 +1,17 @@
 //! A file being written: buffered writes that reach the OS at least every
 //! second (so a crash loses at most about a second of media), in-place
-//! patches and fsync at the end. Used for every output file and HLS segment.
+//! patches and fsync at the end; and [`MuxedSpool`], a muxer writing into
+//! one. Used for every output file and HLS segment.
 
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use media::Patch;
+use media::{Frame, Muxer, Patch, Tracks};
 use tokio::fs::File;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+use super::file::FileError;
 
 /// Longest time written data may sit in the process before reaching the OS.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -66,5 +69,58 @@ impl SpoolWriter {
     pub(super) async fn abandon(self) {
         let mut out = self.out;
         let _ = out.flush().await;
+    }
+}
+
+/// A muxer writing into a spool file: frames in, bytes on disk.
+pub(super) struct MuxedSpool {
+    spool: SpoolWriter,
+    muxer: Box<dyn Muxer>,
+    buf: Vec<u8>,
+}
+
+impl MuxedSpool {
+    /// Creates `path` with the muxer's header for `tracks` (nothing is
+    /// created when the muxer refuses the tracks).
+    pub(super) async fn create(
+        path: &Path,
+        mut muxer: Box<dyn Muxer>,
+        tracks: &Tracks,
+    ) -> Result<MuxedSpool, FileError> {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        muxer.start(tracks, &mut buf)?;
+        let mut spool = SpoolWriter::create(path).await?;
+        spool.write(&mut buf).await?;
+        Ok(MuxedSpool { spool, muxer, buf })
+    }
+
+    /// Muxes and writes one frame.
+    pub(super) async fn push(&mut self, frame: &Frame, tracks: &Tracks) -> Result<(), FileError> {
+        self.muxer.push(frame, tracks, &mut self.buf)?;
+        self.spool.write(&mut self.buf).await?;
+        Ok(())
+    }
+
+    /// Media time written so far, ms.
+    pub(super) fn duration_ms(&self) -> i64 {
+        self.muxer.duration_ms()
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        self.spool.path()
+    }
+
+    /// Writes the muxer's trailer and patches and syncs; returns the path.
+    pub(super) async fn finish(mut self) -> Result<PathBuf, FileError> {
+        let patches = self.muxer.finish(&mut self.buf)?;
+        self.spool.write(&mut self.buf).await?;
+        let path = self.spool.path().to_path_buf();
+        self.spool.finish(&patches).await?;
+        Ok(path)
+    }
+
+    /// Gives up; see [`SpoolWriter::abandon`].
+    pub(super) async fn abandon(self) {
+        self.spool.abandon().await;
     }
 }
