@@ -59,9 +59,9 @@ pub struct LiveStream {
     pub key: StreamKey,
     /// Session facts.
     pub info: SessionInfo,
-    /// Cancelled to disconnect the publisher (drop, shutdown); see
-    /// [`LiveStream::disconnect`].
-    pub kick: CancellationToken,
+    /// Cancelled to disconnect the publisher (drop, shutdown), only by
+    /// [`LiveStream::disconnect`], which records why first.
+    kick: CancellationToken,
     /// Why the server disconnected the publisher, set before `kick`.
     stop: OnceLock<StopReason>,
     state: Mutex<StreamState>,
@@ -84,6 +84,9 @@ pub enum StopReason {
     Forbidden,
     /// The server shut down.
     Shutdown,
+    /// The server process died while the stream was live (found at the
+    /// next start).
+    Crash,
 }
 
 impl StopReason {
@@ -97,6 +100,7 @@ impl StopReason {
             StopReason::Dropped => "dropped",
             StopReason::Forbidden => "forbidden",
             StopReason::Shutdown => "shutdown",
+            StopReason::Crash => "crash",
         }
     }
 }
@@ -149,6 +153,16 @@ impl LiveStream {
     pub fn disconnect(&self, reason: StopReason) {
         let _ = self.stop.set(reason);
         self.kick.cancel();
+    }
+
+    /// Whether the server disconnected the publisher.
+    pub fn is_kicked(&self) -> bool {
+        self.kick.is_cancelled()
+    }
+
+    /// Completes when the server disconnects the publisher.
+    pub fn kicked(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.kick.clone().cancelled_owned()
     }
 
     /// Why the server disconnected the publisher, if it did.

@@ -15,7 +15,7 @@ use crate::api::{self, AppState, Guard};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::credentials;
-use crate::hub::Hub;
+use crate::hub::{Hub, StopReason};
 use crate::ingest::{self, IngestCtx};
 use crate::recorder::{self, RecorderCtx, Scheduler};
 use crate::storage::Storage;
@@ -71,7 +71,9 @@ pub async fn serve(
     // Publish sessions left open by a process that died end now. (With
     // several nodes on one database this needs per-node leases; see
     // docs/architecture.md.)
-    let closed = store.end_open_sessions(clock.now_ms(), "crash").await?;
+    let closed = store
+        .end_open_sessions(clock.now_ms(), StopReason::Crash.as_str())
+        .await?;
     if closed > 0 {
         tracing::warn!(
             closed,

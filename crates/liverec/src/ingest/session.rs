@@ -166,14 +166,13 @@ impl<'a> Connection<'a> {
     async fn serve(&mut self, shutdown: &CancellationToken) -> Result<(), ConnError> {
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
-            let kick = self
-                .publishing
-                .as_ref()
-                .map(|p| p.publisher.stream().kick.clone())
-                .unwrap_or_default();
+            let kicked = match &self.publishing {
+                Some(p) => p.publisher.stream().kicked(),
+                None => CancellationToken::new().cancelled_owned(),
+            };
             let n = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                _ = kick.cancelled() => return Err(ConnError::Kicked),
+                _ = kicked => return Err(ConnError::Kicked),
                 r = tokio::time::timeout(self.ctx.read_timeout, self.socket.read(&mut buf)) => match r {
                     Err(_) => return Err(ConnError::Timeout(self.ctx.read_timeout)),
                     Ok(r) => r?,

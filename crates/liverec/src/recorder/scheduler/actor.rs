@@ -272,9 +272,7 @@ impl Actor {
         for plan in active {
             for stream in live.iter().filter(|s| plan.matches(&s.key)).cloned() {
                 let key = (plan.key, stream.info.session_id.clone());
-                if self.running.contains_key(&key)
-                    || self.done.contains(&key)
-                    || stream.kick.is_cancelled()
+                if self.running.contains_key(&key) || self.done.contains(&key) || stream.is_kicked()
                 {
                     continue;
                 }
