@@ -60,7 +60,9 @@ pub struct Message {
     pub type_id: MessageType,
     /// Message stream id (0 is the connection's control stream).
     pub stream_id: u32,
-    /// Payload bytes.
+    /// Payload bytes. [`ChunkReader`](crate::chunk::ChunkReader) hands out
+    /// each payload as an exact-size buffer of its own, never a slice of its
+    /// input, so keeping payloads alive keeps no read buffers alive.
     pub payload: Bytes,
 }
 

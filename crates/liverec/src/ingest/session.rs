@@ -368,13 +368,10 @@ impl<'a> Connection<'a> {
         };
         let now = self.ctx.clock.now_ms();
         for ev in events {
-            if let DemuxEvent::Frame(mut frame) = ev {
-                // The payload is a slice of the connection's read buffer;
-                // the pre-roll keeps frames for many seconds, and a slice
-                // would keep its whole read buffer (and chunk headers) alive
-                // with it. An exact copy costs a memcpy of the stream's
-                // bitrate and keeps pre-roll memory at the media size.
-                frame.data = Bytes::copy_from_slice(&frame.data);
+            if let DemuxEvent::Frame(frame) = ev {
+                // `frame.data` slices the RTMP message payload, which the
+                // chunk reader hands over as an exact buffer of its own, so
+                // the pre-roll keeps no read buffers alive.
                 let tracks = p.demux.tracks();
                 p.publisher.push(Packet {
                     frame,

@@ -7,15 +7,15 @@
 
 use std::collections::HashMap;
 
-use bytes::{Buf, BytesMut};
-
-/// Largest buffer reserved up front for a message split over chunks.
-const PREALLOCATE_MAX: usize = 1024 * 1024;
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::{DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP};
 use crate::error::RtmpError;
 use crate::message::control::MAX_CHUNK_SIZE;
 use crate::message::{Message, MessageType};
+
+/// Largest buffer reserved up front for a message split over chunks.
+const PREALLOCATE_MAX: usize = 1024 * 1024;
 
 /// Message header lengths for chunk formats 0–3 (§5.3.1.2).
 const MESSAGE_HEADER_LEN: [usize; 4] = [11, 7, 3, 0];
@@ -250,14 +250,16 @@ impl ChunkReader {
         st.length = c.length;
         st.type_id = c.type_id;
         st.stream_id = c.stream_id;
+        // Every payload is a buffer of its own, exactly its size: `data` is
+        // a slice of the connection's input buffer, and consumers keep
+        // payloads alive for seconds (the pre-roll), which a slice would
+        // turn into keeping whole read buffers (chunk headers included).
         let payload = if st.partial.is_empty() && data.len() == c.length as usize {
-            data.freeze()
+            Bytes::copy_from_slice(&data)
         } else {
             if st.partial.is_empty() {
-                // Size the buffer for the whole message (up to a cap a
-                // hostile length cannot abuse): frozen payloads then hold no
-                // spare capacity, which matters while the pre-roll keeps
-                // seconds of them alive.
+                // Size the buffer for the whole message, up to a cap a
+                // hostile length cannot abuse.
                 st.partial = BytesMut::with_capacity((c.length as usize).min(PREALLOCATE_MAX));
             }
             st.partial.extend_from_slice(&data);
@@ -266,7 +268,13 @@ impl ChunkReader {
                 return None;
             }
             self.partial_bytes -= st.partial.len();
-            st.partial.split().freeze()
+            let whole = std::mem::take(&mut st.partial);
+            if whole.capacity() == whole.len() {
+                whole.freeze()
+            } else {
+                // Past the cap the buffer grew with spare capacity.
+                Bytes::copy_from_slice(&whole)
+            }
         };
         Some(Message {
             timestamp: st.timestamp,
@@ -303,6 +311,39 @@ mod tests {
         assert_eq!(msgs[0].timestamp, 1);
         assert_eq!(msgs[0].payload.len(), 200);
         assert_eq!(msgs[0].payload[127..129], [7, 8]);
+    }
+
+    /// Payloads must not share the input buffer nor hold spare capacity:
+    /// the pre-roll keeps them alive for seconds.
+    #[test]
+    fn payloads_are_exact_standalone_buffers() {
+        fn exact_and_unique(payload: Bytes) -> bool {
+            let len = payload.len();
+            payload.try_into_mut().is_ok_and(|b| b.capacity() == len)
+        }
+        // One chunk, several chunks, and several chunks past the
+        // preallocation cap.
+        for len in [100usize, 200, PREALLOCATE_MAX + 1000] {
+            let len24 = u32::try_from(len).unwrap().to_be_bytes();
+            let mut b = vec![0x03, 0, 0, 1, len24[1], len24[2], len24[3], 9, 1, 0, 0, 0];
+            for (i, part) in vec![7u8; len]
+                .chunks(DEFAULT_CHUNK_SIZE as usize)
+                .enumerate()
+            {
+                if i > 0 {
+                    b.push(0xC3);
+                }
+                b.extend_from_slice(part);
+            }
+            // Trailing bytes keep the input buffer in use after the message.
+            b.extend([0x03, 0, 0]);
+            let mut input = BytesMut::from(&b[..]);
+            let mut r = ChunkReader::new(1 << 24, 8);
+            let m = r.read_message(&mut input).unwrap().unwrap();
+            assert_eq!(input.len(), 3);
+            assert_eq!(m.payload.len(), len);
+            assert!(exact_and_unique(m.payload), "len {len}");
+        }
     }
 
     #[test]
