@@ -109,6 +109,8 @@ pub struct TsMuxer {
     video_es: Option<(Arc<VideoConfig>, VideoEs)>,
     audio_es: Option<(Arc<AudioConfig>, AudioEs)>,
     batch: Option<AudioBatch>,
+    /// Reused buffer for the access unit being written.
+    au: Vec<u8>,
     /// Audio PES packets written so far.
     audio_pes: u64,
     /// Last PCR written, ms on the frames' timeline.
@@ -136,6 +138,7 @@ impl TsMuxer {
             video_es: None,
             audio_es: None,
             batch: None,
+            au: Vec::new(),
             audio_pes: 0,
             last_pcr: None,
         }
@@ -234,10 +237,9 @@ impl TsMuxer {
             Track::Video => (STREAM_ID_VIDEO, &mut self.video_pid),
             Track::Audio => (STREAM_ID_AUDIO, &mut self.audio_pid),
         };
-        let mut pes = packet::pes_header(stream_id, ticks(pts), ticks(dts), payload.len());
-        pes.extend_from_slice(payload);
+        let header = packet::pes_header(stream_id, ticks(pts), ticks(dts), payload.len());
         let before = out.len();
-        pid.write(FirstPacket { random_access, pcr }, &pes, out);
+        pid.write(FirstPacket { random_access, pcr }, &header, payload, out);
         self.written += (out.len() - before) as u64;
         self.psi_fresh = false;
     }
@@ -265,8 +267,13 @@ impl TsMuxer {
         let Some((_, video_es)) = &self.video_es else {
             return Ok(());
         };
-        let mut au = Vec::with_capacity(frame.data.len() + 64);
-        video_es.access_unit(&frame.data, frame.keyframe, &mut au)?;
+        let mut au = std::mem::take(&mut self.au);
+        au.clear();
+        let built = video_es.access_unit(&frame.data, frame.keyframe, &mut au);
+        if let Err(e) = built {
+            self.au = au;
+            return Err(e.into());
+        }
         self.set_type(Track::Video, es::video_stream_type(cfg.codec));
         self.start_with(tracks, out);
         if frame.keyframe || self.psi_dirty {
@@ -283,6 +290,7 @@ impl TsMuxer {
             &au,
             out,
         );
+        self.au = au;
         Ok(())
     }
 
@@ -304,8 +312,9 @@ impl TsMuxer {
             return Ok(());
         };
         let nominal = audio_es.frame_ms(&frame.data, cfg.sample_rate);
-        let mut bytes = Vec::with_capacity(frame.data.len() + 7);
-        audio_es.frame(&frame.data, &mut bytes)?;
+        let header = audio_es.header(&frame.data)?;
+        let header = header.as_ref().map_or(&[][..], |h| &h[..]);
+        let len = header.len() + frame.data.len();
         if let Some(audio_es) = fresh {
             // Frames of the old configuration must not share a PES with new ones.
             self.flush_audio(out);
@@ -325,7 +334,7 @@ impl TsMuxer {
             // first one's timestamp.
             self.audio_pes > 0
                 && b.frames < MAX_AUDIO_FRAMES_PER_PES
-                && b.data.len() + bytes.len() <= MAX_AUDIO_PES_PAYLOAD
+                && b.data.len() + len <= MAX_AUDIO_PES_PAYLOAD
                 && (step - nominal).abs() <= AUDIO_JITTER_MS
                 // With the PCR on this PID, a PES must not span the PCR interval.
                 && (!pcr_limited
@@ -341,7 +350,8 @@ impl TsMuxer {
             last_dts: frame.dts,
             frames: 0,
         });
-        b.data.extend_from_slice(&bytes);
+        b.data.extend_from_slice(header);
+        b.data.extend_from_slice(&frame.data);
         b.last_dts = frame.dts;
         b.frames += 1;
         Ok(())

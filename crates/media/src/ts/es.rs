@@ -172,13 +172,12 @@ impl AudioEs {
         f64::from(samples) * 1000.0 / f64::from(rate.max(1))
     }
 
-    /// Appends one frame as the stream carries it; on error `out` is
-    /// unchanged.
-    pub(crate) fn frame(&self, data: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
-        if let AudioEs::Aac(asc) = self {
-            out.extend_from_slice(&aac::adts_header(asc, data.len())?);
+    /// The header the stream puts before a frame of `data`: ADTS for AAC,
+    /// none for MPEG audio, which carries its own.
+    pub(crate) fn header(&self, data: &[u8]) -> Result<Option<[u8; 7]>, CodecError> {
+        match self {
+            AudioEs::Aac(asc) => aac::adts_header(asc, data.len()).map(Some),
+            AudioEs::Mpeg => Ok(None),
         }
-        out.extend_from_slice(data);
-        Ok(())
     }
 }

@@ -70,11 +70,20 @@ impl Pid {
         }
     }
 
-    /// Splits `payload` (a PES packet or a pointer field plus PSI section)
-    /// into transport packets, the first with `payload_unit_start_indicator`
-    /// and `first`'s adaptation field, the last padded by adaptation-field
-    /// stuffing (§2.4.3.5). Appends `ceil` packets to `out`.
-    pub(crate) fn write(&mut self, first: FirstPacket, payload: &[u8], out: &mut Vec<u8>) {
+    /// Splits `header` followed by `payload` (a PES header and its data, or
+    /// nothing and a pointer field plus PSI section) into transport packets,
+    /// the first with `payload_unit_start_indicator` and `first`'s
+    /// adaptation field, the last padded by adaptation-field stuffing
+    /// (§2.4.3.5). The two slices are packetized as one byte stream, so the
+    /// caller need not concatenate them.
+    pub(crate) fn write(
+        &mut self,
+        first: FirstPacket,
+        header: &[u8],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        let mut head = header;
         let mut rest = payload;
         let mut start = true;
         loop {
@@ -92,7 +101,7 @@ impl Pid {
                 }
             }
             let room = BODY_LEN - if has_af { 1 + af_len } else { 0 };
-            let take = rest.len().min(room);
+            let take = (head.len() + rest.len()).min(room);
             let mut stuffing = room - take;
             if stuffing > 0 && !has_af {
                 // The length byte alone stuffs one byte; more need the flags byte.
@@ -108,16 +117,19 @@ impl Pid {
                 *b = 0xff;
             }
             af_len += stuffing;
-            let (chunk, tail) = rest.split_at(take);
+            let (head_chunk, head_tail) = head.split_at(take.min(head.len()));
+            let (chunk, tail) = rest.split_at(take - head_chunk.len());
             self.header(start, has_af, true, out);
             if has_af {
                 out.push(af_len as u8);
                 out.extend_from_slice(&af[..af_len]);
             }
+            out.extend_from_slice(head_chunk);
             out.extend_from_slice(chunk);
+            head = head_tail;
             rest = tail;
             start = false;
-            if rest.is_empty() {
+            if head.is_empty() && rest.is_empty() {
                 break;
             }
         }
@@ -131,9 +143,9 @@ impl Pid {
         match payload.get_mut(..section.len()) {
             Some(head) => {
                 head.copy_from_slice(section);
-                self.write(FirstPacket::default(), &payload, out);
+                self.write(FirstPacket::default(), &[], &payload, out);
             }
-            None => self.write(FirstPacket::default(), section, out),
+            None => self.write(FirstPacket::default(), &[], section, out),
         }
     }
 
@@ -219,26 +231,49 @@ fn timestamp_bytes(prefix: u8, ts: u64) -> [u8; 5] {
 /// Longest PES header [`pes_header`] writes.
 pub(crate) const PES_HEADER_MAX: usize = 19;
 
+/// A PES packet header, built on the stack.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PesHeader {
+    bytes: [u8; PES_HEADER_MAX],
+    len: usize,
+}
+
+impl PesHeader {
+    fn push(&mut self, data: &[u8]) {
+        self.bytes[self.len..self.len + data.len()].copy_from_slice(data);
+        self.len += data.len();
+    }
+}
+
+impl std::ops::Deref for PesHeader {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// A PES packet header (§2.4.3.6) for `payload_len` bytes of `stream_id`
 /// with a PTS, and a DTS when it differs. `PES_packet_length` is 0
 /// ("unbounded", allowed for video only) when the packet would not fit 16
 /// bits.
-pub(crate) fn pes_header(stream_id: u8, pts: u64, dts: u64, payload_len: usize) -> Vec<u8> {
+pub(crate) fn pes_header(stream_id: u8, pts: u64, dts: u64, payload_len: usize) -> PesHeader {
     let with_dts = (pts & TS_MASK) != (dts & TS_MASK);
     let header_data: usize = if with_dts { 10 } else { 5 };
     let packet_len = u16::try_from(3 + header_data + payload_len).unwrap_or(0);
-    let mut out = Vec::with_capacity(PES_HEADER_MAX);
-    out.extend_from_slice(&[0, 0, 1, stream_id]);
-    out.extend_from_slice(&packet_len.to_be_bytes());
+    let mut out = PesHeader {
+        bytes: [0; PES_HEADER_MAX],
+        len: 0,
+    };
+    out.push(&[0, 0, 1, stream_id]);
+    out.push(&packet_len.to_be_bytes());
     // '10', not scrambled, no priority, no alignment, no copyright, copy.
-    out.push(0x80);
-    out.push(if with_dts { 0xc0 } else { 0x80 });
-    out.push(header_data as u8);
+    out.push(&[0x80, if with_dts { 0xc0 } else { 0x80 }, header_data as u8]);
     if with_dts {
-        out.extend_from_slice(&timestamp_bytes(0b0011, pts));
-        out.extend_from_slice(&timestamp_bytes(0b0001, dts));
+        out.push(&timestamp_bytes(0b0011, pts));
+        out.push(&timestamp_bytes(0b0001, dts));
     } else {
-        out.extend_from_slice(&timestamp_bytes(0b0010, pts));
+        out.push(&timestamp_bytes(0b0010, pts));
     }
     out
 }

@@ -90,7 +90,7 @@ fn pes_header_fields() {
     // PTS only: 1.4 s = 126000 ticks.
     let h = packet::pes_header(0xc0, 126_000, 126_000, 100);
     assert_eq!(
-        h,
+        *h,
         [
             0, 0, 1, 0xc0, 0, 108, 0x80, 0x80, 5, 0x21, 0x00, 0x07, 0xd8, 0x61
         ]
@@ -99,7 +99,7 @@ fn pes_header_fields() {
     // (pts 0.067 s, dts 0 on the 1.4 s offset), with length 0 (video).
     let h = packet::pes_header(0xe0, 132_030, 126_000, 70_000);
     assert_eq!(
-        h,
+        *h,
         [
             0, 0, 1, 0xe0, 0, 0, 0x80, 0xc0, 10, 0x31, 0x00, 0x09, 0x07, 0x7d, 0x11, 0x00, 0x07,
             0xd8, 0x61
@@ -129,9 +129,8 @@ fn pes_packetizing_and_stuffing() {
         ] {
             let mut out = Vec::new();
             let mut pid = Pid::new(VIDEO_PID);
-            let mut pes = packet::pes_header(0xe0, 200_000, 190_000, payload.len());
-            pes.extend_from_slice(&payload);
-            pid.write(first, &pes, &mut out);
+            let header = packet::pes_header(0xe0, 200_000, 190_000, payload.len());
+            pid.write(first, &header, &payload, &mut out);
             let d = demux::demux(&out);
             assert_eq!(d.pes.len(), 1);
             let p = &d.pes[0];
