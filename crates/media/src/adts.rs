@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::codec::aac::{self, AscInfo};
 use crate::flv::Patch;
-use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks};
+use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, same_config};
 use crate::mux::{MuxError, Muxer};
 
 /// Samples per AAC frame (AAC-LC core; HE-AAC frames are 1024 core samples).
@@ -80,7 +80,7 @@ impl Muxer for AdtsWriter {
             return Err(mp3_unsupported());
         }
         let asc = match &self.config {
-            Some((prev, asc)) if Arc::ptr_eq(prev, cfg) || **prev == **cfg => *asc,
+            Some((prev, asc)) if same_config(prev, cfg) => *asc,
             _ => aac::parse_asc(&cfg.asc)?,
         };
         let header = aac::adts_header(&asc, frame.data.len())?;

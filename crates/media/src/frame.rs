@@ -118,3 +118,9 @@ pub struct Tracks {
     /// Current audio configuration, if the stream has shown one.
     pub audio: Option<Arc<AudioConfig>>,
 }
+
+/// Whether two configurations are the same: the same `Arc` (the usual case,
+/// as the demuxer hands out one `Arc` per configuration) or equal values.
+pub(crate) fn same_config<T: PartialEq>(a: &Arc<T>, b: &Arc<T>) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
+}

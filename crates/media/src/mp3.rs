@@ -122,6 +122,9 @@ impl Mp3Writer {
 
     fn open(&mut self, cfg: &Arc<AudioConfig>) -> Result<(), MuxError> {
         if let Some(old) = &self.config {
+            // Looser than `frame::same_config` on purpose: the MP3 stream's
+            // format follows codec, rate and channels only, so changes of the
+            // other fields (such as the FLV audio header byte) are tolerated.
             let same = Arc::ptr_eq(old, cfg)
                 || (old.codec == cfg.codec
                     && old.sample_rate == cfg.sample_rate

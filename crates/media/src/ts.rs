@@ -21,7 +21,7 @@ mod recover;
 use std::sync::Arc;
 
 use crate::flv::Patch;
-use crate::frame::{AudioConfig, Frame, Track, Tracks, VideoConfig};
+use crate::frame::{AudioConfig, Frame, Track, Tracks, VideoConfig, same_config};
 use crate::mux::{MuxError, Muxer};
 use crate::timestamp::MediaSpan;
 
@@ -66,8 +66,7 @@ fn ticks(ms: i64) -> u64 {
 
 /// True when `cur` differs from the configuration last used.
 fn changed<T: PartialEq, E>(prev: &Option<(Arc<T>, E)>, cur: &Arc<T>) -> bool {
-    prev.as_ref()
-        .is_none_or(|(p, _)| !Arc::ptr_eq(p, cur) && **p != **cur)
+    prev.as_ref().is_none_or(|(p, _)| !same_config(p, cur))
 }
 
 /// Audio frames waiting to be written as one PES.

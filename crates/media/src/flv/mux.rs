@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use super::metadata::{self, Field};
 use super::{FlvError, MAX_TAG_BODY, TAG_HEADER_LEN, audio_code as ac, tag_type, video_code as vc};
-use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig};
+use crate::frame::{
+    AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig, same_config,
+};
 use crate::timestamp::MediaSpan;
 
 /// Bytes to overwrite in place, at `offset` from the start of the file,
@@ -108,8 +110,7 @@ fn audio_prefix(cfg: &AudioConfig, packet_type: u8) -> Prefix {
 
 /// True when `cur` must be announced with a new sequence header.
 fn changed<T: PartialEq>(prev: &Option<Arc<T>>, cur: &Arc<T>) -> bool {
-    prev.as_ref()
-        .is_none_or(|p| !Arc::ptr_eq(p, cur) && **p != **cur)
+    prev.as_ref().is_none_or(|p| !same_config(p, cur))
 }
 
 fn check_len(prefix: &Prefix, data_len: usize) -> Result<usize, FlvError> {

@@ -28,6 +28,9 @@ impl Config {
     /// An error if `tracks` carries a configuration the sample entry written
     /// at start cannot describe.
     fn check(&self, tracks: &Tracks) -> Result<(), MuxError> {
+        // Looser than `frame::same_config` on purpose: only the fields the
+        // sample entry is built from must stay the same; the others (such
+        // as the FLV audio header byte) may change within a file.
         let same = match (self, &tracks.video, &tracks.audio) {
             (Config::Video(old), Some(new), _) => {
                 Arc::ptr_eq(old, new) || (old.codec == new.codec && old.record == new.record)
