@@ -39,32 +39,51 @@ pub fn rbsp(nal: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The NAL units of one length-prefixed (AVCC/HVCC) access unit, each
+/// prefix `nal_length_size` bytes. An invalid prefix size or a truncated
+/// unit yields one error and ends the iteration.
+pub(crate) fn nal_units(
+    mut data: &[u8],
+    nal_length_size: u8,
+) -> impl Iterator<Item = Result<&[u8], CodecError>> {
+    const WHAT: &str = "length-prefixed NAL units";
+    let n = usize::from(nal_length_size);
+    let mut invalid = !(1..=4).contains(&n);
+    std::iter::from_fn(move || {
+        if invalid {
+            invalid = false;
+            data = &[];
+            return Some(Err(CodecError::Invalid(WHAT)));
+        }
+        if data.is_empty() {
+            return None;
+        }
+        let unit = data.split_at_checked(n).and_then(|(len, rest)| {
+            let len = len
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            rest.split_at_checked(len)
+        });
+        let Some((nal, rest)) = unit else {
+            data = &[];
+            return Some(Err(CodecError::Truncated(WHAT)));
+        };
+        data = rest;
+        Some(Ok(nal))
+    })
+}
+
 /// Converts one length-prefixed (AVCC/HVCC) access unit to Annex-B (start
 /// code `00 00 00 01` before each NAL unit), appending to `out`. Used by
 /// formats that carry Annex-B, such as MPEG-TS.
 pub fn length_prefixed_to_annexb(
-    mut data: &[u8],
+    data: &[u8],
     nal_length_size: u8,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    const WHAT: &str = "length-prefixed NAL units";
-    let n = usize::from(nal_length_size);
-    if !(1..=4).contains(&n) {
-        return Err(CodecError::Invalid(WHAT));
-    }
-    while !data.is_empty() {
-        let (len_bytes, rest) = data
-            .split_at_checked(n)
-            .ok_or(CodecError::Truncated(WHAT))?;
-        let len = len_bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        let (nal, rest) = rest
-            .split_at_checked(len)
-            .ok_or(CodecError::Truncated(WHAT))?;
+    for nal in nal_units(data, nal_length_size) {
         out.extend_from_slice(&[0, 0, 0, 1]);
-        out.extend_from_slice(nal);
-        data = rest;
+        out.extend_from_slice(nal?);
     }
     Ok(())
 }
@@ -91,5 +110,20 @@ mod tests {
         assert!(length_prefixed_to_annexb(&[0, 0, 0, 9, 1], 4, &mut out).is_err());
         assert!(length_prefixed_to_annexb(&[0, 0], 4, &mut out).is_err());
         assert!(length_prefixed_to_annexb(&[], 5, &mut out).is_err());
+    }
+
+    #[test]
+    fn nal_units_end_at_the_first_error() {
+        let units: Vec<_> = nal_units(&[0, 1, 0x65, 0, 0, 0, 5, 1], 2).collect();
+        assert_eq!(
+            units,
+            [
+                Ok(&[0x65][..]),
+                Ok(&[][..]),
+                Err(CodecError::Truncated("length-prefixed NAL units"))
+            ]
+        );
+        assert_eq!(nal_units(&[], 4).count(), 0);
+        assert_eq!(nal_units(&[1, 2], 0).count(), 1);
     }
 }

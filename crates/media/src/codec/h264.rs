@@ -7,6 +7,19 @@ use bytes::Bytes;
 use super::CodecError;
 use super::bits::BitReader;
 
+/// NAL unit types (H.264 Table 7-1) liverec looks for.
+pub mod nal_type {
+    /// Sequence parameter set.
+    pub const SPS: u8 = 7;
+    /// Access unit delimiter.
+    pub const AUD: u8 = 9;
+}
+
+/// `nal_unit_type` from the first byte of a NAL unit header (§7.3.1).
+pub fn nal_unit_type(header: u8) -> u8 {
+    header & 0x1f
+}
+
 /// Parsed AVCDecoderConfigurationRecord.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AvcConfig {
@@ -145,7 +158,7 @@ fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Result<(), CodecErro
 /// header, emulation-prevention bytes still in place).
 pub fn parse_sps(nal: &[u8]) -> Result<SpsInfo, CodecError> {
     let header = nal.first().ok_or(CodecError::Truncated(SPS))?;
-    if header & 0x1f != 7 {
+    if nal_unit_type(*header) != nal_type::SPS {
         return Err(CodecError::Invalid(SPS));
     }
     let data = super::rbsp(&nal[1..]);

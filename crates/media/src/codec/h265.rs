@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::CodecError;
 use super::bits::BitReader;
 
-/// NAL unit types of the parameter sets (H.265 Table 7-1).
+/// NAL unit types (H.265 Table 7-1) liverec looks for.
 pub mod nal_type {
     /// Video parameter set.
     pub const VPS: u8 = 32;
@@ -16,6 +16,13 @@ pub mod nal_type {
     pub const SPS: u8 = 33;
     /// Picture parameter set.
     pub const PPS: u8 = 34;
+    /// Access unit delimiter.
+    pub const AUD: u8 = 35;
+}
+
+/// `nal_unit_type` from the first byte of a NAL unit header (§7.3.1.2).
+pub fn nal_unit_type(header: u8) -> u8 {
+    (header >> 1) & 0x3f
 }
 
 /// One `array` of the record: NAL units of one type.
@@ -148,7 +155,7 @@ fn profile_tier_level(
 /// header, emulation-prevention bytes still in place).
 pub fn parse_sps(nal: &[u8]) -> Result<SpsInfo, CodecError> {
     let header = nal.get(..2).ok_or(CodecError::Truncated(SPS))?;
-    if (header[0] >> 1) & 0x3f != nal_type::SPS {
+    if nal_unit_type(header[0]) != nal_type::SPS {
         return Err(CodecError::Invalid(SPS));
     }
     let data = super::rbsp(&nal[2..]);

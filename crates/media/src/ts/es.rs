@@ -4,7 +4,7 @@
 //! ADTS (§2.4.4.9 stream type 0x0F); MPEG audio as is. Also the PMT stream
 //! types of each codec.
 
-use crate::codec::{CodecError, aac, h264, h265, length_prefixed_to_annexb, mp3};
+use crate::codec::{CodecError, aac, h264, h265, length_prefixed_to_annexb, mp3, nal_units};
 use crate::frame::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 
 /// PMT `stream_type` values (ISO/IEC 13818-1 Table 2-34).
@@ -22,9 +22,9 @@ pub mod stream_type {
 }
 
 /// H.264 access unit delimiter, `primary_pic_type` 7 (any slice type).
-const AUD_H264: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];
-/// H.265 access unit delimiter (NAL type 35), `pic_type` 2 (any).
-const AUD_H265: [u8; 7] = [0, 0, 0, 1, 0x46, 0x01, 0x50];
+const AUD_H264: [u8; 6] = [0, 0, 0, 1, h264::nal_type::AUD, 0xf0];
+/// H.265 access unit delimiter, `pic_type` 2 (any).
+const AUD_H265: [u8; 7] = [0, 0, 0, 1, h265::nal_type::AUD << 1, 0x01, 0x50];
 
 /// The PMT stream type of a video codec.
 pub(crate) fn video_stream_type(codec: VideoCodec) -> u8 {
@@ -114,29 +114,25 @@ impl VideoEs {
         })
     }
 
-    /// Whether the frame's NAL units include an AUD and an SPS.
-    fn scan(&self, mut data: &[u8]) -> (bool, bool) {
-        let n = usize::from(self.nal_length_size);
+    /// Whether the frame's NAL units (up to a malformed one) include an AUD
+    /// and an SPS.
+    fn scan(&self, data: &[u8]) -> (bool, bool) {
         let (mut aud, mut sps) = (false, false);
-        while let Some((len, rest)) = data.split_at_checked(n) {
-            let len = len
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-            let Some((nal, rest)) = rest.split_at_checked(len) else {
-                break;
-            };
+        for nal in nal_units(data, self.nal_length_size).map_while(Result::ok) {
             if let Some(&h) = nal.first() {
                 let (a, s) = match self.codec {
-                    VideoCodec::H264 => (h & 0x1f == 9, h & 0x1f == 7),
-                    VideoCodec::H265 => (
-                        (h >> 1) & 0x3f == 35,
-                        (h >> 1) & 0x3f == h265::nal_type::SPS,
-                    ),
+                    VideoCodec::H264 => {
+                        let t = h264::nal_unit_type(h);
+                        (t == h264::nal_type::AUD, t == h264::nal_type::SPS)
+                    }
+                    VideoCodec::H265 => {
+                        let t = h265::nal_unit_type(h);
+                        (t == h265::nal_type::AUD, t == h265::nal_type::SPS)
+                    }
                 };
                 aud |= a;
                 sps |= s;
             }
-            data = rest;
         }
         (aud, sps)
     }
