@@ -53,7 +53,7 @@ pub struct Mp3Writer {
     config: Option<Arc<AudioConfig>>,
     /// Samples per channel written (passthrough) or decoded (transcode).
     samples: u64,
-    sample_rate: u32,
+    /// Bytes appended so far, so `finish` can tell the tag frame was written.
     written: u64,
 }
 
@@ -87,7 +87,6 @@ impl Mp3Writer {
             mode: Mode::Idle,
             config: None,
             samples: 0,
-            sample_rate: 0,
             written: 0,
         }
     }
@@ -95,16 +94,12 @@ impl Mp3Writer {
     /// Sets the encoding bitrate in kbit/s (an MPEG-1/2 Layer III bitrate:
     /// 8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256 or
     /// 320). Another value makes the first audio frame fail with
-    /// [`MuxError::Unsupported`]. Passthrough ignores it.
-    pub fn with_bitrate_kbps(mut self, kbps: u32) -> Self {
+    /// [`MuxError::Unsupported`]. Passthrough ignores it. Recordings use
+    /// the default; tests check the encoder at other rates.
+    #[cfg(test)]
+    pub(crate) fn with_bitrate_kbps(mut self, kbps: u32) -> Self {
         self.bitrate_kbps = kbps;
         self
-    }
-
-    /// True when the source audio is copied rather than transcoded (known
-    /// once the audio configuration was seen).
-    pub fn is_passthrough(&self) -> bool {
-        matches!(self.mode, Mode::Passthrough)
     }
 
     /// AAC frames that failed to decode and were replaced by silence.
@@ -113,11 +108,6 @@ impl Mp3Writer {
             Mode::Transcode(t) => t.decode_errors(),
             _ => 0,
         }
-    }
-
-    /// Bytes appended so far (the file size).
-    pub fn bytes_written(&self) -> u64 {
-        self.written
     }
 
     fn open(&mut self, cfg: &Arc<AudioConfig>) -> Result<(), MuxError> {
@@ -141,7 +131,6 @@ impl Mp3Writer {
             AudioCodec::Mp3 => Mode::Passthrough,
             AudioCodec::Aac => Mode::Transcode(Box::new(Transcoder::new(cfg, self.bitrate_kbps)?)),
         };
-        self.sample_rate = cfg.sample_rate;
         self.config = Some(Arc::clone(cfg));
         Ok(())
     }
@@ -196,10 +185,10 @@ impl Muxer for Mp3Writer {
     }
 
     fn duration_ms(&self) -> i64 {
-        if self.sample_rate == 0 {
-            return 0;
+        match self.config.as_ref().map_or(0, |c| c.sample_rate) {
+            0 => 0,
+            rate => (u128::from(self.samples) * 1000 / u128::from(rate)) as i64,
         }
-        (u128::from(self.samples) * 1000 / u128::from(self.sample_rate)) as i64
     }
 }
 

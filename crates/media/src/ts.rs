@@ -31,15 +31,15 @@ use packet::{FirstPacket, PAT_PID, Pid, TS_MASK};
 pub use recover::{TsRecovery, recover};
 
 /// PID of the program map table.
-pub const PMT_PID: u16 = 0x1000;
+pub(crate) const PMT_PID: u16 = 0x1000;
 /// PID of the video elementary stream.
-pub const VIDEO_PID: u16 = 0x100;
+pub(crate) const VIDEO_PID: u16 = 0x100;
 /// PID of the audio elementary stream.
-pub const AUDIO_PID: u16 = 0x101;
+pub(crate) const AUDIO_PID: u16 = 0x101;
 /// Added to every timestamp before it is written, so that a presentation
 /// time before the first decode time (B-frames) stays positive. FFmpeg's
 /// MPEG-TS muxer starts at the same 1.4 s.
-pub const TIMESTAMP_OFFSET_MS: i64 = 1400;
+const TIMESTAMP_OFFSET_MS: i64 = 1400;
 /// How far the PCR runs behind the decode time of the data it precedes
 /// (FFmpeg's default `muxdelay`), so batched audio still arrives in time.
 const PCR_DELAY_MS: i64 = 700;
@@ -91,7 +91,6 @@ pub struct TsMuxer {
     video: bool,
     audio: bool,
     started: bool,
-    written: u64,
     span: MediaSpan,
     pat: Pid,
     pmt: Pid,
@@ -123,7 +122,6 @@ impl TsMuxer {
             video,
             audio,
             started: false,
-            written: 0,
             span: MediaSpan::new(),
             pat: Pid::new(PAT_PID),
             pmt: Pid::new(PMT_PID),
@@ -143,18 +141,6 @@ impl TsMuxer {
         }
     }
 
-    /// Bytes appended so far (the file size).
-    pub fn bytes_written(&self) -> u64 {
-        self.written
-    }
-
-    /// Appends bytes through `write` and counts them.
-    fn emit(&mut self, out: &mut Vec<u8>, write: impl FnOnce(&mut Self, &mut Vec<u8>)) {
-        let before = out.len();
-        write(self, out);
-        self.written += (out.len() - before) as u64;
-    }
-
     /// Writes PAT and PMT.
     fn write_psi(&mut self, out: &mut Vec<u8>) {
         let mut streams = Vec::with_capacity(2);
@@ -172,10 +158,8 @@ impl TsMuxer {
         };
         let pat = packet::pat(PMT_PID);
         let pmt = packet::pmt(self.pmt_version, pcr_pid, &streams);
-        self.emit(out, |m, out| {
-            m.pat.write_section(&pat, out);
-            m.pmt.write_section(&pmt, out);
-        });
+        self.pat.write_section(&pat, out);
+        self.pmt.write_section(&pmt, out);
         self.psi_fresh = true;
         self.psi_dirty = false;
     }
@@ -228,7 +212,7 @@ impl TsMuxer {
             });
             if due && self.video {
                 let pcr = ticks(self.next_pcr(dts));
-                self.emit(out, |m, out| m.video_pid.write_pcr_only(pcr, out));
+                self.video_pid.write_pcr_only(pcr, out);
             }
             None
         };
@@ -237,9 +221,7 @@ impl TsMuxer {
             Track::Audio => (STREAM_ID_AUDIO, &mut self.audio_pid),
         };
         let header = packet::pes_header(stream_id, ticks(pts), ticks(dts), payload.len());
-        let before = out.len();
         pid.write(FirstPacket { random_access, pcr }, &header, payload, out);
-        self.written += (out.len() - before) as u64;
         self.psi_fresh = false;
     }
 

@@ -39,8 +39,6 @@ pub struct Playlist {
     segments: Vec<Segment>,
     /// The next pushed segment gets a discontinuity.
     pending_discontinuity: bool,
-    /// Parsed text carried `#EXT-X-ENDLIST`.
-    ended: bool,
 }
 
 /// Longest EXTINF accepted when parsing, ms (a day; keeps sums in range).
@@ -90,7 +88,6 @@ impl Playlist {
             target_ms,
             segments: Vec::new(),
             pending_discontinuity: false,
-            ended: false,
         }
     }
 
@@ -141,8 +138,9 @@ impl Playlist {
     }
 
     /// Reads back a playlist this module rendered (crash recovery): its
-    /// segments, discontinuities, target and whether it had ended. Unknown
-    /// tags are skipped; a URI line without a preceding `#EXTINF` is an error.
+    /// segments, discontinuities and target (`#EXT-X-ENDLIST` is skipped:
+    /// [`render`](Self::render) is told whether to end). Unknown tags are
+    /// skipped; a URI line without a preceding `#EXTINF` is an error.
     pub fn parse(text: &str) -> Result<Playlist, HlsError> {
         let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
         if lines.next().map(str::trim_end) != Some("#EXTM3U") {
@@ -161,8 +159,6 @@ impl Playlist {
                 p.target_ms = s;
             } else if line == "#EXT-X-DISCONTINUITY" {
                 p.pending_discontinuity = true;
-            } else if line == "#EXT-X-ENDLIST" {
-                p.ended = true;
             } else if line.is_empty() || line.starts_with('#') {
                 continue;
             } else {
@@ -195,11 +191,5 @@ impl Playlist {
     /// `#EXT-X-TARGETDURATION` in ms.
     pub fn target_ms(&self) -> i64 {
         self.target_ms
-    }
-
-    /// Whether the parsed text carried `#EXT-X-ENDLIST` (always false for a
-    /// playlist built with [`new`](Self::new)).
-    pub fn is_ended(&self) -> bool {
-        self.ended
     }
 }
