@@ -57,6 +57,30 @@ pub(super) fn full(
     });
 }
 
+/// Length of the header of an `mdat` holding `payload` bytes: 8, or 16
+/// with a 64-bit `largesize` (§4.2) once the box passes 4 GiB.
+pub(super) fn mdat_header_len(payload: u64) -> u64 {
+    if payload + 8 > u64::from(u32::MAX) {
+        16
+    } else {
+        8
+    }
+}
+
+/// Appends the header of an `mdat` holding `payload` bytes (which the
+/// caller appends or writes after it).
+pub(super) fn mdat_header(out: &mut Vec<u8>, payload: u64) {
+    let len = mdat_header_len(payload);
+    if len == 16 {
+        out.u32(1);
+        out.extend_from_slice(b"mdat");
+        out.u64(payload + len);
+    } else {
+        out.u32((payload + len) as u32);
+        out.extend_from_slice(b"mdat");
+    }
+}
+
 /// The unity transformation matrix of `mvhd` and `tkhd` (§8.2.2.3).
 const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
 
@@ -271,6 +295,20 @@ mod tests {
         out.clear();
         full(&mut out, b"url ", 0, 1, |_| {});
         assert_eq!(out, [0, 0, 0, 12, b'u', b'r', b'l', b' ', 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn mdat_headers_widen_past_4_gib() {
+        let mut out = Vec::new();
+        mdat_header(&mut out, 10);
+        assert_eq!(out, [0, 0, 0, 18, b'm', b'd', b'a', b't']);
+        let last_narrow = u64::from(u32::MAX) - 8;
+        assert_eq!(mdat_header_len(last_narrow), 8);
+        out.clear();
+        mdat_header(&mut out, last_narrow + 1);
+        assert_eq!(mdat_header_len(last_narrow + 1), 16);
+        assert_eq!(out[..8], [0, 0, 0, 1, b'm', b'd', b'a', b't']);
+        assert_eq!(out[8..], (last_narrow + 17).to_be_bytes());
     }
 
     #[test]

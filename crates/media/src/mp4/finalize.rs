@@ -172,11 +172,7 @@ pub fn finalize<R: Read + Seek, W: Write>(
     let plans = plan(&tracks, &c.tables);
 
     let payload: u64 = c.chunks.iter().map(|k| k.len).sum();
-    let mdat_header: u64 = if payload + 8 > u64::from(u32::MAX) {
-        16
-    } else {
-        8
-    };
+    let mdat_header = boxes::mdat_header_len(payload);
     let mut head = Vec::new();
     boxes::ftyp(
         &mut head,
@@ -196,14 +192,7 @@ pub fn finalize<R: Read + Seek, W: Write>(
     }
     let base = head.len() as u64 + moov_len + mdat_header;
     head.extend_from_slice(&moov(&tracks, &c, &plans, base, wide));
-    if mdat_header == 16 {
-        head.extend_from_slice(&1u32.to_be_bytes());
-        head.extend_from_slice(b"mdat");
-        head.extend_from_slice(&(payload + 16).to_be_bytes());
-    } else {
-        head.extend_from_slice(&((payload + 8) as u32).to_be_bytes());
-        head.extend_from_slice(b"mdat");
-    }
+    boxes::mdat_header(&mut head, payload);
     out.write_all(&head)?;
 
     let mut buf = vec![0u8; COPY_CHUNK];

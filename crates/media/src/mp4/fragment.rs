@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::boxes::{Put, bx, full};
+use super::boxes::{Put, bx, full, mdat_header, mdat_header_len};
 use crate::mux::MuxError;
 
 /// `sample_flags` of a sync sample: `sample_depends_on` = 2 (§8.8.3.1).
@@ -51,11 +51,6 @@ pub(super) fn write(out: &mut Vec<u8>, sequence: u32, runs: &[Run<'_>]) -> Resul
         .flat_map(|r| r.samples)
         .map(|s| s.data.len() as u64)
         .sum();
-    let mdat_header: u64 = if payload + 8 > u64::from(u32::MAX) {
-        16
-    } else {
-        8
-    };
     let moof_at = out.len();
     let mut offset_fields = Vec::with_capacity(runs.len());
     bx(out, b"moof", |out| {
@@ -81,7 +76,7 @@ pub(super) fn write(out: &mut Vec<u8>, sequence: u32, runs: &[Run<'_>]) -> Resul
         }
     });
     let moof_len = (out.len() - moof_at) as u64;
-    let mut data_offset = moof_len + mdat_header;
+    let mut data_offset = moof_len + mdat_header_len(payload);
     for (field, run) in offset_fields
         .iter()
         .zip(runs.iter().filter(|r| !r.samples.is_empty()))
@@ -92,14 +87,7 @@ pub(super) fn write(out: &mut Vec<u8>, sequence: u32, runs: &[Run<'_>]) -> Resul
         out[*field..*field + 4].copy_from_slice(&value.to_be_bytes());
         data_offset += run.samples.iter().map(|s| s.data.len() as u64).sum::<u64>();
     }
-    if mdat_header == 16 {
-        out.u32(1);
-        out.extend_from_slice(b"mdat");
-        out.u64(payload + 16);
-    } else {
-        out.u32((payload + 8) as u32);
-        out.extend_from_slice(b"mdat");
-    }
+    mdat_header(out, payload);
     out.reserve(usize::try_from(payload).unwrap_or(0));
     for s in runs.iter().flat_map(|r| r.samples) {
         out.extend_from_slice(&s.data);

@@ -46,24 +46,25 @@ fn runs<T: PartialEq + Copy>(
     n
 }
 
-/// `stts` (§8.6.1.2): decoding time deltas.
-pub(super) fn stts(out: &mut Vec<u8>, durations: impl Iterator<Item = u32>) {
-    counted(out, b"stts", 0, |out| {
-        runs(out, durations, |out, count, delta| {
+/// A version-0 table of `(sample_count, value)` runs, the layout `stts`
+/// and `ctts` share.
+fn run_table(out: &mut Vec<u8>, kind: &[u8; 4], values: impl Iterator<Item = u32>) {
+    counted(out, kind, 0, |out| {
+        runs(out, values, |out, count, value| {
             out.u32(count);
-            out.u32(delta);
+            out.u32(value);
         })
     });
 }
 
+/// `stts` (§8.6.1.2): decoding time deltas.
+pub(super) fn stts(out: &mut Vec<u8>, durations: impl Iterator<Item = u32>) {
+    run_table(out, b"stts", durations);
+}
+
 /// `ctts` version 0 (§8.6.1.3): composition offsets, all non-negative.
 pub(super) fn ctts(out: &mut Vec<u8>, offsets: impl Iterator<Item = u32>) {
-    counted(out, b"ctts", 0, |out| {
-        runs(out, offsets, |out, count, offset| {
-            out.u32(count);
-            out.u32(offset);
-        })
-    });
+    run_table(out, b"ctts", offsets);
 }
 
 /// `stss` (§8.6.2): 1-based numbers of the sync samples.
