@@ -39,7 +39,6 @@ pub struct FinalizeInfo {
 
 /// Timing of one output track.
 struct TrackPlan {
-    span: Option<TrackSpan>,
     /// Added to every composition offset so `ctts` version 0 holds them.
     cts_shift: u32,
     edits: Vec<Edit>,
@@ -93,7 +92,6 @@ fn plan(tracks: &[InitTrack], tables: &[Table]) -> Vec<TrackPlan> {
                 });
             }
             TrackPlan {
-                span,
                 cts_shift,
                 edits,
                 movie_duration: start + length,
@@ -103,7 +101,14 @@ fn plan(tracks: &[InitTrack], tables: &[Table]) -> Vec<TrackPlan> {
         .collect()
 }
 
-/// The output `moov` with chunk offsets counted from `base`.
+/// The movie duration in ms: from the earliest track start to the latest
+/// track end (what `mvhd` carries).
+fn movie_duration(plans: &[TrackPlan]) -> u64 {
+    plans.iter().map(|p| p.movie_duration).max().unwrap_or(0)
+}
+
+/// The output `moov` with chunk offsets counted from `base`, as `co64`
+/// when `wide` (its length does not depend on `base`).
 fn moov(
     tracks: &[InitTrack],
     c: &Collected,
@@ -119,7 +124,7 @@ fn moov(
         }
         at += chunk.len;
     }
-    let movie = plans.iter().map(|p| p.movie_duration).max().unwrap_or(0);
+    let movie = movie_duration(plans);
     let next_id = tracks.iter().map(|t| t.header.track_id).max().unwrap_or(0);
     let mut out = Vec::new();
     boxes::bx(&mut out, b"moov", |out| {
@@ -183,7 +188,9 @@ pub fn finalize<R: Read + Seek, W: Write>(
     let narrow_len = moov(&tracks, &c, &plans, 0, false).len() as u64;
     let wide = head.len() as u64 + narrow_len + mdat_header + payload > u64::from(u32::MAX);
     let moov_len = if wide {
-        moov(&tracks, &c, &plans, 0, true).len() as u64
+        // `co64` entries take 8 bytes instead of `stco`'s 4.
+        let offsets = c.chunks.iter().filter(|k| k.track < tracks.len()).count();
+        narrow_len + 4 * offsets as u64
     } else {
         narrow_len
     };
@@ -191,7 +198,9 @@ pub fn finalize<R: Read + Seek, W: Write>(
         return Err(MuxError::Unsupported(format!("mp4: {moov_len}-byte moov")));
     }
     let base = head.len() as u64 + moov_len + mdat_header;
-    head.extend_from_slice(&moov(&tracks, &c, &plans, base, wide));
+    let moov = moov(&tracks, &c, &plans, base, wide);
+    debug_assert_eq!(moov.len() as u64, moov_len);
+    head.extend_from_slice(&moov);
     boxes::mdat_header(&mut head, payload);
     out.write_all(&head)?;
 
@@ -215,9 +224,8 @@ pub fn finalize<R: Read + Seek, W: Write>(
             .map(|(_, table)| table.samples.len() as u64)
             .sum()
     };
-    let spans: Vec<TrackSpan> = plans.iter().filter_map(|p| p.span).collect();
     Ok(FinalizeInfo {
-        duration_ms: super::movie_duration_ms(&spans),
+        duration_ms: i64::try_from(movie_duration(&plans)).unwrap_or(i64::MAX),
         video_samples: count(b"vide"),
         audio_samples: count(b"soun"),
         bytes_written: head.len() as u64 + payload,
