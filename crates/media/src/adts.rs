@@ -10,9 +10,6 @@ use crate::flv::Patch;
 use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, same_config};
 use crate::mux::{MuxError, Muxer};
 
-/// Samples per AAC frame (AAC-LC core; HE-AAC frames are 1024 core samples).
-const SAMPLES_PER_FRAME: u64 = 1024;
-
 fn mp3_unsupported() -> MuxError {
     MuxError::Unsupported("MP3 audio cannot be written as ADTS AAC".into())
 }
@@ -38,7 +35,8 @@ impl AdtsWriter {
     fn current_ms(&self) -> i64 {
         match &self.config {
             Some((_, asc)) if asc.sample_rate > 0 => {
-                let ms = self.frames * SAMPLES_PER_FRAME * 1000 / u64::from(asc.sample_rate);
+                let ms =
+                    self.frames * u64::from(aac::FRAME_SAMPLES) * 1000 / u64::from(asc.sample_rate);
                 i64::try_from(ms).unwrap_or(i64::MAX)
             }
             _ => 0,

@@ -10,7 +10,7 @@ mod transcode;
 
 use std::sync::Arc;
 
-use crate::codec::mp3::parse_header;
+use crate::codec::mp3::frame_samples;
 use crate::flv::Patch;
 use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks};
 use crate::mux::{MuxError, Muxer};
@@ -19,21 +19,6 @@ use transcode::Transcoder;
 
 /// Default MP3 bitrate, kbit/s.
 const DEFAULT_BITRATE_KBPS: u32 = 128;
-
-/// Samples per channel in the MPEG audio frames at the start of `data`
-/// (walking frame headers; stops at the first byte that is not one).
-pub(crate) fn frame_samples(data: &[u8]) -> u32 {
-    let mut total = 0u32;
-    let mut rest = data;
-    while let Ok(h) = parse_header(rest) {
-        total = total.saturating_add(h.samples);
-        match rest.get(h.frame_len..) {
-            Some(next) if h.frame_len > 0 => rest = next,
-            _ => break,
-        }
-    }
-    total
-}
 
 #[derive(Default)]
 enum Mode {

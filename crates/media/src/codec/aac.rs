@@ -10,6 +10,10 @@ pub const SAMPLE_RATES: [u32; 13] = [
     96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
 ];
 
+/// Samples per channel in one AAC frame (access unit): AAC-LC with
+/// `frameLengthFlag` 0, and the core of HE-AAC.
+pub const FRAME_SAMPLES: u32 = 1024;
+
 /// Audio object type of HE-AAC (SBR), which can wrap the core type.
 const AOT_SBR: u8 = 5;
 /// Audio object type of HE-AACv2 (PS), which can wrap the core type.

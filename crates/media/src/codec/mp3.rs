@@ -125,6 +125,28 @@ pub fn parse_header(data: &[u8]) -> Result<FrameHeader, CodecError> {
     })
 }
 
+/// Samples per channel in the MPEG audio frames at the start of `data`
+/// (walking frame headers; stops at the first byte that is not one).
+pub(crate) fn frame_samples(data: &[u8]) -> u32 {
+    let mut total = 0u32;
+    let mut rest = data;
+    while let Ok(h) = parse_header(rest) {
+        total = total.saturating_add(h.samples);
+        match rest.get(h.frame_len..) {
+            Some(next) if h.frame_len > 0 => rest = next,
+            _ => break,
+        }
+    }
+    total
+}
+
+/// Whether MPEG audio at `sample_rate` is MPEG-1 audio (ISO/IEC 11172-3:
+/// 32, 44.1 or 48 kHz); the lower rates are MPEG-2 (or 2.5) audio, as the
+/// frame header's version field says.
+pub fn is_mpeg1_rate(sample_rate: u32) -> bool {
+    matches!(sample_rate, 32_000 | 44_100 | 48_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +193,32 @@ mod tests {
             parse_header(&[0xff, 0xfb, 0x00, 0x64]).unwrap().frame_len,
             0
         );
+    }
+
+    #[test]
+    fn frame_samples_walks_headers() {
+        let frame: Vec<u8> = [0xff, 0xfb, 0x90, 0x64]
+            .into_iter()
+            .chain(std::iter::repeat_n(0, 413))
+            .collect();
+        assert_eq!(frame_samples(&frame), 1152);
+        assert_eq!(frame_samples(&[frame.clone(), frame].concat()), 2304);
+        assert_eq!(frame_samples(&[0, 1, 2]), 0);
+    }
+
+    #[test]
+    fn mpeg1_rates() {
+        for (rate, mpeg1) in [
+            (48_000, true),
+            (44_100, true),
+            (32_000, true),
+            (24_000, false),
+        ] {
+            assert_eq!(is_mpeg1_rate(rate), mpeg1, "{rate}");
+        }
+        for rate in [8_000, 11_025, 12_000, 16_000, 22_050] {
+            assert!(!is_mpeg1_rate(rate), "{rate}");
+        }
     }
 
     proptest::proptest! {

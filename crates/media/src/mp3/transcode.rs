@@ -15,13 +15,13 @@ use symphonia_core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDec
 use symphonia_core::packet::PacketRef;
 use symphonia_core::units::{Duration, Timestamp};
 
-use crate::codec::aac::parse_asc;
+use crate::codec::aac::{self, parse_asc};
 use crate::frame::AudioConfig;
 use crate::mux::MuxError;
 
 /// Samples per channel in an AAC-LC frame; also the silence put in place of
 /// a frame that fails to decode.
-const AAC_FRAME: usize = 1024;
+const AAC_FRAME: usize = aac::FRAME_SAMPLES as usize;
 /// AAC-LC audio object type.
 const AOT_LC: u8 = 2;
 /// Room LAME needs for its final frames (per mp3lame-encoder's docs).

@@ -100,7 +100,7 @@ pub(super) fn audio_stsd(cfg: &AudioConfig) -> Result<Vec<u8>, MuxError> {
             crate::codec::aac::parse_asc(&cfg.asc)?;
             (object_type::AAC, &cfg.asc)
         }
-        AudioCodec::Mp3 if matches!(cfg.sample_rate, 32_000 | 44_100 | 48_000) => {
+        AudioCodec::Mp3 if crate::codec::mp3::is_mpeg1_rate(cfg.sample_rate) => {
             (object_type::MPEG1_AUDIO, &[])
         }
         AudioCodec::Mp3 => (object_type::MPEG2_AUDIO, &[]),

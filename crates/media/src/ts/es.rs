@@ -34,13 +34,12 @@ pub(crate) fn video_stream_type(codec: VideoCodec) -> u8 {
     }
 }
 
-/// The PMT stream type of an audio configuration. MPEG audio below 32 kHz is
-/// MPEG-2 (or 2.5) audio, which is what the frame header's version field says.
+/// The PMT stream type of an audio configuration.
 pub(crate) fn audio_stream_type(cfg: &AudioConfig) -> u8 {
     match cfg.codec {
         AudioCodec::Aac => stream_type::AAC_ADTS,
-        AudioCodec::Mp3 if cfg.sample_rate < 32_000 => stream_type::MPEG2_AUDIO,
-        AudioCodec::Mp3 => stream_type::MPEG1_AUDIO,
+        AudioCodec::Mp3 if mp3::is_mpeg1_rate(cfg.sample_rate) => stream_type::MPEG1_AUDIO,
+        AudioCodec::Mp3 => stream_type::MPEG2_AUDIO,
     }
 }
 
@@ -160,7 +159,7 @@ impl AudioEs {
     /// sample count for MPEG audio (1152 when it cannot be read).
     pub(crate) fn frame_ms(&self, data: &[u8], sample_rate: u32) -> f64 {
         let (samples, rate) = match self {
-            AudioEs::Aac(asc) => (1024, asc.sample_rate),
+            AudioEs::Aac(asc) => (aac::FRAME_SAMPLES, asc.sample_rate),
             AudioEs::Mpeg => {
                 mp3::parse_header(data).map_or((1152, sample_rate), |h| (h.samples, h.sample_rate))
             }

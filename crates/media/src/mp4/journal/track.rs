@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::codec::{aac, mp3};
 use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoConfig};
 use crate::mp4::boxes::TrackHeader;
 use crate::mp4::fragment::Sample;
 use crate::mp4::{TrackSpan, VIDEO_TIMESCALE, entry, ms_to_units};
 use crate::mux::MuxError;
 
-/// Samples per AAC frame (AAC-LC, `frameLengthFlag` 0).
-const AAC_FRAME_SAMPLES: u32 = 1024;
 /// Video duration assumed for a lone last frame: 1/30 s.
 const DEFAULT_VIDEO_DURATION: u32 = VIDEO_TIMESCALE / 30;
 
@@ -157,8 +156,8 @@ impl JTrack {
         }
         let dts = self.dts_of(frame.dts);
         let nominal = match &self.config {
-            Config::Audio(a) if a.codec == AudioCodec::Aac => AAC_FRAME_SAMPLES,
-            Config::Audio(_) => crate::mp3::frame_samples(&frame.data),
+            Config::Audio(a) if a.codec == AudioCodec::Aac => aac::FRAME_SAMPLES,
+            Config::Audio(_) => mp3::frame_samples(&frame.data),
             Config::Video(_) => 0,
         };
         let cts = match self.kind {
