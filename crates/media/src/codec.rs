@@ -23,6 +23,20 @@ pub enum CodecError {
     Invalid(&'static str),
 }
 
+/// What an H.264 or H.265 sequence parameter set says about the picture
+/// ([`h264::parse_sps`], [`h265::parse_sps`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpsInfo {
+    /// `profile_idc` (H.265: `general_profile_idc`).
+    pub profile_idc: u8,
+    /// `level_idc` (H.265: `general_level_idc`).
+    pub level_idc: u8,
+    /// Width in pixels after frame cropping (H.265: the conformance window).
+    pub width: u32,
+    /// Height in pixels after frame cropping (H.265: the conformance window).
+    pub height: u32,
+}
+
 /// Removes H.264/H.265 emulation-prevention bytes (the `03` in `00 00 03`),
 /// turning a NAL unit payload into its RBSP (H.264 §7.4.1, H.265 §7.4.2).
 pub fn rbsp(nal: &[u8]) -> Vec<u8> {

@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 
-use super::CodecError;
 use super::bits::BitReader;
+use super::{CodecError, SpsInfo};
 
 /// NAL unit types (H.264 Table 7-1) liverec looks for.
 pub mod nal_type {
@@ -35,19 +35,6 @@ pub struct AvcConfig {
     pub sps: Vec<Bytes>,
     /// Picture parameter set NAL units (zero-copy slices of the record).
     pub pps: Vec<Bytes>,
-}
-
-/// What the SPS says about the picture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SpsInfo {
-    /// `profile_idc`.
-    pub profile_idc: u8,
-    /// `level_idc`.
-    pub level_idc: u8,
-    /// Width in pixels after frame cropping.
-    pub width: u32,
-    /// Height in pixels after frame cropping.
-    pub height: u32,
 }
 
 const RECORD: &str = "AVCDecoderConfigurationRecord";

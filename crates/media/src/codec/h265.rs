@@ -5,8 +5,8 @@
 
 use bytes::Bytes;
 
-use super::CodecError;
 use super::bits::BitReader;
+use super::{CodecError, SpsInfo};
 
 /// NAL unit types (H.265 Table 7-1) liverec looks for.
 pub mod nal_type {
@@ -57,19 +57,6 @@ impl HevcConfig {
             .filter(move |a| a.nal_type == nal_type)
             .flat_map(|a| a.nalus.iter())
     }
-}
-
-/// What the SPS says about the picture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SpsInfo {
-    /// `general_profile_idc`.
-    pub profile_idc: u8,
-    /// `general_level_idc`.
-    pub level_idc: u8,
-    /// Width in pixels after the conformance window.
-    pub width: u32,
-    /// Height in pixels after the conformance window.
-    pub height: u32,
 }
 
 const RECORD: &str = "HEVCDecoderConfigurationRecord";
