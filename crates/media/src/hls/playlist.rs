@@ -32,13 +32,26 @@ pub struct Segment {
     pub discontinuity: bool,
 }
 
-/// An EVENT playlist: segments are only ever appended.
+/// An EVENT playlist: segments are only ever appended. The segment lines
+/// are rendered once, as each segment is pushed, so republishing the
+/// playlist after every segment stays linear in its length.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Playlist {
     target_ms: i64,
     segments: Vec<Segment>,
     /// The next pushed segment gets a discontinuity.
     pending_discontinuity: bool,
+    /// The rendered lines of `segments`.
+    body: String,
+    /// Largest EXTINF rounded up to whole seconds.
+    max_extinf_s: i64,
+    /// Sum of the segments' durations, ms.
+    total_ms: i64,
+}
+
+/// `ms` rounded up to whole seconds.
+fn ceil_s(ms: i64) -> i64 {
+    ms.max(0).saturating_add(999) / 1000
 }
 
 /// Longest EXTINF accepted when parsing, ms (a day; keeps sums in range).
@@ -88,12 +101,25 @@ impl Playlist {
             target_ms,
             segments: Vec::new(),
             pending_discontinuity: false,
+            body: String::new(),
+            max_extinf_s: 0,
+            total_ms: 0,
         }
     }
 
     /// Appends a completed segment.
     pub fn push(&mut self, mut seg: Segment) {
         seg.discontinuity |= std::mem::take(&mut self.pending_discontinuity);
+        if seg.discontinuity {
+            self.body.push_str("#EXT-X-DISCONTINUITY\n");
+        }
+        self.body.push_str(&format!(
+            "#EXTINF:{},\n{}\n",
+            seconds(seg.duration_ms),
+            seg.uri
+        ));
+        self.max_extinf_s = self.max_extinf_s.max(ceil_s(seg.duration_ms));
+        self.total_ms = self.total_ms.saturating_add(seg.duration_ms);
         self.segments.push(seg);
     }
 
@@ -109,28 +135,19 @@ impl Playlist {
     /// `#EXT-X-TARGETDURATION`: the target rounded up, and never below any
     /// rounded-up EXTINF (RFC 8216 §4.3.3.1; players reject smaller).
     pub fn target_duration_s(&self) -> i64 {
-        let ceil = |ms: i64| ms.max(0).saturating_add(999) / 1000;
-        self.segments
-            .iter()
-            .map(|s| ceil(s.duration_ms))
-            .fold(ceil(self.target_ms).max(1), i64::max)
+        ceil_s(self.target_ms).max(1).max(self.max_extinf_s)
     }
 
     /// The playlist text; `ended` appends `#EXT-X-ENDLIST` (the recording
     /// is closed).
     pub fn render(&self, ended: bool) -> String {
-        let mut out = String::with_capacity(128 + 40 * self.segments.len());
+        let mut out = String::with_capacity(160 + self.body.len());
         out.push_str("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:EVENT\n");
         out.push_str(&format!(
             "#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n",
             self.target_duration_s()
         ));
-        for s in &self.segments {
-            if s.discontinuity {
-                out.push_str("#EXT-X-DISCONTINUITY\n");
-            }
-            out.push_str(&format!("#EXTINF:{},\n{}\n", seconds(s.duration_ms), s.uri));
-        }
+        out.push_str(&self.body);
         if ended {
             out.push_str("#EXT-X-ENDLIST\n");
         }
@@ -182,9 +199,7 @@ impl Playlist {
 
     /// Sum of the segments' durations, ms.
     pub fn duration_ms(&self) -> i64 {
-        self.segments
-            .iter()
-            .fold(0, |sum, s| sum.saturating_add(s.duration_ms))
+        self.total_ms
     }
 
     /// The segment target given to [`new`](Self::new), or the parsed
