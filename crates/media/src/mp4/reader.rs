@@ -164,7 +164,13 @@ fn parse_trak(body: &[u8]) -> Result<Option<InitTrack>> {
     }
     let minf = need(mdia, b"minf", "minf missing")?.body;
     let stbl = need(minf, b"stbl", "stbl missing")?.body;
-    let stsd = need(stbl, b"stsd", "stsd missing")?.whole.to_vec();
+    let stsd = need(stbl, b"stsd", "stsd missing")?.whole;
+    // Copied verbatim, so its size field must be the plain 32-bit length: a
+    // size of 0 ("to the end") would swallow the tables written after it.
+    if stsd.get(..4) != Some(&(stsd.len() as u32).to_be_bytes()[..]) {
+        return Err(Corrupt("stsd size"));
+    }
+    let stsd = stsd.to_vec();
     if timescale == 0 || track_id == 0 {
         return Err(Corrupt("track timescale or id"));
     }

@@ -456,6 +456,27 @@ fn init_truncation_is_a_clear_error() {
     assert!(finalize(&mut Cursor::new(&junk), junk.len() as u64, &mut out).is_err());
 }
 
+/// The sample description is copied verbatim, so one whose size field is
+/// not its plain length (0 means "to the end of the parent", 1 a 64-bit
+/// size) is damage.
+#[test]
+fn damaged_stsd_size_is_a_clear_error() {
+    let j = journal(&demux(H264_AAC), true, true);
+    let at = j.bytes.windows(4).position(|w| w == b"stsd").unwrap() - 4;
+    for size in [0u32, 1] {
+        let mut bad = j.bytes.clone();
+        bad[at..at + 4].copy_from_slice(&size.to_be_bytes());
+        let err = finalize(&mut Cursor::new(&bad), bad.len() as u64, &mut Vec::new());
+        assert!(
+            matches!(
+                err,
+                Err(MuxError::Codec(crate::codec::CodecError::Invalid(_)))
+            ),
+            "{size}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn co64_and_timing_helpers() {
     assert_eq!(units_to_ms(1024, 44_100), 23);
