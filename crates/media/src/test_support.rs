@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::Bytes;
 
 use crate::flv::{self, DemuxEvent, Patch, TagDemuxer, tag_type};
-use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks};
+use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig};
 
 // ---------------------------------------------------------------------------
 // Fixtures (fixtures/README.md says how each was made).
@@ -131,6 +131,27 @@ pub(crate) const SPS_640X360: &[u8] = &[
     0x67, 0x4d, 0x40, 0x1e, 0xec, 0xa0, 0x50, 0x17, 0xfc, 0xb8, 0x08, 0x80, 0x00, 0x00, 0x03, 0x00,
     0x80, 0x00, 0x00, 0x1e, 0x07, 0x8b, 0x16, 0xcb,
 ];
+
+/// A PPS to go with [`SPS_640X360`].
+pub(crate) const PPS_640X360: &[u8] = &[0x68, 0xef, 0xbc, 0x80];
+
+/// An H.264 configuration with one SPS and one PPS and 4-byte NAL unit
+/// lengths, declaring `width` x `height`.
+pub(crate) fn h264_config_of(sps: &[u8], pps: &[u8], width: u32, height: u32) -> Arc<VideoConfig> {
+    let record = crate::codec::h264::build_record(&[sps], &[pps]).unwrap();
+    Arc::new(VideoConfig {
+        codec: VideoCodec::H264,
+        record: Bytes::from(record),
+        width,
+        height,
+        nal_length_size: 4,
+    })
+}
+
+/// The 640x360 H.264 configuration of the fixtures' SPS.
+pub(crate) fn h264_config() -> Arc<VideoConfig> {
+    h264_config_of(SPS_640X360, PPS_640X360, 640, 360)
+}
 
 /// VPS of a 320x240 libx265 stream (Main, level 2).
 pub(crate) const HEVC_VPS_320X240: &[u8] = &[

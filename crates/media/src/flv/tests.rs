@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::*;
 use crate::amf0::{self, Value};
 use crate::frame::{AudioCodec, Frame, Track, Tracks, VideoCodec, VideoConfig};
-use crate::test_support::{SPS_640X360, aac_config, apply, demux_file, frames, x265_record};
+use crate::test_support::{aac_config, apply, demux_file, frames, h264_config, x265_record};
 
 /// Muxes demuxed events as the recorder would; returns the patched file.
 pub(super) fn mux_events(events: &[DemuxEvent], video: bool, audio: bool) -> (Vec<u8>, FlvMuxer) {
@@ -58,18 +58,6 @@ pub(super) fn metadata_of(file: &[u8]) -> Value {
         Some(DemuxEvent::Metadata(v)) => v,
         other => panic!("{other:?}"),
     }
-}
-
-fn h264_config() -> Arc<VideoConfig> {
-    let record =
-        crate::codec::h264::build_record(&[SPS_640X360], &[&[0x68, 0xef, 0xbc, 0x80]]).unwrap();
-    Arc::new(VideoConfig {
-        codec: VideoCodec::H264,
-        record: Bytes::from(record),
-        width: 640,
-        height: 360,
-        nal_length_size: 4,
-    })
 }
 
 fn cat(parts: &[&[u8]]) -> Bytes {

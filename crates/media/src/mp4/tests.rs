@@ -1,8 +1,7 @@
-//! MP4 tests: helpers of their own (demuxed steps, journal muxing, an
-//! independent reader of the finalized sample tables) and the
-//! whole-pipeline unit tests; fixtures, crash safety and properties live in
-//! the submodules. Fixtures and tool helpers come from
-//! `crate::test_support`.
+//! MP4 tests: helpers of their own (journal muxing, an independent reader
+//! of the finalized sample tables) and the whole-pipeline unit tests;
+//! fixtures, crash safety and properties live in the submodules. Fixtures,
+//! demuxed sources and tool helpers come from `crate::test_support`.
 
 mod crash;
 mod fixtures;
@@ -14,51 +13,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::*;
-use crate::flv::DemuxEvent;
 use crate::frame::{Frame, Track, Tracks, VideoCodec, VideoConfig};
 use crate::mux::{MuxError, Muxer};
-use crate::test_support::{H264_AAC, aac_config, demux_file, frame};
+use crate::test_support::{H264_AAC, aac_config, frame, h264_config, source};
 
-/// One step of a demuxed stream: a configuration change or a frame.
-#[derive(Clone, Debug)]
-pub(super) enum Step {
-    Config(Tracks),
-    Frame(Frame),
-}
-
-/// Demuxes an FLV file into frames with the configurations in effect.
-pub(super) fn demux(file: &'static [u8]) -> Vec<Step> {
-    let mut tracks = Tracks::default();
-    let mut steps = Vec::new();
-    for e in demux_file(&Bytes::from_static(file)).0 {
-        match e {
-            DemuxEvent::VideoConfig(c) => {
-                tracks.video = Some(c);
-                steps.push(Step::Config(tracks.clone()));
-            }
-            DemuxEvent::AudioConfig(c) => {
-                tracks.audio = Some(c);
-                steps.push(Step::Config(tracks.clone()));
-            }
-            DemuxEvent::Frame(f) => steps.push(Step::Frame(f)),
-            _ => {}
-        }
-    }
-    steps
-}
-
-pub(super) fn frames(steps: &[Step]) -> Vec<Frame> {
-    steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Frame(f) => Some(f.clone()),
-            Step::Config(_) => None,
-        })
-        .collect()
-}
-
-/// A journal made by muxing `steps`, with `(journal length, frame DTS)`
-/// after each push.
+/// A journal made by muxing `frames`, each with the configurations in
+/// effect for it, with `(journal length, frame DTS)` after each push.
 pub(super) struct Journal {
     pub(super) bytes: Vec<u8>,
     pub(super) pushes: Vec<(usize, i64)>,
@@ -66,24 +26,18 @@ pub(super) struct Journal {
     pub(super) duration_ms: i64,
 }
 
-pub(super) fn journal(steps: &[Step], video: bool, audio: bool) -> Journal {
+pub(super) fn journal(frames: &[(Frame, Tracks)], video: bool, audio: bool) -> Journal {
     let mut m = Fmp4Journal::new(video, audio);
-    let mut tracks = Tracks::default();
     let mut out = Vec::new();
     let mut pushes = Vec::new();
     let mut init_len = 0;
-    for s in steps {
-        match s {
-            Step::Config(t) => tracks = t.clone(),
-            Step::Frame(f) => {
-                if init_len == 0 {
-                    m.start(&tracks, &mut out).unwrap();
-                    init_len = out.len();
-                }
-                m.push(f, &tracks, &mut out).unwrap();
-                pushes.push((out.len(), f.dts));
-            }
+    for (f, tracks) in frames {
+        if init_len == 0 {
+            m.start(tracks, &mut out).unwrap();
+            init_len = out.len();
         }
+        m.push(f, tracks, &mut out).unwrap();
+        pushes.push((out.len(), f.dts));
     }
     assert!(m.finish(&mut out).unwrap().is_empty());
     Journal {
@@ -272,20 +226,10 @@ pub(super) fn read_tracks(file: &[u8]) -> (u64, Vec<OutTrack>) {
     (movie_duration, tracks)
 }
 
-fn video_config() -> Arc<VideoConfig> {
-    Arc::new(VideoConfig {
-        codec: VideoCodec::H264,
-        record: Bytes::from_static(&[1, 0x4d, 0x40, 0x1e, 0xff, 0xe0, 0]),
-        width: 640,
-        height: 360,
-        nal_length_size: 4,
-    })
-}
-
 #[test]
 fn journal_layout_and_fragment_rules() {
     let tracks = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: Some(aac_config()),
     };
     let mut m = Fmp4Journal::new(true, true);
@@ -370,7 +314,7 @@ fn audio_is_snapped_to_whole_frames() {
 #[test]
 fn late_track_gets_an_empty_edit_and_negative_cts_a_shift() {
     let tracks = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: Some(aac_config()),
     };
     let mut m = Fmp4Journal::new(true, true);
@@ -401,7 +345,7 @@ fn start_and_push_errors() {
     m.start(&Tracks::default(), &mut out).unwrap();
     assert!(out.is_empty());
     let tracks = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: Some(aac_config()),
     };
     m.push(&frame(Track::Video, 0, 0, true, b"k"), &tracks, &mut out)
@@ -412,7 +356,7 @@ fn start_and_push_errors() {
     let len = out.len();
     let err = m.push(&frame(Track::Video, 0, 0, true, b"k"), &tracks, &mut out);
     assert!(matches!(err, Err(MuxError::Timestamp(_))));
-    let mut changed = (*video_config()).clone();
+    let mut changed = (*h264_config()).clone();
     changed.record = Bytes::from_static(&[1, 0x64, 0, 0x1f, 0xff, 0xe0, 0]);
     let new = Tracks {
         video: Some(Arc::new(changed)),
@@ -422,7 +366,7 @@ fn start_and_push_errors() {
     assert!(matches!(err, Err(MuxError::Unsupported(_))));
     // Same values in a new Arc are not a change.
     let same = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: None,
     };
     m.push(&frame(Track::Video, 40, 0, false, b"p"), &same, &mut out)
@@ -434,8 +378,8 @@ fn start_and_push_errors() {
 
 #[test]
 fn init_truncation_is_a_clear_error() {
-    let steps = demux(H264_AAC);
-    let j = journal(&steps[..20], true, true);
+    let src = source(H264_AAC);
+    let j = journal(&src.frames[..20], true, true);
     for cut in 0..=j.init_len {
         let mut out = Vec::new();
         let r = finalize(&mut Cursor::new(&j.bytes[..cut]), cut as u64, &mut out);
@@ -461,7 +405,7 @@ fn init_truncation_is_a_clear_error() {
 /// size) is damage.
 #[test]
 fn damaged_stsd_size_is_a_clear_error() {
-    let j = journal(&demux(H264_AAC), true, true);
+    let j = journal(&source(H264_AAC).frames, true, true);
     let at = j.bytes.windows(4).position(|w| w == b"stsd").unwrap() - 4;
     for size in [0u32, 1] {
         let mut bad = j.bytes.clone();
@@ -497,7 +441,7 @@ fn co64_and_timing_helpers() {
 #[test]
 fn unconfigured_track_is_left_out_at_the_first_fragment() {
     let video_only = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: None,
     };
     let mut m = Fmp4Journal::new(true, true);
@@ -516,7 +460,7 @@ fn unconfigured_track_is_left_out_at_the_first_fragment() {
     assert_eq!(kinds, [*b"ftyp", *b"moov", *b"moof", *b"mdat"]);
     // Audio configured after the init segment: ignored.
     let both = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: Some(aac_config()),
     };
     m.push(&frame(Track::Audio, 1700, 0, true, b"a"), &both, &mut out)
@@ -580,7 +524,7 @@ impl std::io::Write for Head {
 fn past_4_gib_uses_co64_and_a_large_mdat() {
     use boxes::{Put, bx, full};
     let tracks = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: None,
     };
     let mut m = Fmp4Journal::new(true, false);
@@ -642,7 +586,7 @@ fn audio_configured_first_keeps_video_first_and_samples_right() {
         audio: Some(aac_config()),
     };
     let both = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: Some(aac_config()),
     };
     let mut m = Fmp4Journal::new(true, true).with_fragment_ms(100);

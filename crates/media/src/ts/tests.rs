@@ -13,9 +13,8 @@ use bytes::Bytes;
 
 use super::packet::{self, FirstPacket, Pid};
 use super::*;
-use crate::codec::h264;
 use crate::frame::{AudioCodec, VideoCodec};
-use crate::test_support::{aac_config, frame};
+use crate::test_support::{aac_config, frame, h264_config_of};
 
 /// Muxes frames into one TS file.
 pub(crate) fn mux_all<'a>(
@@ -153,15 +152,13 @@ fn pcr_only_packet() {
 }
 
 fn h264_tracks() -> Tracks {
-    let record = h264::build_record(&[&[0x67, 0x42, 0xc0, 0x1e, 0xab]], &[&[0x68, 0xce]]).unwrap();
     Tracks {
-        video: Some(Arc::new(VideoConfig {
-            codec: VideoCodec::H264,
-            record: Bytes::from(record),
-            width: 0,
-            height: 0,
-            nal_length_size: 4,
-        })),
+        video: Some(h264_config_of(
+            &[0x67, 0x42, 0xc0, 0x1e, 0xab],
+            &[0x68, 0xce],
+            0,
+            0,
+        )),
         audio: Some(aac_config()),
     }
 }

@@ -2,7 +2,7 @@
 //! that keeps every complete fragment and so loses at most about a second.
 
 use super::*;
-use crate::test_support::{AAC_ONLY, TempDir, decode_clean, probe_duration, tools};
+use crate::test_support::{AAC_ONLY, TempDir, decode_clean, probe_duration, source, tools};
 
 /// Journal offsets where fragments end, with the movie duration in ms of
 /// everything up to there, read from the journal's own `tfdt`/`trun`
@@ -48,8 +48,7 @@ fn fragment_ends(j: &[u8], init_len: usize) -> Vec<(usize, i64)> {
 
 #[test]
 fn every_truncation_finalizes() {
-    let steps = demux(H264_AAC);
-    let j = journal(&steps, true, true);
+    let j = journal(&source(H264_AAC).frames, true, true);
     let ends = fragment_ends(&j.bytes, j.init_len);
     assert!(ends.len() > 9, "{}", ends.len());
     assert_eq!(ends.last().unwrap(), &(j.bytes.len(), j.duration_ms));
@@ -115,7 +114,7 @@ fn every_truncation_finalizes() {
 
 #[test]
 fn damaged_fragment_ends_the_media() {
-    let j = journal(&demux(AAC_ONLY), false, true);
+    let j = journal(&source(AAC_ONLY).frames, false, true);
     let ends = fragment_ends(&j.bytes, j.init_len);
     let mut damaged = j.bytes.clone();
     // Corrupt the size of the 4th fragment's moof.

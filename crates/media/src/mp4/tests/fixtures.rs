@@ -8,7 +8,7 @@ use std::process::Command;
 use super::*;
 use crate::test_support::{
     AAC_ONLY, H264_MP3, H264_ONLY, TempDir, check_packets, decode_clean, fixture_path, libx265,
-    probe, probe_duration, tools,
+    probe, probe_duration, source, tools,
 };
 
 /// `(short name, file, has video, has audio, video codec, audio codec)`.
@@ -33,9 +33,9 @@ const CASES: [Case; 4] = [
 #[test]
 fn finalized_tables_match_the_source_frames() {
     for (name, file, video, audio, _, _) in CASES {
-        let steps = demux(file);
-        let input = frames(&steps);
-        let j = journal(&steps, video, audio);
+        let src = source(file);
+        let input: Vec<Frame> = src.frames.iter().map(|(f, _)| f.clone()).collect();
+        let j = journal(&src.frames, video, audio);
         let (out, info) = finalized(&j.bytes);
         assert!(!info.truncated, "{name}");
         assert_eq!(info.duration_ms, j.duration_ms, "{name}");
@@ -92,8 +92,7 @@ fn ffprobe_validates_finalized_files_and_journals() {
     }
     let dir = TempDir::new("mp4");
     for (name, file, video, audio, vcodec, acodec) in CASES {
-        let steps = demux(file);
-        let j = journal(&steps, video, audio);
+        let j = journal(&source(file).frames, video, audio);
         let (out, _) = finalized(&j.bytes);
         let source = probe_duration(&fixture_path(name));
         for (kind, bytes) in [("mp4", &out), ("journal.mp4", &j.bytes)] {
@@ -117,7 +116,7 @@ fn ffprobe_sees_moov_before_mdat() {
     if !tools("ffprobe checks") {
         return;
     }
-    let j = journal(&demux(H264_AAC), true, true);
+    let j = journal(&source(H264_AAC).frames, true, true);
     let (out, _) = finalized(&j.bytes);
     let dir = TempDir::new("mp4-faststart");
     let path = dir.write("faststart.mp4", &out);
@@ -195,12 +194,12 @@ fn hevc_round_trips_through_ffmpeg() {
     }
     let (config, input) = frames_of_mp4(&std::fs::read(&src).unwrap(), VideoCodec::H265);
     assert!(input.iter().any(|f| f.cts > 0) && input.len() == 75);
-    let mut steps = vec![Step::Config(Tracks {
+    let tracks = Tracks {
         video: Some(config),
         audio: None,
-    })];
-    steps.extend(input.iter().cloned().map(Step::Frame));
-    let j = journal(&steps, true, false);
+    };
+    let frames: Vec<(Frame, Tracks)> = input.iter().map(|f| (f.clone(), tracks.clone())).collect();
+    let j = journal(&frames, true, false);
     let (out, info) = finalized(&j.bytes);
     assert_eq!((info.video_samples, info.duration_ms), (75, 3000));
     for (kind, bytes) in [("mp4", &out), ("journal.mp4", &j.bytes)] {

@@ -34,7 +34,7 @@ fn build(ops: &[Op]) -> Vec<Frame> {
 
 fn mux(frames: &[Frame], fragment_ms: u32) -> Vec<u8> {
     let tracks = Tracks {
-        video: Some(video_config()),
+        video: Some(h264_config()),
         audio: Some(aac_config()),
     };
     let mut m = Fmp4Journal::new(true, true).with_fragment_ms(fragment_ms);
