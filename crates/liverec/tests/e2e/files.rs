@@ -8,8 +8,7 @@ use crate::harness::*;
 #[test]
 fn files_are_served_with_ranges_and_accounts_are_isolated() {
     let s = Server::start();
-    let _p = Publisher::start(&s.rtmp_url("live", "iso"), "h264_aac_10s.flv");
-    s.wait_publishing("iso");
+    let _p = s.publish("iso", "h264_aac_10s.flv");
     let (task, files) = s.record_for("iso", 3);
     let f = &files[0];
     let url = f["VideoUrl"].as_str().expect("url");

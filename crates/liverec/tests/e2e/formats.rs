@@ -70,13 +70,7 @@ fn every_format_for_av_audio_only_video_only_and_mp3_streams() {
         ("vo", "h264_only_10s.flv"),
         ("m3", "h264_mp3_10s.flv"),
     ];
-    let _pubs: Vec<Publisher> = streams
-        .iter()
-        .map(|(name, f)| Publisher::start(&s.rtmp_url("live", name), f))
-        .collect();
-    for (name, _) in &streams {
-        s.wait_publishing(name);
-    }
+    let _pubs: Vec<Publisher> = streams.iter().map(|(name, f)| s.publish(name, f)).collect();
     std::thread::sleep(Duration::from_secs(2));
     let h264 = Some("h264");
     // (stream, format, RecordType, expected video codec, expected audio codec)
@@ -173,8 +167,7 @@ fn every_format_for_av_audio_only_video_only_and_mp3_streams() {
 #[test]
 fn record_interval_cuts_flv_and_mp4_into_files_adding_up_to_the_span() {
     let s = Server::start_with(&[("LIVEREC_MIN_RECORD_INTERVAL", "5")]);
-    let _p = Publisher::start(&s.rtmp_url("live", "cut"), "h264_aac_10s.flv");
-    s.wait_publishing("cut");
+    let _p = s.publish("cut", "h264_aac_10s.flv");
     let t0 = now_s();
     let tasks: Vec<(&str, i64)> = ["flv", "mp4"]
         .into_iter()
@@ -243,8 +236,7 @@ fn timestamp_jumps_are_repaired_and_past_start_times_use_the_preroll() {
 
     // Highlight with a StartTime 5 s in the past starts at the keyframe at
     // or before it (pre-roll).
-    let _p = Publisher::start(&s.rtmp_url("live", "past"), "h264_aac_10s.flv");
-    s.wait_publishing("past");
+    let _p = s.publish("past", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(8));
     let now = now_f();
     let start = now.floor() as i64 - 5;
@@ -271,8 +263,7 @@ fn timestamp_jumps_are_repaired_and_past_start_times_use_the_preroll() {
 #[test]
 fn kill_9_during_every_format_leaves_recovered_valid_files() {
     let mut s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
-    let _p = Publisher::start(&s.rtmp_url("live", "crash"), "h264_aac_10s.flv");
-    s.wait_publishing("crash");
+    let _p = s.publish("crash", "h264_aac_10s.flv");
     let formats = ["flv", "mp4", "hls", "aac", "mp3"];
     let tasks: Vec<(&str, i64, f64)> = formats
         .iter()
@@ -324,8 +315,7 @@ fn an_audio_task_on_a_video_only_session_gives_no_file() {
     let t0 = now_s();
     let task = s.create(json!({"StreamName": "mute", "FileFormat": "aac", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 8)}));
     sleep_until((t0 + 2) as f64);
-    let _p = Publisher::start(&s.rtmp_url("live", "mute"), "h264_only_10s.flv");
-    s.wait_publishing("mute");
+    let _p = s.publish("mute", "h264_only_10s.flv");
     sleep_until((t0 + 8) as f64 + 1.0);
     assert!(s.files(json!({"TaskId": task})).is_empty());
     assert!(
@@ -376,8 +366,8 @@ fn flv_video_frames(path: &std::path::Path) -> (media::VideoCodec, usize) {
 #[test]
 fn h265_passes_through_to_flv_mp4_and_hls() {
     let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
-    let _p = Publisher::push(&s.rtmp_url("live", "hevc"), "h265_aac_10s.flv");
-    s.wait_publishing("hevc");
+    let url = s.rtmp_url("live", "hevc");
+    let _p = s.publish_with("hevc", || Publisher::push(&url, "h265_aac_10s.flv"));
     std::thread::sleep(Duration::from_secs(2));
     let tasks: Vec<(&str, i64, f64)> = ["flv", "mp4", "hls"]
         .into_iter()

@@ -104,6 +104,37 @@ impl Sdk {
     }
 }
 
+/// Removes ANSI colour sequences (`ESC [ ... letter`) from a log line.
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether a server log line (coloured or not) is the "publish started"
+/// line of exactly `app`/`stream`: its field `stream=DOMAIN/APP/STREAM`.
+fn is_publish_of(line: &str, app: &str, stream: &str) -> bool {
+    let line = strip_ansi(line);
+    let want = format!("{app}/{stream}");
+    line.contains(" publish started ")
+        && line.split_whitespace().any(|t| {
+            t.strip_prefix("stream=")
+                .and_then(|v| v.split_once('/'))
+                .is_some_and(|(_, rest)| rest == want)
+        })
+}
+
 pub fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
@@ -415,19 +446,40 @@ impl Server {
         )
     }
 
-    /// Waits until the server logged that `stream` is being published.
-    pub fn wait_publishing(&self, stream: &str) {
-        let needle = format!("/{stream}");
+    /// How many publishes of live/`stream` the server has logged. The
+    /// stream name must match exactly (`fbd` does not count `fbdother`).
+    pub fn publishes(&self, stream: &str) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| is_publish_of(l, "live", stream))
+            .count()
+    }
+
+    /// Waits until the server has logged at least `n` publishes of
+    /// live/`stream`.
+    pub fn wait_publishes(&self, stream: &str, n: usize) {
         wait_for(
             Duration::from_secs(15),
-            &format!("publish of {stream}"),
-            || {
-                self.log()
-                    .lines()
-                    .any(|l| l.contains("publish started") && l.contains(&needle))
-                    .then_some(())
-            },
+            &format!("publish {n} of {stream}"),
+            || (self.publishes(stream) >= n).then_some(()),
         );
+    }
+
+    /// Starts `start` (a publisher of live/`stream`) and waits until the
+    /// server logs a new publish of that stream; earlier publishes in the
+    /// log do not count.
+    pub fn publish_with(&self, stream: &str, start: impl FnOnce() -> Publisher) -> Publisher {
+        let before = self.publishes(stream);
+        let p = start();
+        self.wait_publishes(stream, before + 1);
+        p
+    }
+
+    /// Publishes `fixture` to live/`stream` with ffmpeg (looped, real
+    /// time) and waits until the server has accepted this publish.
+    pub fn publish(&self, stream: &str, fixture: &str) -> Publisher {
+        let url = self.rtmp_url("live", stream);
+        self.publish_with(stream, || Publisher::start(&url, fixture))
     }
 
     /// Downloads an HLS playlist and its segments into a new directory;
@@ -540,6 +592,16 @@ impl Publisher {
             .spawn()
             .expect("start liverec push");
         Publisher { child: Some(child) }
+    }
+
+    /// Waits at most `limit` for the publisher to exit by itself; its exit
+    /// status, or None if it is still running (it is then stopped on drop).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let status = wait_exit(self.child.as_mut()?, limit);
+        if status.is_some() {
+            self.child = None;
+        }
+        status
     }
 
     /// Stops the publisher (SIGTERM, then SIGKILL).
@@ -716,4 +778,21 @@ pub fn sleep_until(t: f64) {
     if d > 0.0 {
         std::thread::sleep(Duration::from_secs_f64(d));
     }
+}
+
+#[test]
+fn publish_lines_match_the_exact_stream_coloured_or_not() {
+    let plain = "2026-01-01T00:00:00Z  INFO rtmp{conn=1 peer=127.0.0.1:4}: liverec::ingest::session: publish started stream=127.0.0.1/live/fbd conn=1 session=ab";
+    let coloured = "\u{1b}[2m2026-01-01T00:00:00Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m \u{1b}[2mliverec::ingest::session\u{1b}[0m\u{1b}[2m:\u{1b}[0m publish started \u{1b}[3mstream\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1/live/fbd \u{1b}[3mconn\u{1b}[0m\u{1b}[2m=\u{1b}[0m1";
+    for line in [plain, coloured] {
+        assert!(is_publish_of(line, "live", "fbd"), "{line}");
+        assert!(!is_publish_of(line, "live", "fb"), "{line}");
+        assert!(!is_publish_of(line, "live", "bd"), "{line}");
+        assert!(!is_publish_of(line, "other", "fbd"), "{line}");
+    }
+    let longer = plain.replace("/live/fbd ", "/live/fbdother ");
+    assert!(!is_publish_of(&longer, "live", "fbd"));
+    assert!(is_publish_of(&longer, "live", "fbdother"));
+    let other = plain.replace("publish started", "publisher unpublished");
+    assert!(!is_publish_of(&other, "live", "fbd"));
 }

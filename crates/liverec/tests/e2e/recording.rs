@@ -13,8 +13,7 @@ const GOP: f64 = 2.0;
 #[test]
 fn highlight_records_from_the_last_keyframe_until_end_time() {
     let s = Server::start();
-    let _p = Publisher::start(&s.rtmp_url("live", "hl"), "h264_aac_10s.flv");
-    s.wait_publishing("hl");
+    let _p = s.publish("hl", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(3));
     let call = now_f();
     // EndTime is a whole second: at least 8 s after the call.
@@ -89,8 +88,7 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
 #[test]
 fn scheduled_window_on_a_live_stream() {
     let s = Server::start();
-    let _p = Publisher::start(&s.rtmp_url("live", "sch"), "h264_aac_10s.flv");
-    s.wait_publishing("sch");
+    let _p = s.publish("sch", "h264_aac_10s.flv");
     let t0 = now_s();
     let r = s
         .sdk(
@@ -126,8 +124,7 @@ fn scheduled_window_two_publishes_two_files_and_offline_none() {
         .as_i64()
         .expect("TaskId");
     sleep_until((t0 + 2) as f64);
-    let mut p = Publisher::start(&s.rtmp_url("live", "twice"), "h264_aac_10s.flv");
-    s.wait_publishing("twice");
+    let mut p = s.publish("twice", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(4));
     p.stop();
     std::thread::sleep(Duration::from_secs(1));
@@ -153,8 +150,7 @@ fn scheduled_window_two_publishes_two_files_and_offline_none() {
 #[test]
 fn stop_finalizes_within_a_second_and_delete_rules() {
     let s = Server::start();
-    let _p = Publisher::start(&s.rtmp_url("live", "stp"), "h264_aac_10s.flv");
-    s.wait_publishing("stp");
+    let _p = s.publish("stp", "h264_aac_10s.flv");
     let t0 = now_f();
     let r = s.sdk(
         "CreateLiveRecord",
@@ -211,8 +207,7 @@ fn scheduled_task_survives_a_restart() {
 #[test]
 fn shutdown_and_crash_leave_playable_files() {
     let mut s = Server::start();
-    let mut p = Publisher::start(&s.rtmp_url("live", "down"), "h264_aac_10s.flv");
-    s.wait_publishing("down");
+    let mut p = s.publish("down", "h264_aac_10s.flv");
     let t0 = now_f();
     let r = s.sdk(
         "CreateLiveRecord",
@@ -233,8 +228,7 @@ fn shutdown_and_crash_leave_playable_files() {
 
     // kill -9 mid-recording: the next start recovers the file.
     let t3 = now_f();
-    let _p = Publisher::start(&s.rtmp_url("live", "down"), "h264_aac_10s.flv");
-    s.wait_publishing("down");
+    let _p = s.publish("down", "h264_aac_10s.flv");
     let t4 = now_f();
     // The highlight task is still armed (its window runs 30 min): the new
     // publish session is recorded too.
@@ -255,8 +249,7 @@ fn shutdown_and_crash_leave_playable_files() {
 #[test]
 fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
     let s = Server::start_with(&[("LIVEREC_MIN_RECORD_INTERVAL", "2")]);
-    let _p = Publisher::start(&s.rtmp_url("live", "seg"), "h264_aac_10s.flv");
-    s.wait_publishing("seg");
+    let _p = s.publish("seg", "h264_aac_10s.flv");
     let task = s
         .sdk(
             "CreateLiveRecord",

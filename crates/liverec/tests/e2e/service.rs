@@ -115,8 +115,7 @@ fn quotas_and_rate_limits() {
 fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     let s = Server::start();
     let url = s.rtmp_url("live", "solo");
-    let _first = Publisher::start(&url, "h264_aac_10s.flv");
-    s.wait_publishing("solo");
+    let _first = s.publish("solo", "h264_aac_10s.flv");
     let mut second = Command::new("ffmpeg")
         .args([
             "-hide_banner",
@@ -195,8 +194,7 @@ fn broken_and_stalled_publishers_are_disconnected() {
         http_get(s.api, "/healthz", &[]).expect("healthz").status,
         200
     );
-    let _p = Publisher::start(&s.rtmp_url("live", "after"), "h264_aac_10s.flv");
-    s.wait_publishing("after");
+    let _p = s.publish("after", "h264_aac_10s.flv");
 }
 
 /// A new, empty database on the test PostgreSQL server.
@@ -231,8 +229,7 @@ fn postgres_database() -> String {
 fn postgres_store_records_and_survives_a_restart() {
     let db = postgres_database();
     let mut s = Server::start_with(&[("LIVEREC_DATABASE_URL", &db)]);
-    let _p = Publisher::start(&s.rtmp_url("live", "pg"), "h264_aac_10s.flv");
-    s.wait_publishing("pg");
+    let _p = s.publish("pg", "h264_aac_10s.flv");
     let t = now_s();
     let later = s
         .sdk(
@@ -283,8 +280,7 @@ fn postgres_store_records_and_survives_a_restart() {
 fn recordings_are_refused_when_storage_is_nearly_full() {
     // A floor no disk meets: every recording is refused, cleanly.
     let s = Server::start_with(&[("LIVEREC_MIN_FREE_BYTES", "1000000000000000000")]);
-    let _p = Publisher::start(&s.rtmp_url("live", "full"), "h264_aac_10s.flv");
-    s.wait_publishing("full");
+    let _p = s.publish("full", "h264_aac_10s.flv");
     let task = s.create(json!({"StreamName": "full", "Highlight": 1, "FileFormat": "hls"}));
     std::thread::sleep(Duration::from_secs(3));
     assert!(

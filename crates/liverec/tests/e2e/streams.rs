@@ -24,29 +24,6 @@ fn is_utc(s: &str) -> bool {
         && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
 }
 
-/// An ffmpeg publisher looping the A/V fixture, as a child we can watch.
-fn ffmpeg(url: &str) -> Child {
-    Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-re",
-            "-stream_loop",
-            "-1",
-            "-i",
-        ])
-        .arg(fixture("h264_aac_10s.flv"))
-        .args(["-c", "copy", "-f", "flv"])
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ffmpeg")
-}
-
 /// Kills a child that is still running (by PID) and reaps it.
 fn reap(mut c: Child) {
     if let Ok(None) = c.try_wait() {
@@ -88,23 +65,6 @@ fn assert_refused(url: &str, code: &str) {
         "publish to {url} must be rejected: {err}"
     );
     assert!(err.contains(code), "{err}");
-}
-
-/// How many publishes of live/`stream` the server has logged.
-fn publishes(s: &Server, stream: &str) -> usize {
-    let needle = format!("/live/{stream}");
-    s.log()
-        .lines()
-        .filter(|l| l.contains("publish started") && l.contains(&needle))
-        .count()
-}
-
-fn wait_publishes(s: &Server, stream: &str, n: usize) {
-    wait_for(
-        Duration::from_secs(15),
-        &format!("publish {n} of {stream}"),
-        || (publishes(s, stream) >= n).then_some(()),
-    );
 }
 
 fn state(s: &Server, stream: &str) -> String {
@@ -159,10 +119,8 @@ fn assert_err(r: Sdk, code: &str, field: &str) {
 #[test]
 fn online_list_state_and_drop_ending_a_highlight_recording() {
     let s = Server::start();
-    let p1 = ffmpeg(&s.rtmp_url("live", "on1"));
-    let _p2 = Publisher::start(&s.rtmp_url("live", "on2"), "h264_aac_10s.flv");
-    s.wait_publishing("on1");
-    s.wait_publishing("on2");
+    let p1 = s.publish("on1", "h264_aac_10s.flv");
+    let _p2 = s.publish("on2", "h264_aac_10s.flv");
 
     let all = online(&s, json!({}));
     assert_eq!(
@@ -261,8 +219,7 @@ fn online_list_state_and_drop_ending_a_highlight_recording() {
     std::thread::sleep(Duration::from_secs(3));
     let mut p1 = p1;
     s.sdk("DropLiveStream", ident("on1")).ok();
-    let exit = wait_exit(&mut p1, Duration::from_secs(10));
-    reap(p1);
+    let exit = p1.wait_exit(Duration::from_secs(10));
     assert!(
         exit.is_some_and(|st| !st.success()),
         "ffmpeg must fail when dropped: {exit:?}"
@@ -509,8 +466,8 @@ fn event_list_filters_paging_errors_and_tccli() {
         "closed by the server"
     );
     assert_eq!(stop_reason(&s, "evStall"), "timeout");
-    let p = Publisher::push(&s.rtmp_url("live", "evDown"), "h264_aac_10s.flv");
-    s.wait_publishing("evDown");
+    let url = s.rtmp_url("live", "evDown");
+    let p = s.publish_with("evDown", || Publisher::push(&url, "h264_aac_10s.flv"));
     assert!(s.stop().success());
     drop(p);
     s.start_again();
@@ -521,8 +478,7 @@ fn event_list_filters_paging_errors_and_tccli() {
 #[test]
 fn forbid_refuses_publishes_until_resumed_or_resume_time() {
     let s = Server::start();
-    let mut live = ffmpeg(&s.rtmp_url("live", "fbd"));
-    s.wait_publishing("fbd");
+    let mut live = s.publish("fbd", "h264_aac_10s.flv");
     // Errors first: nothing is forbidden by them.
     let t = now_s();
     let with = |k: &str, v: &str| {
@@ -573,19 +529,18 @@ fn forbid_refuses_publishes_until_resumed_or_resume_time() {
 
     // Forbid: the publisher is dropped, new publishes are refused.
     s.sdk("ForbidLiveStream", with("Reason", "e2e")).ok();
-    let exit = wait_exit(&mut live, Duration::from_secs(10));
-    reap(live);
+    let exit = live.wait_exit(Duration::from_secs(10));
     assert!(exit.is_some_and(|st| !st.success()), "{exit:?}");
     assert_eq!(state(&s, "fbd"), "forbid");
     assert_refused(&s.rtmp_url("live", "fbd"), "NetStream.Publish.Rejected");
-    let mut again = ffmpeg(&s.rtmp_url("live", "fbd"));
-    let exit = wait_exit(&mut again, Duration::from_secs(10));
-    reap(again);
+    let mut again = Publisher::start(&s.rtmp_url("live", "fbd"), "h264_aac_10s.flv");
+    let exit = again.wait_exit(Duration::from_secs(10));
+    drop(again);
     assert!(
         exit.is_some_and(|st| !st.success()),
         "ffmpeg refused: {exit:?}"
     );
-    assert_eq!(publishes(&s, "fbd"), 1, "nothing accepted while forbidden");
+    assert_eq!(s.publishes("fbd"), 1, "nothing accepted while forbidden");
     assert!(s.log().contains("is forbidden until ResumeLiveStream"));
     // Other streams are unaffected.
     let (st, err) = push_once(&s.rtmp_url("live", "fbdother"));
@@ -594,8 +549,9 @@ fn forbid_refuses_publishes_until_resumed_or_resume_time() {
     // Resume: accepted again.
     s.sdk("ResumeLiveStream", ident("fbd")).ok();
     assert_eq!(state(&s, "fbd"), "inactive");
-    let _p = Publisher::push(&s.rtmp_url("live", "fbd"), "h264_aac_10s.flv");
-    wait_publishes(&s, "fbd", 2);
+    let url = s.rtmp_url("live", "fbd");
+    let _p = s.publish_with("fbd", || Publisher::push(&url, "h264_aac_10s.flv"));
+    assert_eq!(s.publishes("fbd"), 2);
     assert_eq!(state(&s, "fbd"), "active");
     drop(_p);
 
@@ -610,8 +566,8 @@ fn forbid_refuses_publishes_until_resumed_or_resume_time() {
     assert_refused(&s.rtmp_url("live", "fbd"), "NetStream.Publish.Rejected");
     sleep_until(until as f64 + 0.5);
     assert_eq!(state(&s, "fbd"), "inactive");
-    let _p = Publisher::push(&s.rtmp_url("live", "fbd"), "h264_aac_10s.flv");
-    wait_publishes(&s, "fbd", 3);
+    let _p = s.publish_with("fbd", || Publisher::push(&url, "h264_aac_10s.flv"));
+    assert_eq!(s.publishes("fbd"), 3);
     s.sdk("ResumeLiveStream", ident("fbd")).ok();
 
     // The first session ended as forbidden.
@@ -753,18 +709,20 @@ fn push_auth_keys_and_publish_authentication() {
             "log gives the reason {reason:?}:\n{log}"
         );
     }
-    assert_eq!(publishes(&s, "pa"), 0);
+    assert_eq!(s.publishes("pa"), 0);
     // Accepted: master key, backup key, within AuthDelta, decimal txTime.
-    let _a = Publisher::push(
-        &url("pa", &signed(master, "pa", &hex(now + 300))),
-        "h264_aac_10s.flv",
-    );
-    wait_publishes(&s, "pa", 1);
-    let _b = Publisher::push(
-        &url("pb", &signed(backup, "pb", &hex(now + 300))),
-        "h264_aac_10s.flv",
-    );
-    wait_publishes(&s, "pb", 1);
+    let _a = s.publish_with("pa", || {
+        Publisher::push(
+            &url("pa", &signed(master, "pa", &hex(now + 300))),
+            "h264_aac_10s.flv",
+        )
+    });
+    let _b = s.publish_with("pb", || {
+        Publisher::push(
+            &url("pb", &signed(backup, "pb", &hex(now + 300))),
+            "h264_aac_10s.flv",
+        )
+    });
     let (st, err) = push_once(&url("pc", &signed(master, "pc", &hex(now - 60))));
     assert!(st.is_some_and(|st| st.success()), "within AuthDelta: {err}");
     let dec = (now + 300).to_string();

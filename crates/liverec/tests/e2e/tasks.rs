@@ -45,8 +45,7 @@ fn wait_files(s: &Server, id: &str, n: usize) -> Vec<Value> {
 #[test]
 fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
     let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
-    let mut p = Publisher::start(&s.rtmp_url("live", "nt"), "h264_aac_10s.flv");
-    s.wait_publishing("nt");
+    let mut p = s.publish("nt", "h264_aac_10s.flv");
     let t0 = now_f();
     let params = task("nt", None, now_s() + 60);
     let id = create(&s, params.clone());
@@ -69,8 +68,7 @@ fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
         "a retry within 60 s is the same task"
     );
     p.stop();
-    let _p = Publisher::start(&s.rtmp_url("live", "nt"), "h264_aac_10s.flv");
-    s.wait_publishing("nt");
+    let _p = s.publish("nt", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(files_of(&s, &id).len(), 1);
     // DescribeRecordTask shows it with its stop time.
@@ -193,8 +191,7 @@ fn bad_input_and_the_two_families_do_not_mix() {
 #[test]
 fn at_most_three_overlapping_tasks_record_a_stream() {
     let s = Server::start();
-    let _p = Publisher::start(&s.rtmp_url("live", "ov"), "h264_aac_10s.flv");
-    s.wait_publishing("ov");
+    let _p = s.publish("ov", "h264_aac_10s.flv");
     let end = now_s() + 60;
     let ids: Vec<String> = (0..4)
         .map(|i| create(&s, task("ov", Some(now_s() - 1 + i), end)))
@@ -220,8 +217,7 @@ fn at_most_three_overlapping_tasks_record_a_stream() {
 #[test]
 fn delete_record_task_leaves_the_running_recording_alone() {
     let s = Server::start();
-    let mut p = Publisher::start(&s.rtmp_url("live", "dl"), "h264_aac_10s.flv");
-    s.wait_publishing("dl");
+    let mut p = s.publish("dl", "h264_aac_10s.flv");
     let t0 = now_f();
     let id = create(&s, task("dl", None, now_s() + 60));
     let t1 = now_f();
@@ -238,8 +234,7 @@ fn delete_record_task_leaves_the_running_recording_alone() {
     let pl = s.download_hls(files[0]["VideoUrl"].as_str().expect("url"));
     assert_valid(&pl, "hls", t2 - t1 - 1.0, now_f() - t0 + 2.5);
     // A later publish is not recorded, and the task is gone.
-    let _p = Publisher::start(&s.rtmp_url("live", "dl"), "h264_aac_10s.flv");
-    s.wait_publishing("dl");
+    let _p = s.publish("dl", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(files_of(&s, &id).len(), 1);
     s.sdk("StopRecordTask", json!({"TaskId": id}))
@@ -326,15 +321,12 @@ fn a_template_reconnect_window_continues_the_playlist() {
     p["TemplateId"] = json!(tpl);
     let id = create(&s, p);
     // Two publishes 2 s apart: one playlist, with a discontinuity.
-    let mut first = Publisher::start(&s.rtmp_url("live", "rc"), "h264_aac_10s.flv");
-    s.wait_publishing("rc");
+    let mut first = s.publish("rc", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(4));
     first.stop();
     std::thread::sleep(Duration::from_secs(2));
-    let mut second = Publisher::start(&s.rtmp_url("live", "rc"), "h264_aac_10s.flv");
-    wait_for(Duration::from_secs(15), "second publish", || {
-        (s.log().matches("publish started").count() >= 2).then_some(())
-    });
+    let mut second = s.publish("rc", "h264_aac_10s.flv");
+    assert_eq!(s.publishes("rc"), 2, "second publish");
     std::thread::sleep(Duration::from_secs(4));
     let live = files_of(&s, &id);
     assert_eq!(
@@ -372,8 +364,7 @@ fn a_rule_and_a_task_on_one_stream_record_twice() {
     let tpl = tpl.ok()["TemplateId"].as_i64().expect("TemplateId");
     s.sdk("CreateLiveRecordRule", json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "twice", "TemplateId": tpl}))
         .ok();
-    let mut p = Publisher::start(&s.rtmp_url("live", "twice"), "h264_aac_10s.flv");
-    s.wait_publishing("twice");
+    let mut p = s.publish("twice", "h264_aac_10s.flv");
     let task = s.create(json!({"StreamName": "twice", "Highlight": 1}));
     std::thread::sleep(Duration::from_secs(4));
     p.stop();

@@ -612,29 +612,14 @@ fn fifty_templates_per_account_and_accounts_are_isolated() {
         .err("FailedOperation.NotFound");
 }
 
-/// Log lines saying `stream` started publishing.
-fn publishes(s: &Server, stream: &str) -> usize {
-    let needle = format!("/{stream}");
-    s.log()
-        .lines()
-        .filter(|l| l.contains("publish started") && l.contains(&needle))
-        .count()
-}
-
 /// Starts publishing `streams` and waits until each is live; returns the
 /// publishers and the time just before the first started.
 fn publish(s: &Server, streams: &[&str]) -> (Vec<Publisher>, f64) {
-    let seen: Vec<usize> = streams.iter().map(|st| publishes(s, st)).collect();
     let t0 = now_f();
     let pubs = streams
         .iter()
-        .map(|st| Publisher::start(&s.rtmp_url("live", st), "h264_aac_10s.flv"))
+        .map(|st| s.publish(st, "h264_aac_10s.flv"))
         .collect();
-    for (st, n) in streams.iter().zip(seen) {
-        wait_for(Duration::from_secs(15), &format!("publish of {st}"), || {
-            (publishes(s, st) > n).then_some(())
-        });
-    }
     (pubs, t0)
 }
 
