@@ -28,6 +28,7 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
     let task = r["TaskId"].as_i64().expect("integer TaskId");
     // While recording the file is listed as such.
     let live = s.files(json!({"TaskId": task.to_string()}));
+    assert!(!live.is_empty(), "the file is listed while recording");
     assert!(live.iter().all(|f| f["Status"] == "recording"), "{live:?}");
     sleep_until(end as f64 + 2.0);
     let files = s.files(json!({"TaskId": task}));
