@@ -225,14 +225,12 @@ fn timestamp_jumps_are_repaired_and_past_start_times_use_the_preroll() {
     let task =
         s.create(json!({"StreamName": "jump", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 30)}));
     sleep_until((t0 + 2) as f64);
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
-        .arg(fixture("h264_aac_ts_jump.flv"))
-        .args(["-c", "copy", "-f", "flv"])
-        .arg(s.rtmp_url("live", "jump"))
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
+    let mut push = Publisher::send_once(&s.rtmp_url("live", "jump"), "h264_aac_ts_jump.flv");
+    let status = push.wait_exit(Duration::from_secs(60));
+    assert!(
+        status.is_some_and(|st| st.success()),
+        "ffmpeg sends the fixture within 60 s: {status:?}"
+    );
     let files = s.wait_finished(task, 1, Duration::from_secs(10));
     let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
     let p = assert_valid(&path, "flv", 9.0, 11.0);

@@ -546,30 +546,25 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// Publishes a fixture with ffmpeg, looped, in real time.
     pub fn start(url: &str, fixture_name: &str) -> Publisher {
-        Publisher::start_for(url, fixture_name, None)
+        Publisher::ffmpeg(url, fixture_name, &["-re", "-stream_loop", "-1"])
     }
 
-    /// Publishes for at most `seconds` (then ffmpeg exits by itself).
-    pub fn start_for(url: &str, fixture_name: &str, seconds: Option<u32>) -> Publisher {
-        let mut cmd = Command::new("ffmpeg");
-        cmd.args([
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-re",
-            "-stream_loop",
-            "-1",
-            "-i",
-        ])
-        .arg(fixture(fixture_name))
-        .args(["-c", "copy"]);
-        if let Some(s) = seconds {
-            cmd.arg("-t").arg(s.to_string());
-        }
-        let child = cmd
-            .args(["-f", "flv"])
+    /// Sends a fixture once with ffmpeg, as fast as it goes (not in real
+    /// time); ffmpeg exits when it is sent.
+    pub fn send_once(url: &str, fixture_name: &str) -> Publisher {
+        Publisher::ffmpeg(url, fixture_name, &[])
+    }
+
+    /// `ffmpeg [input_opts] -i FIXTURE -c copy -f flv URL`.
+    fn ffmpeg(url: &str, fixture_name: &str, input_opts: &[&str]) -> Publisher {
+        let child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
+            .args(input_opts)
+            .arg("-i")
+            .arg(fixture(fixture_name))
+            .args(["-c", "copy", "-f", "flv"])
             .arg(url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
