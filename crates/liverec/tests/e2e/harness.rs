@@ -540,9 +540,11 @@ impl Drop for Server {
     }
 }
 
-/// An ffmpeg publisher looping a fixture in real time.
+/// A publisher process (ffmpeg or `liverec push`), stopped by PID on drop.
 pub struct Publisher {
     child: Option<Child>,
+    /// Where `liverec push` writes its stderr.
+    stderr: Option<tempfile::NamedTempFile>,
 }
 
 impl Publisher {
@@ -571,22 +573,43 @@ impl Publisher {
             .stderr(Stdio::null())
             .spawn()
             .expect("start ffmpeg");
-        Publisher { child: Some(child) }
+        Publisher {
+            child: Some(child),
+            stderr: None,
+        }
     }
 
     /// Publishes a fixture with the project's own publisher (`liverec push
     /// --realtime --loop`), which also sends what FFmpeg 5.1 cannot (H.265).
     pub fn push(url: &str, fixture_name: &str) -> Publisher {
+        Publisher::push_with(url, fixture_name, &["--realtime", "--loop"])
+    }
+
+    /// `liverec push ARGS FIXTURE URL`; its stderr is kept for `stderr()`.
+    pub fn push_with(url: &str, fixture_name: &str, args: &[&str]) -> Publisher {
+        let log = tempfile::NamedTempFile::new().expect("stderr file");
         let child = Command::new(env!("CARGO_BIN_EXE_liverec"))
-            .args(["push", "--realtime", "--loop"])
+            .arg("push")
+            .args(args)
             .arg(fixture(fixture_name))
             .arg(url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("stderr file"))
             .spawn()
             .expect("start liverec push");
-        Publisher { child: Some(child) }
+        Publisher {
+            child: Some(child),
+            stderr: Some(log),
+        }
+    }
+
+    /// What `liverec push` wrote to stderr so far (empty for ffmpeg).
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f.path()).ok())
+            .unwrap_or_default()
     }
 
     /// Waits at most `limit` for the publisher to exit by itself; its exit

@@ -116,27 +116,9 @@ fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     let s = Server::start();
     let url = s.rtmp_url("live", "solo");
     let _first = s.publish("solo", "h264_aac_10s.flv");
-    let mut second = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-re",
-            "-i",
-        ])
-        .arg(fixture("h264_aac_10s.flv"))
-        .args(["-c", "copy", "-f", "flv"])
-        .arg(&url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("ffmpeg");
-    let status = wait_exit(&mut second, Duration::from_secs(10));
-    if status.is_none() {
-        let _ = second.kill();
-        let _ = second.wait();
-    }
+    let mut second = Publisher::start(&url, "h264_aac_10s.flv");
+    let status = second.wait_exit(Duration::from_secs(10));
+    drop(second);
     assert!(
         status.is_some_and(|st| !st.success()),
         "second publisher must fail: {status:?}"

@@ -2,8 +2,7 @@
 //! forbid/resume and push authentication, through the official Python SDK
 //! and tccli, with ffmpeg and `liverec push` publishers.
 
-use std::io::Read;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -24,36 +23,12 @@ fn is_utc(s: &str) -> bool {
         && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
 }
 
-/// Kills a child that is still running (by PID) and reaps it.
-fn reap(mut c: Child) {
-    if let Ok(None) = c.try_wait() {
-        signal(c.id(), "KILL");
-    }
-    let _ = c.wait();
-}
-
 /// `liverec push` of the fixture for at most 2 s; its exit status (None if
 /// it did not exit within 20 s) and stderr.
 fn push_once(url: &str) -> (Option<ExitStatus>, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args(["push", "--realtime", "--seconds", "2"])
-        .arg(fixture("h264_aac_10s.flv"))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start liverec push");
-    let status = wait_exit(&mut c, Duration::from_secs(20));
-    if status.is_none() {
-        signal(c.id(), "KILL");
-        let _ = c.wait();
-    }
-    let mut err = String::new();
-    if let Some(mut e) = c.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    (status, err)
+    let mut p = Publisher::push_with(url, "h264_aac_10s.flv", &["--realtime", "--seconds", "2"]);
+    let status = p.wait_exit(Duration::from_secs(20));
+    (status, p.stderr())
 }
 
 /// Asserts that `liverec push` to `url` is refused with `code`.
@@ -442,24 +417,13 @@ fn event_list_filters_paging_errors_and_tccli() {
 
     // Abnormal ends: a stalled publisher times out; a shutdown ends the
     // sessions it cuts, and the record of that survives the restart.
-    let mut stall = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args([
-            "push",
-            "--realtime",
-            "--stall-after-ms",
-            "1000",
-            "--seconds",
-            "15",
-        ])
-        .arg(fixture("h264_aac_10s.flv"))
-        .arg(s.rtmp_url("live", "evStall"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start liverec push");
-    let exit = wait_exit(&mut stall, Duration::from_secs(12));
-    reap(stall);
+    let mut stall = Publisher::push_with(
+        &s.rtmp_url("live", "evStall"),
+        "h264_aac_10s.flv",
+        &["--realtime", "--stall-after-ms", "1000", "--seconds", "15"],
+    );
+    let exit = stall.wait_exit(Duration::from_secs(12));
+    drop(stall);
     assert_eq!(
         exit.and_then(|st| st.code()),
         Some(5),
