@@ -149,12 +149,7 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     ] {
         let mut p = create_params(&format!("fmt-{k}-{v}"));
         p[k] = json!(v);
-        assert!(
-            s.sdk("CreateLiveRecord", p).ok()["TaskId"]
-                .as_i64()
-                .is_some(),
-            "{k}={v}"
-        );
+        s.create(p);
     }
     let mut p = create_params("x");
     p["Highlight"] = json!(2);
@@ -355,17 +350,15 @@ fn raw_requests_client_quirks_and_envelope() {
 fn identical_create_within_a_minute_returns_the_same_task() {
     let s = Server::start();
     let p = create_params("dup");
-    let a = s.sdk("CreateLiveRecord", p.clone()).ok()["TaskId"].as_i64();
-    let b = s.sdk("CreateLiveRecord", p.clone()).ok()["TaskId"].as_i64();
-    assert!(a.is_some());
+    let a = s.create(p.clone());
+    let b = s.create(p.clone());
     assert_eq!(a, b);
     // The same effective parameters spelled differently are the same call.
     let mut same = p.clone();
     same["FileFormat"] = json!("FLV");
-    assert_eq!(s.sdk("CreateLiveRecord", same).ok()["TaskId"].as_i64(), a);
+    assert_eq!(s.create(same), a);
     let mut other = p;
     other["StreamParam"] = json!("storage_time=600");
-    let c = s.sdk("CreateLiveRecord", other).ok()["TaskId"].as_i64();
-    assert!(c.is_some());
+    let c = s.create(other);
     assert_ne!(a, c, "different parameters make a new task");
 }

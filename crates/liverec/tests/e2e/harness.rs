@@ -357,11 +357,23 @@ impl Server {
         }
     }
 
-    /// CreateLiveRecord; returns the TaskId.
+    /// CreateLiveRecord; returns the (integer) TaskId.
     pub fn create(&self, params: Value) -> i64 {
-        self.sdk("CreateLiveRecord", params).ok()["TaskId"]
+        let r = self.sdk("CreateLiveRecord", params.clone()).ok();
+        r["TaskId"]
             .as_i64()
-            .expect("integer TaskId")
+            .unwrap_or_else(|| panic!("integer TaskId for {params}: {r}"))
+    }
+
+    /// CreateRecordTask; returns the (string, opaque) TaskId.
+    pub fn create_task(&self, params: Value) -> String {
+        let r = self.sdk("CreateRecordTask", params.clone()).ok();
+        let id = r["TaskId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("string TaskId for {params}: {r}"))
+            .to_string();
+        assert!(id.len() >= 32, "opaque TaskId {id}");
+        id
     }
 
     /// Records `stream` (which must be live) for about `seconds` with a

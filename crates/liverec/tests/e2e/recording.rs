@@ -18,14 +18,10 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
     let call = now_f();
     // EndTime is a whole second: at least 8 s after the call.
     let end = call.ceil() as i64 + 8;
-    let r = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "hl", "AppName": "live", "Highlight": 1, "EndTime": cst(end)}),
-        )
-        .ok();
+    let task = s.create(
+        json!({"StreamName": "hl", "AppName": "live", "Highlight": 1, "EndTime": cst(end)}),
+    );
     let returned = now_f();
-    let task = r["TaskId"].as_i64().expect("integer TaskId");
     // While recording the file is listed as such.
     let live = s.files(json!({"TaskId": task.to_string()}));
     assert!(!live.is_empty(), "the file is listed while recording");
@@ -91,13 +87,7 @@ fn scheduled_window_on_a_live_stream() {
     let s = Server::start();
     let _p = s.publish("sch", "h264_aac_10s.flv");
     let t0 = now_s();
-    let r = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "sch", "AppName": "live", "StartTime": cst(t0 + 3), "EndTime": cst(t0 + 9)}),
-        )
-        .ok();
-    let task = r["TaskId"].as_i64().expect("TaskId");
+    let task = s.create(json!({"StreamName": "sch", "AppName": "live", "StartTime": cst(t0 + 3), "EndTime": cst(t0 + 9)}));
     sleep_until((t0 + 9) as f64 + 0.5);
     let files = s.wait_finished(task, 1, Duration::from_secs(3));
     let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
@@ -108,22 +98,10 @@ fn scheduled_window_on_a_live_stream() {
 fn scheduled_window_two_publishes_two_files_and_offline_none() {
     let s = Server::start();
     let t0 = now_s();
-    let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "twice", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 16)}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
-    let offline = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "nobody", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 5)}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
+    let task =
+        s.create(json!({"StreamName": "twice", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 16)}));
+    let offline =
+        s.create(json!({"StreamName": "nobody", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 5)}));
     sleep_until((t0 + 2) as f64);
     let mut p = s.publish("twice", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(4));
@@ -153,11 +131,7 @@ fn stop_finalizes_within_a_second_and_delete_rules() {
     let s = Server::start();
     let _p = s.publish("stp", "h264_aac_10s.flv");
     let t0 = now_f();
-    let r = s.sdk(
-        "CreateLiveRecord",
-        json!({"StreamName": "stp", "Highlight": 1}),
-    );
-    let task = r.ok()["TaskId"].as_i64().expect("TaskId");
+    let task = s.create(json!({"StreamName": "stp", "Highlight": 1}));
     let t1 = now_f();
     std::thread::sleep(Duration::from_secs(4));
     let stop = json!({"StreamName": "stp", "TaskId": task});
@@ -187,14 +161,8 @@ fn stop_finalizes_within_a_second_and_delete_rules() {
 fn scheduled_task_survives_a_restart() {
     let mut s = Server::start();
     let t0 = now_s();
-    let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "rs", "StartTime": cst(t0 + 6), "EndTime": cst(t0 + 13)}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
+    let task =
+        s.create(json!({"StreamName": "rs", "StartTime": cst(t0 + 6), "EndTime": cst(t0 + 13)}));
     let status = s.stop();
     assert!(status.success(), "graceful stop exits 0: {status}");
     s.start_again();
@@ -210,11 +178,7 @@ fn shutdown_and_crash_leave_playable_files() {
     let mut s = Server::start();
     let mut p = s.publish("down", "h264_aac_10s.flv");
     let t0 = now_f();
-    let r = s.sdk(
-        "CreateLiveRecord",
-        json!({"StreamName": "down", "Highlight": 1}),
-    );
-    let task = r.ok()["TaskId"].as_i64().expect("TaskId");
+    let task = s.create(json!({"StreamName": "down", "Highlight": 1}));
     let t1 = now_f();
     std::thread::sleep(Duration::from_secs(4));
     // SIGTERM: the open file is finalized before exit.
@@ -252,13 +216,7 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
     let s = Server::start_with(&[("LIVEREC_MIN_RECORD_INTERVAL", "2")]);
     let _p = s.publish("seg", "h264_aac_10s.flv");
     let task = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "record_interval%3D4"}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
+        .create(json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "record_interval%3D4"}));
     std::thread::sleep(Duration::from_secs(11));
     s.sdk(
         "StopLiveRecord",
@@ -292,14 +250,8 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
         "segments add up: {total} vs {span}"
     );
 
-    let t2 = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "storage_time=6"}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
+    let t2 =
+        s.create(json!({"StreamName": "seg", "Highlight": 1, "StreamParam": "storage_time=6"}));
     std::thread::sleep(Duration::from_secs(2));
     s.sdk("StopLiveRecord", json!({"StreamName": "seg", "TaskId": t2}))
         .ok();

@@ -215,26 +215,9 @@ fn postgres_store_records_and_survives_a_restart() {
     let mut s = Server::start_with(&[("LIVEREC_DATABASE_URL", &db)]);
     let _p = s.publish("pg", "h264_aac_10s.flv");
     let t = now_s();
-    let later = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "pg", "StartTime": cst(t + 16), "EndTime": cst(t + 20)}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
-    let now = s
-        .sdk(
-            "CreateLiveRecord",
-            json!({"StreamName": "pg", "Highlight": 1}),
-        )
-        .ok()["TaskId"]
-        .as_i64()
-        .expect("TaskId");
-    std::thread::sleep(Duration::from_secs(3));
-    s.sdk("StopLiveRecord", json!({"StreamName": "pg", "TaskId": now}))
-        .ok();
-    s.wait_finished(now, 1, Duration::from_secs(2));
+    let later =
+        s.create(json!({"StreamName": "pg", "StartTime": cst(t + 16), "EndTime": cst(t + 20)}));
+    let (now, _) = s.record_for("pg", 3);
     assert!(s.stop().success());
     s.start_again();
     assert!(

@@ -2,7 +2,7 @@
 //! forbid/resume and push authentication, through the official Python SDK
 //! and tccli, with ffmpeg and `liverec push` publishers.
 
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -611,29 +611,7 @@ fn push_auth_keys_and_publish_authentication() {
         json!({"DomainName": "127.0.0.1", "Enable": 1, "MasterAuthKey": master, "BackupAuthKey": backup, "AuthDelta": 120})
     );
     // Another account has its own (default) settings for the domain.
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
-        .args(["keys", "create", "--name", "other"])
-        .env_clear()
-        .env("LIVEREC_DATA_DIR", s.data_dir())
-        .output()
-        .expect("keys create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(|v| v.trim().to_string())
-            .expect("field")
-    };
-    let other = SdkOpts {
-        secret_id: Some(field("SecretId:")),
-        secret_key: Some(field("SecretKey:")),
-        ..Default::default()
-    };
+    let other = s.new_account("other");
     assert_eq!(info(&other)["Enable"], 0);
     assert_eq!(info(&other)["MasterAuthKey"], "");
 

@@ -18,15 +18,6 @@ fn task(stream: &str, start: Option<i64>, end: i64) -> Value {
     p
 }
 
-fn create(s: &Server, p: Value) -> String {
-    let id = s.sdk("CreateRecordTask", p).ok()["TaskId"]
-        .as_str()
-        .expect("string TaskId")
-        .to_string();
-    assert!(id.len() >= 32, "opaque TaskId {id}");
-    id
-}
-
 fn files_of(s: &Server, id: &str) -> Vec<Value> {
     s.files(json!({"TaskId": id}))
 }
@@ -48,7 +39,7 @@ fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
     let mut p = s.publish("nt", "h264_aac_10s.flv");
     let t0 = now_f();
     let params = task("nt", None, now_s() + 60);
-    let id = create(&s, params.clone());
+    let id = s.create_task(params.clone());
     let t1 = now_f();
     std::thread::sleep(Duration::from_secs(5));
     let t2 = now_f();
@@ -63,7 +54,7 @@ fn a_task_without_template_records_hls_and_never_restarts_after_stop() {
     // A stopped task never starts again: not for a client's retry of the
     // create call (same TaskId back), nor for a new publish.
     assert_eq!(
-        create(&s, params),
+        s.create_task(params),
         id,
         "a retry within 60 s is the same task"
     );
@@ -133,7 +124,7 @@ fn bad_input_and_the_two_families_do_not_mix() {
         s.create(json!({"StreamName": "x", "StartTime": cst(now + 60), "EndTime": cst(now + 120)}));
     s.sdk("StopRecordTask", json!({"TaskId": legacy.to_string()}))
         .err("InvalidParameter.TaskNotExist");
-    let id = create(&s, task("x", Some(now + 60), now + 120));
+    let id = s.create_task(task("x", Some(now + 60), now + 120));
     let common = SdkOpts {
         client: Some("common"),
         ..Default::default()
@@ -162,7 +153,7 @@ fn bad_input_and_the_two_families_do_not_mix() {
     )
     .err("InvalidParameterValue");
     // The same call twice within a minute is a retry: same TaskId.
-    let again = create(&s, task("x", Some(now + 60), now + 120));
+    let again = s.create_task(task("x", Some(now + 60), now + 120));
     assert_eq!(again, id);
     // tccli speaks this family too.
     let end = (now + 300).to_string();
@@ -194,7 +185,7 @@ fn at_most_three_overlapping_tasks_record_a_stream() {
     let _p = s.publish("ov", "h264_aac_10s.flv");
     let end = now_s() + 60;
     let ids: Vec<String> = (0..4)
-        .map(|i| create(&s, task("ov", Some(now_s() - 1 + i), end)))
+        .map(|i| s.create_task(task("ov", Some(now_s() - 1 + i), end)))
         .collect();
     std::thread::sleep(Duration::from_secs(4));
     for id in &ids {
@@ -219,7 +210,7 @@ fn delete_record_task_leaves_the_running_recording_alone() {
     let s = Server::start();
     let mut p = s.publish("dl", "h264_aac_10s.flv");
     let t0 = now_f();
-    let id = create(&s, task("dl", None, now_s() + 60));
+    let id = s.create_task(task("dl", None, now_s() + 60));
     let t1 = now_f();
     std::thread::sleep(Duration::from_secs(2));
     s.sdk("DeleteRecordTask", json!({"TaskId": id})).ok();
@@ -261,14 +252,15 @@ fn describe_record_task_window_and_scroll_token_paging() {
     let base = now_s() + 3600;
     let inside: Vec<String> = (0..5)
         .map(|i| {
-            create(
-                &s,
-                task(&format!("p{i}"), Some(base + i * 60), base + i * 60 + 30),
-            )
+            s.create_task(task(
+                &format!("p{i}"),
+                Some(base + i * 60),
+                base + i * 60 + 30,
+            ))
         })
         .collect();
     // Ends after the window: not listed.
-    create(&s, task("late", Some(base + 100), base + 7200));
+    s.create_task(task("late", Some(base + 100), base + 7200));
     let window = json!({"StartTime": base - 10, "EndTime": base + 3600});
     let mut seen = Vec::new();
     let mut token = String::new();
@@ -287,7 +279,7 @@ fn describe_record_task_window_and_scroll_token_paging() {
         if page == 0 {
             // A task created while paging shows up later, without
             // repeating or skipping earlier ones.
-            let _ = create(&s, task("p9", Some(base + 900), base + 930));
+            let _ = s.create_task(task("p9", Some(base + 900), base + 930));
         }
         token = r["ScrollToken"].as_str().unwrap_or_default().to_string();
         if token.is_empty() {
@@ -319,7 +311,7 @@ fn a_template_reconnect_window_continues_the_playlist() {
     let tpl = tpl.ok()["TemplateId"].as_i64().expect("TemplateId");
     let mut p = task("rc", None, now_s() + 120);
     p["TemplateId"] = json!(tpl);
-    let id = create(&s, p);
+    let id = s.create_task(p);
     // Two publishes 2 s apart: one playlist, with a discontinuity.
     let mut first = s.publish("rc", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(4));

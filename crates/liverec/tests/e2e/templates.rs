@@ -769,14 +769,10 @@ fn a_template_gives_create_record_task_its_formats() {
     let (mut pubs, _) = publish(&s, &["tt"]);
     std::thread::sleep(Duration::from_secs(2));
     let created0 = now_f();
-    let r = s
-        .sdk(
-            "CreateRecordTask",
-            json!({"StreamName": "tt", "DomainName": "127.0.0.1", "AppName": "live", "EndTime": now_s() + 120, "TemplateId": id}),
-        )
-        .ok();
+    let task = s.create_task(
+        json!({"StreamName": "tt", "DomainName": "127.0.0.1", "AppName": "live", "EndTime": now_s() + 120, "TemplateId": id}),
+    );
     let created1 = now_f();
-    let task = r["TaskId"].as_str().expect("TaskId").to_string();
     std::thread::sleep(Duration::from_secs(5));
     let stop0 = now_f();
     s.sdk("StopRecordTask", json!({"TaskId": task})).ok();
