@@ -11,13 +11,6 @@ fn future_window() -> (String, String) {
     (cst(t + 3600), cst(t + 7200))
 }
 
-/// Asserts CreateLiveRecord with `p` fails with `code` and a message
-/// naming `field`.
-fn refused(s: &Server, p: Value, code: &str, field: &str) {
-    let m = s.sdk("CreateLiveRecord", p).err(code);
-    assert!(m.contains(field), "message {m:?} should name {field}");
-}
-
 fn create_params(stream: &str) -> Value {
     let (a, b) = future_window();
     json!({"StreamName": stream, "AppName": "live", "DomainName": "push.example.com", "StartTime": a, "EndTime": b})
@@ -48,10 +41,7 @@ fn every_signature_style_of_the_sdk_is_accepted() {
         assert!(r["TaskId"].as_i64().is_some(), "{sign} {method}: {r}");
         assert!(is_uuid(r["RequestId"].as_str().unwrap_or_default()));
         // CommonClient with the same style, for a liverec action.
-        let o = SdkOpts {
-            client: Some("common"),
-            ..o
-        };
+        let o = o.common_client();
         let r = s
             .sdk_with(&o, "DescribeRecordFiles", json!({"Limit": 5}))
             .ok();
@@ -116,29 +106,36 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
 
     let mut p = create_params("x");
     p.as_object_mut().expect("obj").remove("StreamName");
-    let m = s.sdk("CreateLiveRecord", p).err("MissingParameter");
-    assert!(m.contains("StreamName"), "{m}");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("MissingParameter", "StreamName");
     let mut p = create_params("x");
     p["FileFormat"] = json!("avi");
-    refused(&s, p, "InvalidParameterValue", "FileFormat");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("InvalidParameterValue", "FileFormat");
     let mut p = create_params("x");
     p["StartTime"] = json!("2026-02-30 25:61:00");
-    refused(&s, p, "InvalidParameterValue", "StartTime");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("InvalidParameterValue", "StartTime");
     let t = now_s();
     let p = json!({"StreamName": "x", "StartTime": cst(t + 7200), "EndTime": cst(t + 3600)});
-    let m = s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
-    assert!(m.contains("EndTime must be later than StartTime"), "{m}");
+    s.sdk("CreateLiveRecord", p).err_naming(
+        "InvalidParameterValue",
+        "EndTime must be later than StartTime",
+    );
     let p = json!({"StreamName": "x", "StartTime": cst(t - 7200), "EndTime": cst(t - 3600)});
     s.sdk("CreateLiveRecord", p).err("InvalidParameterValue");
     let p = json!({"StreamName": "x", "EndTime": cst(t + 60)});
-    refused(&s, p, "MissingParameter", "StartTime");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("MissingParameter", "StartTime");
     // A mode this version cannot record is refused, not faked.
     let mut p = create_params("x");
     p["MixStream"] = json!(1);
-    refused(&s, p, "InvalidParameterValue", "not supported");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("InvalidParameterValue", "not supported");
     let mut p = create_params("x");
     p["RecordType"] = json!("both");
-    refused(&s, p, "InvalidParameterValue", "RecordType");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("InvalidParameterValue", "RecordType");
     // Every format and record type of Tencent is accepted, case-insensitively.
     for (k, v) in [
         ("FileFormat", "HLS"),
@@ -153,10 +150,12 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     }
     let mut p = create_params("x");
     p["Highlight"] = json!(2);
-    refused(&s, p, "InvalidParameterValue", "Highlight");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("InvalidParameterValue", "Highlight");
     let mut p = create_params("x");
     p["StreamParam"] = json!("record_interval=60");
-    refused(&s, p, "InvalidParameterValue", "record_interval");
+    s.sdk("CreateLiveRecord", p)
+        .err_naming("InvalidParameterValue", "record_interval");
     // Highlight needs a live stream.
     s.sdk(
         "CreateLiveRecord",
@@ -171,20 +170,14 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     s.sdk("StopLiveRecord", json!({"StreamName": "x"}))
         .err("MissingParameter");
 
-    let common = SdkOpts {
-        client: Some("common"),
-        ..Default::default()
-    };
+    let common = SdkOpts::common();
     s.sdk_with(&common, "NoSuchAction", json!({}))
         .err("InvalidAction");
-    let m = s
-        .sdk_with(&common, "CreateLiveCallbackTemplate", json!({}))
-        .err("InvalidAction");
-    assert!(m.contains("not supported"), "{m}");
+    s.sdk_with(&common, "CreateLiveCallbackTemplate", json!({}))
+        .err_naming("InvalidAction", "not supported");
     let v2017 = SdkOpts {
-        client: Some("common"),
         version: Some("2017-01-01"),
-        ..Default::default()
+        ..SdkOpts::common()
     };
     s.sdk_with(&v2017, "CreateLiveRecord", create_params("x"))
         .err("NoSuchVersion");

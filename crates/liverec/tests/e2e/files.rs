@@ -66,10 +66,7 @@ fn files_are_served_with_ranges_and_accounts_are_isolated() {
 
     // Account B sees nothing of A and cannot touch it.
     let b = s.new_account("bob");
-    let bc = SdkOpts {
-        client: Some("common"),
-        ..b.clone()
-    };
+    let bc = b.clone().common_client();
     let r = s.sdk_with(&bc, "DescribeRecordFiles", json!({})).ok();
     assert_eq!(r["TotalCount"], 0);
     s.sdk_with(
@@ -90,10 +87,7 @@ fn files_are_served_with_ranges_and_accounts_are_isolated() {
     assert_eq!(s.files(json!({})).len(), 1, "A's file is still there");
 
     // A deletes its file: gone from the listing and from storage.
-    let ac = SdkOpts {
-        client: Some("common"),
-        ..Default::default()
-    };
+    let ac = SdkOpts::common();
     s.sdk_with(&ac, "DeleteRecordFiles", json!({"FileIds": [fid]}))
         .ok();
     assert_eq!(s.files(json!({})).len(), 0);

@@ -113,13 +113,11 @@ fn every_format_for_av_audio_only_video_only_and_mp3_streams() {
     ];
     // Audio formats on a live stream without audio are refused at once.
     for f in ["aac", "mp3"] {
-        let m = s
-            .sdk(
-                "CreateLiveRecord",
-                json!({"StreamName": "vo", "Highlight": 1, "FileFormat": f}),
-            )
-            .err("InvalidParameterValue");
-        assert!(m.contains("without audio"), "{m}");
+        s.sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": "vo", "Highlight": 1, "FileFormat": f}),
+        )
+        .err_naming("InvalidParameterValue", "without audio");
     }
     let mut cases: Vec<Case> = plan
         .into_iter()

@@ -84,6 +84,17 @@ impl Sdk {
         }
     }
 
+    /// Asserts an error with `code` whose message names `field` (or
+    /// contains any other expected text); returns the message.
+    pub fn err_naming(self, code: &str, field: &str) -> String {
+        let m = self.err(code);
+        assert!(
+            m.contains(field),
+            "{code}: message {m:?} should name {field}"
+        );
+        m
+    }
+
     /// Asserts an error with `code`; returns its message.
     pub fn err(self, code: &str) -> String {
         match self {
@@ -153,6 +164,22 @@ pub struct SdkOpts {
     pub secret_id: Option<String>,
     pub secret_key: Option<String>,
     pub endpoint: Option<String>,
+}
+
+impl SdkOpts {
+    /// The SDK's CommonClient (JSON parameters sent as given, no typed
+    /// model), otherwise the defaults.
+    pub fn common() -> SdkOpts {
+        SdkOpts::default().common_client()
+    }
+
+    /// These options with the CommonClient.
+    pub fn common_client(self) -> SdkOpts {
+        SdkOpts {
+            client: Some("common"),
+            ..self
+        }
+    }
 }
 
 /// A running liverec.

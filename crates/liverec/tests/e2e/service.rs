@@ -29,8 +29,7 @@ fn first_start_generates_one_credential_that_works() {
     let o = SdkOpts {
         secret_id: Some(id.clone()),
         secret_key: Some(key.clone()),
-        client: Some("common"),
-        ..Default::default()
+        ..SdkOpts::common()
     };
     assert_eq!(
         s.sdk_with(&o, "DescribeRecordFiles", json!({})).ok()["TotalCount"],

@@ -79,18 +79,6 @@ fn events(s: &Server, extra: Value) -> Value {
     s.sdk("DescribeLiveStreamEventList", p).ok()
 }
 
-fn common() -> SdkOpts {
-    SdkOpts {
-        client: Some("common"),
-        ..Default::default()
-    }
-}
-
-fn assert_err(r: Sdk, code: &str, field: &str) {
-    let m = r.err(code);
-    assert!(m.contains(field), "message {m:?} should name {field}");
-}
-
 #[test]
 fn online_list_state_and_drop_ending_a_highlight_recording() {
     let s = Server::start();
@@ -147,46 +135,31 @@ fn online_list_state_and_drop_ending_a_highlight_recording() {
     );
     assert_eq!(online(&s, json!({"AppName": "other"}))["TotalNum"], 0);
     // Errors.
-    assert_err(
-        s.sdk("DescribeLiveStreamOnlineList", json!({"PageSize": 0})),
-        "InvalidParameterValue",
-        "PageSize",
-    );
-    assert_err(
-        s.sdk("DescribeLiveStreamOnlineList", json!({"PageSize": 300_001})),
-        "InvalidParameterValue",
-        "PageSize",
-    );
-    assert_err(
-        s.sdk_with(
-            &common(),
-            "DescribeLiveStreamOnlineList",
-            json!({"PageNum": "first"}),
-        ),
-        "InvalidParameter",
-        "PageNum",
-    );
+    s.sdk("DescribeLiveStreamOnlineList", json!({"PageSize": 0}))
+        .err_naming("InvalidParameterValue", "PageSize");
+    s.sdk("DescribeLiveStreamOnlineList", json!({"PageSize": 300_001}))
+        .err_naming("InvalidParameterValue", "PageSize");
+    s.sdk_with(
+        &SdkOpts::common(),
+        "DescribeLiveStreamOnlineList",
+        json!({"PageNum": "first"}),
+    )
+    .err_naming("InvalidParameter", "PageNum");
 
     // State.
     assert_eq!(state(&s, "on1"), "active");
     assert_eq!(state(&s, "nobody"), "inactive");
-    assert_err(
-        s.sdk(
-            "DescribeLiveStreamState",
-            json!({"DomainName": "127.0.0.1", "AppName": "live"}),
-        ),
-        "MissingParameter",
-        "StreamName",
-    );
-    assert_err(
-        s.sdk_with(
-            &common(),
-            "DescribeLiveStreamState",
-            json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": 5}),
-        ),
-        "InvalidParameter",
-        "StreamName",
-    );
+    s.sdk(
+        "DescribeLiveStreamState",
+        json!({"DomainName": "127.0.0.1", "AppName": "live"}),
+    )
+    .err_naming("MissingParameter", "StreamName");
+    s.sdk_with(
+        &SdkOpts::common(),
+        "DescribeLiveStreamState",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": 5}),
+    )
+    .err_naming("InvalidParameter", "StreamName");
 
     // DropLiveStream ends a highlight recording with a valid file and
     // disconnects ffmpeg.
@@ -207,14 +180,11 @@ fn online_list_state_and_drop_ending_a_highlight_recording() {
     assert_eq!(names(&online(&s, json!({})), "OnlineInfo"), ["on2"]);
     // Dropping a stream that is not live succeeds; missing fields do not.
     s.sdk("DropLiveStream", ident("nobody")).ok();
-    assert_err(
-        s.sdk(
-            "DropLiveStream",
-            json!({"AppName": "live", "StreamName": "on1"}),
-        ),
-        "MissingParameter",
-        "DomainName",
-    );
+    s.sdk(
+        "DropLiveStream",
+        json!({"AppName": "live", "StreamName": "on1"}),
+    )
+    .err_naming("MissingParameter", "DomainName");
 
     // The event list shows both sessions: on1 dropped, on2 still live.
     let ev = events(&s, json!({}));
@@ -319,61 +289,32 @@ fn event_list_filters_paging_errors_and_tccli() {
 
     // Errors, each naming its field.
     let call = |p: Value| s.sdk("DescribeLiveStreamEventList", p);
-    assert_err(
-        call(json!({"EndTime": utc(t)})),
-        "MissingParameter",
-        "StartTime",
-    );
-    assert_err(
-        call(json!({"StartTime": utc(t - 60)})),
-        "MissingParameter",
-        "EndTime",
-    );
-    assert_err(
-        call(json!({"StartTime": "2019-01-04 12:00:00", "EndTime": utc(t)})),
-        "InvalidParameterValue",
-        "StartTime",
-    );
-    assert_err(
-        call(json!({"StartTime": utc(t), "EndTime": utc(t - 60)})),
+    call(json!({"EndTime": utc(t)})).err_naming("MissingParameter", "StartTime");
+    call(json!({"StartTime": utc(t - 60)})).err_naming("MissingParameter", "EndTime");
+    call(json!({"StartTime": "2019-01-04 12:00:00", "EndTime": utc(t)}))
+        .err_naming("InvalidParameterValue", "StartTime");
+    call(json!({"StartTime": utc(t), "EndTime": utc(t - 60)})).err_naming(
         "InvalidParameterValue",
         "EndTime must be later than StartTime",
     );
-    assert_err(
-        call(json!({"StartTime": utc(t - 40 * 86_400), "EndTime": utc(t)})),
-        "InvalidParameterValue",
-        "31 days",
-    );
-    assert_err(
-        call(json!({"StartTime": utc(t - 90 * 86_400), "EndTime": utc(t - 80 * 86_400)})),
-        "InvalidParameterValue",
-        "StartTime",
-    );
+    call(json!({"StartTime": utc(t - 40 * 86_400), "EndTime": utc(t)}))
+        .err_naming("InvalidParameterValue", "31 days");
+    call(json!({"StartTime": utc(t - 90 * 86_400), "EndTime": utc(t - 80 * 86_400)}))
+        .err_naming("InvalidParameterValue", "StartTime");
     let window = json!({"StartTime": utc(t - 60), "EndTime": utc(t)});
     let with = |k: &str, v: Value| {
         let mut p = window.clone();
         p[k] = v;
         p
     };
-    assert_err(
-        call(with("PageSize", json!(101))),
-        "InvalidParameterValue",
-        "PageSize",
-    );
-    assert_err(
-        call(with("IsAsc", json!(2))),
-        "InvalidParameterValue",
-        "IsAsc",
-    );
-    assert_err(
-        s.sdk_with(
-            &common(),
-            "DescribeLiveStreamEventList",
-            with("PageNum", json!("x")),
-        ),
-        "InvalidParameter",
-        "PageNum",
-    );
+    call(with("PageSize", json!(101))).err_naming("InvalidParameterValue", "PageSize");
+    call(with("IsAsc", json!(2))).err_naming("InvalidParameterValue", "IsAsc");
+    s.sdk_with(
+        &SdkOpts::common(),
+        "DescribeLiveStreamEventList",
+        with("PageNum", json!("x")),
+    )
+    .err_naming("InvalidParameter", "PageNum");
 
     // tccli, success and error.
     let tccli_call = |action: &str, args: &[&str]| s.tccli(action, args);
@@ -450,45 +391,27 @@ fn forbid_refuses_publishes_until_resumed_or_resume_time() {
         p[k] = json!(v);
         p
     };
-    assert_err(
-        s.sdk("ForbidLiveStream", with("ResumeTime", &utc(t - 60))),
-        "InvalidParameterValue",
-        "ResumeTime",
-    );
-    assert_err(
-        s.sdk("ForbidLiveStream", with("ResumeTime", "tomorrow")),
-        "InvalidParameterValue",
-        "ResumeTime",
-    );
-    assert_err(
-        s.sdk(
-            "ForbidLiveStream",
-            with("ResumeTime", &utc(t + 91 * 86_400)),
-        ),
-        "InvalidParameterValue",
-        "ResumeTime",
-    );
-    assert_err(
-        s.sdk("ForbidLiveStream", with("Reason", &"x".repeat(2049))),
-        "InvalidParameterValue",
-        "Reason",
-    );
-    assert_err(
-        s.sdk(
-            "ForbidLiveStream",
-            json!({"DomainName": "127.0.0.1", "StreamName": "fbd"}),
-        ),
-        "MissingParameter",
-        "AppName",
-    );
-    assert_err(
-        s.sdk(
-            "ResumeLiveStream",
-            json!({"DomainName": "127.0.0.1", "AppName": "live"}),
-        ),
-        "MissingParameter",
-        "StreamName",
-    );
+    s.sdk("ForbidLiveStream", with("ResumeTime", &utc(t - 60)))
+        .err_naming("InvalidParameterValue", "ResumeTime");
+    s.sdk("ForbidLiveStream", with("ResumeTime", "tomorrow"))
+        .err_naming("InvalidParameterValue", "ResumeTime");
+    s.sdk(
+        "ForbidLiveStream",
+        with("ResumeTime", &utc(t + 91 * 86_400)),
+    )
+    .err_naming("InvalidParameterValue", "ResumeTime");
+    s.sdk("ForbidLiveStream", with("Reason", &"x".repeat(2049)))
+        .err_naming("InvalidParameterValue", "Reason");
+    s.sdk(
+        "ForbidLiveStream",
+        json!({"DomainName": "127.0.0.1", "StreamName": "fbd"}),
+    )
+    .err_naming("MissingParameter", "AppName");
+    s.sdk(
+        "ResumeLiveStream",
+        json!({"DomainName": "127.0.0.1", "AppName": "live"}),
+    )
+    .err_naming("MissingParameter", "StreamName");
     assert_eq!(state(&s, "fbd"), "active");
 
     // Forbid: the publisher is dropped, new publishes are refused.
@@ -553,48 +476,27 @@ fn push_auth_keys_and_publish_authentication() {
         info(&me),
         json!({"DomainName": "127.0.0.1", "Enable": 0, "MasterAuthKey": "", "BackupAuthKey": "", "AuthDelta": 0})
     );
-    assert_err(
-        s.sdk("DescribeLivePushAuthKey", json!({})),
-        "MissingParameter",
-        "DomainName",
-    );
+    s.sdk("DescribeLivePushAuthKey", json!({}))
+        .err_naming("MissingParameter", "DomainName");
     // Invalid changes.
     let modify = |p: Value| s.sdk("ModifyLivePushAuthKey", p);
-    assert_err(modify(json!({})), "MissingParameter", "DomainName");
-    assert_err(
-        modify(json!({"DomainName": "127.0.0.1", "Enable": 1})),
-        "InvalidParameterValue",
-        "MasterAuthKey",
-    );
-    assert_err(
-        modify(json!({"DomainName": "127.0.0.1", "Enable": 2, "MasterAuthKey": "k"})),
-        "InvalidParameterValue",
-        "Enable",
-    );
-    assert_err(
-        modify(json!({"DomainName": "127.0.0.1", "MasterAuthKey": "bad key!"})),
-        "InvalidParameterValue",
-        "MasterAuthKey",
-    );
-    assert_err(
-        modify(json!({"DomainName": "127.0.0.1", "BackupAuthKey": "k".repeat(65)})),
-        "InvalidParameterValue",
-        "BackupAuthKey",
-    );
-    assert_err(
-        modify(json!({"DomainName": "127.0.0.1", "AuthDelta": 100_000_000})),
-        "InvalidParameterValue",
-        "AuthDelta",
-    );
-    assert_err(
-        s.sdk_with(
-            &common(),
-            "ModifyLivePushAuthKey",
-            json!({"DomainName": "127.0.0.1", "AuthDelta": "soon"}),
-        ),
-        "InvalidParameter",
-        "AuthDelta",
-    );
+    modify(json!({})).err_naming("MissingParameter", "DomainName");
+    modify(json!({"DomainName": "127.0.0.1", "Enable": 1}))
+        .err_naming("InvalidParameterValue", "MasterAuthKey");
+    modify(json!({"DomainName": "127.0.0.1", "Enable": 2, "MasterAuthKey": "k"}))
+        .err_naming("InvalidParameterValue", "Enable");
+    modify(json!({"DomainName": "127.0.0.1", "MasterAuthKey": "bad key!"}))
+        .err_naming("InvalidParameterValue", "MasterAuthKey");
+    modify(json!({"DomainName": "127.0.0.1", "BackupAuthKey": "k".repeat(65)}))
+        .err_naming("InvalidParameterValue", "BackupAuthKey");
+    modify(json!({"DomainName": "127.0.0.1", "AuthDelta": 100_000_000}))
+        .err_naming("InvalidParameterValue", "AuthDelta");
+    s.sdk_with(
+        &SdkOpts::common(),
+        "ModifyLivePushAuthKey",
+        json!({"DomainName": "127.0.0.1", "AuthDelta": "soon"}),
+    )
+    .err_naming("InvalidParameter", "AuthDelta");
     assert_eq!(info(&me)["Enable"], 0, "refused changes change nothing");
 
     let master = "e2eMasterKey0123456789abcdefABCDE";

@@ -13,13 +13,6 @@ use crate::probe::{assert_hls_segments, assert_valid};
 /// One GOP of the fixtures (keyint 60 at 30 fps).
 const GOP: f64 = 2.0;
 
-fn common() -> SdkOpts {
-    SdkOpts {
-        client: Some("common"),
-        ..Default::default()
-    }
-}
-
 fn create_template(s: &Server, o: &SdkOpts, p: Value) -> i64 {
     let r = s.sdk_with(o, "CreateLiveRecordTemplate", p).ok();
     r["TemplateId"].as_i64().expect("integer TemplateId")
@@ -29,12 +22,6 @@ fn describe_template(s: &Server, id: i64) -> Value {
     s.sdk("DescribeLiveRecordTemplate", json!({"TemplateId": id}))
         .ok()["Template"]
         .clone()
-}
-
-/// Asserts `action` with `p` fails with `code` and a message naming `field`.
-fn refused(s: &Server, o: &SdkOpts, action: &str, p: Value, code: &str, field: &str) {
-    let m = s.sdk_with(o, action, p).err(code);
-    assert!(m.contains(field), "{action}: {m:?} should name {field}");
 }
 
 /// Runs tccli against the server; returns (success, stdout, stderr).
@@ -129,22 +116,20 @@ fn template_actions_answer_as_tencent_documents() {
         let o = SdkOpts {
             sign: Some(sign),
             method: Some(method),
-            ..common()
+            ..SdkOpts::common()
         };
-        refused(
-            &s,
+        s.sdk_with(
             &o,
             "CreateLiveRecordTemplate",
             json!({"TemplateName": "x", "AacParam": {"RecordInterval": 7201}}),
-            "InvalidParameterValue",
-            "AacParam.RecordInterval",
-        );
+        )
+        .err_naming("InvalidParameterValue", "AacParam.RecordInterval");
         s.sdk_with(&o, "DeleteLiveRecordTemplate", json!({"TemplateId": id2}))
             .ok();
     }
 
     // Validation errors, before any effect.
-    let c = common();
+    let c = SdkOpts::common();
     let create = "CreateLiveRecordTemplate";
     for (p, code, field) in [
         (json!({}), "MissingParameter", "TemplateName"),
@@ -214,7 +199,7 @@ fn template_actions_answer_as_tencent_documents() {
             "{Nope}",
         ),
     ] {
-        refused(&s, &c, create, p, code, field);
+        s.sdk_with(&c, create, p).err_naming(code, field);
     }
     let listed = |o: &SdkOpts, p: Value| -> Vec<i64> {
         s.sdk_with(o, "DescribeLiveRecordTemplates", p).ok()["Templates"]
@@ -244,14 +229,8 @@ fn template_actions_answer_as_tencent_documents() {
         listed(&SdkOpts::default(), json!({"IsDelayLive": 1})),
         vec![slow]
     );
-    refused(
-        &s,
-        &c,
-        "DescribeLiveRecordTemplates",
-        json!({"IsDelayLive": 2}),
-        "InvalidParameterValue",
-        "IsDelayLive",
-    );
+    s.sdk_with(&c, "DescribeLiveRecordTemplates", json!({"IsDelayLive": 2}))
+        .err_naming("InvalidParameterValue", "IsDelayLive");
 
     // Modify: absent fields keep their values.
     s.sdk(
@@ -266,30 +245,20 @@ fn template_actions_answer_as_tencent_documents() {
     assert_eq!(m["FlvParam"]["RecordInterval"], 3600);
     assert_eq!(m["Mp4Param"]["Enable"], 1);
     assert_eq!(m["HlsSpecialParam"], full["HlsSpecialParam"]);
-    refused(
-        &s,
-        &c,
-        "ModifyLiveRecordTemplate",
-        json!({"TemplateName": "x"}),
-        "MissingParameter",
-        "TemplateId",
-    );
-    refused(
-        &s,
+    s.sdk_with(&c, "ModifyLiveRecordTemplate", json!({"TemplateName": "x"}))
+        .err_naming("MissingParameter", "TemplateId");
+    s.sdk_with(
         &c,
         "ModifyLiveRecordTemplate",
         json!({"TemplateId": id, "TemplateName": "a/b"}),
-        "InvalidParameterValue",
-        "TemplateName",
-    );
-    refused(
-        &s,
+    )
+    .err_naming("InvalidParameterValue", "TemplateName");
+    s.sdk_with(
         &c,
         "ModifyLiveRecordTemplate",
         json!({"TemplateId": id, "FlvParam": {"RecordInterval": 1}}),
-        "InvalidParameterValue",
-        "FlvParam.RecordInterval",
-    );
+    )
+    .err_naming("InvalidParameterValue", "FlvParam.RecordInterval");
     assert_eq!(
         describe_template(&s, id),
         m,
@@ -298,52 +267,34 @@ fn template_actions_answer_as_tencent_documents() {
 
     // Unknown templates: each action's documented code.
     let ghost = 987_654;
-    refused(
-        &s,
+    s.sdk_with(
         &c,
         "DescribeLiveRecordTemplate",
         json!({"TemplateId": ghost}),
-        "FailedOperation.NotFound",
-        "987654",
-    );
-    refused(
-        &s,
+    )
+    .err_naming("FailedOperation.NotFound", "987654");
+    s.sdk_with(
         &c,
         "ModifyLiveRecordTemplate",
         json!({"TemplateId": ghost, "Description": "x"}),
-        "FailedOperation.NotFound",
-        "987654",
-    );
-    refused(
-        &s,
-        &c,
-        "DeleteLiveRecordTemplate",
-        json!({"TemplateId": ghost}),
-        "InternalError.ConfNotFound",
-        "987654",
-    );
-    refused(
-        &s,
-        &c,
-        "DescribeLiveRecordTemplate",
-        json!({}),
-        "MissingParameter",
-        "TemplateId",
-    );
-    refused(
-        &s,
+    )
+    .err_naming("FailedOperation.NotFound", "987654");
+    s.sdk_with(&c, "DeleteLiveRecordTemplate", json!({"TemplateId": ghost}))
+        .err_naming("InternalError.ConfNotFound", "987654");
+    s.sdk_with(&c, "DescribeLiveRecordTemplate", json!({}))
+        .err_naming("MissingParameter", "TemplateId");
+    s.sdk_with(
         &c,
         "DescribeLiveRecordTemplate",
         json!({"TemplateId": "abc"}),
-        "InvalidParameter",
-        "TemplateId",
-    );
+    )
+    .err_naming("InvalidParameter", "TemplateId");
 }
 
 #[test]
 fn rule_actions_answer_as_tencent_documents() {
     let s = Server::start();
-    let c = common();
+    let c = SdkOpts::common();
     let ghost = 987_654;
     let id = create_template(
         &s,
@@ -367,38 +318,26 @@ fn rule_actions_answer_as_tencent_documents() {
     )
     .ok();
     let after = cst(now_s());
-    refused(
-        &s,
+    s.sdk_with(
         &c,
         "CreateLiveRecordRule",
         json!({"DomainName": "push.example.com", "StreamName": "s2", "TemplateId": ghost}),
-        "InternalError.ConfNotFound",
-        "987654",
-    );
-    refused(
-        &s,
-        &c,
-        "CreateLiveRecordRule",
-        json!({"TemplateId": id}),
-        "MissingParameter",
-        "DomainName",
-    );
-    refused(
-        &s,
+    )
+    .err_naming("InternalError.ConfNotFound", "987654");
+    s.sdk_with(&c, "CreateLiveRecordRule", json!({"TemplateId": id}))
+        .err_naming("MissingParameter", "DomainName");
+    s.sdk_with(
         &c,
         "CreateLiveRecordRule",
         json!({"DomainName": "push.example.com"}),
-        "MissingParameter",
-        "TemplateId",
-    );
-    refused(
-        &s,
+    )
+    .err_naming("MissingParameter", "TemplateId");
+    s.sdk_with(
         &c,
         "CreateLiveRecordRule",
         json!({"DomainName": "bad domain!", "TemplateId": id}),
-        "InvalidParameter.DomainFormatError",
-        "DomainName",
-    );
+    )
+    .err_naming("InvalidParameter.DomainFormatError", "DomainName");
     let rules = s.sdk("DescribeLiveRecordRules", json!({})).ok()["Rules"]
         .as_array()
         .cloned()
@@ -433,14 +372,8 @@ fn rule_actions_answer_as_tencent_documents() {
             );
         }
     }
-    refused(
-        &s,
-        &c,
-        "DeleteLiveRecordTemplate",
-        json!({"TemplateId": id}),
-        "FailedOperation.ConfInUsed",
-        "rule",
-    );
+    s.sdk_with(&c, "DeleteLiveRecordTemplate", json!({"TemplateId": id}))
+        .err_naming("FailedOperation.ConfInUsed", "rule");
     // Strict match on domain + app + stream.
     for p in [
         json!({"DomainName": "push.example.com", "AppName": "live", "StreamName": "s2"}),
@@ -450,14 +383,8 @@ fn rule_actions_answer_as_tencent_documents() {
         s.sdk_with(&c, "DeleteLiveRecordRule", p)
             .err("FailedOperation.NotFound");
     }
-    refused(
-        &s,
-        &c,
-        "DeleteLiveRecordRule",
-        json!({"AppName": "live"}),
-        "MissingParameter",
-        "DomainName",
-    );
+    s.sdk_with(&c, "DeleteLiveRecordRule", json!({"AppName": "live"}))
+        .err_naming("MissingParameter", "DomainName");
     s.sdk(
         "DeleteLiveRecordRule",
         json!({"DomainName": "push.example.com", "AppName": "live", "StreamName": "s1"}),
@@ -474,14 +401,8 @@ fn rule_actions_answer_as_tencent_documents() {
     );
     s.sdk("DeleteLiveRecordTemplate", json!({"TemplateId": id}))
         .ok();
-    refused(
-        &s,
-        &c,
-        "DescribeLiveRecordTemplate",
-        json!({"TemplateId": id}),
-        "FailedOperation.NotFound",
-        "TemplateId",
-    );
+    s.sdk_with(&c, "DescribeLiveRecordTemplate", json!({"TemplateId": id}))
+        .err_naming("FailedOperation.NotFound", "TemplateId");
 }
 
 #[test]
@@ -536,10 +457,8 @@ fn fifty_templates_per_account_and_accounts_are_isolated() {
         assert!(v["Response"]["TemplateId"].as_i64().is_some(), "{v}");
     }
     let fiftieth = create_template(&s, &SdkOpts::default(), json!({"TemplateName": "t50"}));
-    let m = s
-        .sdk("CreateLiveRecordTemplate", json!({"TemplateName": "t51"}))
-        .err("InternalError.ConfOutLimit");
-    assert!(m.contains("50"), "{m}");
+    s.sdk("CreateLiveRecordTemplate", json!({"TemplateName": "t51"}))
+        .err_naming("InternalError.ConfOutLimit", "50");
     let all = s.sdk("DescribeLiveRecordTemplates", json!({})).ok()["Templates"]
         .as_array()
         .map(Vec::len);
@@ -552,10 +471,7 @@ fn fifty_templates_per_account_and_accounts_are_isolated() {
     )
     .ok();
     let b = s.new_account("carol");
-    let bc = SdkOpts {
-        client: Some("common"),
-        ..b.clone()
-    };
+    let bc = b.clone().common_client();
     let answers = [
         (
             "DescribeLiveRecordTemplate",
