@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -112,6 +113,13 @@ impl Sdk {
             }
             Sdk::Ok(v) => panic!("expected {code}, got success {v}"),
         }
+    }
+}
+
+/// Asserts every file of a listing closed normally (not recovered).
+pub fn assert_finished(files: &[Value]) {
+    for f in files {
+        assert_eq!(f["Status"], "finished", "{f}");
     }
 }
 
@@ -473,16 +481,25 @@ impl Server {
         r["FileList"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Waits until the files of `task_id` are `n` and all finished.
+    /// Waits at most `limit` until DescribeRecordFiles for `filter` lists a
+    /// number of files within `n`, none of them still recording (finished
+    /// or recovered); returns them.
+    pub fn wait_files(
+        &self,
+        filter: Value,
+        n: impl RangeBounds<usize> + std::fmt::Debug,
+        limit: Duration,
+    ) -> Vec<Value> {
+        wait_for(limit, &format!("{n:?} closed file(s) for {filter}"), || {
+            let f = self.files(filter.clone());
+            (n.contains(&f.len()) && f.iter().all(|x| x["Status"] != "recording")).then_some(f)
+        })
+    }
+
+    /// Waits until the files of the legacy task `task_id` are `n` and none
+    /// is still recording.
     pub fn wait_finished(&self, task_id: i64, n: usize, limit: Duration) -> Vec<Value> {
-        wait_for(
-            limit,
-            &format!("{n} finished file(s) of task {task_id}"),
-            || {
-                let f = self.files(json!({ "TaskId": task_id.to_string() }));
-                (f.len() == n && f.iter().all(|x| x["Status"] != "recording")).then_some(f)
-            },
-        )
+        self.wait_files(json!({ "TaskId": task_id.to_string() }), n..=n, limit)
     }
 
     /// How many publishes of live/`stream` the server has logged. The

@@ -223,10 +223,8 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
         json!({"StreamName": "seg", "TaskId": task}),
     )
     .ok();
-    let files = wait_for(Duration::from_secs(2), "segments", || {
-        let f = s.files(json!({"TaskId": task}));
-        (f.len() >= 2 && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
-    });
+    let files = s.wait_files(json!({"TaskId": task}), 2.., Duration::from_secs(2));
+    assert_finished(&files);
     assert!((2..=4).contains(&files.len()), "{} files", files.len());
     let mut total = 0.0;
     for f in &files {

@@ -22,15 +22,9 @@ fn files_of(s: &Server, id: &str) -> Vec<Value> {
     s.files(json!({"TaskId": id}))
 }
 
+/// Waits until the task's `n` files are closed.
 fn wait_files(s: &Server, id: &str, n: usize) -> Vec<Value> {
-    wait_for(
-        Duration::from_secs(5),
-        &format!("{n} finished file(s) of {id}"),
-        || {
-            let f = files_of(s, id);
-            (f.len() == n && f.iter().all(|x| x["Status"] != "recording")).then_some(f)
-        },
-    )
+    s.wait_files(json!({"TaskId": id}), n..=n, Duration::from_secs(5))
 }
 
 #[test]
@@ -344,10 +338,12 @@ fn a_rule_and_a_task_on_one_stream_record_twice() {
     let task = s.create(json!({"StreamName": "twice", "Highlight": 1}));
     std::thread::sleep(Duration::from_secs(4));
     p.stop();
-    let all = wait_for(Duration::from_secs(5), "two finished files", || {
-        let f = s.files(json!({"StreamName": "twice"}));
-        (f.len() == 2 && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
-    });
+    let all = s.wait_files(
+        json!({"StreamName": "twice"}),
+        2..=2,
+        Duration::from_secs(5),
+    );
+    assert_finished(&all);
     let ids: Vec<&str> = all.iter().filter_map(|f| f["TaskId"].as_str()).collect();
     assert!(ids.contains(&""), "one file from the rule: {ids:?}");
     assert!(

@@ -545,14 +545,13 @@ fn stream_files(s: &Server, stream: &str) -> Vec<Value> {
 
 /// Waits until `stream` has `n` files, all finished.
 fn wait_stream_files(s: &Server, stream: &str, n: usize) -> Vec<Value> {
-    wait_for(
+    let files = s.wait_files(
+        json!({"StreamName": stream, "Limit": 100}),
+        n..=n,
         Duration::from_secs(10),
-        &format!("{n} finished file(s) of {stream}"),
-        || {
-            let f = stream_files(s, stream);
-            (f.len() == n && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
-        },
-    )
+    );
+    assert_finished(&files);
+    files
 }
 
 /// Downloads and validates a finished file; the media spans [min_s, max_s].
@@ -693,14 +692,8 @@ fn a_template_gives_create_record_task_its_formats() {
     let stop0 = now_f();
     s.sdk("StopRecordTask", json!({"TaskId": task})).ok();
     let stop1 = now_f();
-    let files = wait_for(
-        Duration::from_secs(10),
-        "3 finished files of the task",
-        || {
-            let f = s.files(json!({"TaskId": task}));
-            (f.len() == 3 && f.iter().all(|x| x["Status"] == "finished")).then_some(f)
-        },
-    );
+    let files = s.wait_files(json!({"TaskId": task}), 3..=3, Duration::from_secs(10));
+    assert_finished(&files);
     pubs[0].stop();
     assert_eq!(formats(&files), ["flv", "hls", "mp3"]);
     for f in &files {
