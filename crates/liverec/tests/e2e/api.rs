@@ -187,37 +187,6 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
         .err("InvalidParameter");
 }
 
-/// A raw TC3-signed request (what a client without the SDK sends).
-fn raw_tc3(
-    s: &Server,
-    action: &str,
-    body: &[u8],
-    host: &str,
-    service: &str,
-    timestamp: i64,
-) -> HttpResponse {
-    let ct = "application/json";
-    let sig = tcapi::sign_tc3(SECRET_KEY, "POST", host, "", ct, body, timestamp, service);
-    let auth = tcapi::tc3_authorization(SECRET_ID, timestamp, service, &sig);
-    let ts = timestamp.to_string();
-    http_request(
-        s.api,
-        "POST",
-        "/",
-        &[
-            ("Content-Type", ct),
-            ("Host", host),
-            ("X-TC-Action", action),
-            ("X-TC-Version", "2018-08-01"),
-            ("X-TC-Timestamp", &ts),
-            ("X-TC-Region", "ap-guangzhou"),
-            ("Authorization", &auth),
-        ],
-        body,
-    )
-    .expect("raw request")
-}
-
 fn envelope(r: &HttpResponse) -> Value {
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -245,7 +214,7 @@ fn raw_requests_client_quirks_and_envelope() {
         (ep.clone(), ep.clone(), "live"),
         (format!("http://{ep}"), format!("http://{ep}"), "live"),
     ] {
-        let r = raw_tc3(&s, "DescribeRecordFiles", body, &host_signed, service, now);
+        let r = tc3_post(&s, "DescribeRecordFiles", body, &host_signed, service, now);
         assert_eq!(host_sent, host_signed);
         let v = envelope(&r);
         assert!(v.get("Error").is_none(), "{host_signed}: {v}");
@@ -273,7 +242,7 @@ fn raw_requests_client_quirks_and_envelope() {
     assert!(envelope(&r).get("Error").is_none());
 
     // Non-JSON body (correctly signed) -> InvalidParameter.
-    let r = raw_tc3(&s, "CreateLiveRecord", b"StreamName=x", &ep, "live", now);
+    let r = tc3_post(&s, "CreateLiveRecord", b"StreamName=x", &ep, "live", now);
     assert_eq!(envelope(&r)["Error"]["Code"], "InvalidParameter");
     // Errors keep the envelope: unknown SecretId, no auth at all.
     let r = http_request(
@@ -298,7 +267,7 @@ fn raw_requests_client_quirks_and_envelope() {
     );
     // A body over 10 MiB.
     let big = vec![b' '; 10 * 1024 * 1024 + 10];
-    let r = raw_tc3(&s, "DescribeRecordFiles", &big, &ep, "live", now);
+    let r = tc3_post(&s, "DescribeRecordFiles", &big, &ep, "live", now);
     assert_eq!(envelope(&r)["Error"]["Code"], "RequestSizeLimitExceeded");
     // A v1 request replayed verbatim is refused the second time.
     let params = [

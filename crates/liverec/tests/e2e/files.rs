@@ -12,10 +12,7 @@ fn files_are_served_with_ranges_and_accounts_are_isolated() {
     let (task, files) = s.record_for("iso", 3);
     let f = &files[0];
     let url = f["VideoUrl"].as_str().expect("url");
-    let path = url
-        .split_once("/files/")
-        .map(|(_, k)| format!("/files/{k}"))
-        .expect("path");
+    let path = file_path(url);
     let full = http_get(s.api, &path, &[]).expect("GET");
     assert_eq!(full.status, 200);
     assert_eq!(full.header("content-type"), Some("video/x-flv"));

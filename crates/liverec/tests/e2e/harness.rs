@@ -16,6 +16,32 @@ use serde_json::{Value, json};
 pub const SECRET_ID: &str = "AKIDliverecE2eTestKey00000000000000";
 pub const SECRET_KEY: &str = "liverecE2eTestSecretKey000000000";
 
+/// One GOP of the fixtures (keyint 60 at 30 fps), seconds.
+pub const GOP: f64 = 2.0;
+
+/// The server path (`/files/...`) of a VideoUrl.
+pub fn file_path(video_url: &str) -> String {
+    video_url
+        .split_once("/files/")
+        .map(|(_, k)| format!("/files/{k}"))
+        .expect("VideoUrl has /files/")
+}
+
+/// Seconds from the earliest StartTimeMs to the latest EndTimeMs of `files`.
+pub fn files_span(files: &[Value]) -> f64 {
+    let first = files
+        .iter()
+        .filter_map(|f| f["StartTimeMs"].as_i64())
+        .min()
+        .expect("StartTimeMs");
+    let last = files
+        .iter()
+        .filter_map(|f| f["EndTimeMs"].as_i64())
+        .max()
+        .expect("EndTimeMs");
+    (last - first) as f64 / 1000.0
+}
+
 /// The project's fixtures directory.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -541,10 +567,7 @@ impl Server {
     /// Downloads an HLS playlist and its segments into a new directory;
     /// returns the local playlist path.
     pub fn download_hls(&self, video_url: &str) -> PathBuf {
-        let path = video_url
-            .split_once("/files/")
-            .map(|(_, k)| format!("/files/{k}"))
-            .expect("VideoUrl has /files/");
+        let path = file_path(video_url);
         let (dir_url, name) = path.rsplit_once('/').expect("dir");
         let dir = self.dir.path().join(format!("hls-{}", uuid_like()));
         std::fs::create_dir_all(&dir).expect("mkdir");
@@ -569,12 +592,20 @@ impl Server {
         out
     }
 
+    /// Downloads a listed file (an HLS playlist with its segments); returns
+    /// the local path (of the playlist).
+    pub fn download_file(&self, file: &Value) -> PathBuf {
+        let url = file["VideoUrl"].as_str().expect("VideoUrl");
+        if file["FileFormat"] == "hls" {
+            self.download_hls(url)
+        } else {
+            self.download(url)
+        }
+    }
+
     /// Downloads a file's VideoUrl into the data dir; returns its path.
     pub fn download(&self, video_url: &str) -> PathBuf {
-        let path = video_url
-            .split_once("/files/")
-            .map(|(_, k)| format!("/files/{k}"))
-            .expect("VideoUrl has /files/");
+        let path = file_path(video_url);
         let r = http_get(self.api, &path, &[]).expect("GET file");
         assert_eq!(r.status, 200, "GET {path}");
         let name = path.rsplit('/').next().unwrap_or("f");
@@ -788,24 +819,37 @@ pub fn http_get(
     http_request(addr, "GET", path, headers, b"")
 }
 
-/// A TC3-signed POST JSON request sent without the SDK.
+/// A TC3-signed POST JSON request sent without the SDK, with the test key,
+/// now, for the server's own host and the `live` service.
 pub fn signed_post(s: &Server, action: &str, body: &[u8]) -> HttpResponse {
-    let host = s.endpoint();
-    let now = now_s();
+    tc3_post(s, action, body, &s.endpoint(), "live", now_s())
+}
+
+/// A TC3-signed POST JSON request (what a client without the SDK sends),
+/// signed for `host` and `service` at `timestamp`; sent with that Host.
+pub fn tc3_post(
+    s: &Server,
+    action: &str,
+    body: &[u8],
+    host: &str,
+    service: &str,
+    timestamp: i64,
+) -> HttpResponse {
     let ct = "application/json";
-    let sig = tcapi::sign_tc3(SECRET_KEY, "POST", &host, "", ct, body, now, "live");
-    let auth = tcapi::tc3_authorization(SECRET_ID, now, "live", &sig);
-    let ts = now.to_string();
+    let sig = tcapi::sign_tc3(SECRET_KEY, "POST", host, "", ct, body, timestamp, service);
+    let auth = tcapi::tc3_authorization(SECRET_ID, timestamp, service, &sig);
+    let ts = timestamp.to_string();
     http_request(
         s.api,
         "POST",
         "/",
         &[
             ("Content-Type", ct),
-            ("Host", &host),
+            ("Host", host),
             ("X-TC-Action", action),
             ("X-TC-Version", "2018-08-01"),
             ("X-TC-Timestamp", &ts),
+            ("X-TC-Region", "ap-guangzhou"),
             ("Authorization", &auth),
         ],
         body,

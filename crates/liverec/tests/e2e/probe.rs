@@ -138,17 +138,17 @@ pub fn container(format: &str) -> &'static str {
         "hls" => "hls",
         "aac" => "aac",
         "mp3" => "mp3",
-        _ => "unknown",
+        _ => panic!("unknown liverec format {format:?}"),
     }
 }
 
 /// All checks; the duration within [min_s, max_s]. `format` is liverec's
 /// name (flv, mp4, hls, aac, mp3). The container's own duration must agree
 /// with the packets, except for ADTS, whose duration ffprobe only
-/// estimates from the bitrate.
+/// estimates from the bitrate. HLS: `path` is the downloaded playlist, and
+/// its segments pass `assert_hls_segments` too.
 pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe {
     let p = probe(path);
-    let format = if format.contains(',') { "mp4" } else { format };
     assert_eq!(
         p.format,
         container(format),
@@ -198,6 +198,9 @@ pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe 
     }
     if format == "mp4" {
         assert_faststart(path);
+    }
+    if format == "hls" {
+        assert_hls_segments(path);
     }
     let errors = decode_errors(path);
     assert!(

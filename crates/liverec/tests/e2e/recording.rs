@@ -7,9 +7,6 @@ use serde_json::json;
 use crate::harness::*;
 use crate::probe::assert_valid;
 
-/// One GOP of the fixtures (keyint 60 at 30 fps).
-const GOP: f64 = 2.0;
-
 #[test]
 fn highlight_records_from_the_last_keyframe_until_end_time() {
     let s = Server::start();
@@ -38,7 +35,7 @@ fn highlight_records_from_the_last_keyframe_until_end_time() {
     assert_eq!(f["FileFormat"], "flv");
     assert_eq!(f["StreamName"], "hl");
     assert_eq!(f["DomainName"], "127.0.0.1");
-    let path = s.download(f["VideoUrl"].as_str().expect("VideoUrl"));
+    let path = s.download_file(f);
     // From the keyframe at or before the server received the call (between
     // `call` and `returned`) to EndTime.
     let probe = assert_valid(
@@ -90,7 +87,7 @@ fn scheduled_window_on_a_live_stream() {
     let task = s.create(json!({"StreamName": "sch", "AppName": "live", "StartTime": cst(t0 + 3), "EndTime": cst(t0 + 9)}));
     sleep_until((t0 + 9) as f64 + 0.5);
     let files = s.wait_finished(task, 1, Duration::from_secs(3));
-    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    let path = s.download_file(&files[0]);
     assert_valid(&path, "flv", 5.5, 6.0 + GOP + 0.5);
 }
 
@@ -111,7 +108,7 @@ fn scheduled_window_two_publishes_two_files_and_offline_none() {
     sleep_until((t0 + 16) as f64 + 0.5);
     let files = s.wait_finished(task, 2, Duration::from_secs(3));
     for f in &files {
-        let path = s.download(f["VideoUrl"].as_str().expect("url"));
+        let path = s.download_file(f);
         assert_valid(&path, "flv", 2.5, 9.0);
     }
     assert!(
@@ -142,7 +139,7 @@ fn stop_finalizes_within_a_second_and_delete_rules() {
     let t3 = now_f();
     // Finalized and listed within 1 s of the reply.
     let files = s.wait_finished(task, 1, Duration::from_secs(1));
-    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    let path = s.download_file(&files[0]);
     // It covers the task from (a keyframe before) creation to the stop.
     assert_valid(&path, "flv", t2 - t1 - 0.5, t3 - t0 + GOP + 0.5);
     // Stopped: the task never records again, and can now be deleted.
@@ -169,7 +166,7 @@ fn scheduled_task_survives_a_restart() {
     let _p = Publisher::start(&s.rtmp_url("live", "rs"), "h264_aac_10s.flv");
     sleep_until((t0 + 13) as f64 + 0.5);
     let files = s.wait_finished(task, 1, Duration::from_secs(3));
-    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    let path = s.download_file(&files[0]);
     assert_valid(&path, "flv", 5.5, 7.0 + GOP + 0.5);
 }
 
@@ -188,7 +185,7 @@ fn shutdown_and_crash_leave_playable_files() {
     s.start_again();
     let files = s.wait_finished(task, 1, Duration::from_secs(5));
     assert_eq!(files[0]["Status"], "finished");
-    let path = s.download(files[0]["VideoUrl"].as_str().expect("url"));
+    let path = s.download_file(&files[0]);
     assert_valid(&path, "flv", t2 - t1 - 0.5, t2 - t0 + GOP + 0.5);
 
     // kill -9 mid-recording: the next start recovers the file.
@@ -206,7 +203,7 @@ fn shutdown_and_crash_leave_playable_files() {
         .iter()
         .find(|f| f["Status"] == "recovered")
         .expect("a recovered file");
-    let path = s.download(rec["VideoUrl"].as_str().expect("url"));
+    let path = s.download_file(rec);
     // At most the last second (plus what was not yet flushed) is lost.
     assert_valid(&path, "flv", t5 - t4 - 1.5, t5 - t3 + 0.5);
 }
@@ -228,21 +225,11 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
     assert!((2..=4).contains(&files.len()), "{} files", files.len());
     let mut total = 0.0;
     for f in &files {
-        let path = s.download(f["VideoUrl"].as_str().expect("url"));
+        let path = s.download_file(f);
         let p = assert_valid(&path, "flv", 0.03, 4.0 + GOP + 0.2);
         total += p.duration;
     }
-    let first = files
-        .iter()
-        .filter_map(|f| f["StartTimeMs"].as_i64())
-        .min()
-        .expect("start");
-    let last = files
-        .iter()
-        .filter_map(|f| f["EndTimeMs"].as_i64())
-        .max()
-        .expect("end");
-    let span = (last - first) as f64 / 1000.0;
+    let span = files_span(&files);
     assert!(
         (total - span).abs() < 0.3,
         "segments add up: {total} vs {span}"
@@ -255,10 +242,7 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
         .ok();
     let f = s.wait_finished(t2, 1, Duration::from_secs(2));
     let url = f[0]["VideoUrl"].as_str().expect("url").to_string();
-    let path = url
-        .split_once("/files/")
-        .map(|(_, k)| format!("/files/{k}"))
-        .expect("path");
+    let path = file_path(&url);
     assert_eq!(http_get(s.api, &path, &[]).expect("get").status, 200);
     wait_for(Duration::from_secs(12), "expiry", || {
         s.files(json!({"TaskId": t2})).is_empty().then_some(())

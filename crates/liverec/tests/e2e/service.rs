@@ -125,12 +125,7 @@ fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     assert!(s.log().contains("is already being published"));
     // The first publisher is unaffected: it can still be recorded.
     let (_, files) = s.record_for("solo", 3);
-    crate::probe::assert_valid(
-        &s.download(files[0]["VideoUrl"].as_str().expect("url")),
-        "flv",
-        1.5,
-        9.0,
-    );
+    crate::probe::assert_valid(&s.download_file(&files[0]), "flv", 1.5, 9.0);
 }
 
 /// Reads until the peer closes; returns how long that took, or None if it
@@ -234,12 +229,7 @@ fn postgres_store_records_and_survives_a_restart() {
     let _p = Publisher::start(&s.rtmp_url("live", "pg"), "h264_aac_10s.flv");
     sleep_until((t + 20) as f64 + 0.5);
     let files = s.wait_finished(later, 1, Duration::from_secs(3));
-    crate::probe::assert_valid(
-        &s.download(files[0]["VideoUrl"].as_str().expect("url")),
-        "flv",
-        2.0,
-        6.5,
-    );
+    crate::probe::assert_valid(&s.download_file(&files[0]), "flv", 2.0, 6.5);
 }
 
 #[test]

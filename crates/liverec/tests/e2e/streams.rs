@@ -173,7 +173,7 @@ fn online_list_state_and_drop_ending_a_highlight_recording() {
         "ffmpeg must fail when dropped: {exit:?}"
     );
     let files = s.wait_finished(task, 1, Duration::from_secs(5));
-    let path = s.download(files[0]["VideoUrl"].as_str().expect("VideoUrl"));
+    let path = s.download_file(&files[0]);
     crate::probe::assert_valid(&path, "flv", 2.0, 8.0);
     assert!(s.log().contains("stream dropped"));
     assert_eq!(state(&s, "on1"), "inactive");
