@@ -25,6 +25,7 @@ case "$cmd" in
     bin=$(pgbin || true)
     if [ -z "$bin" ]; then
       SUDO=(); [ "$(id -u)" = 0 ] || SUDO=(sudo)
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
       bin=$(pgbin)
     fi
