@@ -14,7 +14,8 @@ from /proc, all threads and children) and peak RSS over WINDOW seconds. Prints
 one JSON line per configuration and a Markdown table; CPU relative to
 liverec's FLV figure in the last column. Every process it starts is stopped
 by PID. Needs ffmpeg, the Tencent Cloud SDK (scripts/test.sh puts it in
-.venv) and, for the reference, nginx with libnginx-mod-rtmp.
+.venv; without it in the running Python the script re-executes under
+.venv's) and, for the reference, nginx with libnginx-mod-rtmp.
 """
 import argparse
 import json
@@ -30,6 +31,21 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK = os.sysconf("SC_CLK_TCK")
 SECRET_ID, SECRET_KEY = "AKIDbenchmark000000000000000000000", "benchmarkSecretKey00000000000000"
+
+
+def ensure_sdk():
+    """Re-executes this script under ROOT/.venv's Python (where scripts/test.sh
+    installs the Tencent Cloud SDK) when the running Python lacks the SDK."""
+    try:
+        import tencentcloud.common.common_client  # noqa: F401
+        return
+    except ImportError:
+        venv = os.path.join(ROOT, ".venv")
+        python = os.path.join(venv, "bin", "python")
+        if os.path.exists(python) and not os.environ.get("LIVEREC_BENCH_REEXEC"):
+            os.environ["LIVEREC_BENCH_REEXEC"] = "1"  # once: no loop if the venv lacks it too
+            os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
+        raise
 
 
 def free_port():
@@ -149,11 +165,18 @@ def run_liverec(binary, fmt, n, warmup, window, src):
     pubs = []
     try:
         listen = os.path.join(data, "listen.json")
-        for _ in range(300):
-            if os.path.exists(listen):
+        ports = None
+        for _ in range(300):  # 30 s
+            try:
+                with open(listen) as f:
+                    ports = json.load(f)
                 break
-            time.sleep(0.1)
-        ports = json.load(open(listen))
+            except (OSError, ValueError):  # not written yet, or half written
+                if server.poll() is not None:
+                    raise RuntimeError(f"liverec exited early ({server.returncode})")
+                time.sleep(0.1)
+        if ports is None:
+            raise RuntimeError("liverec wrote no listen.json within 30 s")
         rtmp = int(ports["rtmp"].rsplit(":", 1)[1])
         api = int(ports["api"].rsplit(":", 1)[1])
         pubs = pushers(n, f"rtmp://127.0.0.1:{rtmp}/live", src)
@@ -226,6 +249,8 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "liverec"))
     ap.add_argument("--no-nginx", action="store_true")
     a = ap.parse_args()
+    if any(f != "none" for f in a.formats.split(",")):
+        ensure_sdk()
     src = source()
     rows = []
     if not a.no_nginx and shutil.which("nginx") and os.path.exists("/usr/lib/nginx/modules/ngx_rtmp_module.so"):
