@@ -97,8 +97,10 @@ fn scheduled_window_two_publishes_two_files_and_offline_none() {
     let t0 = now_s();
     let task =
         s.create(json!({"StreamName": "twice", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 16)}));
-    let offline =
-        s.create(json!({"StreamName": "nobody", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 5)}));
+    // The offline window ends well after both create calls (each starts a
+    // Python interpreter, seconds on a loaded machine) and before the stop.
+    let offline = s
+        .create(json!({"StreamName": "nobody", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 12)}));
     sleep_until((t0 + 2) as f64);
     let mut p = s.publish("twice", "h264_aac_10s.flv");
     std::thread::sleep(Duration::from_secs(4));
