@@ -172,6 +172,53 @@ fn malformed_unknown_command_is_ignored_and_unknown_gets_error() {
 }
 
 #[test]
+fn transaction_id_zero_gets_no_result() {
+    // GStreamer's rtmp2sink sends releaseStream/FCPublish with id 0 and
+    // warns about an unsolicited `_result`; ids other than 0 are answered.
+    let mut s = server_after_handshake(ServerConfig::default());
+    let name = vec![Value::String("cam".into())];
+    let quiet = [
+        (3, connect()),
+        (
+            3,
+            command("releaseStream", 0.0, Value::Null, name.clone(), 0),
+        ),
+        (3, command("FCPublish", 0.0, Value::Null, name.clone(), 0)),
+        (3, command("FCUnpublish", 0.0, Value::Null, name.clone(), 0)),
+        (
+            3,
+            command("getStreamLength", 0.0, Value::Null, name.clone(), 0),
+        ),
+    ];
+    s.feed(&chunks(&quiet)).unwrap();
+    let mut out = BytesMut::from(&s.take_output()[..]);
+    let mut reader = ChunkReader::new(1 << 24, 64);
+    let mut replies = Vec::new();
+    while let Some(m) = reader.read_message(&mut out).unwrap() {
+        if let Ok(Some(Control::SetChunkSize(n))) = Control::decode(&m) {
+            reader.set_chunk_size(n).unwrap();
+        }
+        if m.type_id == MessageType::COMMAND_AMF0 {
+            let c = Command::decode(m.type_id, &m.payload).unwrap();
+            replies.push((c.name, c.transaction_id));
+        }
+    }
+    let replies: Vec<_> = replies.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    assert_eq!(
+        replies,
+        [
+            ("_result", 1.0),
+            ("onFCPublish", 0.0),
+            ("onFCUnpublish", 0.0)
+        ]
+    );
+    let answered = command("releaseStream", 2.0, Value::Null, name, 0);
+    s.feed(&chunks(&[(3, answered)])).unwrap();
+    let out = s.take_output();
+    assert!(out.windows(7).any(|w| w == b"_result"));
+}
+
+#[test]
 fn publish_out_of_order_is_fatal() {
     let publish = |stream_id| {
         let args = vec![Value::String("s".into()), Value::String("live".into())];

@@ -254,8 +254,13 @@ impl ServerSession {
         }
     }
 
-    /// `_result(txn, null, value)`.
+    /// `_result(txn, null, value)`, unless the transaction id is 0: the
+    /// client then expects no reply (RTMP 1.0 §7.1.1), and GStreamer's
+    /// rtmp2sink warns about an unsolicited `_result`.
     fn reply(&mut self, txn: f64, value: Value) {
+        if txn == 0.0 {
+            return;
+        }
         self.send(0, &Command::result(txn, Value::Null, value));
     }
 
