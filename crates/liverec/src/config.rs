@@ -10,6 +10,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod names;
+
+pub use names::{Hint, Source, Unknown, unknown_env};
+
 /// The configuration as written by the operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -93,35 +97,6 @@ impl Default for Config {
     }
 }
 
-/// Environment variables read as configuration: `LIVEREC_<FIELD>` for each
-/// field of [`Config`]. Other `LIVEREC_*` variables (tools use some) are
-/// ignored rather than rejected.
-const ENV_KEYS: &[&str] = &[
-    "data_dir",
-    "api_listen",
-    "rtmp_listen",
-    "secret_id",
-    "secret_key",
-    "secret_key_file",
-    "database_url",
-    "storage",
-    "public_url",
-    "preroll_seconds",
-    "min_record_interval",
-    "max_tasks_per_day",
-    "max_running_tasks",
-    "rate_create_live_record",
-    "rate_stop_delete_live_record",
-    "rate_other",
-    "rtmp_read_timeout_seconds",
-    "rtmp_max_connections",
-    "max_timestamp_jump_ms",
-    "shutdown_grace_seconds",
-    "hls_segment_seconds",
-    "describe_task_page_size",
-    "min_free_bytes",
-];
-
 /// Settings given on the command line (highest precedence).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Overrides {
@@ -147,16 +122,29 @@ impl Config {
                     f.display()
                 )));
             }
+            check_file_keys(f)?;
             fig = fig.merge(Toml::file(f));
         }
         fig = fig
-            .merge(
-                Env::prefixed("LIVEREC_")
-                    .filter(|k| ENV_KEYS.iter().any(|e| k.as_str().eq_ignore_ascii_case(e))),
-            )
+            .merge(Env::prefixed("LIVEREC_").filter(|k| {
+                names::KNOWN
+                    .iter()
+                    .any(|e| k.as_str().eq_ignore_ascii_case(e))
+            }))
             .merge(Serialized::defaults(overrides));
         fig.extract()
             .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The configuration as TOML, secrets masked: `secret_key` and the
+    /// password of `database_url` (`liverec serve --print-config`).
+    pub fn masked_toml(&self) -> Result<String, ConfigError> {
+        let mut c = self.clone();
+        if c.secret_key.is_some() {
+            c.secret_key = Some(MASK.into());
+        }
+        c.database_url = c.database_url.as_deref().map(mask_url_password);
+        toml::to_string(&c).map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     /// Checks the values and resolves defaults that depend on others.
@@ -264,6 +252,45 @@ impl Config {
             min_free_bytes: self.min_free_bytes,
         })
     }
+}
+
+/// What stands for a secret in printed configuration.
+const MASK: &str = "********";
+
+/// `scheme://user:password@host/...` with the password masked.
+fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..auth_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:{MASK}{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+/// Refuses a TOML file with a key liverec does not read, naming the
+/// closest known setting (or saying SPEC names it but it is not built).
+fn check_file_keys(path: &Path) -> Result<(), ConfigError> {
+    // A file that does not parse is reported by the full extraction.
+    let Ok(top) = Figment::from(Toml::file(path))
+        .extract::<std::collections::BTreeMap<String, figment::value::Value>>()
+    else {
+        return Ok(());
+    };
+    let unknown = names::unknown_keys(top.keys().map(String::as_str));
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+    Err(ConfigError::Invalid(format!(
+        "{}: {}",
+        path.display(),
+        list.join("; ")
+    )))
 }
 
 /// Reads a secret from a file that only its owner may read.
@@ -379,6 +406,18 @@ mod tests {
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "no_such_setting = 1\n").unwrap();
         assert!(Config::load(Some(&f), &Overrides::default()).is_err());
+        std::fs::write(&f, "preroll_secnds = 1\ntls_cert = \"c.pem\"\n").unwrap();
+        let e = Config::load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("preroll_secnds; did you mean preroll_seconds?"),
+            "{e}"
+        );
+        assert!(
+            e.contains("tls_cert is not supported by this liverec version yet"),
+            "{e}"
+        );
         let c = Config {
             secret_id: Some("AKID".into()),
             ..Config::default()
@@ -389,6 +428,36 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().unwrap_err().to_string().contains("api_listen"));
+    }
+
+    #[test]
+    fn printed_configuration_masks_secrets() {
+        let c = Config {
+            secret_id: Some("AKIDabc".into()),
+            secret_key: Some("topsecret".into()),
+            database_url: Some("postgres://rec:pw123@127.0.0.1:5432/db?sslmode=disable".into()),
+            ..Config::default()
+        };
+        let t = c.masked_toml().unwrap();
+        assert!(!t.contains("topsecret") && !t.contains("pw123"), "{t}");
+        assert!(t.contains("secret_id = \"AKIDabc\""), "{t}");
+        assert!(t.contains("secret_key = \"********\""), "{t}");
+        assert!(
+            t.contains("postgres://rec:********@127.0.0.1:5432/db?sslmode=disable"),
+            "{t}"
+        );
+        assert!(t.contains("preroll_seconds = 30"), "{t}");
+        // What is printed reads back as the same configuration.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("printed.toml");
+        std::fs::write(&f, Config::default().masked_toml().unwrap()).unwrap();
+        let back = Config::load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(
+            back.masked_toml().unwrap(),
+            Config::default().masked_toml().unwrap()
+        );
+        assert_eq!(mask_url_password("sqlite://./x.db"), "sqlite://./x.db");
+        assert_eq!(mask_url_password("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The `liverec` command line: `serve`, `keys create|list` and `push`. Parses flags,
-//! loads the configuration, sets up logging and metrics, and hands over to
+//! The `liverec` command line: `serve` (and `serve --print-config`), `keys
+//! create|list` and `push`. Parses flags, loads the configuration (warning
+//! about `LIVEREC_*` variables it does not know), sets up logging and metrics, and hands over to
 //! the library.
 
 use std::path::PathBuf;
@@ -35,6 +36,10 @@ enum Command {
         /// RTMP listen address (host:port).
         #[arg(long)]
         rtmp_listen: Option<String>,
+        /// Print the merged configuration (defaults, file, environment,
+        /// flags) as TOML with secrets masked, and exit.
+        #[arg(long)]
+        print_config: bool,
     },
     /// Publish an FLV file over RTMP (exit 0 ok, 1 bad input, 3 connection
     /// failed, 4 publish rejected, 5 closed by the server).
@@ -97,14 +102,28 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Serve {
         api_listen,
         rtmp_listen,
+        ..
     } = &cli.command
     {
         overrides.api_listen = api_listen.clone();
         overrides.rtmp_listen = rtmp_listen.clone();
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
+    if let Command::Serve {
+        print_config: true, ..
+    } = &cli.command
+    {
+        print!("{}", config.masked_toml()?);
+        return Ok(());
+    }
     let settings = config.validate()?;
     init_tracing();
+    // Variables that are not valid UTF-8 cannot be liverec's settings.
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_default())));
+    for unknown in liverec::config::unknown_env(env) {
+        tracing::warn!(setting = %unknown.name, "{unknown}");
+    }
     match cli.command {
         Command::Serve { .. } => {
             let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()

@@ -55,6 +55,61 @@ fn first_start_generates_one_credential_that_works() {
 }
 
 #[test]
+fn unknown_settings_are_named_and_the_merged_configuration_printed() {
+    // A typo and a setting SPEC names but this version lacks: the server
+    // starts, and its log names the closest setting / says "not yet".
+    let s = Server::start_with(&[
+        ("LIVEREC_PREROLL_SECOND", "5"),
+        ("LIVEREC_CALLBACK_URL", "http://127.0.0.1:9/cb"),
+    ]);
+    let log = s.log();
+    assert!(
+        log.contains("LIVEREC_PREROLL_SECOND; did you mean LIVEREC_PREROLL_SECONDS?"),
+        "{log}"
+    );
+    assert!(
+        log.contains("LIVEREC_CALLBACK_URL is not supported by this liverec version yet"),
+        "{log}"
+    );
+    assert_eq!(http_get(s.api, "/healthz", &[]).expect("healthz").status, 200);
+    // --print-config: defaults < file < environment < flags, secrets masked.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("liverec.toml");
+    std::fs::write(&file, "preroll_seconds = 7\nhls_segment_seconds = 4\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["--config", file.to_str().expect("utf-8 path")])
+        .args(["serve", "--print-config", "--api-listen", "127.0.0.1:9999"])
+        .env_clear()
+        .env("LIVEREC_HLS_SEGMENT_SECONDS", "3")
+        .env("LIVEREC_SECRET_ID", "AKIDprinted")
+        .env("LIVEREC_SECRET_KEY", "never-printed")
+        .output()
+        .expect("print-config");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("preroll_seconds = 7\n"), "{text}");
+    assert!(text.contains("hls_segment_seconds = 3\n"), "{text}");
+    assert!(text.contains("api_listen = \"127.0.0.1:9999\"\n"), "{text}");
+    assert!(text.contains("secret_id = \"AKIDprinted\"\n"), "{text}");
+    assert!(text.contains("secret_key = \"********\"\n"), "{text}");
+    assert!(!text.contains("never-printed"), "{text}");
+    // A typo in the file is refused, naming the closest key.
+    std::fs::write(&file, "hls_segment_second = 4\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .args(["--config", file.to_str().expect("utf-8 path")])
+        .args(["serve", "--print-config"])
+        .env_clear()
+        .output()
+        .expect("print-config");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("hls_segment_second; did you mean hls_segment_seconds?"),
+        "{err}"
+    );
+}
+
+#[test]
 fn health_and_metrics() {
     let s = Server::start();
     let h = http_get(s.api, "/healthz", &[]).expect("healthz");
