@@ -116,16 +116,101 @@ impl Command {
     }
 }
 
+/// The `code` of an info object a server sends (§7.2.2, and the codes
+/// Flash Media Server made conventional). Its level follows from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatusCode {
+    /// `connect` accepted.
+    ConnectSuccess,
+    /// An unknown or failed call.
+    CallFailed,
+    /// `publish` accepted: media may be sent.
+    PublishStart,
+    /// The stream name is taken or not acceptable.
+    PublishBadName,
+    /// The connection cannot publish (e.g. not connected to an app).
+    PublishBadConnection,
+    /// The publish is refused by policy (e.g. a forbidden stream).
+    PublishRejected,
+    /// The publish lacks valid authentication.
+    PublishUnauthorized,
+    /// The server could not decide (an internal failure).
+    PublishFailed,
+    /// `FCUnpublish` / `deleteStream` done.
+    UnpublishSuccess,
+    /// `play` refused (this server only records).
+    PlayFailed,
+}
+
+impl StatusCode {
+    /// Every code, for tables and tests.
+    pub const ALL: [StatusCode; 10] = [
+        StatusCode::ConnectSuccess,
+        StatusCode::CallFailed,
+        StatusCode::PublishStart,
+        StatusCode::PublishBadName,
+        StatusCode::PublishBadConnection,
+        StatusCode::PublishRejected,
+        StatusCode::PublishUnauthorized,
+        StatusCode::PublishFailed,
+        StatusCode::UnpublishSuccess,
+        StatusCode::PlayFailed,
+    ];
+
+    /// The wire string, e.g. `NetStream.Publish.BadName`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::ConnectSuccess => "NetConnection.Connect.Success",
+            StatusCode::CallFailed => "NetConnection.Call.Failed",
+            StatusCode::PublishStart => "NetStream.Publish.Start",
+            StatusCode::PublishBadName => "NetStream.Publish.BadName",
+            StatusCode::PublishBadConnection => "NetStream.Publish.BadConnection",
+            StatusCode::PublishRejected => "NetStream.Publish.Rejected",
+            StatusCode::PublishUnauthorized => "NetStream.Publish.Unauthorized",
+            StatusCode::PublishFailed => "NetStream.Publish.Failed",
+            StatusCode::UnpublishSuccess => "NetStream.Unpublish.Success",
+            StatusCode::PlayFailed => "NetStream.Play.Failed",
+        }
+    }
+
+    /// `status` for successes, `error` for refusals (§7.2.2).
+    pub fn level(self) -> &'static str {
+        match self {
+            StatusCode::ConnectSuccess
+            | StatusCode::PublishStart
+            | StatusCode::UnpublishSuccess => LEVEL_STATUS,
+            StatusCode::CallFailed
+            | StatusCode::PublishBadName
+            | StatusCode::PublishBadConnection
+            | StatusCode::PublishRejected
+            | StatusCode::PublishUnauthorized
+            | StatusCode::PublishFailed
+            | StatusCode::PlayFailed => LEVEL_ERROR,
+        }
+    }
+
+    /// The code of a wire string, if it is one of these.
+    pub fn parse(s: &str) -> Option<StatusCode> {
+        StatusCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An info object `{level, code, description}` (§7.2.2).
-pub fn status(level: &str, code: &str, description: &str) -> Value {
-    Value::Object(status_properties(level, code, description))
+pub fn status(code: StatusCode, description: &str) -> Value {
+    Value::Object(status_properties(code, description))
 }
 
 /// The properties of [`status`], for info objects that carry more fields.
-pub fn status_properties(level: &str, code: &str, description: &str) -> Vec<(String, Value)> {
+pub fn status_properties(code: StatusCode, description: &str) -> Vec<(String, Value)> {
     vec![
-        ("level".into(), Value::String(level.into())),
-        ("code".into(), Value::String(code.into())),
+        ("level".into(), Value::String(code.level().into())),
+        ("code".into(), Value::String(code.as_str().into())),
         ("description".into(), Value::String(description.into())),
     ]
 }
@@ -143,6 +228,28 @@ pub fn status_fields(info: &Value) -> (String, String, String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_codes_round_trip_with_their_level() {
+        for c in StatusCode::ALL {
+            assert_eq!(StatusCode::parse(c.as_str()), Some(c));
+            let expected = if c.as_str().ends_with(".Start") || c.as_str().ends_with(".Success") {
+                LEVEL_STATUS
+            } else {
+                LEVEL_ERROR
+            };
+            assert_eq!(c.level(), expected, "{c}");
+            assert_eq!(
+                status_fields(&status(c, "d")),
+                (
+                    expected.to_string(),
+                    c.as_str().to_string(),
+                    "d".to_string()
+                )
+            );
+        }
+        assert_eq!(StatusCode::parse("NetStream.Publish.Nope"), None);
+    }
+
     use super::*;
 
     #[test]
@@ -189,7 +296,7 @@ mod tests {
 
     #[test]
     fn status_helpers() {
-        let s = status(LEVEL_ERROR, "NetStream.Publish.BadName", "busy");
+        let s = status(StatusCode::PublishBadName, "busy");
         assert_eq!(
             status_fields(&s),
             (

@@ -45,6 +45,7 @@ pub mod message;
 mod rng;
 mod session;
 
+pub use command::StatusCode;
 pub use error::RtmpError;
 pub use session::{
     CLIENT_CHUNK_SIZE, ClientEvent, ClientSession, DEFAULT_MAX_BUFFERED_BYTES, FEED_SLICE,

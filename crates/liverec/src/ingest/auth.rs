@@ -13,6 +13,7 @@
 //! Owns the decision and the wording of refusals; secrets never appear in
 //! them. Must not touch the RTMP session: `session` sends the refusal.
 
+use rtmp::StatusCode;
 use std::fmt;
 
 use crate::store::{PushAuth, Store, StoreError};
@@ -37,11 +38,11 @@ pub(super) enum Refusal {
 
 impl Refusal {
     /// The `onStatus` code sent to the publisher.
-    pub(super) fn code(&self) -> &'static str {
+    pub(super) fn code(&self) -> StatusCode {
         match self {
-            Refusal::Forbidden { .. } => "NetStream.Publish.Rejected",
-            Refusal::Auth { .. } => "NetStream.Publish.Unauthorized",
-            Refusal::Store(_) => "NetStream.Publish.Failed",
+            Refusal::Forbidden { .. } => StatusCode::PublishRejected,
+            Refusal::Auth { .. } => StatusCode::PublishUnauthorized,
+            Refusal::Store(_) => StatusCode::PublishFailed,
         }
     }
 }
@@ -373,7 +374,7 @@ mod tests {
             stream: k.clone(),
             failure: AuthFailure::WrongSecret,
         };
-        assert_eq!(r.code(), "NetStream.Publish.Unauthorized");
+        assert_eq!(r.code(), StatusCode::PublishUnauthorized);
         assert!(r.to_string().contains("wrong txSecret"), "{r}");
         let r = Refusal::Forbidden {
             stream: k,

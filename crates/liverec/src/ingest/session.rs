@@ -3,6 +3,7 @@
 //! `auth`, then the hub), the stop reason of a publish (recorded through
 //! `history`), and conversion of audio/video/data messages into hub packets.
 
+use rtmp::StatusCode;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -249,7 +250,7 @@ impl<'a> Connection<'a> {
     async fn refuse(
         &mut self,
         stream_id: u32,
-        code: &str,
+        code: StatusCode,
         reason: String,
     ) -> Result<(), ConnError> {
         self.session.reject_publish(stream_id, code, &reason);
@@ -269,7 +270,7 @@ impl<'a> Connection<'a> {
             return self
                 .refuse(
                     stream_id,
-                    "NetStream.Publish.BadConnection",
+                    StatusCode::PublishBadConnection,
                     "connection is already publishing".into(),
                 )
                 .await;
@@ -281,7 +282,7 @@ impl<'a> Connection<'a> {
             return self
                 .refuse(
                     stream_id,
-                    "NetStream.Publish.BadName",
+                    StatusCode::PublishBadName,
                     format!("invalid publish name {name:?} in app {app:?}"),
                 )
                 .await;
@@ -338,7 +339,7 @@ impl<'a> Connection<'a> {
             Err(HubError::Busy(k)) => {
                 self.refuse(
                     stream_id,
-                    "NetStream.Publish.BadName",
+                    StatusCode::PublishBadName,
                     format!("stream {k} is already being published"),
                 )
                 .await

@@ -60,7 +60,7 @@ async fn fake_server(mut io: DuplexStream, accept: bool) -> Received {
                         session.accept_publish(stream_id);
                         queue.extend(session.feed(&[]).unwrap_or_default());
                     } else {
-                        session.reject_publish(stream_id, "NetStream.Publish.BadName", "busy");
+                        session.reject_publish(stream_id, rtmp::StatusCode::PublishBadName, "busy");
                         done = true;
                     }
                     continue;

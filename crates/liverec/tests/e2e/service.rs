@@ -71,7 +71,10 @@ fn unknown_settings_are_named_and_the_merged_configuration_printed() {
         log.contains("LIVEREC_CALLBACK_URL is not supported by this liverec version yet"),
         "{log}"
     );
-    assert_eq!(http_get(s.api, "/healthz", &[]).expect("healthz").status, 200);
+    assert_eq!(
+        http_get(s.api, "/healthz", &[]).expect("healthz").status,
+        200
+    );
     // --print-config: defaults < file < environment < flags, secrets masked.
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("liverec.toml");

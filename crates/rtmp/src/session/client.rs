@@ -10,7 +10,7 @@ use media::amf0::Value;
 use super::FEED_SLICE;
 use super::connection::{CSID_COMMAND, Connection};
 use crate::chunk::MAX_MESSAGE_LEN;
-use crate::command::{Command, LEVEL_ERROR, status_fields};
+use crate::command::{Command, LEVEL_ERROR, StatusCode, status_fields};
 use crate::error::RtmpError;
 use crate::handshake::ClientHandshake;
 use crate::message::{Message, MessageType};
@@ -250,7 +250,7 @@ impl ClientSession {
             }
             "onStatus" => {
                 let (level, code, description) = status_fields(info);
-                if code == "NetStream.Publish.Start" {
+                if code == StatusCode::PublishStart.as_str() {
                     self.publishing = true;
                     events.push(ClientEvent::PublishStarted);
                 } else if level == LEVEL_ERROR && !self.publishing {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use super::connection::{CSID_STATUS, Connection};
 use super::{FEED_SLICE, MAX_PENDING_OUTPUT};
 use crate::chunk::MAX_MESSAGE_LEN;
-use crate::command::{Command, LEVEL_ERROR, LEVEL_STATUS, status};
+use crate::command::{Command, StatusCode, status};
 use crate::error::RtmpError;
 use crate::handshake::ServerHandshake;
 use crate::message::control::{Control, EventType};
@@ -225,7 +225,7 @@ impl ServerSession {
         *stream = Stream::Publishing { name };
         self.conn
             .send_control(Control::user(EventType::STREAM_BEGIN, stream_id));
-        let info = status(LEVEL_STATUS, "NetStream.Publish.Start", &description);
+        let info = status(StatusCode::PublishStart, &description);
         self.conn
             .send_command(CSID_STATUS, stream_id, &Command::on_status(info));
     }
@@ -237,12 +237,12 @@ impl ServerSession {
     /// delivering media; no [`ServerEvent::Unpublished`] follows, the caller
     /// knows). Flush the output, then close the socket (or call `feed(&[])`
     /// to go on with input buffered meanwhile).
-    pub fn reject_publish(&mut self, stream_id: u32, code: &str, description: &str) {
+    pub fn reject_publish(&mut self, stream_id: u32, code: StatusCode, description: &str) {
         let Some(stream) = self.streams.get_mut(&stream_id) else {
             return;
         };
         *stream = Stream::Idle;
-        let info = status(LEVEL_ERROR, code, description);
+        let info = status(code, description);
         self.conn
             .send_command(CSID_STATUS, stream_id, &Command::on_status(info));
     }

@@ -5,7 +5,7 @@ use media::amf0::Value;
 
 use super::*;
 use crate::chunk::ChunkWriter;
-use crate::command::Command;
+use crate::command::{Command, StatusCode};
 use crate::message::control::Control;
 
 #[test]
@@ -130,7 +130,7 @@ fn reject_reaches_the_client_and_media_is_not_sent() {
     let mut server = ServerSession::new(ServerConfig::default(), 4);
     let ex = pump(&mut client, &mut server, |s, ev| {
         if let ServerEvent::PublishRequested { stream_id, .. } = ev {
-            s.reject_publish(*stream_id, "NetStream.Publish.BadName", "stream busy");
+            s.reject_publish(*stream_id, StatusCode::PublishBadName, "stream busy");
         }
     });
     assert_eq!(
@@ -203,7 +203,7 @@ fn media_waits_for_the_decision_and_idle_streams_drop_it() {
             .unwrap(),
         []
     );
-    server.reject_publish(id, "NetStream.Publish.Rejected", "kicked");
+    server.reject_publish(id, StatusCode::PublishRejected, "kicked");
     assert_eq!(server.feed(&raw(&[(24, video(id, 4))])).unwrap(), []);
 }
 

@@ -9,7 +9,7 @@
 use media::amf0::Value;
 
 use super::{ConnectInfo, ServerEvent, ServerSession, Stream};
-use crate::command::{Command, LEVEL_ERROR, LEVEL_STATUS, status, status_properties};
+use crate::command::{Command, StatusCode, status, status_properties};
 use crate::error::RtmpError;
 use crate::message::Message;
 use crate::message::control::{Control, LIMIT_DYNAMIC};
@@ -49,7 +49,7 @@ impl ServerSession {
             "releaseStream" => self.reply(txn, Value::Undefined),
             "FCPublish" => {
                 let name = cmd.arg_str(0).unwrap_or_default();
-                let info = status(LEVEL_STATUS, "NetStream.Publish.Start", name);
+                let info = status(StatusCode::PublishStart, name);
                 self.send(
                     0,
                     &Command::new("onFCPublish", 0.0, Value::Null, vec![info]),
@@ -69,7 +69,7 @@ impl ServerSession {
                 if let Some(id) = found {
                     self.stop(id, events);
                 }
-                let info = status(LEVEL_STATUS, "NetStream.Unpublish.Success", name);
+                let info = status(StatusCode::UnpublishSuccess, name);
                 self.send(
                     0,
                     &Command::new("onFCUnpublish", 0.0, Value::Null, vec![info]),
@@ -88,8 +88,7 @@ impl ServerSession {
             "play" | "play2" => {
                 let name = cmd.arg_str(0).unwrap_or_default().to_owned();
                 let info = status(
-                    LEVEL_ERROR,
-                    "NetStream.Play.Failed",
+                    StatusCode::PlayFailed,
                     "play is not supported by this server",
                 );
                 self.send_status(msg.stream_id, info);
@@ -102,7 +101,7 @@ impl ServerSession {
             "_result" | "_error" | "onStatus" | "onBWDone" | "onBWCheck" => {}
             other if txn != 0.0 => {
                 let description = format!("unknown command {other}");
-                let info = status(LEVEL_ERROR, "NetConnection.Call.Failed", &description);
+                let info = status(StatusCode::CallFailed, &description);
                 self.send(0, &Command::error(txn, Value::Null, info));
             }
             _ => {}
@@ -155,11 +154,7 @@ impl ServerSession {
                 properties.push((key.to_owned(), v.clone()));
             }
         }
-        let mut info = status_properties(
-            LEVEL_STATUS,
-            "NetConnection.Connect.Success",
-            "Connection succeeded.",
-        );
+        let mut info = status_properties(StatusCode::ConnectSuccess, "Connection succeeded.");
         info.push(("objectEncoding".to_owned(), Value::Number(object_encoding)));
         self.send(
             0,
@@ -217,8 +212,7 @@ impl ServerSession {
         };
         if *stream != Stream::Idle {
             let info = status(
-                LEVEL_ERROR,
-                "NetStream.Publish.BadName",
+                StatusCode::PublishBadName,
                 "this stream is already publishing",
             );
             self.send_status(stream_id, info);
@@ -244,11 +238,7 @@ impl ServerSession {
         let was_publishing = matches!(stream, Stream::Publishing { .. });
         *stream = Stream::Idle;
         if was_publishing {
-            let info = status(
-                LEVEL_STATUS,
-                "NetStream.Unpublish.Success",
-                "stream is now unpublished.",
-            );
+            let info = status(StatusCode::UnpublishSuccess, "stream is now unpublished.");
             self.send_status(stream_id, info);
             events.push(ServerEvent::Unpublished { stream_id });
         }
