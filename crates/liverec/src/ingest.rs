@@ -65,7 +65,16 @@ pub async fn run(
         let _ = socket.set_nodelay(true);
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
-        let span = tracing::info_span!("rtmp", conn = conn_id, %peer);
+        // app/stream/domain are recorded on the span once `publish` names
+        // them, so every later line of the connection carries them.
+        let span = tracing::info_span!(
+            "rtmp",
+            conn = conn_id,
+            %peer,
+            domain = tracing::field::Empty,
+            app = tracing::field::Empty,
+            stream = tracing::field::Empty,
+        );
         tokio::spawn(
             async move {
                 metrics::gauge!("liverec_rtmp_connections").increment(1.0);

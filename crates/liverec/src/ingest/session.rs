@@ -91,7 +91,6 @@ impl Publishing {
 pub(super) struct Connection<'a> {
     socket: TcpStream,
     peer: SocketAddr,
-    conn_id: u64,
     ctx: &'a IngestCtx,
     session: ServerSession,
     publishing: Option<Publishing>,
@@ -141,7 +140,6 @@ impl<'a> Connection<'a> {
         Connection {
             socket,
             peer,
-            conn_id,
             ctx,
             session: ServerSession::new(ServerConfig::default(), seed),
             publishing: None,
@@ -303,6 +301,10 @@ impl<'a> Connection<'a> {
             .collect::<Vec<_>>()
             .join("&");
         let key = StreamKey::new(&domain, app, stream);
+        let span = tracing::Span::current();
+        span.record("domain", key.domain.as_str());
+        span.record("app", key.app.as_str());
+        span.record("stream", key.stream.as_str());
         let now = self.ctx.clock.now_ms();
         if let Err(refusal) = auth::admit(&self.ctx.store, &key, &stream_param, now).await {
             return self
@@ -325,7 +327,7 @@ impl<'a> Connection<'a> {
                 }
                 self.session.accept_publish(stream_id);
                 let stream = publisher.stream();
-                tracing::info!(stream = %key, conn = self.conn_id, session = %stream.info.session_id, "publish started");
+                tracing::info!(stream = %key, session = %stream.info.session_id, "publish started");
                 let log = SessionLog::start(&self.ctx.store, stream);
                 self.publishing = Some(Publishing {
                     stream_id,
