@@ -8,6 +8,7 @@
 
 mod auth;
 mod history;
+mod identity;
 mod session;
 
 use std::net::SocketAddr;

@@ -13,8 +13,9 @@
 //! Owns the decision and the wording of refusals; secrets never appear in
 //! them. Must not touch the RTMP session: `session` sends the refusal.
 
-use rtmp::StatusCode;
 use std::fmt;
+
+use rtmp::StatusCode;
 
 use crate::store::{PushAuth, Store, StoreError};
 use crate::task::StreamKey;

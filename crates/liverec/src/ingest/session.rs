@@ -3,19 +3,18 @@
 //! `auth`, then the hub), the stop reason of a publish (recorded through
 //! `history`), and conversion of audio/video/data messages into hub packets.
 
-use rtmp::StatusCode;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use media::amf0;
 use media::flv::{DemuxEvent, TagDemuxer};
 use media::timestamp::Unwrap32;
-use rtmp::{ServerConfig, ServerEvent, ServerSession};
+use rtmp::{ServerConfig, ServerEvent, ServerSession, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::history::SessionLog;
+use super::identity::{declared_tracks, split_query, tc_url_host};
 use super::{IngestCtx, auth};
 use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
 use crate::task::{StreamKey, normalize_domain};
@@ -94,39 +93,6 @@ pub(super) struct Connection<'a> {
     ctx: &'a IngestCtx,
     session: ServerSession,
     publishing: Option<Publishing>,
-}
-
-/// Splits `name?query` into its parts.
-fn split_query(s: &str) -> (&str, &str) {
-    match s.split_once('?') {
-        Some((a, b)) => (a, b),
-        None => (s, ""),
-    }
-}
-
-/// The host of an RTMP URL (`rtmp://Host:1935/app` → `host`).
-fn tc_url_host(tc_url: &str) -> Option<String> {
-    let rest = tc_url.split_once("://").map(|(_, r)| r).unwrap_or(tc_url);
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let host = authority
-        .rsplit_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or(authority);
-    let h = normalize_domain(host);
-    (!h.is_empty()).then_some(h)
-}
-
-/// Whether onMetaData declares video / audio (codec ids or hasVideo/hasAudio).
-fn declared_tracks(meta: &amf0::Value) -> Option<(bool, bool)> {
-    let flag = |has: &str, codec: &str| match meta.get(has) {
-        Some(amf0::Value::Boolean(b)) => Some(*b),
-        _ => meta
-            .get(codec)
-            .map(|v| !matches!(v, amf0::Value::Null | amf0::Value::Undefined)),
-    };
-    let v = flag("hasVideo", "videocodecid");
-    let a = flag("hasAudio", "audiocodecid");
-    (v.is_some() || a.is_some()).then(|| (v.unwrap_or(false), a.unwrap_or(false)))
 }
 
 impl<'a> Connection<'a> {
@@ -402,37 +368,5 @@ impl<'a> Connection<'a> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn publish_identity() {
-        assert_eq!(
-            tc_url_host("rtmp://Push.Example.com:1935/live").as_deref(),
-            Some("push.example.com")
-        );
-        assert_eq!(tc_url_host("rtmp://u:p@h/live?x=1").as_deref(), Some("h"));
-        assert_eq!(tc_url_host("rtmp:///live"), None);
-        assert_eq!(
-            split_query("s1?txSecret=a&txTime=b"),
-            ("s1", "txSecret=a&txTime=b")
-        );
-        assert_eq!(split_query("s1"), ("s1", ""));
-    }
-
-    #[test]
-    fn metadata_declares_tracks() {
-        let m = amf0::Value::EcmaArray(vec![("videocodecid".into(), amf0::Value::Number(7.0))]);
-        assert_eq!(declared_tracks(&m), Some((true, false)));
-        let m = amf0::Value::Object(vec![
-            ("hasVideo".into(), amf0::Value::Boolean(false)),
-            ("audiocodecid".into(), amf0::Value::Number(10.0)),
-        ]);
-        assert_eq!(declared_tracks(&m), Some((false, true)));
-        assert_eq!(declared_tracks(&amf0::Value::Object(vec![])), None);
     }
 }
