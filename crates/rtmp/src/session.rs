@@ -16,6 +16,16 @@ pub use server::{DEFAULT_MAX_BUFFERED_BYTES, ServerConfig, ServerEvent, ServerSe
 /// passes.
 pub const FEED_SLICE: usize = 64 * 1024;
 
+/// Runs `step` over `input` in [`FEED_SLICE`] pieces, stopping at the
+/// first error. An empty input still runs it once: that resumes parsing of
+/// what is buffered.
+fn in_slices<E>(input: &[u8], mut step: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+    if input.is_empty() {
+        return step(input);
+    }
+    input.chunks(FEED_SLICE).try_for_each(step)
+}
+
 /// Cap on answers waiting for `take_output`; more means the caller is not
 /// draining the session and the peer keeps asking.
 pub const MAX_PENDING_OUTPUT: usize = 4 * 1024 * 1024;

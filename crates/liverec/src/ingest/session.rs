@@ -315,6 +315,14 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// The publish on message stream `stream_id`, if that is the one this
+    /// connection publishes (media on other streams is ignored).
+    fn publishing_on(&mut self, stream_id: u32) -> Option<&mut Publishing> {
+        self.publishing
+            .as_mut()
+            .filter(|p| p.stream_id == stream_id)
+    }
+
     fn on_media(
         &mut self,
         stream_id: u32,
@@ -322,11 +330,8 @@ impl<'a> Connection<'a> {
         data: Bytes,
         video: bool,
     ) -> Result<(), ConnError> {
-        let Some(p) = self
-            .publishing
-            .as_mut()
-            .filter(|p| p.stream_id == stream_id)
-        else {
+        let now = self.ctx.clock.now_ms();
+        let Some(p) = self.publishing_on(stream_id) else {
             return Ok(());
         };
         let dts = p.clock.unwrap(timestamp);
@@ -335,7 +340,6 @@ impl<'a> Connection<'a> {
         } else {
             p.demux.audio(dts, data)?
         };
-        let now = self.ctx.clock.now_ms();
         for ev in events {
             if let DemuxEvent::Frame(frame) = ev {
                 // `frame.data` slices the RTMP message payload, which the
@@ -353,11 +357,7 @@ impl<'a> Connection<'a> {
     }
 
     fn on_data(&mut self, stream_id: u32, data: &[u8]) -> Result<(), ConnError> {
-        let Some(p) = self
-            .publishing
-            .as_mut()
-            .filter(|p| p.stream_id == stream_id)
-        else {
+        let Some(p) = self.publishing_on(stream_id) else {
             return Ok(());
         };
         for ev in p.demux.script(data)? {

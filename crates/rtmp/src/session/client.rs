@@ -7,8 +7,8 @@
 use bytes::Bytes;
 use media::amf0::Value;
 
-use super::FEED_SLICE;
 use super::connection::{CSID_COMMAND, Connection};
+use super::in_slices;
 use crate::chunk::MAX_MESSAGE_LEN;
 use crate::command::{Command, LEVEL_ERROR, StatusCode, status_fields};
 use crate::error::RtmpError;
@@ -97,14 +97,7 @@ impl ClientSession {
             return Err(RtmpError::Failed);
         }
         let mut events = Vec::new();
-        // An empty feed still runs once: it resumes parsing of what is buffered.
-        let result = if input.is_empty() {
-            self.feed_slice(input, &mut events)
-        } else {
-            input
-                .chunks(FEED_SLICE)
-                .try_for_each(|slice| self.feed_slice(slice, &mut events))
-        };
+        let result = in_slices(input, |slice| self.feed_slice(slice, &mut events));
         result.map(|()| events).inspect_err(|_| self.failed = true)
     }
 

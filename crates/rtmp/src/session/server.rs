@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::connection::{CSID_STATUS, Connection};
-use super::{FEED_SLICE, MAX_PENDING_OUTPUT};
+use super::{MAX_PENDING_OUTPUT, in_slices};
 use crate::chunk::MAX_MESSAGE_LEN;
 use crate::command::{Command, StatusCode, status};
 use crate::error::RtmpError;
@@ -181,14 +181,7 @@ impl ServerSession {
             return Err(RtmpError::Failed);
         }
         let mut events = Vec::new();
-        // An empty feed still runs once: it resumes parsing of what is buffered.
-        let result = if input.is_empty() {
-            self.feed_slice(input, &mut events)
-        } else {
-            input
-                .chunks(FEED_SLICE)
-                .try_for_each(|slice| self.feed_slice(slice, &mut events))
-        };
+        let result = in_slices(input, |slice| self.feed_slice(slice, &mut events));
         match result {
             Ok(()) => Ok(events),
             Err(e) => {
