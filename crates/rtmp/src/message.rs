@@ -126,10 +126,11 @@ pub fn split_aggregate(timestamp: u32, payload: &Bytes) -> Vec<AggregatePart> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tag(kind: u8, ts: u32, body: &[u8]) -> Vec<u8> {
+    /// One FLV tag of an aggregate message (RTMP 1.0 §7.1.6).
+    pub(crate) fn tag(kind: u8, ts: u32, body: &[u8]) -> Vec<u8> {
         let mut v = vec![kind];
         v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
         let t = ts.to_be_bytes();

@@ -320,15 +320,7 @@ fn amf3_connect_is_accepted_and_fourcc_list_echoed() {
 #[test]
 fn aggregate_and_amf3_data_messages_are_unpacked() {
     let (_, mut server, _) = publishing_pair();
-    let tag = |kind: u8, ts: u32, body: &[u8]| {
-        let mut v = vec![kind];
-        v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-        let t = ts.to_be_bytes();
-        v.extend_from_slice(&[t[1], t[2], t[3], t[0], 0, 0, 0]);
-        v.extend_from_slice(body);
-        v.extend_from_slice(&((body.len() + 11) as u32).to_be_bytes());
-        v
-    };
+    use crate::message::tests::tag;
     let mut agg = tag(9, 500, b"v1");
     agg.extend(tag(8, 520, b"a1"));
     let aggregate = Message {
