@@ -35,6 +35,19 @@ fn check_version(input: &BytesMut) -> Result<(), RtmpError> {
     }
 }
 
+/// Takes the version byte and the first packet (C0+C1 or S0+S1) once all
+/// of it is there; refuses a wrong version as soon as its byte arrives.
+fn take_version_and_packet(
+    input: &mut BytesMut,
+) -> Result<Option<[u8; HANDSHAKE_SIZE]>, RtmpError> {
+    check_version(input)?;
+    if input.len() < 1 + HANDSHAKE_SIZE {
+        return Ok(None);
+    }
+    input.advance(1);
+    Ok(Some(read_packet(input)))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ServerPhase {
     AwaitC0C1,
@@ -79,12 +92,9 @@ impl ServerHandshake {
         output: &mut BytesMut,
     ) -> Result<bool, RtmpError> {
         if self.phase == ServerPhase::AwaitC0C1 {
-            check_version(input)?;
-            if input.len() < 1 + HANDSHAKE_SIZE {
+            let Some(c1) = take_version_and_packet(input)? else {
                 return Ok(false);
-            }
-            input.advance(1);
-            let c1 = read_packet(input);
+            };
             self.answer(&c1, output);
             self.phase = ServerPhase::AwaitC2;
         }
@@ -165,12 +175,9 @@ impl ClientHandshake {
         output: &mut BytesMut,
     ) -> Result<bool, RtmpError> {
         if self.phase == ClientPhase::AwaitS0S1 {
-            check_version(input)?;
-            if input.len() < 1 + HANDSHAKE_SIZE {
+            let Some(s1) = take_version_and_packet(input)? else {
                 return Ok(false);
-            }
-            input.advance(1);
-            let s1 = read_packet(input);
+            };
             output.put_slice(&s1);
             self.phase = ClientPhase::AwaitS2;
         }
