@@ -48,7 +48,8 @@ mod session;
 pub use command::StatusCode;
 pub use error::RtmpError;
 pub use session::{
-    CLIENT_CHUNK_SIZE, ClientEvent, ClientSession, DEFAULT_MAX_BUFFERED_BYTES, FEED_SLICE,
+    CLIENT_CHUNK_SIZE, ClientEvent, ClientSession, DEFAULT_MAX_BUFFERED_BEFORE_PUBLISH,
+    DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_MESSAGE_BEFORE_PUBLISH, FEED_SLICE,
     MAX_MESSAGE_STREAMS, MAX_PENDING_OUTPUT, ServerConfig, ServerEvent, ServerSession,
 };
 

@@ -9,7 +9,10 @@ mod connection;
 mod server;
 
 pub use client::{CLIENT_CHUNK_SIZE, ClientEvent, ClientSession};
-pub use server::{DEFAULT_MAX_BUFFERED_BYTES, ServerConfig, ServerEvent, ServerSession};
+pub use server::{
+    DEFAULT_MAX_BUFFERED_BEFORE_PUBLISH, DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_MAX_MESSAGE_BEFORE_PUBLISH, ServerConfig, ServerEvent, ServerSession,
+};
 
 /// Largest slice of input parsed at once; `feed` walks longer inputs in
 /// slices of this size so the buffers stay bounded whatever the caller

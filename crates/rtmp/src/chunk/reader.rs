@@ -82,6 +82,12 @@ impl ChunkReader {
         }
     }
 
+    /// Changes the largest message accepted from now on (messages already
+    /// under way keep the length they announced).
+    pub fn set_max_message_size(&mut self, max: u32) {
+        self.max_message_size = max;
+    }
+
     /// Applies the peer's Set Chunk Size (§5.4.1: 1 to 0x7FFFFFFF).
     pub fn set_chunk_size(&mut self, size: u32) -> Result<(), RtmpError> {
         if size == 0 || size > MAX_CHUNK_SIZE {

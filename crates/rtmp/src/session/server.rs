@@ -25,6 +25,14 @@ use crate::message::{Message, MessageType, split_aggregate};
 /// input plus partial messages. Two maximum-size messages fit.
 pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 32 * 1024 * 1024;
 
+/// Default cap on one message before a publish is requested: connect,
+/// createStream and publish are a few hundred bytes, so a bigger message
+/// from a peer nobody has admitted yet is refused before it is buffered.
+pub const DEFAULT_MAX_MESSAGE_BEFORE_PUBLISH: u32 = 64 * 1024;
+
+/// Default cap on bytes held while parsing before a publish is requested.
+pub const DEFAULT_MAX_BUFFERED_BEFORE_PUBLISH: usize = 1024 * 1024;
+
 /// Server session settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -42,6 +50,12 @@ pub struct ServerConfig {
     /// Bytes a connection may hold while parsing (unparsed input plus
     /// partial messages). Default [`DEFAULT_MAX_BUFFERED_BYTES`].
     pub max_buffered_bytes: usize,
+    /// Largest message accepted until a `publish` arrives (bytes). Default
+    /// [`DEFAULT_MAX_MESSAGE_BEFORE_PUBLISH`].
+    pub max_message_before_publish: u32,
+    /// Bytes a connection may hold while parsing until a `publish` arrives.
+    /// Default [`DEFAULT_MAX_BUFFERED_BEFORE_PUBLISH`].
+    pub max_buffered_before_publish: usize,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +67,8 @@ impl Default for ServerConfig {
             max_message_size: MAX_MESSAGE_LEN,
             max_chunk_streams: 64,
             max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
+            max_message_before_publish: DEFAULT_MAX_MESSAGE_BEFORE_PUBLISH,
+            max_buffered_before_publish: DEFAULT_MAX_BUFFERED_BEFORE_PUBLISH,
         }
     }
 }
@@ -152,6 +168,8 @@ pub struct ServerSession {
     connect: Option<ConnectInfo>,
     streams: BTreeMap<u32, Stream>,
     next_stream_id: u32,
+    /// A `publish` has arrived: the admission caps are lifted.
+    publish_seen: bool,
     failed: bool,
 }
 
@@ -159,7 +177,10 @@ impl ServerSession {
     /// A session waiting for C0+C1. `random_seed` feeds the handshake's
     /// random bytes (no secrecy needed; any per-connection value will do).
     pub fn new(config: ServerConfig, random_seed: u64) -> Self {
-        let conn = Connection::new(config.max_message_size, config.max_chunk_streams);
+        let first_cap = config
+            .max_message_before_publish
+            .min(config.max_message_size);
+        let conn = Connection::new(first_cap, config.max_chunk_streams);
         Self {
             config,
             handshake: ServerHandshake::new(random_seed),
@@ -167,6 +188,7 @@ impl ServerSession {
             connect: None,
             streams: BTreeMap::new(),
             next_stream_id: 1,
+            publish_seen: false,
             failed: false,
         }
     }
@@ -240,6 +262,35 @@ impl ServerSession {
             .send_command(CSID_STATUS, stream_id, &Command::on_status(info));
     }
 
+    /// Whether the handshake is complete.
+    pub fn handshake_done(&self) -> bool {
+        self.handshake.is_done()
+    }
+
+    /// Whether a `publish` has arrived (pending, accepted or refused since).
+    pub fn publish_requested(&self) -> bool {
+        self.publish_seen
+    }
+
+    /// The cap on buffered bytes now: small until a publish is requested.
+    fn buffer_cap(&self) -> usize {
+        if self.publish_requested() {
+            self.config.max_buffered_bytes
+        } else {
+            self.config
+                .max_buffered_before_publish
+                .min(self.config.max_buffered_bytes)
+        }
+    }
+
+    /// Called when a `publish` arrives: media messages may be large now.
+    pub(super) fn lift_admission_caps(&mut self) {
+        self.publish_seen = true;
+        self.conn
+            .reader
+            .set_max_message_size(self.config.max_message_size);
+    }
+
     /// Bytes currently held for parsing (unparsed input plus partial
     /// messages); never more than `max_buffered_bytes` after a `feed`.
     pub fn buffered_bytes(&self) -> usize {
@@ -279,10 +330,9 @@ impl ServerSession {
             }
             self.conn.acknowledge_if_due();
         }
-        if self.conn.buffered() > self.config.max_buffered_bytes {
-            return Err(RtmpError::BufferLimit {
-                max: self.config.max_buffered_bytes,
-            });
+        let max = self.buffer_cap();
+        if self.conn.buffered() > max {
+            return Err(RtmpError::BufferLimit { max });
         }
         if self.conn.output.len() > MAX_PENDING_OUTPUT {
             return Err(RtmpError::OutputLimit {

@@ -140,6 +140,78 @@ fn buffered_bytes_are_capped() {
 }
 
 #[test]
+fn a_big_message_before_publish_is_refused_from_its_header() {
+    // The command bomb: 15 MiB announced before connect is refused as soon
+    // as its 12-byte header is read; nothing of it is buffered.
+    let mut s = server_after_handshake(ServerConfig::default());
+    let bomb = command(
+        "connect",
+        1.0,
+        Value::String("x".repeat(15 << 20)),
+        vec![],
+        0,
+    );
+    let size = u32::try_from(bomb.payload.len()).unwrap();
+    let bytes = chunks(&[(3, bomb)]);
+    assert_eq!(
+        s.feed(&bytes[..12]),
+        Err(RtmpError::MessageTooLarge {
+            size,
+            max: crate::DEFAULT_MAX_MESSAGE_BEFORE_PUBLISH
+        })
+    );
+    assert!(s.buffered_bytes() <= 12);
+}
+
+#[test]
+fn admission_caps_lift_once_publish_arrives() {
+    let mut s = server_after_handshake(ServerConfig::default());
+    let publish = command(
+        "publish",
+        3.0,
+        Value::Null,
+        vec![Value::String("cam".into())],
+        1,
+    );
+    let create = command("createStream", 2.0, Value::Null, vec![], 0);
+    let events = s
+        .feed(&chunks(&[(3, connect()), (3, create), (8, publish)]))
+        .unwrap();
+    assert!(s.publish_requested());
+    assert!(matches!(
+        events.last(),
+        Some(ServerEvent::PublishRequested { .. })
+    ));
+    s.accept_publish(1);
+    // A 1 MiB keyframe is fine now.
+    let events = s.feed(&chunks(&[(6, video(1 << 20))])).unwrap();
+    assert!(matches!(&events[..], [ServerEvent::Video { data, .. }] if data.len() == 1 << 20));
+}
+
+#[test]
+fn bytes_held_before_publish_are_capped_lower() {
+    // Partial messages on many chunk streams, each under the message cap,
+    // may not add up past the smaller pre-publish buffer cap.
+    let mut s = server_after_handshake(ServerConfig::default());
+    let mut held = BytesMut::new();
+    for csid in 10..40 {
+        let msg = chunks(&[(csid, video(60_000))]);
+        // The first 301 chunks (default size 128: a 12-byte header, then a
+        // 1-byte one per chunk), never the whole message.
+        held.extend_from_slice(&msg[..12 + 128 + 300 * 129]);
+    }
+    let result = held
+        .chunks(4096)
+        .try_for_each(|piece| s.feed(piece).map(drop));
+    assert_eq!(
+        result,
+        Err(RtmpError::BufferLimit {
+            max: crate::DEFAULT_MAX_BUFFERED_BEFORE_PUBLISH
+        })
+    );
+}
+
+#[test]
 fn malformed_connect_is_fatal() {
     let no_app = command("connect", 1.0, Value::Object(vec![]), vec![], 0);
     let no_object = command("connect", 1.0, Value::Null, vec![], 0);

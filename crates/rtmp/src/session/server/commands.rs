@@ -219,6 +219,7 @@ impl ServerSession {
             return Ok(());
         }
         *stream = Stream::Pending { name: name.clone() };
+        self.lift_admission_caps();
         events.push(ServerEvent::PublishRequested {
             stream_id,
             app: connect.app,
