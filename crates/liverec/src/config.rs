@@ -54,6 +54,16 @@ pub struct Config {
     pub rtmp_read_timeout_seconds: u64,
     /// Most RTMP connections at once. Default 2000.
     pub rtmp_max_connections: usize,
+    /// Most RTMP connections at once from one IP address. Default 256 (a
+    /// benchmark pushes a few hundred streams from one address).
+    pub rtmp_max_connections_per_ip: usize,
+    /// Seconds a new RTMP connection has to complete the handshake. Default 10.
+    pub rtmp_handshake_timeout_seconds: u64,
+    /// Seconds a new RTMP connection has to send `publish`. Default 30.
+    pub rtmp_publish_timeout_seconds: u64,
+    /// A peer that takes longer than this many seconds to take our bytes
+    /// (it stopped reading) is dropped. Default 10.
+    pub rtmp_write_timeout_seconds: u64,
     /// Forward timestamp jumps larger than this (ms) are repaired. Default 10000.
     pub max_timestamp_jump_ms: i64,
     /// Seconds allowed for finalizing recordings at shutdown. Default 8.
@@ -88,6 +98,10 @@ impl Default for Config {
             rate_other: 20,
             rtmp_read_timeout_seconds: 10,
             rtmp_max_connections: 2000,
+            rtmp_max_connections_per_ip: 256,
+            rtmp_handshake_timeout_seconds: 10,
+            rtmp_publish_timeout_seconds: 30,
+            rtmp_write_timeout_seconds: 10,
             max_timestamp_jump_ms: 10_000,
             shutdown_grace_seconds: 8,
             hls_segment_seconds: 6,
@@ -241,10 +255,14 @@ impl Config {
                 stop_delete_live_record: self.rate_stop_delete_live_record,
                 other: self.rate_other,
             },
-            rtmp_read_timeout: std::time::Duration::from_secs(
-                self.rtmp_read_timeout_seconds.max(1),
-            ),
-            rtmp_max_connections: self.rtmp_max_connections.max(1),
+            rtmp: RtmpLimits {
+                read_timeout: secs(self.rtmp_read_timeout_seconds),
+                handshake_timeout: secs(self.rtmp_handshake_timeout_seconds),
+                publish_timeout: secs(self.rtmp_publish_timeout_seconds),
+                write_timeout: secs(self.rtmp_write_timeout_seconds),
+                max_connections: self.rtmp_max_connections.max(1),
+                max_connections_per_ip: self.rtmp_max_connections_per_ip.max(1),
+            },
             max_timestamp_jump_ms: self.max_timestamp_jump_ms.max(1000),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
             hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
@@ -309,6 +327,29 @@ fn read_secret_file(path: &Path) -> Result<String, ConfigError> {
     Ok(s.trim().to_string())
 }
 
+/// A duration of whole seconds, at least one.
+fn secs(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n.max(1))
+}
+
+/// What an RTMP connection may cost before and after it publishes
+/// (SPEC §2 "Limits before a publish is accepted").
+#[derive(Clone, Debug)]
+pub struct RtmpLimits {
+    /// A publisher silent this long is disconnected.
+    pub read_timeout: std::time::Duration,
+    /// From accept to a completed handshake.
+    pub handshake_timeout: std::time::Duration,
+    /// From accept to `publish`.
+    pub publish_timeout: std::time::Duration,
+    /// Longest wait for the peer to take bytes we send.
+    pub write_timeout: std::time::Duration,
+    /// Connections at once.
+    pub max_connections: usize,
+    /// Connections at once from one IP address.
+    pub max_connections_per_ip: usize,
+}
+
 /// Per-action rate limits, requests per second per SecretId.
 #[derive(Clone, Debug)]
 pub struct Rates {
@@ -347,10 +388,8 @@ pub struct Settings {
     pub max_running_tasks: u64,
     /// Rate limits.
     pub rates: Rates,
-    /// RTMP read timeout.
-    pub rtmp_read_timeout: std::time::Duration,
-    /// RTMP connection cap.
-    pub rtmp_max_connections: usize,
+    /// Bounds on RTMP connections.
+    pub rtmp: RtmpLimits,
     /// Timestamp jump threshold, ms.
     pub max_timestamp_jump_ms: i64,
     /// Time allowed for finalizing at shutdown.

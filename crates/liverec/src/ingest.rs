@@ -1,5 +1,6 @@
 //! RTMP ingest: the listener, one task per connection (bounded by a
-//! semaphore), and the adapter from the sans-IO `rtmp` session to the hub
+//! semaphore and a per-IP count; deadlines for the handshake and the
+//! publish, a write timeout, see [`RtmpLimits`]), and the adapter from the sans-IO `rtmp` session to the hub
 //! (`session`): publish identity from tcUrl/app/name, demuxing of FLV tag
 //! bodies into frames, timestamps unwrapped from 32 bits. A stalled or
 //! misbehaving publisher is disconnected and logged; it never affects other
@@ -11,8 +12,9 @@ mod history;
 mod identity;
 mod session;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -21,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::clock::Clock;
+use crate::config::RtmpLimits;
 use crate::hub::Hub;
 
 /// What the ingest needs.
@@ -30,20 +33,62 @@ pub struct IngestCtx {
     pub hub: Arc<Hub>,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
-    /// A publisher silent this long is disconnected.
-    pub read_timeout: Duration,
+    /// Deadlines and connection caps.
+    pub limits: RtmpLimits,
     /// Database (push authentication, forbidden streams, publish sessions).
     pub store: crate::store::Store,
 }
 
+/// Connections open per IP address; a [`PeerSlot`] holds one.
+#[derive(Debug, Default)]
+struct PerIp(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's place in the per-IP count, given back on drop.
+struct PeerSlot {
+    table: Arc<PerIp>,
+    ip: IpAddr,
+}
+
+impl PerIp {
+    /// A slot for `ip`, unless it already has `max` connections.
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<PeerSlot> {
+        let mut t = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = t.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+
+    #[cfg(test)]
+    fn count(&self, ip: IpAddr) -> usize {
+        let t = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        t.get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut t = self.table.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = t.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Accepts RTMP connections until `shutdown` is cancelled.
-pub async fn run(
-    listener: TcpListener,
-    ctx: IngestCtx,
-    max_connections: usize,
-    shutdown: CancellationToken,
-) {
+pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationToken) {
+    let max_connections = ctx.limits.max_connections;
+    let max_per_ip = ctx.limits.max_connections_per_ip;
     let permits = Arc::new(Semaphore::new(max_connections));
+    let per_ip = Arc::new(PerIp::default());
     let mut conn_id: u64 = 0;
     loop {
         let accepted = tokio::select! {
@@ -59,7 +104,14 @@ pub async fn run(
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics::counter!("liverec_rtmp_refused_total", "reason" => "max_connections")
+                .increment(1);
             tracing::warn!(%peer, max_connections, "rtmp connection refused: too many connections");
+            continue;
+        };
+        let Some(slot) = per_ip.take(peer.ip(), max_per_ip) else {
+            metrics::counter!("liverec_rtmp_refused_total", "reason" => "per_ip").increment(1);
+            tracing::warn!(%peer, max_per_ip, "rtmp connection refused: too many connections from this address");
             continue;
         };
         conn_id += 1;
@@ -82,6 +134,7 @@ pub async fn run(
                 serve(socket, peer, conn_id, &ctx, shutdown).await;
                 metrics::gauge!("liverec_rtmp_connections").decrement(1.0);
                 drop(permit);
+                drop(slot);
             }
             .instrument(span),
         );
@@ -105,5 +158,27 @@ async fn serve(
             metrics::counter!("liverec_rtmp_disconnects_total", "reason" => e.kind()).increment(1);
             tracing::warn!(reason = %e, "rtmp publisher disconnected");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_ip_slots_are_capped_and_given_back() {
+        let t = Arc::new(PerIp::default());
+        let a: IpAddr = [127, 0, 0, 1].into();
+        let b: IpAddr = [127, 0, 0, 2].into();
+        let s1 = t.take(a, 2).unwrap();
+        let s2 = t.take(a, 2).unwrap();
+        assert!(t.take(a, 2).is_none(), "a third from one address");
+        let other = t.take(b, 2).unwrap();
+        assert_eq!((t.count(a), t.count(b)), (2, 1));
+        drop(s1);
+        let s3 = t.take(a, 2).unwrap();
+        drop((s2, s3, other));
+        assert_eq!((t.count(a), t.count(b)), (0, 0));
+        assert!(t.0.lock().unwrap().is_empty(), "no entry left behind");
     }
 }

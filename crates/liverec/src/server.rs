@@ -121,10 +121,9 @@ pub async fn serve(
         IngestCtx {
             hub: hub.clone(),
             clock: clock.clone(),
-            read_timeout: settings.rtmp_read_timeout,
+            limits: settings.rtmp.clone(),
             store: store.clone(),
         },
-        settings.rtmp_max_connections,
         shutdown.clone(),
     ));
     let http_stop = CancellationToken::new();

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::history::SessionLog;
-use super::identity::{declared_tracks, split_query, tc_url_host};
+use super::identity::{check_name, declared_tracks, split_query, tc_url_host};
 use super::{IngestCtx, auth};
 use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
 use crate::task::{StreamKey, normalize_domain};
@@ -28,6 +28,13 @@ pub(super) enum ConnError {
     Io(#[from] std::io::Error),
     #[error("no data for {0:?}")]
     Timeout(std::time::Duration),
+    #[error("no {what} within {after:?} of connecting")]
+    Deadline {
+        what: &'static str,
+        after: std::time::Duration,
+    },
+    #[error("the peer took no data for {0:?} (not reading)")]
+    WriteTimeout(std::time::Duration),
     #[error("protocol: {0}")]
     Protocol(#[from] rtmp::RtmpError),
     #[error("media: {0}")]
@@ -57,6 +64,8 @@ impl ConnError {
         match self {
             ConnError::Io(_) => "io",
             ConnError::Timeout(_) => "timeout",
+            ConnError::Deadline { .. } => "deadline",
+            ConnError::WriteTimeout(_) => "write_timeout",
             ConnError::Protocol(_) => "protocol",
             ConnError::Media(_) => "media",
             ConnError::Refused(_) => "refused",
@@ -130,16 +139,18 @@ impl<'a> Connection<'a> {
 
     async fn serve(&mut self, shutdown: &CancellationToken) -> Result<(), ConnError> {
         let mut buf = vec![0u8; READ_BUFFER];
+        let accepted = tokio::time::Instant::now();
         loop {
             let kicked = match &self.publishing {
                 Some(p) => p.publisher.stream().kicked(),
                 None => CancellationToken::new().cancelled_owned(),
             };
+            let (deadline, expired) = self.read_deadline(accepted);
             let n = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = kicked => return Err(ConnError::Kicked),
-                r = tokio::time::timeout(self.ctx.read_timeout, self.socket.read(&mut buf)) => match r {
-                    Err(_) => return Err(ConnError::Timeout(self.ctx.read_timeout)),
+                r = tokio::time::timeout_at(deadline, self.socket.read(&mut buf)) => match r {
+                    Err(_) => return Err(expired),
                     Ok(r) => r?,
                 },
             };
@@ -167,10 +178,34 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// When the next read must have completed, and the error if it has
+    /// not: the read timeout, or sooner the handshake or publish deadline
+    /// of a connection that has not published yet.
+    fn read_deadline(&self, accepted: tokio::time::Instant) -> (tokio::time::Instant, ConnError) {
+        let limits = &self.ctx.limits;
+        let idle = tokio::time::Instant::now() + limits.read_timeout;
+        let admission = if !self.session.handshake_done() {
+            Some(("handshake", limits.handshake_timeout))
+        } else if !self.session.publish_requested() {
+            Some(("publish", limits.publish_timeout))
+        } else {
+            None
+        };
+        match admission {
+            Some((what, after)) if accepted + after < idle => {
+                (accepted + after, ConnError::Deadline { what, after })
+            }
+            _ => (idle, ConnError::Timeout(limits.read_timeout)),
+        }
+    }
+
     async fn flush(&mut self) -> Result<(), ConnError> {
         let out = self.session.take_output();
         if !out.is_empty() {
-            self.socket.write_all(&out).await?;
+            let limit = self.ctx.limits.write_timeout;
+            tokio::time::timeout(limit, self.socket.write_all(&out))
+                .await
+                .map_err(|_| ConnError::WriteTimeout(limit))??;
         }
         Ok(())
     }
@@ -242,13 +277,11 @@ impl<'a> Connection<'a> {
         let (app, app_query) = split_query(app);
         let (stream, query) = split_query(name);
         let app = app.trim_matches('/');
-        if stream.is_empty() || app.is_empty() {
+        if let Err(reason) =
+            check_name("AppName", app).and_then(|()| check_name("StreamName", stream))
+        {
             return self
-                .refuse(
-                    stream_id,
-                    StatusCode::PublishBadName,
-                    format!("invalid publish name {name:?} in app {app:?}"),
-                )
+                .refuse(stream_id, StatusCode::PublishBadName, reason)
                 .await;
         }
         let domain = tc_url.and_then(tc_url_host).unwrap_or_else(|| {

@@ -275,6 +275,30 @@ impl Server {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// Waits (at most 5 s) until the log contains `text`; the log so far.
+    /// A connection's closing line is written just after its socket closes.
+    pub fn wait_log(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.contains(text) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Resident memory of the server process now, KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("server running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line")
+    }
+
     fn spawn(&mut self) {
         let listen = self.dir.path().join("listen.json");
         let _ = std::fs::remove_file(&listen);
@@ -724,6 +748,23 @@ impl Publisher {
 impl Drop for Publisher {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Reads until the peer closes; returns how long that took, or None if it
+/// did not close within `limit` (in all, however much the peer sends).
+pub fn closed_within(mut sock: TcpStream, limit: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.checked_sub(t.elapsed()).filter(|d| !d.is_zero())?;
+        sock.set_read_timeout(Some(left)).expect("timeout");
+        match sock.read(&mut buf) {
+            Ok(0) => return Some(t.elapsed()),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(t.elapsed()),
+            Err(_) => return None,
+        }
     }
 }
 

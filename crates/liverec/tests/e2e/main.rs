@@ -10,6 +10,7 @@ mod probe;
 mod api;
 mod files;
 mod formats;
+mod hostile;
 mod recording;
 mod service;
 mod streams;

@@ -1,11 +1,11 @@
 //! The service around the API: bootstrap credential, `keys list`,
 //! `/healthz`, `/metrics`, quotas and rate limits, RTMP admission.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -184,23 +184,6 @@ fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     // The first publisher is unaffected: it can still be recorded.
     let (_, files) = s.record_for("solo", 3);
     crate::probe::assert_valid(&s.download_file(&files[0]), "flv", 1.5, 9.0);
-}
-
-/// Reads until the peer closes; returns how long that took, or None if it
-/// did not close within `limit` (in all, however much the peer sends).
-fn closed_within(mut sock: TcpStream, limit: Duration) -> Option<Duration> {
-    let t = Instant::now();
-    let mut buf = [0u8; 4096];
-    loop {
-        let left = limit.checked_sub(t.elapsed()).filter(|d| !d.is_zero())?;
-        sock.set_read_timeout(Some(left)).expect("timeout");
-        match sock.read(&mut buf) {
-            Ok(0) => return Some(t.elapsed()),
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(t.elapsed()),
-            Err(_) => return None,
-        }
-    }
 }
 
 #[test]

@@ -1,0 +1,270 @@
+//! Hostile peers on the RTMP port (SPEC §2 "Limits before a publish is
+//! accepted"): a peer that trickles its handshake, one that connects and
+//! never publishes, a command bomb before connect, too many connections
+//! from one address, and names that cannot be stream names. For each the
+//! server stays up, the offender is dropped with a log line, and a
+//! well-behaved publisher still records.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use media::amf0::Value;
+use rtmp::chunk::ChunkWriter;
+use rtmp::command::Command;
+use rtmp::message::{Message, MessageType};
+use rtmp::{ClientEvent, ClientSession};
+
+use crate::harness::*;
+
+/// C0+C1, then reads S0+S1+S2 and answers C2: a completed handshake.
+fn handshake(sock: &mut TcpStream) {
+    let mut c0c1 = vec![3u8];
+    c0c1.extend_from_slice(&[0u8; 1536]);
+    sock.write_all(&c0c1).expect("C0+C1");
+    let mut s = vec![0u8; 1 + 2 * 1536];
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    sock.read_exact(&mut s).expect("S0+S1+S2");
+    sock.write_all(&s[1..1 + 1536]).expect("C2");
+}
+
+fn command_bytes(cmd: &Command) -> BytesMut {
+    let msg = Message {
+        timestamp: 0,
+        type_id: MessageType::COMMAND_AMF0,
+        stream_id: 0,
+        payload: cmd.encode(),
+    };
+    let mut out = BytesMut::new();
+    ChunkWriter::new().write(3, &msg, &mut out).expect("chunk");
+    out
+}
+
+fn connect(tc_url: &str) -> Command {
+    Command::new(
+        "connect",
+        1.0,
+        Value::Object(vec![
+            ("app".into(), Value::String("live".into())),
+            ("tcUrl".into(), Value::String(tc_url.into())),
+        ]),
+        vec![],
+    )
+}
+
+/// Writes one byte every 200 ms until the server closes the connection
+/// (or `limit` passes); returns when it closed.
+fn trickle_until_closed(mut sock: TcpStream, limit: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    while t.elapsed() < limit {
+        if sock.write_all(&[3]).is_err() {
+            return Some(t.elapsed());
+        }
+        match sock.read(&mut buf) {
+            Ok(0) => return Some(t.elapsed()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(t.elapsed());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[test]
+fn peers_that_never_publish_are_dropped_at_the_deadlines() {
+    // The read timeout (10 s) alone would keep both peers for long.
+    let s = Server::start_with(&[
+        ("LIVEREC_RTMP_HANDSHAKE_TIMEOUT_SECONDS", "1"),
+        ("LIVEREC_RTMP_PUBLISH_TIMEOUT_SECONDS", "2"),
+    ]);
+    // Slowloris: a byte every 200 ms keeps the read timeout from firing,
+    // but the handshake never completes.
+    let sock = TcpStream::connect(s.rtmp).expect("connect");
+    let took = trickle_until_closed(sock, Duration::from_secs(8)).expect("trickler dropped");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "dropped at the handshake deadline: {took:?}"
+    );
+    // Handshake and connect, then nothing: dropped at the publish deadline.
+    let started = Instant::now();
+    let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+    handshake(&mut sock);
+    let url = format!("rtmp://{}/live", s.rtmp);
+    sock.write_all(&command_bytes(&connect(&url)))
+        .expect("connect");
+    closed_within(sock, Duration::from_secs(8)).expect("idle peer dropped");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1800) && took < Duration::from_secs(6),
+        "dropped at the publish deadline: {took:?}"
+    );
+    let log = s.wait_log("no publish within 2s of connecting");
+    assert!(
+        log.contains("no handshake within 1s of connecting"),
+        "{log}"
+    );
+    assert!(log.contains("no publish within 2s of connecting"), "{log}");
+    let (_, files) = {
+        let _p = s.publish("fine", "h264_aac_10s.flv");
+        s.record_for("fine", 3)
+    };
+    crate::probe::assert_valid(&s.download_file(&files[0]), "flv", 1.5, 9.0);
+}
+
+#[test]
+fn a_command_bomb_before_connect_costs_nothing() {
+    let s = Server::start();
+    let before = s.rss_kib();
+    // Ten peers each announce a 15 MiB connect and send 1 MiB of it.
+    let mut socks = Vec::new();
+    for _ in 0..10 {
+        let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+        handshake(&mut sock);
+        let bomb = Command::new("connect", 1.0, Value::String("x".repeat(15 << 20)), vec![]);
+        let bytes = command_bytes(&bomb);
+        // The server may close while we write: that is the point.
+        let _ = sock.write_all(&bytes[..1 << 20]);
+        socks.push(sock);
+    }
+    for sock in socks {
+        assert!(
+            closed_within(sock, Duration::from_secs(5)).is_some(),
+            "bomb: connection closed"
+        );
+    }
+    let after = s.rss_kib();
+    assert!(
+        after < before + 32 * 1024,
+        "memory grew from {before} KiB to {after} KiB"
+    );
+    let log = s.wait_log("exceeds the limit of 65536");
+    assert!(log.contains("exceeds the limit of 65536"), "{log}");
+    let _p = s.publish("after_bomb", "h264_aac_10s.flv");
+}
+
+#[test]
+fn connections_per_address_are_capped() {
+    let s = Server::start_with(&[("LIVEREC_RTMP_MAX_CONNECTIONS_PER_IP", "3")]);
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+            handshake(&mut sock);
+            sock
+        })
+        .collect();
+    let fourth = TcpStream::connect(s.rtmp).expect("connect");
+    assert!(
+        closed_within(fourth, Duration::from_secs(3)).is_some(),
+        "the fourth from one address is refused"
+    );
+    let first = held.remove(0);
+    let probe = first.try_clone().expect("clone");
+    assert!(
+        closed_within(probe, Duration::from_millis(300)).is_none(),
+        "the first three stay"
+    );
+    drop(first);
+    // Once one leaves, a new one is taken (the server notices the close
+    // within its read loop).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+        let mut c0c1 = vec![3u8];
+        c0c1.extend_from_slice(&[0u8; 1536]);
+        sock.write_all(&c0c1).expect("C0+C1");
+        let mut s0 = [0u8; 1];
+        sock.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        if sock.read(&mut s0).is_ok_and(|n| n == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no slot came free");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        s.log()
+            .contains("rtmp connection refused: too many connections from this address"),
+        "{}",
+        s.log()
+    );
+    drop(held);
+}
+
+#[test]
+fn five_hundred_idle_connections_from_one_address_are_bounded() {
+    let s = Server::start();
+    let before = s.rss_kib();
+    let socks: Vec<TcpStream> = (0..500)
+        .map(|_| TcpStream::connect(s.rtmp).expect("connect"))
+        .collect();
+    // The default cap is 256 per address: the rest are closed at once.
+    let closed = socks
+        .into_iter()
+        .map(|sock| closed_within(sock, Duration::from_millis(50)).is_some())
+        .filter(|&c| c)
+        .count();
+    assert!(closed >= 244, "only {closed} of 500 refused");
+    let after = s.rss_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "memory grew from {before} KiB to {after} KiB"
+    );
+    let _p = s.publish("after_flood", "h264_aac_10s.flv");
+}
+
+/// Publishes `name` with the project's RTMP client session; returns the
+/// refusal's code, or None if the publish started.
+fn publish_refusal(s: &Server, name: &str) -> Option<String> {
+    let url = format!("rtmp://{}/live", s.rtmp);
+    let mut client = ClientSession::new(&url, "live", name, 7);
+    let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        sock.write_all(&client.take_output()).expect("write");
+        let n = sock.read(&mut buf).expect("read");
+        assert!(n > 0, "closed without an answer");
+        for ev in client.feed(&buf[..n]).expect("client") {
+            match ev {
+                ClientEvent::PublishStarted => return None,
+                ClientEvent::PublishRejected { code, .. } => return Some(code),
+                ClientEvent::Status { .. } => {}
+            }
+        }
+    }
+    panic!("no answer to publish {name:?}");
+}
+
+#[test]
+fn names_that_cannot_be_stream_names_are_refused() {
+    let s = Server::start();
+    let long = "s".repeat(300);
+    for (name, why) in [
+        ("a..b", "contains .."),
+        ("a/b", "contains / or \\"),
+        ("a\\b", "contains / or \\"),
+        ("a\u{0}b", "contains a control character"),
+        (long.as_str(), "is longer than 256 bytes"),
+    ] {
+        assert_eq!(
+            publish_refusal(&s, name).as_deref(),
+            Some("NetStream.Publish.BadName"),
+            "{name:?}"
+        );
+        let log = s.wait_log(why);
+        assert!(log.contains(why), "{name:?}: {log}");
+    }
+    // ffmpeg sees the refusal too.
+    let mut p = Publisher::start(&s.rtmp_url("live", "x..y"), "h264_aac_10s.flv");
+    let status = p.wait_exit(Duration::from_secs(10));
+    assert!(status.is_some_and(|st| !st.success()), "{status:?}");
+    assert_eq!(publish_refusal(&s, "fine_name"), None);
+}
