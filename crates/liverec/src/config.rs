@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 mod names;
 
+pub use crate::http_server::HttpLimits;
+
 pub use names::{Hint, Source, Unknown, unknown_env};
 
 /// The configuration as written by the operator.
@@ -52,6 +54,12 @@ pub struct Config {
     pub rate_other: u32,
     /// A publisher silent for this many seconds is disconnected. Default 10.
     pub rtmp_read_timeout_seconds: u64,
+    /// Most API/file-server connections at once. Default 1024.
+    pub http_max_connections: usize,
+    /// Seconds a client has to send a request's headers. Default 10.
+    pub http_header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body. Default 10.
+    pub http_body_timeout_seconds: u64,
     /// Most RTMP connections at once. Default 2000.
     pub rtmp_max_connections: usize,
     /// Most RTMP connections at once from one IP address. Default 256 (a
@@ -97,6 +105,9 @@ impl Default for Config {
             rate_stop_delete_live_record: 200,
             rate_other: 20,
             rtmp_read_timeout_seconds: 10,
+            http_max_connections: 1024,
+            http_header_timeout_seconds: 10,
+            http_body_timeout_seconds: 10,
             rtmp_max_connections: 2000,
             rtmp_max_connections_per_ip: 256,
             rtmp_handshake_timeout_seconds: 10,
@@ -255,6 +266,11 @@ impl Config {
                 stop_delete_live_record: self.rate_stop_delete_live_record,
                 other: self.rate_other,
             },
+            http: HttpLimits {
+                header_timeout: secs(self.http_header_timeout_seconds),
+                body_timeout: secs(self.http_body_timeout_seconds),
+                max_connections: self.http_max_connections.max(1),
+            },
             rtmp: RtmpLimits {
                 read_timeout: secs(self.rtmp_read_timeout_seconds),
                 handshake_timeout: secs(self.rtmp_handshake_timeout_seconds),
@@ -388,6 +404,8 @@ pub struct Settings {
     pub max_running_tasks: u64,
     /// Rate limits.
     pub rates: Rates,
+    /// Bounds on API/file-server connections.
+    pub http: HttpLimits,
     /// Bounds on RTMP connections.
     pub rtmp: RtmpLimits,
     /// Timestamp jump threshold, ms.

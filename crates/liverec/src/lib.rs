@@ -11,6 +11,8 @@
 //! - [`hub`]: live stream registry, pre-roll ring, fan-out.
 //! - [`recorder`]: recordings, scheduler, crash recovery, retention.
 //! - [`api`]: the Tencent API endpoint, `/files`, `/healthz`, `/metrics`.
+//! - [`http_server`]: the HTTP listener under [`api`]: connection cap,
+//!   header and body deadlines, graceful shutdown.
 //! - [`store`]: the database (SQLite or PostgreSQL).
 //! - [`storage`]: where finished files live.
 //! - [`task`]: formats, record types, stream identity.
@@ -22,6 +24,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod http_server;
 pub mod hub;
 pub mod ingest;
 pub mod plan;

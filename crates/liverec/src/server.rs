@@ -127,15 +127,13 @@ pub async fn serve(
         shutdown.clone(),
     ));
     let http_stop = CancellationToken::new();
-    let http_task = {
-        let stop = http_stop.clone();
-        let app = api::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(api_listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        })
-    };
+    let http_task = tokio::spawn(crate::http_server::serve(
+        api_listener,
+        api::router(state.clone()),
+        settings.http.clone(),
+        http_stop.clone(),
+        std::time::Duration::from_secs(2),
+    ));
     let retention_task = tokio::spawn(recorder::run_retention(rctx.clone(), shutdown.clone()));
     state.ready.store(true, Ordering::SeqCst);
 
@@ -148,11 +146,7 @@ pub async fn serve(
     http_stop.cancel();
     let _ = ingest_task.await;
     let _ = retention_task.await;
-    match tokio::time::timeout(std::time::Duration::from_secs(2), http_task).await {
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "API server ended with an error"),
-        Err(_) => tracing::warn!("API requests still running at exit"),
-        _ => {}
-    }
+    let _ = http_task.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

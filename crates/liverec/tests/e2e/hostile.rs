@@ -268,3 +268,81 @@ fn names_that_cannot_be_stream_names_are_refused() {
     assert!(status.is_some_and(|st| !st.success()), "{status:?}");
     assert_eq!(publish_refusal(&s, "fine_name"), None);
 }
+
+/// Sends `head` and then one byte of `drip` every 200 ms until the server
+/// closes (or 8 s pass); returns when it closed and what it answered.
+fn http_trickle(s: &Server, head: &[u8], drip: u8) -> (Option<Duration>, String) {
+    let mut sock = TcpStream::connect(s.api).expect("connect");
+    let t = Instant::now();
+    sock.write_all(head).expect("head");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while t.elapsed() < Duration::from_secs(8) {
+        if sock.write_all(&[drip]).is_err() {
+            return (Some(t.elapsed()), String::from_utf8_lossy(&answer).into());
+        }
+        match sock.read(&mut buf) {
+            Ok(0) => return (Some(t.elapsed()), String::from_utf8_lossy(&answer).into()),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (Some(t.elapsed()), String::from_utf8_lossy(&answer).into());
+            }
+            Err(_) => {}
+        }
+    }
+    (None, String::from_utf8_lossy(&answer).into())
+}
+
+#[test]
+fn slow_http_clients_are_dropped_and_connections_capped() {
+    let s = Server::start_with(&[
+        ("LIVEREC_HTTP_HEADER_TIMEOUT_SECONDS", "1"),
+        ("LIVEREC_HTTP_BODY_TIMEOUT_SECONDS", "1"),
+        ("LIVEREC_HTTP_MAX_CONNECTIONS", "4"),
+    ]);
+    // Connects and says nothing.
+    let idle = TcpStream::connect(s.api).expect("connect");
+    let took = closed_within(idle, Duration::from_secs(6)).expect("silent client dropped");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // Headers a byte at a time, never finished.
+    let (took, _) = http_trickle(&s, b"POST / HTTP/1.1\r\nX-Slow: ", b'a');
+    let took = took.expect("header trickler dropped");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    // Complete headers, then the body a byte at a time.
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+        s.api
+    );
+    let (took, answer) = http_trickle(&s, head.as_bytes(), b' ');
+    let took = took.expect("body trickler dropped");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?} {answer}"
+    );
+    // Four connections are taken; a fifth is closed at once.
+    let held: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(s.api).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let fifth = TcpStream::connect(s.api).expect("connect");
+    assert!(
+        closed_within(fifth, Duration::from_millis(500)).is_some(),
+        "the fifth is refused"
+    );
+    drop(held);
+    let log = s.wait_log("http connection refused: too many connections");
+    assert!(
+        log.contains("http connection refused: too many connections"),
+        "{log}"
+    );
+    // The API still answers the official SDK.
+    assert_eq!(
+        s.sdk("DescribeRecordFiles", serde_json::json!({})).ok()["TotalCount"],
+        0
+    );
+}
