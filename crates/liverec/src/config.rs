@@ -54,6 +54,8 @@ pub struct Config {
     pub rate_other: u32,
     /// A publisher silent for this many seconds is disconnected. Default 10.
     pub rtmp_read_timeout_seconds: u64,
+    /// Seconds a key replaced by `liverec keys rotate` keeps working. Default 86400.
+    pub key_rotation_grace_seconds: u64,
     /// Most API/file-server connections at once. Default 1024.
     pub http_max_connections: usize,
     /// Seconds a client has to send a request's headers. Default 10.
@@ -105,6 +107,7 @@ impl Default for Config {
             rate_stop_delete_live_record: 200,
             rate_other: 20,
             rtmp_read_timeout_seconds: 10,
+            key_rotation_grace_seconds: 86_400,
             http_max_connections: 1024,
             http_header_timeout_seconds: 10,
             http_body_timeout_seconds: 10,
@@ -266,6 +269,9 @@ impl Config {
                 stop_delete_live_record: self.rate_stop_delete_live_record,
                 other: self.rate_other,
             },
+            key_rotation_grace_ms: i64::try_from(self.key_rotation_grace_seconds)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
             http: HttpLimits {
                 header_timeout: secs(self.http_header_timeout_seconds),
                 body_timeout: secs(self.http_body_timeout_seconds),
@@ -404,6 +410,8 @@ pub struct Settings {
     pub max_running_tasks: u64,
     /// Rate limits.
     pub rates: Rates,
+    /// How long a rotated-out key keeps working, ms.
+    pub key_rotation_grace_ms: i64,
     /// Bounds on API/file-server connections.
     pub http: HttpLimits,
     /// Bounds on RTMP connections.

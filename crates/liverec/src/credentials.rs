@@ -1,6 +1,8 @@
 //! API credentials: generation of SecretId/SecretKey pairs (each key its own
-//! account), the bootstrap credential at first start, and the
-//! `<data-dir>/credentials` file (mode 0600).
+//! account), the bootstrap credential at first start (a changed configured
+//! SecretId rotates the bootstrap account's key), key rotation with a grace
+//! period and revocation, the `<data-dir>/credentials` file (mode 0600) and
+//! the private data directory (0700) that holds it and the database.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -40,6 +42,51 @@ pub async fn create(store: &Store, name: &str, now_ms: i64) -> anyhow::Result<Ne
         .create_account_with_key(&k.account_id, name, &k.secret_id, &k.secret_key, now_ms)
         .await?;
     Ok(k)
+}
+
+/// Creates the data directory (and missing parents) readable by the owner
+/// only; an existing directory is left as the operator made it.
+pub fn create_data_dir(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("creating data directory {}", path.display()))
+}
+
+/// A rotated key: the new credential, and when the old one stops working.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The new credential (same account).
+    pub key: NewKey,
+    /// End of the old key's grace period, ms.
+    pub old_expires_ms: i64,
+}
+
+/// Gives the account of `old_id` a new key; the old one keeps working for
+/// `grace_ms`. None when `old_id` does not exist.
+pub async fn rotate(
+    store: &Store,
+    old_id: &str,
+    now_ms: i64,
+    grace_ms: i64,
+) -> anyhow::Result<Option<Rotated>> {
+    let fresh = generate();
+    let expires = now_ms.saturating_add(grace_ms);
+    let account = store
+        .rotate_key(old_id, &fresh.secret_id, &fresh.secret_key, now_ms, expires)
+        .await?;
+    Ok(account.map(|account_id| Rotated {
+        key: NewKey {
+            account_id,
+            ..fresh
+        },
+        old_expires_ms: expires,
+    }))
 }
 
 /// Makes sure a credential exists: the configured one, or on a first start

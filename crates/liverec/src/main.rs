@@ -1,11 +1,10 @@
-//! The `liverec` command line: `serve` (and `serve --print-config`), `keys
-//! create|list` and `push`. Parses flags, loads the configuration (warning
+//! The `liverec` command line: `serve` (and `serve --print-config`) and `keys
+//! create|list|rotate|revoke`. Parses flags, loads the configuration (warning
 //! about `LIVEREC_*` variables it does not know), sets up logging and metrics, and hands over to
 //! the library.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use liverec::config::{Config, Overrides};
 
@@ -61,6 +60,17 @@ enum KeysAction {
     },
     /// List SecretIds and their accounts (never the keys).
     List,
+    /// Give the key's account a new key; the old one keeps working for
+    /// `key_rotation_grace_seconds` (default a day).
+    Rotate {
+        /// The SecretId to replace.
+        secret_id: String,
+    },
+    /// Delete a key at once.
+    Revoke {
+        /// The SecretId to delete.
+        secret_id: String,
+    },
 }
 
 fn init_tracing() {
@@ -74,6 +84,17 @@ fn init_tracing() {
     } else {
         builder.init();
     }
+}
+
+/// A Unix time in ms as RFC 3339 UTC.
+fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
 }
 
 fn now_ms() -> i64 {
@@ -138,8 +159,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Push(_) => Ok(()), // ran above
         Command::Keys { action } => {
-            std::fs::create_dir_all(&settings.data_dir)
-                .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+            liverec::credentials::create_data_dir(&settings.data_dir)?;
             let store = liverec::store::Store::open(&settings.database_url).await?;
             match action {
                 KeysAction::Create { name } => {
@@ -150,13 +170,36 @@ async fn main() -> anyhow::Result<()> {
                     );
                 }
                 KeysAction::List => {
-                    println!("{:<40} {:<24} NAME", "SECRET_ID", "ACCOUNT");
+                    println!(
+                        "{:<40} {:<24} {:<24} NAME",
+                        "SECRET_ID", "ACCOUNT", "EXPIRES"
+                    );
                     for k in store.list_keys().await? {
+                        let expires = k.expires_ms.map_or("-".to_string(), format_ms);
                         println!(
-                            "{:<40} {:<24} {}",
-                            k.secret_id, k.account_id, k.account_name
+                            "{:<40} {:<24} {:<24} {}",
+                            k.secret_id, k.account_id, expires, k.account_name
                         );
                     }
+                }
+                KeysAction::Rotate { secret_id } => {
+                    let grace = settings.key_rotation_grace_ms;
+                    match liverec::credentials::rotate(&store, &secret_id, now_ms(), grace).await? {
+                        Some(r) => println!(
+                            "Account:   {}\nSecretId:  {}\nSecretKey: {}\n{secret_id} stays valid until {}",
+                            r.key.account_id,
+                            r.key.secret_id,
+                            r.key.secret_key,
+                            format_ms(r.old_expires_ms)
+                        ),
+                        None => anyhow::bail!("no key {secret_id}"),
+                    }
+                }
+                KeysAction::Revoke { secret_id } => {
+                    if !store.revoke_key(&secret_id).await? {
+                        anyhow::bail!("no key {secret_id}");
+                    }
+                    println!("revoked {secret_id}");
                 }
             }
             store.close().await;

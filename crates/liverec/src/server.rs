@@ -43,8 +43,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    credentials::create_data_dir(&settings.data_dir)?;
     let store = Store::open(&settings.database_url)
         .await
         .with_context(|| format!("opening database {}", settings.database_url))?;

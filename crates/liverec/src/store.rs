@@ -54,6 +54,40 @@ pub struct Store {
     dialect: Dialect,
 }
 
+/// Creates the SQLite database file with mode 0600 before SQLite does (its
+/// journal and WAL files take the database file's mode), and tightens an
+/// existing one that others could read.
+fn private_db_file(url: &str) -> Result<()> {
+    private_db_file_io(url).map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))
+}
+
+fn private_db_file_io(url: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
 impl Store {
     /// Connects (creating a SQLite file if needed) and applies migrations.
     pub async fn open(url: &str) -> Result<Store> {
@@ -63,6 +97,9 @@ impl Store {
         } else {
             Dialect::Postgres
         };
+        if dialect == Dialect::Sqlite {
+            private_db_file(url)?;
+        }
         let url = match dialect {
             Dialect::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),

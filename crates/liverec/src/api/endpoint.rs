@@ -124,8 +124,9 @@ async fn process(
     tracing::Span::current().record("action", action.as_str());
     let fail = |e: ApiError| (action.clone(), e);
     let key = match state.store.key(&req.secret_id).await {
-        Ok(Some(k)) => k,
-        Ok(None) => {
+        Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => k,
+        // A rotated-out key past its grace period is as good as gone.
+        Ok(_) => {
             return Err(fail(ApiError {
                 code: ErrorCode::AuthFailureSecretIdNotFound,
                 message: "The SecretId is not found, please ensure that your SecretId is correct."

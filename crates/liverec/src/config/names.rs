@@ -25,6 +25,7 @@ pub(super) const KNOWN: &[&str] = &[
     "rate_stop_delete_live_record",
     "rate_other",
     "rtmp_read_timeout_seconds",
+    "key_rotation_grace_seconds",
     "http_max_connections",
     "http_header_timeout_seconds",
     "http_body_timeout_seconds",

@@ -131,6 +131,10 @@ CREATE TABLE stream_forbids (
     PRIMARY KEY (domain, app, stream)
 );
 "#,
+    // 3: key rotation: an old key stays valid until expires_ms.
+    r#"
+ALTER TABLE api_keys ADD COLUMN expires_ms BIGINT;
+"#,
 ];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.

@@ -375,6 +375,12 @@ impl Server {
         let _ = child.wait();
     }
 
+    /// Sets an environment variable for the next start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     /// Starts again on the same ports and data directory.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "still running");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -110,6 +110,110 @@ fn unknown_settings_are_named_and_the_merged_configuration_printed() {
         err.contains("hls_segment_second; did you mean hls_segment_seconds?"),
         "{err}"
     );
+}
+
+/// Runs `liverec keys ...` on a data directory; its stdout.
+fn keys_cli(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        .arg("keys")
+        .args(args)
+        .env_clear()
+        .env("LIVEREC_DATA_DIR", data_dir)
+        .env("LIVEREC_KEY_ROTATION_GRACE_SECONDS", "3")
+        .output()
+        .expect("liverec keys");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "keys {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn files(s: &Server, o: &SdkOpts) -> Sdk {
+    s.sdk_with(o, "DescribeRecordFiles", json!({}))
+}
+
+fn credential_from(text: &str) -> SdkOpts {
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+    };
+    SdkOpts {
+        secret_id: field("SecretId:"),
+        secret_key: field("SecretKey:"),
+        ..SdkOpts::default()
+    }
+}
+
+#[test]
+fn keys_rotate_and_revoke_and_a_changed_configured_key_replaces_the_old() {
+    let mut s = Server::start();
+    let first = credential_from(&keys_cli(s.data_dir(), &["create", "--name", "ops"]));
+    assert_eq!(files(&s, &first).ok()["TotalCount"], 0);
+    // Rotate: the new key works at once, the old one for the grace period.
+    let rotated = keys_cli(
+        s.data_dir(),
+        &["rotate", first.secret_id.as_deref().expect("id")],
+    );
+    let second = credential_from(&rotated);
+    assert!(rotated.contains("stays valid until"), "{rotated}");
+    assert_ne!(second.secret_id, first.secret_id);
+    let rotated_at = Instant::now();
+    assert_eq!(files(&s, &second).ok()["TotalCount"], 0);
+    assert_eq!(files(&s, &first).ok()["TotalCount"], 0);
+    let listing = keys_cli(s.data_dir(), &["list"]);
+    assert!(!listing.contains(first.secret_key.as_deref().expect("key")));
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(rotated_at.elapsed()));
+    files(&s, &first).err("AuthFailure.SecretIdNotFound");
+    assert_eq!(files(&s, &second).ok()["TotalCount"], 0);
+    // Revoke: gone at once.
+    keys_cli(
+        s.data_dir(),
+        &["revoke", second.secret_id.as_deref().expect("id")],
+    );
+    files(&s, &second).err("AuthFailure.SecretIdNotFound");
+    // A changed LIVEREC_SECRET_ID rotates the bootstrap account's key: the
+    // server starts, the new key works and the old one is gone.
+    assert!(s.stop().success());
+    s.set_env("LIVEREC_SECRET_ID", "AKIDliverecE2eChangedKey0000000000");
+    s.set_env("LIVEREC_SECRET_KEY", "liverecE2eChangedSecretKey000000");
+    s.start_again();
+    let changed = SdkOpts {
+        secret_id: Some("AKIDliverecE2eChangedKey0000000000".into()),
+        secret_key: Some("liverecE2eChangedSecretKey000000".into()),
+        ..SdkOpts::default()
+    };
+    assert_eq!(files(&s, &changed).ok()["TotalCount"], 0);
+    s.sdk("DescribeRecordFiles", json!({}))
+        .err("AuthFailure.SecretIdNotFound");
+}
+
+#[test]
+fn the_data_directory_and_database_are_private() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("new").join("data");
+    keys_cli(&data, &["create"]);
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("liverec.db")), 0o600);
+    // A database file others could read is tightened at the next open.
+    std::fs::set_permissions(
+        data.join("liverec.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    keys_cli(&data, &["list"]);
+    assert_eq!(mode(&data.join("liverec.db")), 0o600);
+    for wal in ["liverec.db-wal", "liverec.db-shm", "liverec.db-journal"] {
+        let p = data.join(wal);
+        if p.exists() {
+            assert_eq!(mode(&p) & 0o077, 0, "{wal}");
+        }
+    }
 }
 
 #[test]
