@@ -1,4 +1,4 @@
-//! The `liverec` command line: `serve`, `keys create|list` and `push`. Parses flags,
+//! The `liverec` command line: `serve` and `keys create|list`. Parses flags,
 //! loads the configuration, sets up logging and metrics, and hands over to
 //! the library.
 
@@ -36,9 +36,6 @@ enum Command {
         #[arg(long)]
         rtmp_listen: Option<String>,
     },
-    /// Publish an FLV file over RTMP (exit 0 ok, 1 bad input, 3 connection
-    /// failed, 4 publish rejected, 5 closed by the server).
-    Push(liverec::push::PushOptions),
     /// Manage API credentials.
     Keys {
         #[command(subcommand)]
@@ -78,18 +75,6 @@ fn now_ms() -> i64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // A client: it needs no configuration.
-    if let Command::Push(opts) = &cli.command {
-        init_tracing();
-        match liverec::push::run(opts).await {
-            Ok(report) => println!("liverec push: {report}"),
-            Err(e) => {
-                eprintln!("liverec push: {e}");
-                std::process::exit(e.exit_code());
-            }
-        }
-        return Ok(());
-    }
     let mut overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         ..Default::default()
@@ -117,7 +102,6 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Push(_) => Ok(()), // ran above
         Command::Keys { action } => {
             std::fs::create_dir_all(&settings.data_dir)
                 .with_context(|| format!("creating {}", settings.data_dir.display()))?;
