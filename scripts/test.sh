@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every test dependency and runs all of liverec's tests:
-#   - Debian packages: ffmpeg (ffmpeg + ffprobe), python3 + venv, a C compiler,
+#   - Debian packages: ffmpeg (ffmpeg + ffprobe), mediainfo, python3 + venv, a C compiler,
 #     PostgreSQL (server + psql) for the tests of the shared store
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
@@ -20,6 +20,7 @@ fi
 
 need=()
 { command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || need+=(ffmpeg)
+command -v mediainfo >/dev/null || need+=(mediainfo)
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v cc >/dev/null || need+=(gcc libc6-dev)

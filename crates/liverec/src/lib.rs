@@ -18,7 +18,6 @@
 //! - [`task`]: formats, record types, stream identity.
 //! - [`plan`]: what to record (legacy task, new task, rule) as the scheduler sees it.
 //! - [`clock`]: injected wall-clock time.
-//! - [`push`]: `liverec push`, the project's own RTMP publisher (FLV file → RTMP).
 
 pub mod api;
 pub mod clock;
@@ -28,7 +27,6 @@ pub mod http_server;
 pub mod hub;
 pub mod ingest;
 pub mod plan;
-pub mod push;
 pub mod recorder;
 pub mod server;
 pub mod storage;

@@ -40,9 +40,6 @@ enum Command {
         #[arg(long)]
         print_config: bool,
     },
-    /// Publish an FLV file over RTMP (exit 0 ok, 1 bad input, 3 connection
-    /// failed, 4 publish rejected, 5 closed by the server).
-    Push(liverec::push::PushOptions),
     /// Manage API credentials.
     Keys {
         #[command(subcommand)]
@@ -104,18 +101,6 @@ fn now_ms() -> i64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // A client: it needs no configuration.
-    if let Command::Push(opts) = &cli.command {
-        init_tracing();
-        match liverec::push::run(opts).await {
-            Ok(report) => println!("liverec push: {report}"),
-            Err(e) => {
-                eprintln!("liverec push: {e}");
-                std::process::exit(e.exit_code());
-            }
-        }
-        return Ok(());
-    }
     let mut overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         ..Default::default()
@@ -157,7 +142,6 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Push(_) => Ok(()), // ran above
         Command::Keys { action } => {
             liverec::credentials::create_data_dir(&settings.data_dir)?;
             let store = liverec::store::Store::open(&settings.database_url).await?;

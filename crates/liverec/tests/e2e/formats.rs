@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::probe::{assert_valid, max_dts_gap};
+use crate::probe::{assert_valid, max_dts_gap, mediainfo};
 
 /// One recording to check: stream, format, RecordType, expected codecs.
 struct Case {
@@ -368,6 +368,32 @@ fn h265_passes_through_to_flv_mp4_and_hls() {
                     secs >= min && secs <= max,
                     "{frames} frames for [{min}, {max}] s"
                 );
+                // Independent of the project's demuxer: mediainfo reads the
+                // container, the video timestamps, the picture size and the
+                // audio; 23.04 does not name the `hvc1` codec. Its frame
+                // count is the video span at the constant rate it finds: one
+                // frame of rounding, and 3 more when the file spans the
+                // publisher's loop point (the fixture's last video frame is
+                // ~85 ms before the audio ends, so the loop leaves a gap).
+                let mi = mediainfo(&path);
+                let raw = &mi.raw;
+                assert_eq!(mi.field("General", "Format"), Some("Flash Video"), "{raw}");
+                for kind in ["Video", "Audio"] {
+                    let secs = mi.number(kind, "Duration").expect("duration");
+                    assert!(
+                        secs >= min && secs <= max,
+                        "mediainfo: {kind} {secs} s not in [{min}, {max}]: {raw}"
+                    );
+                }
+                assert_eq!(mi.field("Video", "FrameRate"), Some("30.000"), "{raw}");
+                let counted = mi.number("Video", "FrameCount").expect("frame count");
+                assert!(
+                    (counted - frames as f64).abs() <= 4.0,
+                    "mediainfo counts {counted} frames, the demuxer {frames}: {raw}"
+                );
+                assert_eq!(mi.field("Video", "Width"), Some("640"), "{raw}");
+                assert_eq!(mi.field("Video", "Height"), Some("360"), "{raw}");
+                assert_eq!(mi.field("Audio", "Format"), Some("AAC"), "{raw}");
             }
             "hls" => {
                 let path = s.download_hls(url);

@@ -1,5 +1,6 @@
 //! The e2e harness: runs the real `liverec` binary on free loopback ports in
-//! a temporary data directory, publishes fixtures with ffmpeg, calls the API
+//! a temporary data directory, publishes fixtures with ffmpeg or the
+//! project's own publisher (`liverec-push`, see [`push_binary`]), calls the API
 //! through the official Tencent Cloud Python SDK (and tccli), fetches files
 //! over HTTP and checks them with ffprobe/ffmpeg. Every process started here
 //! is stopped by its PID; every wait is bounded.
@@ -47,6 +48,23 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name)
+}
+
+/// The `liverec-push` binary: the sibling of the `liverec` binary under
+/// test. The workspace build (`cargo test --workspace`) writes both into
+/// the same target directory before any test runs, because the
+/// `liverec-push` package has an integration test; a test run of this
+/// package alone needs `cargo build -p liverec-push` first.
+pub fn push_binary() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_liverec"))
+        .with_file_name(format!("liverec-push{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo test --workspace`, or `cargo build -p liverec-push` \
+         before testing the liverec package alone",
+        path.display()
+    );
+    path
 }
 
 fn python() -> String {
@@ -657,10 +675,10 @@ impl Drop for Server {
     }
 }
 
-/// A publisher process (ffmpeg or `liverec push`), stopped by PID on drop.
+/// A publisher process (ffmpeg or `liverec-push`), stopped by PID on drop.
 pub struct Publisher {
     child: Option<Child>,
-    /// Where `liverec push` writes its stderr.
+    /// Where `liverec-push` writes its stderr.
     stderr: Option<tempfile::NamedTempFile>,
 }
 
@@ -696,17 +714,16 @@ impl Publisher {
         }
     }
 
-    /// Publishes a fixture with the project's own publisher (`liverec push
+    /// Publishes a fixture with the project's own publisher (`liverec-push
     /// --realtime --loop`), which also sends what FFmpeg 5.1 cannot (H.265).
     pub fn push(url: &str, fixture_name: &str) -> Publisher {
         Publisher::push_with(url, fixture_name, &["--realtime", "--loop"])
     }
 
-    /// `liverec push ARGS FIXTURE URL`; its stderr is kept for `stderr()`.
+    /// `liverec-push ARGS FIXTURE URL`; its stderr is kept for `stderr()`.
     pub fn push_with(url: &str, fixture_name: &str, args: &[&str]) -> Publisher {
         let log = tempfile::NamedTempFile::new().expect("stderr file");
-        let child = Command::new(env!("CARGO_BIN_EXE_liverec"))
-            .arg("push")
+        let child = Command::new(push_binary())
             .args(args)
             .arg(fixture(fixture_name))
             .arg(url)
@@ -714,14 +731,14 @@ impl Publisher {
             .stdout(Stdio::null())
             .stderr(log.reopen().expect("stderr file"))
             .spawn()
-            .expect("start liverec push");
+            .expect("start liverec-push");
         Publisher {
             child: Some(child),
             stderr: Some(log),
         }
     }
 
-    /// What `liverec push` wrote to stderr so far (empty for ffmpeg).
+    /// What `liverec-push` wrote to stderr so far (empty for ffmpeg).
     pub fn stderr(&self) -> String {
         self.stderr
             .as_ref()

@@ -314,3 +314,51 @@ pub fn flv_metadata(path: &Path) -> (f64, f64) {
     let num = |k: &str| meta.get(k).and_then(|v| v.as_f64()).unwrap_or(-1.0);
     (num("duration"), num("filesize"))
 }
+
+/// What `mediainfo` reads from a file: one JSON object per track
+/// (`General`, `Video`, `Audio`), every value a string. It reads FLV on
+/// its own (tags, timestamps, `onMetaData`), so it checks what ffprobe
+/// 5.1 cannot open: enhanced-RTMP `hvc1` FLV. (mediainfo 23.04 does not
+/// name that codec; it gives container, durations and the audio format.)
+#[derive(Debug)]
+pub struct MediaInfo {
+    pub tracks: Vec<Value>,
+    /// The whole output, for assertion messages.
+    pub raw: String,
+}
+
+impl MediaInfo {
+    /// Field `name` of the first track of `kind`.
+    pub fn field(&self, kind: &str, name: &str) -> Option<&str> {
+        self.tracks
+            .iter()
+            .find(|t| t["@type"] == kind)
+            .and_then(|t| t[name].as_str())
+    }
+
+    /// A numeric field (durations in seconds, counts).
+    pub fn number(&self, kind: &str, name: &str) -> Option<f64> {
+        self.field(kind, name).and_then(|v| v.parse().ok())
+    }
+}
+
+/// Runs `mediainfo --Output=JSON` on `path`.
+pub fn mediainfo(path: &Path) -> MediaInfo {
+    let out = Command::new("mediainfo")
+        .arg("--Output=JSON")
+        .arg(path)
+        .output()
+        .expect("run mediainfo (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "mediainfo failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v: Value = serde_json::from_str(&raw).expect("mediainfo json");
+    MediaInfo {
+        tracks: v["media"]["track"].as_array().cloned().unwrap_or_default(),
+        raw,
+    }
+}

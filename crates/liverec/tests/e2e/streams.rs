@@ -1,6 +1,6 @@
 //! Stream actions (SPEC §3.3): online list, state, drop, event list,
 //! forbid/resume and push authentication, through the official Python SDK
-//! and tccli, with ffmpeg and `liverec push` publishers.
+//! and tccli, with ffmpeg and `liverec-push` publishers.
 
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -23,7 +23,7 @@ fn is_utc(s: &str) -> bool {
         && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
 }
 
-/// `liverec push` of the fixture for at most 2 s; its exit status (None if
+/// `liverec-push` of the fixture for at most 2 s; its exit status (None if
 /// it did not exit within 20 s) and stderr.
 fn push_once(url: &str) -> (Option<ExitStatus>, String) {
     let mut p = Publisher::push_with(url, "h264_aac_10s.flv", &["--realtime", "--seconds", "2"]);
@@ -31,7 +31,7 @@ fn push_once(url: &str) -> (Option<ExitStatus>, String) {
     (status, p.stderr())
 }
 
-/// Asserts that `liverec push` to `url` is refused with `code`.
+/// Asserts that `liverec-push` to `url` is refused with `code`.
 fn assert_refused(url: &str, code: &str) {
     let (status, err) = push_once(url);
     assert_eq!(

@@ -1,4 +1,4 @@
-//! What `liverec push` publishes: the tags of an FLV file, read whole into
+//! What `liverec-push` publishes: the tags of an FLV file, read whole into
 //! memory, and the [`Schedule`] that replays them once or in a loop with
 //! the timestamp each tag goes out with. Owns the file-size cap and the
 //! loop arithmetic; knows nothing of sockets or clocks.
@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 
 use super::PushError;
 
-/// Largest file `liverec push` reads (it holds the whole file in memory).
+/// Largest file `liverec-push` reads (it holds the whole file in memory).
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 /// Rounds of `--loop` before the push ends on its own (a 10 s file loops
 /// for more than 11 days).
@@ -228,7 +228,7 @@ mod tests {
     use super::*;
 
     /// A minimal FLV: header, then (type, timestamp, body) tags.
-    pub(in crate::push) fn flv(tags: &[(u8, u32, &[u8])]) -> Bytes {
+    pub(crate) fn flv(tags: &[(u8, u32, &[u8])]) -> Bytes {
         let mut out = b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00".to_vec();
         for &(kind, ts, body) in tags {
             let len = (body.len() as u32).to_be_bytes();

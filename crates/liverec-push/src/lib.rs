@@ -1,19 +1,35 @@
-//! `liverec push`: the project's own RTMP publisher, for tests and
-//! operators. It publishes the tags of an FLV file through
-//! [`rtmp::ClientSession`] over tokio: connect, publish, every tag with its
-//! timestamp and byte-exact body (so enhanced-RTMP `hvc1` and legacy
-//! CodecID 12 HEVC go through unchanged, which FFmpeg 5.1 cannot publish),
-//! then unpublish and close. Options pace it like `ffmpeg -re`, loop the
-//! file with increasing timestamps, stop after a wall-clock time, or
-//! misbehave on purpose (stall, send garbage) for robustness tests.
+//! `liverec-push`: the project's own RTMP publisher, for tests and
+//! operators (and, later, the load generator). It publishes the tags of an
+//! FLV file through [`rtmp::ClientSession`] over tokio: connect, publish,
+//! every tag with its timestamp and byte-exact body (so enhanced-RTMP
+//! `hvc1` and legacy CodecID 12 HEVC go through unchanged, which FFmpeg 5.1
+//! cannot publish), then unpublish and close. Options pace it like
+//! `ffmpeg -re`, loop the file with increasing timestamps, stop after a
+//! wall-clock time, or misbehave on purpose (stall, send garbage) for
+//! robustness tests.
 //!
 //! Owns the publisher's socket, its timeouts and the mapping of failures to
 //! exit codes ([`PushError::exit_code`]). It shares nothing with the
-//! server side (`ingest`, `hub`): it is a client like any other.
+//! server crate (`liverec`): it is a client like any other, and depends
+//! only on the sans-IO `rtmp` and `media` crates.
 //!
 //! - `source`: the FLV file in memory and the (looping) tag schedule.
 //! - `url`: `rtmp://host:port/app/stream?query` → address, `tcUrl`, names.
 //! - `link`: the session on a stream: publish handshake, sending, close.
+//! - the `liverec-push` binary (`src/main.rs`): flags, logging, exit code.
+//!
+//! # How the server's end-to-end tests run it
+//!
+//! They start the `liverec-push` binary as a real process (exit status,
+//! stderr and signals are part of what they check). Cargo builds a
+//! package's binaries whenever that package has an integration test
+//! selected, so the one `cargo test --workspace` build (dev profile)
+//! writes `liverec-push` next to `liverec` in the target directory, before
+//! any test runs; this crate's `tests/cli.rs` is that integration test. The
+//! e2e harness finds the binary as the sibling of `CARGO_BIN_EXE_liverec`.
+//! A run limited to the server crate (`cargo test -p liverec --test e2e`)
+//! needs `cargo build -p liverec-push` first; the harness says so if the
+//! binary is missing.
 
 mod link;
 mod source;

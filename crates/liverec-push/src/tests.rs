@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::link::tag_due;
 use super::*;
 
-const H264_AAC: &[u8] = include_bytes!("../../../../fixtures/h264_aac_10s.flv");
+const H264_AAC: &[u8] = include_bytes!("../../../fixtures/h264_aac_10s.flv");
 const URL: &str = "rtmp://test.example:1935/live/s1?k=v";
 /// Bodies the fake server keeps (later messages keep only kind and time).
 const KEEP_BODIES: usize = 5000;

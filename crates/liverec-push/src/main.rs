@@ -1,0 +1,43 @@
+//! The `liverec-push` command line: parses the flags, sets up logging to
+//! stderr, runs one push and turns its outcome into the exit status
+//! (0 ok, 1 bad input, 2 usage error, 3 connection failed, 4 publish
+//! rejected, 5 closed by the server). Everything else is the library's.
+
+use clap::Parser;
+use liverec_push::PushOptions;
+
+/// Publish an FLV file over RTMP (exit 0 ok, 1 bad input, 3 connection
+/// failed, 4 publish rejected, 5 closed by the server).
+#[derive(Parser, Debug)]
+#[command(name = "liverec-push", version)]
+struct Cli {
+    #[command(flatten)]
+    push: PushOptions,
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // The server's switch, so a test or operator sets it once for both.
+    if std::env::var("LIVEREC_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_tracing();
+    match liverec_push::run(&cli.push).await {
+        Ok(report) => println!("liverec-push: {report}"),
+        Err(e) => {
+            eprintln!("liverec-push: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}

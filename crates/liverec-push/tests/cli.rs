@@ -1,0 +1,206 @@
+//! The `liverec-push` binary as a process: a publish of the H.265 fixture
+//! to an RTMP server on a loopback socket, and the exit status of each kind
+//! of failure. Being an integration test of this package, it also makes
+//! `cargo test --workspace` build the binary that liverec's end-to-end
+//! tests run (see the crate's documentation).
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use liverec_push::{Source, TagKind};
+use rtmp::{ServerConfig, ServerEvent, ServerSession};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
+}
+
+fn push(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_liverec-push"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// What the server received.
+#[derive(Debug, Default)]
+struct Received {
+    name: String,
+    /// (kind, timestamp, body) of every media message.
+    media: Vec<(TagKind, u32, Bytes)>,
+    unpublished: bool,
+}
+
+/// An RTMP server for one connection on a loopback port: it accepts the
+/// publish (or refuses it with `NetStream.Publish.BadName`) and records
+/// what arrives until the client closes.
+fn server(accept: bool) -> (u16, JoinHandle<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut session = ServerSession::new(ServerConfig::default(), 9);
+        let mut got = Received::default();
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = match sock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut events = session.feed(&buf[..n]).unwrap();
+            while !events.is_empty() {
+                let mut more = Vec::new();
+                for event in events {
+                    match event {
+                        ServerEvent::PublishRequested {
+                            stream_id, name, ..
+                        } => {
+                            got.name = name;
+                            if accept {
+                                session.accept_publish(stream_id);
+                                more.extend(session.feed(&[]).unwrap());
+                            } else {
+                                session.reject_publish(
+                                    stream_id,
+                                    rtmp::StatusCode::PublishBadName,
+                                    "taken",
+                                );
+                            }
+                        }
+                        ServerEvent::Unpublished { .. } => got.unpublished = true,
+                        ServerEvent::Audio {
+                            timestamp, data, ..
+                        } => got.media.push((TagKind::Audio, timestamp, data)),
+                        ServerEvent::Video {
+                            timestamp, data, ..
+                        } => got.media.push((TagKind::Video, timestamp, data)),
+                        ServerEvent::Data {
+                            timestamp, data, ..
+                        } => got.media.push((TagKind::Data, timestamp, data)),
+                        _ => {}
+                    }
+                }
+                events = more;
+            }
+            if sock.write_all(&session.take_output()).is_err() {
+                break;
+            }
+        }
+        got
+    });
+    (port, handle)
+}
+
+#[test]
+fn publishes_the_h265_fixture_byte_exact_and_exits_0() {
+    let file = fixture("h265_aac_10s.flv");
+    let source = Source::from_bytes(Bytes::from(std::fs::read(&file).unwrap())).unwrap();
+    let (port, srv) = server(true);
+    let url = format!("rtmp://127.0.0.1:{port}/live/hevc?k=v");
+    let out = push(&[file.to_str().unwrap(), &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let tags = source.tags();
+    assert!(
+        report.contains(&format!("liverec-push: sent {} tags", tags.len())),
+        "{report}"
+    );
+    assert!(report.ends_with("; end of file\n"), "{report}");
+    let got = srv.join().unwrap();
+    assert_eq!(got.name, "hevc?k=v");
+    assert!(got.unpublished, "unpublished before closing");
+    assert_eq!(got.media.len(), tags.len());
+    for (i, (tag, (kind, ts, body))) in tags.iter().zip(&got.media).enumerate() {
+        assert_eq!((tag.kind, tag.timestamp), (*kind, *ts), "message {i}");
+        assert_eq!(&tag.body, body, "body of message {i}");
+    }
+    // Enhanced RTMP: the first video message is an `hvc1` sequence start.
+    let (_, _, first_video) = got.media.iter().find(|m| m.0 == TagKind::Video).unwrap();
+    assert_eq!(first_video[0] & 0x80, 0x80, "IsExHeader");
+    assert_eq!(&first_video[1..5], b"hvc1");
+}
+
+#[test]
+fn a_refused_publish_exits_4_with_the_status_code() {
+    let (port, srv) = server(false);
+    let file = fixture("h264_aac_10s.flv");
+    let out = push(&[
+        file.to_str().unwrap(),
+        &format!("rtmp://127.0.0.1:{port}/live/taken"),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("publish rejected: NetStream.Publish.BadName"),
+        "{}",
+        stderr(&out)
+    );
+    let got = srv.join().unwrap();
+    assert_eq!(got.name, "taken");
+    assert!(got.media.is_empty());
+}
+
+#[test]
+fn exit_status_names_the_failure() {
+    let flv = fixture("h264_aac_10s.flv");
+    let flv = flv.to_str().unwrap();
+    // 1: bad input.
+    let out = push(&[flv, "http://127.0.0.1/live/s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad publish URL"), "{}", stderr(&out));
+    let missing = fixture("no-such-file.flv");
+    let out = push(&[missing.to_str().unwrap(), "rtmp://127.0.0.1/live/s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+    let readme = fixture("README.md");
+    let out = push(&[readme.to_str().unwrap(), "rtmp://127.0.0.1/live/s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a usable FLV"),
+        "{}",
+        stderr(&out)
+    );
+    // 2: usage (clap).
+    let out = push(&[flv]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // 3: nothing listens on the port.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    let out = push(&[flv, &format!("rtmp://127.0.0.1:{port}/live/s")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
+}
+
+#[test]
+fn help_lists_every_option() {
+    let out = push(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--realtime",
+        "--loop",
+        "--seconds",
+        "--stall-after-ms",
+        "--garbage-after-ms",
+        "<FILE>",
+        "<URL>",
+    ] {
+        assert!(help.contains(flag), "{flag} in\n{help}");
+    }
+}
