@@ -26,6 +26,23 @@ pub(crate) async fn ctx(clock: Arc<dyn Clock>) -> (Arc<RecorderCtx>, tempfile::T
     (Arc::new(ctx), dir)
 }
 
+/// A context built in real time (the store's pool has timeouts), then
+/// tokio's time paused and a clock reading T0 that follows it.
+pub(crate) async fn paused_ctx() -> (Arc<RecorderCtx>, tempfile::TempDir) {
+    let (real, dir) = ctx(Arc::new(crate::clock::ManualClock::new(0))).await;
+    tokio::time::pause();
+    let ctx = Arc::new(RecorderCtx {
+        clock: Arc::new(crate::clock::TokioClock::new(T0)),
+        store: real.store.clone(),
+        storage: real.storage.clone(),
+        max_jump_ms: real.max_jump_ms,
+        retention_wake: tokio::sync::Notify::new(),
+        hls_target_ms: real.hls_target_ms,
+        min_free_bytes: real.min_free_bytes,
+    });
+    (ctx, dir)
+}
+
 /// 2026-12-07 12:00:00 CST: where generated media starts on the wall clock.
 pub(crate) const T0: i64 = 1_796_616_000_000;
 

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::clock::{ManualClock, TokioClock};
+use crate::clock::ManualClock;
 use crate::hub::{Hub, Publisher};
-use crate::recorder::test_support::{T0, av_packets, ctx, finished_files, flv_plan, live_stream};
+use crate::recorder::test_support::{
+    T0, av_packets, ctx, finished_files, flv_plan, live_stream, paused_ctx,
+};
 
 fn recording(ctx: &Arc<RecorderCtx>, plan: Plan, p: &Publisher) -> (Recording, CancellationToken) {
     let stop = CancellationToken::new();
@@ -86,23 +88,6 @@ async fn the_publisher_leaving_ends_the_recording_with_what_it_sent() {
     assert!(parked.is_empty());
     let starts: Vec<i64> = finished_files(&ctx).await.iter().map(|f| f.0).collect();
     assert_eq!(starts, [0, 2_000, 4_000]);
-}
-
-/// A context built in real time (the store's pool has timeouts), then
-/// tokio's time paused and a clock reading T0 that follows it.
-async fn paused_ctx() -> (Arc<RecorderCtx>, tempfile::TempDir) {
-    let (real, dir) = ctx(Arc::new(ManualClock::new(0))).await;
-    tokio::time::pause();
-    let ctx = Arc::new(RecorderCtx {
-        clock: Arc::new(TokioClock::new(T0)),
-        store: real.store.clone(),
-        storage: real.storage.clone(),
-        max_jump_ms: real.max_jump_ms,
-        retention_wake: tokio::sync::Notify::new(),
-        hls_target_ms: real.hls_target_ms,
-        min_free_bytes: real.min_free_bytes,
-    });
-    (ctx, dir)
 }
 
 #[tokio::test]

@@ -253,3 +253,6 @@ impl Actor {
         self.running.insert(key, Running { stop, handle });
     }
 }
+
+#[cfg(test)]
+mod tests;
