@@ -133,3 +133,32 @@ async fn a_stop_ends_a_silent_recording_at_once() {
         "{took:?}"
     );
 }
+
+#[tokio::test]
+async fn a_recorder_that_falls_behind_resumes_at_a_keyframe() {
+    let (ctx, _dir) = ctx(Arc::new(ManualClock::new(T0))).await;
+    let hub = Hub::new(60_000);
+    let mut p = live_stream(&hub);
+    let (rec, _stop) = recording(&ctx, flv_plan(0, T0 + 600_000), &p);
+    let run = tokio::spawn(rec.run());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    // 100 s of media (about 6850 packets) while the recording cannot run:
+    // more than its queue holds, so the oldest are lost.
+    for packet in av_packets(0, 100_000, 2_000) {
+        p.push(packet);
+    }
+    drop(p);
+    let (ended, _) = run.await.unwrap();
+    assert_eq!(ended, Ended::Unpublished);
+    let files = finished_files(&ctx).await;
+    assert_eq!(files.len(), 1, "{files:?}");
+    let (start, duration) = files[0];
+    assert!(start > 0, "the lost start is not recorded: {files:?}");
+    assert_eq!(start % 2_000, 0, "it resumes at a keyframe: {files:?}");
+    assert!(
+        (100_000 - start - 50..=100_000 - start + 25).contains(&duration),
+        "{files:?}"
+    );
+}
