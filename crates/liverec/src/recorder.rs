@@ -15,6 +15,8 @@ mod recovery;
 mod retention;
 mod scheduler;
 mod spool;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 

@@ -128,8 +128,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         });
     }
     // The daily quota counts from midnight China Standard Time.
-    const CST_MS: i64 = 8 * 3_600_000;
-    let day_start = (now + CST_MS).div_euclid(86_400_000) * 86_400_000 - CST_MS;
+    let day_start = crate::clock::cst_day_start(now);
     let created = store
         .count_tasks_created_since(&call.account_id, day_start)
         .await

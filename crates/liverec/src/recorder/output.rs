@@ -1,9 +1,12 @@
 //! One output format of a recording: which tracks it carries, its open
 //! file (single-file formats, cut at `record_interval` on a keyframe) or
 //! HLS playlist. A failing output is closed and logged without stopping the
-//! recording's other formats.
+//! recording's other formats. Cuts follow media time; the free-space check
+//! follows tokio's clock.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use media::{MuxError, Track};
 
@@ -35,6 +38,14 @@ pub(super) struct Output {
 
 /// How often an open output re-checks the free space.
 const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Whether a file holding `duration_ms` of media ends before a frame that
+/// `key` says may start a file: once it reached `record_interval_s`
+/// (0 = never), at the first such frame.
+fn cut_due(duration_ms: i64, record_interval_s: i64, key: bool) -> bool {
+    let interval_ms = record_interval_s.saturating_mul(1000);
+    key && interval_ms > 0 && duration_ms >= interval_ms
+}
 
 impl Output {
     /// An output for a stream with these tracks. None when the format
@@ -109,11 +120,8 @@ impl Output {
             }
             self.need_keyframe = false;
         }
-        let interval_ms = self.spec.record_interval_s * 1000;
         if let State::File(f) = &self.state
-            && interval_ms > 0
-            && f.duration_ms() >= interval_ms
-            && key
+            && cut_due(f.duration_ms(), self.spec.record_interval_s, key)
         {
             self.close(ctx).await;
         }
@@ -205,3 +213,6 @@ impl Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

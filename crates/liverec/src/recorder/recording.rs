@@ -192,3 +192,6 @@ async fn run(
     tracing::info!(reason = ?ended, kept_open = parked.len(), "recording ended");
     (ended, parked)
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,10 +5,15 @@
 //! runs (once per session; at most 3 overlapping new-API tasks per session).
 //! An HLS output whose publisher leaves is parked for the plan's reconnect
 //! window and resumed by the next session. It wakes on API commands, hub
-//! events and the next StartTime/EndTime/parking deadline. One actor owns
-//! all scheduling state; recordings run as their own tasks.
+//! events and the next StartTime/EndTime/parking deadline. The decisions are
+//! made without I/O by `state` ("now" and the live streams are arguments);
+//! one actor (`actor`) owns that state and carries them out; recordings run
+//! as their own tasks.
 
 mod actor;
+mod state;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;

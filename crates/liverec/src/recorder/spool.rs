@@ -1,15 +1,17 @@
 //! A file being written: buffered writes that reach the OS at least every
 //! second (so a crash loses at most about a second of media), in-place
 //! patches and fsync at the end; and [`MuxedSpool`], a muxer writing into
-//! one. Used for every output file and HLS segment.
+//! one. Used for every output file and HLS segment. The flush cadence
+//! follows tokio's clock.
 
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use media::{Frame, Muxer, Patch, Tracks};
 use tokio::fs::File;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::time::Instant;
 
 use super::file::FileError;
 
@@ -124,3 +126,6 @@ impl MuxedSpool {
         self.spool.abandon().await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! The scheduler's decisions, without I/O: the armed plans, the sessions
+//! recording or already recorded and the parked outputs, changed by
+//! commands, hub events and the passing of time, each answered with the
+//! [`Action`]s the actor carries out (start a recording, stop some, close
+//! parked outputs) and the time of the next wake-up. "Now" is always an
+//! argument and the live streams are whatever the caller passes, so every
+//! decision can be tested with plain numbers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::plan::{Family, Plan, PlanKey};
+use crate::task::StreamKey;
+
+/// Longest sleep between reconciliations (also bounds clock drift effects).
+pub(super) const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// Overlapping new-API tasks of one stream that record (Tencent: 3).
+pub(super) const MAX_OVERLAPPING_TASKS: usize = 3;
+
+/// A plan recording one publish session.
+pub(super) type SessionKey = (PlanKey, String);
+
+/// What the decisions need to know of a live stream.
+pub(super) trait Live: Clone {
+    /// Identity.
+    fn key(&self) -> &StreamKey;
+    /// The publish session.
+    fn session_id(&self) -> &str;
+    /// Wall-clock start of the session, ms.
+    fn started_ms(&self) -> i64;
+    /// Whether the server disconnected the publisher.
+    fn is_kicked(&self) -> bool;
+}
+
+/// Something for the actor to do. `S` is a live stream, `P` the open
+/// outputs of a finished session kept for a reconnecting publisher.
+#[derive(Debug)]
+pub(super) enum Action<S, P> {
+    /// Start recording `stream` for `plan` from `from_ms` (wall clock),
+    /// continuing `resume` (parked outputs) if any.
+    Start {
+        key: SessionKey,
+        plan: Arc<Plan>,
+        stream: S,
+        from_ms: i64,
+        resume: Option<P>,
+    },
+    /// Stop these running recordings.
+    Stop(Vec<SessionKey>),
+    /// Finalize parked outputs.
+    Close(P),
+}
+
+/// Outputs of a finished session waiting for the publisher to come back.
+struct Parked<P> {
+    outputs: P,
+    until_ms: i64,
+}
+
+/// All scheduling state.
+pub(super) struct State<P> {
+    armed: HashMap<PlanKey, Arc<Plan>>,
+    /// Running recordings and their plan's family.
+    running: HashMap<SessionKey, Family>,
+    /// Sessions a plan already recorded (a session is recorded once).
+    done: HashSet<SessionKey>,
+    parked: HashMap<(PlanKey, StreamKey), Parked<P>>,
+}
+
+impl<P> State<P> {
+    /// The state at start: these plans armed, nothing running.
+    pub(super) fn new(plans: Vec<Plan>) -> State<P> {
+        State {
+            armed: plans.into_iter().map(|p| (p.key, Arc::new(p))).collect(),
+            running: HashMap::new(),
+            done: HashSet::new(),
+            parked: HashMap::new(),
+        }
+    }
+
+    /// Whether `key` is armed.
+    #[cfg(test)]
+    pub(super) fn is_armed(&self, key: PlanKey) -> bool {
+        self.armed.contains_key(&key)
+    }
+
+    /// Whether a recording of `key` runs.
+    pub(super) fn is_recording(&self, key: PlanKey) -> bool {
+        self.running.keys().any(|(k, _)| *k == key)
+    }
+
+    /// Arms a new plan.
+    pub(super) fn arm<S: Live>(&mut self, plan: Plan, now: i64, live: &[S]) -> Vec<Action<S, P>> {
+        self.armed.insert(plan.key, Arc::new(plan));
+        self.reconcile(now, live)
+    }
+
+    /// Disarms `key` and stops its recordings (StopLiveRecord).
+    pub(super) fn stop<S>(&mut self, key: PlanKey) -> Vec<Action<S, P>> {
+        self.armed.remove(&key);
+        let sessions: Vec<SessionKey> = self
+            .running
+            .keys()
+            .filter(|(k, _)| *k == key)
+            .cloned()
+            .collect();
+        for s in &sessions {
+            self.running.remove(s);
+        }
+        let mut actions = vec![Action::Stop(sessions)];
+        actions.extend(self.unpark(key));
+        actions
+    }
+
+    /// Disarms `key`; with `keep_running` its running recordings go on,
+    /// otherwise a plan that is recording is refused (None).
+    pub(super) fn delete<S>(
+        &mut self,
+        key: PlanKey,
+        keep_running: bool,
+    ) -> Option<Vec<Action<S, P>>> {
+        if self.is_recording(key) && !keep_running {
+            return None;
+        }
+        self.armed.remove(&key);
+        Some(self.unpark(key))
+    }
+
+    /// Replaces the rules. A new rule records from the next publish on, not
+    /// the sessions already live (SPEC §3.2).
+    pub(super) fn reload_rules<S: Live>(
+        &mut self,
+        plans: Vec<Plan>,
+        now: i64,
+        live: &[S],
+    ) -> Vec<Action<S, P>> {
+        let before: HashSet<PlanKey> = self.armed.keys().copied().collect();
+        self.armed.retain(|k, _| !matches!(k, PlanKey::Rule(_)));
+        for p in plans {
+            if !before.contains(&p.key) {
+                for s in live.iter().filter(|s| p.matches(s.key())) {
+                    self.done.insert((p.key, s.session_id().to_string()));
+                }
+            }
+            self.armed.insert(p.key, Arc::new(p));
+        }
+        self.reconcile(now, live)
+    }
+
+    /// A recording ended; `parked` holds the outputs it left open for a
+    /// reconnecting publisher and until when. Returns outputs this displaced
+    /// (to be closed).
+    pub(super) fn finished<S>(
+        &mut self,
+        key: SessionKey,
+        stream: StreamKey,
+        parked: Option<(P, i64)>,
+    ) -> Vec<Action<S, P>> {
+        self.running.remove(&key);
+        let mut actions = Vec::new();
+        if let Some((outputs, until_ms)) = parked {
+            let old = self
+                .parked
+                .insert((key.0, stream), Parked { outputs, until_ms });
+            actions.extend(old.map(|p| Action::Close(p.outputs)));
+        }
+        self.done.insert(key);
+        actions
+    }
+
+    /// A publish session ended: its session id will not come back.
+    pub(super) fn session_ended(&mut self, session_id: &str) {
+        self.done.retain(|(_, s)| s != session_id);
+    }
+
+    /// Shutdown: disarms everything; stops every recording and closes every
+    /// parked output.
+    pub(super) fn shutdown<S>(&mut self) -> Vec<Action<S, P>> {
+        self.armed.clear();
+        let mut actions = vec![Action::Stop(self.running.drain().map(|(k, _)| k).collect())];
+        actions.extend(self.parked.drain().map(|(_, p)| Action::Close(p.outputs)));
+        actions
+    }
+
+    /// Time from `now` until the next StartTime, EndTime or parking
+    /// deadline, at most [`MAX_SLEEP`].
+    pub(super) fn next_wakeup(&self, now: i64) -> Duration {
+        let next = self
+            .armed
+            .values()
+            .flat_map(|t| [t.start_ms, t.end_ms])
+            .chain(self.parked.values().map(|p| p.until_ms))
+            .filter(|&t| t > now)
+            .min();
+        match next {
+            Some(t) => Duration::from_millis(u64::try_from(t - now).unwrap_or(0)).min(MAX_SLEEP),
+            None => MAX_SLEEP,
+        }
+    }
+
+    /// Closes the parked outputs of `key`.
+    fn unpark<S>(&mut self, key: PlanKey) -> Vec<Action<S, P>> {
+        let keys: Vec<_> = self
+            .parked
+            .keys()
+            .filter(|(k, _)| *k == key)
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| self.parked.remove(&k))
+            .map(|p| Action::Close(p.outputs))
+            .collect()
+    }
+
+    /// Starts every recording that should run at `now` on the streams in
+    /// `live` and is not running; drops plans whose window has passed and
+    /// closes parked outputs whose window did.
+    pub(super) fn reconcile<S: Live>(&mut self, now: i64, live: &[S]) -> Vec<Action<S, P>> {
+        self.armed.retain(|_, t| t.end_ms > now);
+        let armed = &self.armed;
+        self.done.retain(|(k, _)| armed.contains_key(k));
+        let expired: Vec<_> = self
+            .parked
+            .iter()
+            .filter(|(_, p)| p.until_ms <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut actions: Vec<Action<S, P>> = expired
+            .into_iter()
+            .filter_map(|k| self.parked.remove(&k))
+            .map(|p| Action::Close(p.outputs))
+            .collect();
+        let mut active: Vec<Arc<Plan>> = self
+            .armed
+            .values()
+            .filter(|t| t.start_ms <= now)
+            .cloned()
+            .collect();
+        // Older plans first: they win the overlapping-task limit.
+        active.sort_by_key(|p| (p.created_ms, p.key));
+        for plan in active {
+            for stream in live.iter().filter(|s| plan.matches(s.key())) {
+                let key = (plan.key, stream.session_id().to_string());
+                if self.running.contains_key(&key) || self.done.contains(&key) || stream.is_kicked()
+                {
+                    continue;
+                }
+                if plan.family == Family::Task
+                    && self.overlapping_tasks(stream.session_id()) >= MAX_OVERLAPPING_TASKS
+                {
+                    tracing::info!(task_id = %plan.task_id, stream = %stream.key(), "3 overlapping tasks already record this stream; not recording");
+                    self.done.insert(key);
+                    continue;
+                }
+                self.running.insert(key.clone(), plan.family);
+                let resume = self
+                    .parked
+                    .remove(&(plan.key, stream.key().clone()))
+                    .map(|p| p.outputs);
+                actions.push(Action::Start {
+                    key,
+                    from_ms: plan.start_ms.max(stream.started_ms()),
+                    plan: plan.clone(),
+                    stream: stream.clone(),
+                    resume,
+                });
+            }
+        }
+        actions
+    }
+
+    fn overlapping_tasks(&self, session: &str) -> usize {
+        self.running
+            .iter()
+            .filter(|((_, s), f)| s == session && **f == Family::Task)
+            .count()
+    }
+}
