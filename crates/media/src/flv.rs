@@ -138,7 +138,7 @@ fn si24_bytes(v: i32) -> [u8; 3] {
 }
 
 /// Appends an 11-byte tag header.
-fn write_tag_header(tag_type: u8, body_len: usize, timestamp: u32, out: &mut Vec<u8>) {
+pub(crate) fn write_tag_header(tag_type: u8, body_len: usize, timestamp: u32, out: &mut Vec<u8>) {
     let ts = timestamp.to_be_bytes();
     let len = (body_len as u32).to_be_bytes();
     out.extend_from_slice(&[

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
+use crate::amf0::{self, Value};
 use crate::codec::aac::{AscInfo, adts_header, parse_asc};
 use crate::flv::{FlvMuxer, scan, tag_type};
 use crate::frame::Frame;
@@ -30,34 +31,30 @@ fn repaired(data: &[u8], r: &Recovery) -> Vec<u8> {
     out
 }
 
-fn tag(t: u8, ts: u32, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![t];
-    v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    v.extend_from_slice(&ts.to_be_bytes()[1..]);
-    v.push((ts >> 24) as u8);
-    v.extend_from_slice(&[0, 0, 0]);
-    v.extend_from_slice(body);
-    v.extend_from_slice(&(11 + body.len() as u32).to_be_bytes());
-    v
+/// Appends a tag and its `PreviousTagSize`.
+fn push_tag(out: &mut Vec<u8>, kind: u8, ts: u32, body: &[u8]) {
+    crate::flv::write_tag_header(kind, body.len(), ts, out);
+    out.extend_from_slice(body);
+    out.extend_from_slice(&(11 + body.len() as u32).to_be_bytes());
 }
 
 /// An `onMetaData` tag with zero duration and file size, then ten AVC
 /// frames 40 ms apart.
 fn hand_built_flv() -> Vec<u8> {
     let mut f = b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00".to_vec();
-    let mut meta = vec![0x02, 0, 10];
-    meta.extend_from_slice(b"onMetaData");
-    meta.extend_from_slice(&[0x08, 0, 0, 0, 2]);
-    for k in ["duration", "filesize"] {
-        meta.extend_from_slice(&(k.len() as u16).to_be_bytes());
-        meta.extend_from_slice(k.as_bytes());
-        meta.push(0);
-        meta.extend_from_slice(&0f64.to_be_bytes());
-    }
-    meta.extend_from_slice(&[0, 0, 9]);
-    f.extend(tag(18, 0, &meta));
+    let zero = |k: &str| (k.to_string(), Value::Number(0.0));
+    let meta = amf0::encode_all(&[
+        Value::String("onMetaData".into()),
+        Value::EcmaArray(vec![zero("duration"), zero("filesize")]),
+    ]);
+    push_tag(&mut f, tag_type::SCRIPT, 0, &meta);
     for i in 0..10u32 {
-        f.extend(tag(9, i * 40, &[0x17, 1, 0, 0, 0, 1, 2, 3]));
+        push_tag(
+            &mut f,
+            tag_type::VIDEO,
+            i * 40,
+            &[0x17, 1, 0, 0, 0, 1, 2, 3],
+        );
     }
     f
 }
@@ -108,9 +105,9 @@ fn flv_rejects_other_bytes_and_unknown_tags() {
         Recovery::default()
     );
     let mut f = b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00".to_vec();
-    f.extend(tag(9, 0, &[0x17, 1, 0, 0, 0, 5]));
+    push_tag(&mut f, tag_type::VIDEO, 0, &[0x17, 1, 0, 0, 0, 5]);
     let good = f.len() as u64;
-    f.extend(tag(7, 40, &[0x17, 1, 0, 0, 0, 5]));
+    push_tag(&mut f, 7, 40, &[0x17, 1, 0, 0, 0, 5]);
     let r = run(flv, &f);
     assert_eq!((r.valid_len, r.units), (good, 1));
     assert!(r.patches.is_empty());
