@@ -1,13 +1,17 @@
 //! Recordings: a recording subscribes to one live stream for one task and
 //! feeds every output format (`recording`, `output`); single files repair
-//! timestamps, mux, cut at `record_interval` and finalize (`file`, `spool`),
-//! HLS writes segments and a growing playlist (`hls`); the scheduler arms tasks and starts or stops
-//! recordings at their times and on publish events (`scheduler`); crash
-//! recovery turns files left open by a dead process into valid files
+//! timestamps, mux and cut at `record_interval` (`file`, `spool`), HLS
+//! writes segments and a growing playlist (`hls`); both open files with a
+//! key and a row (`naming`, `start`) and close them through `finalize`; the
+//! scheduler arms tasks and starts or stops recordings at their times and on
+//! publish events (`scheduler`); crash recovery turns files left open by a
+//! dead process into valid files with the recoverers of `media::recover`
 //! (`recovery`); retention deletes expired files (`retention`).
 
 mod file;
+mod finalize;
 mod hls;
+mod naming;
 mod output;
 mod plans;
 mod recording;
@@ -15,6 +19,7 @@ mod recovery;
 mod retention;
 mod scheduler;
 mod spool;
+mod start;
 #[cfg(test)]
 mod test_support;
 

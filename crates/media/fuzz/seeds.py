@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Writes the seed corpora in seeds/<target>/ from the FLV fixtures and the
 unit-test tables (the libx265 HEVC parameter sets, the fixture ASC and MP3
-header). Usage: python3 seeds.py  (from this directory)."""
+header). The `recover` seeds are a kind byte and the start of a file of each
+format: FLV, ADTS and MP3 from the fixtures' tags, MPEG-TS and fragmented
+MP4 (the journal's layout) remuxed by ffmpeg when it is installed.
+Usage: python3 seeds.py  (from this directory)."""
 import os
+import shutil
 import struct
+import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "..", "..", "fixtures")
@@ -38,7 +43,39 @@ def hevc_record():
     return out
 
 
+def adts(payload):
+    # AAC-LC, 44.1 kHz (index 4), stereo, no CRC: the fixtures' ASC.
+    n = len(payload) + 7
+    return bytes([0xFF, 0xF1, (1 << 6) | (4 << 2), (2 << 6) | (n >> 11), (n >> 3) & 0xFF,
+                  ((n & 7) << 5) | 0x1F, 0xFC]) + payload
+
+
+def ffmpeg(src, args):
+    if shutil.which("ffmpeg") is None:
+        return None
+    cmd = ["ffmpeg", "-v", "error", "-i", src, "-t", "1", "-c", "copy"] + args + ["-"]
+    return subprocess.run(cmd, check=True, capture_output=True).stdout
+
+
+def recover_seeds():
+    h264_aac = os.path.join(FIXTURES, "h264_aac_10s.flv")
+    data = open(h264_aac, "rb").read()
+    write("recover", "flv_h264_aac", b"\x00" + data[:16384])
+    aac = b"".join(adts(body[2:]) for kind, body in tags(data) if kind == 8 and body[:2] == b"\xaf\x01")
+    write("recover", "adts", b"\x01" + aac[:8192])
+    mp3 = open(os.path.join(FIXTURES, "h264_mp3_10s.flv"), "rb").read()
+    frames = b"".join(body[1:] for kind, body in tags(mp3) if kind == 8)
+    write("recover", "mp3", b"\x02" + frames[:8192])
+    ts = ffmpeg(h264_aac, ["-f", "mpegts"])
+    if ts is not None:
+        write("recover", "ts", b"\x03" + ts[:188 * 64])
+    frag = ffmpeg(h264_aac, ["-f", "mp4", "-movflags", "frag_keyframe+empty_moov"])
+    if frag is not None:
+        write("recover", "mp4_journal", b"\x04" + frag[:32768])
+
+
 def main():
+    recover_seeds()
     for name in NAMES:
         data = open(os.path.join(FIXTURES, name + ".flv"), "rb").read()
         write("flv_demux", name + "_head", data[:8192])

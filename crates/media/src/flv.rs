@@ -1,13 +1,15 @@
 //! FLV (Adobe "Video File Format Specification" v10.1 §E, plus veovera
 //! enhanced RTMP v1/v2): tag-body demuxing for RTMP ingest ([`TagDemuxer`]),
-//! the sans-IO file muxer ([`FlvMuxer`]) and a file reader for tests and crash
-//! recovery ([`scan`], [`recover`]). Owns the FLV wire layout; codec payloads
-//! are parsed by [`crate::codec`], and nothing here does I/O.
+//! the sans-IO file muxer ([`FlvMuxer`]), a tag walker over any `Read + Seek`
+//! ([`TagWalker`], [`scan`]) and crash recovery of a file the muxer wrote
+//! ([`recover`]). Owns the FLV wire layout; codec payloads are parsed by
+//! [`crate::codec`], and nothing here opens files.
 
 mod demux;
 mod metadata;
 mod mux;
 mod reader;
+mod recover;
 
 use thiserror::Error;
 
@@ -17,7 +19,8 @@ use crate::frame::Track;
 
 pub use demux::{DemuxEvent, Demuxed, TagDemuxer};
 pub use mux::{FlvMuxer, Patch};
-pub use reader::{FileHeader, Recovery, ScanResult, TagInfo, read_header, recover, scan};
+pub use reader::{FileHeader, ScanResult, TagHead, TagInfo, TagWalker, read_header, scan};
+pub use recover::recover;
 
 /// FLV tag types (FLV spec §E.4.1 `TagType`).
 pub mod tag_type {
@@ -135,7 +138,7 @@ fn si24_bytes(v: i32) -> [u8; 3] {
 }
 
 /// Appends an 11-byte tag header.
-fn write_tag_header(tag_type: u8, body_len: usize, timestamp: u32, out: &mut Vec<u8>) {
+pub(crate) fn write_tag_header(tag_type: u8, body_len: usize, timestamp: u32, out: &mut Vec<u8>) {
     let ts = timestamp.to_be_bytes();
     let len = (body_len as u32).to_be_bytes();
     out.extend_from_slice(&[

@@ -1,5 +1,6 @@
 //! Media formats for liverec, pure and synchronous: no sockets, no files, no
-//! clock. Bytes and [`Frame`]s in, bytes out.
+//! clock. Bytes and [`Frame`]s in, bytes out; the recoverers read through
+//! the caller's `Read + Seek`.
 //!
 //! # Layout
 //!
@@ -13,8 +14,8 @@
 //!   AudioSpecificConfig and ADTS header ([`codec::aac`]), MPEG audio frame
 //!   headers ([`codec::mp3`]).
 //! - [`flv`]: FLV tag-body demuxing for RTMP ingest ([`TagDemuxer`]), the
-//!   sans-IO file muxer ([`FlvMuxer`]) and the file reader used for tests and
-//!   crash recovery ([`flv::scan`], [`flv::recover`]).
+//!   sans-IO file muxer ([`FlvMuxer`]) and the tag walker over files
+//!   ([`flv::TagWalker`], [`flv::scan`]).
 //! - [`hls`]: HLS segmenting rule ([`hls::Segmenter`]) and the EVENT
 //!   playlist ([`hls::Playlist`]), rendered and parsed back.
 //! - [`mp3`]: the `.mp3` output ([`Mp3Writer`]): MP3 passthrough, or AAC-LC
@@ -23,6 +24,8 @@
 //!   ([`Fmp4Journal`]) and its conversion to a faststart MP4
 //!   ([`mp4::finalize`]).
 //! - [`mux`]: the [`Muxer`] interface every single-file output implements.
+//! - [`recover`]: crash recovery of every recorded format (FLV, ADTS, MP3,
+//!   MPEG-TS, the MP4 journal), streaming through `Read + Seek`.
 //! - [`timestamp`]: 32-bit RTMP timestamp unwrapping ([`Unwrap32`]),
 //!   per-recording repair ([`TimestampRepair`]) and media span
 //!   ([`MediaSpan`]).
@@ -50,6 +53,7 @@ pub mod hls;
 pub mod mp3;
 pub mod mp4;
 pub mod mux;
+pub mod recover;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod timestamp;

@@ -28,7 +28,7 @@ use crate::timestamp::MediaSpan;
 pub use es::stream_type;
 use es::{AudioEs, VideoEs};
 use packet::{FirstPacket, PAT_PID, Pid, TS_MASK};
-pub use recover::{TsRecovery, recover};
+pub use recover::{TsRecovery, recover, recover_from};
 
 /// PID of the program map table.
 pub(crate) const PMT_PID: u16 = 0x1000;

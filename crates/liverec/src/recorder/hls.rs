@@ -10,9 +10,10 @@ use media::timestamp::TimestampRepair;
 use media::{Frame, Tracks};
 
 use super::RecorderCtx;
-use super::file::{FileError, FileStart, media_info, muxer, named_base, new_row, storage_base};
-use super::recovery::complete;
+use super::finalize::{blocking, complete};
+use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
+use super::start::{FileError, FileStart, media_info, muxer, new_row};
 use crate::hub::LiveStream;
 use crate::plan::Plan;
 use crate::storage::Storage;
@@ -248,10 +249,28 @@ pub(super) async fn recover(ctx: &RecorderCtx, row: FileRow) -> Result<Option<Fi
         .unwrap_or_else(|| Playlist::new(ctx.hls_target_ms));
     let index = playlist.segments().len();
     let spool = ctx.storage.spool_path(&segment_key(&base, index))?;
-    if let Ok(data) = tokio::fs::read(&spool).await {
-        let r = media::ts::recover(&data);
+    let path = spool.clone();
+    let cut = blocking(move || {
+        // An unreadable segment is left as it is.
+        let Ok(mut f) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        else {
+            return Ok(None);
+        };
+        let Ok(r) = media::recover::ts(std::io::BufReader::new(&mut f)) else {
+            return Ok(None);
+        };
         if r.valid_len > 0 && r.duration_ms > 0 {
-            tokio::fs::write(&spool, &data[..r.valid_len]).await?;
+            f.set_len(r.valid_len as u64)?;
+            f.sync_all()?;
+        }
+        Ok(Some(r))
+    })
+    .await?;
+    if let Some(r) = cut {
+        if r.valid_len > 0 && r.duration_ms > 0 {
             ctx.storage
                 .commit(&spool, &segment_key(&base, index))
                 .await?;

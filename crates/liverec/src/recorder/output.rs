@@ -11,8 +11,9 @@ use tokio::time::Instant;
 use media::{MuxError, Track};
 
 use super::RecorderCtx;
-use super::file::{FileError, FileStart, OpenFile};
+use super::file::OpenFile;
 use super::hls::HlsOutput;
+use super::start::{FileError, FileStart};
 use crate::hub::{LiveStream, Packet};
 use crate::plan::{OutputPlan, Plan};
 use crate::task::{FileFormat, RecordType};

@@ -13,7 +13,7 @@ use tokio::fs::File;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio::time::Instant;
 
-use super::file::FileError;
+use super::start::FileError;
 
 /// Longest time written data may sit in the process before reaching the OS.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);

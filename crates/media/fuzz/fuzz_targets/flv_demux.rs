@@ -30,8 +30,9 @@ fuzz_target!(|data: &[u8]| {
                 file.slice(tag.body),
             );
         }
-        if let Ok(r) = flv::recover(&file) {
-            assert!(r.valid_len <= file.len() as u64);
+        let len = file.len() as u64;
+        if let Ok(r) = flv::recover(&mut std::io::Cursor::new(&file[..]), len) {
+            assert!(r.valid_len <= len);
             for p in r.patches {
                 assert!(p.offset + p.bytes.len() as u64 <= r.valid_len);
             }

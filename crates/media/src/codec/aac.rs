@@ -121,6 +121,18 @@ pub fn adts_header(asc: &AscInfo, payload_len: usize) -> Result<[u8; 7], CodecEr
     ])
 }
 
+/// What an ADTS header (§1.A.2.2) says about its frame: the frame length
+/// including the header, and the sampling rate. `None` without the syncword,
+/// with a frame length shorter than the header or a reserved rate index.
+pub fn parse_adts_header(h: &[u8; 7]) -> Option<(usize, u32)> {
+    if h[0] != 0xff || h[1] & 0xf0 != 0xf0 {
+        return None;
+    }
+    let len = (usize::from(h[3] & 0x03) << 11) | (usize::from(h[4]) << 3) | usize::from(h[5] >> 5);
+    let rate = SAMPLE_RATES.get(usize::from((h[2] >> 2) & 0x0f)).copied()?;
+    (len >= 7).then_some((len, rate))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,16 @@
-//! Reading FLV files back: the file header, a strict tag scan that stops at
-//! the first incomplete or inconsistent tag, and crash recovery of a file
-//! [`super::FlvMuxer`] was writing when the process died. Works on a byte
-//! slice; the caller reads and truncates the file.
+//! Reading FLV files back: the file header and a strict tag walk that stops
+//! at the first incomplete or inconsistent tag. [`TagWalker`] streams
+//! through any `Read + Seek` with one small read per tag (crash recovery of
+//! multi-gigabyte files, [`crate::recover::flv`]); [`scan`] runs it over a
+//! byte slice and keeps where each body lies.
 
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::ops::Range;
 
-use super::metadata::{self, Field};
-use super::{FlvError, Patch, TAG_HEADER_LEN, audio_code as ac, tag_type, video_code as vc};
-use crate::frame::Track;
-use crate::timestamp::{MediaSpan, Unwrap32};
+use super::{FlvError, TAG_HEADER_LEN, tag_type};
+
+/// Length of the FLV file header (FLV spec §E.2).
+const FILE_HEADER_LEN: usize = 9;
 
 /// The FLV file header (FLV spec §E.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +27,9 @@ pub struct FileHeader {
 
 /// Reads the 9-byte file header.
 pub fn read_header(data: &[u8]) -> Result<FileHeader, FlvError> {
-    let h = data.get(..9).ok_or(FlvError::Truncated("file header"))?;
+    let h = data
+        .get(..FILE_HEADER_LEN)
+        .ok_or(FlvError::Truncated("file header"))?;
     if &h[..3] != b"FLV" {
         return Err(FlvError::NotFlv);
     }
@@ -64,128 +68,132 @@ pub struct ScanResult {
     pub valid_len: usize,
 }
 
-fn u24(b: &[u8]) -> usize {
-    (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2])
+/// The header of one complete tag found by [`TagWalker`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TagHead {
+    /// Offset of the tag header in the file.
+    pub offset: u64,
+    /// `TagType` (8 audio, 9 video, 18 script), without the filter bit.
+    pub tag_type: u8,
+    /// Timestamp in ms: 24 bits plus the 8-bit extension.
+    pub timestamp: u32,
+    /// `DataSize`: length of the body.
+    pub size: u32,
 }
 
-/// Scans the tags of an FLV file, stopping at the first tag that is
-/// incomplete or whose `PreviousTagSize` does not match its size.
+impl TagHead {
+    /// Offset of the body in the file.
+    pub fn body_offset(&self) -> u64 {
+        self.offset + TAG_HEADER_LEN as u64
+    }
+}
+
+/// Walks the tags of an FLV file of `len` bytes through `Read + Seek`,
+/// stopping at the first tag that is incomplete, of an unknown type, or
+/// whose `PreviousTagSize` does not match its size. Reads only tag headers
+/// and `PreviousTagSize` fields; bodies on request.
+#[derive(Debug)]
+pub struct TagWalker<'r, R> {
+    r: &'r mut R,
+    len: u64,
+    pos: u64,
+    done: bool,
+}
+
+impl<'r, R: Read + Seek> TagWalker<'r, R> {
+    /// Reads the file header; `None` when the file is not FLV or ends before
+    /// its `PreviousTagSize0`.
+    pub fn new(r: &'r mut R, len: u64) -> std::io::Result<Option<Self>> {
+        let mut head = [0u8; FILE_HEADER_LEN];
+        if len < FILE_HEADER_LEN as u64 {
+            return Ok(None);
+        }
+        r.seek(SeekFrom::Start(0))?;
+        r.read_exact(&mut head)?;
+        let Ok(header) = read_header(&head) else {
+            return Ok(None);
+        };
+        let pos = u64::from(header.data_offset) + 4;
+        Ok((pos <= len).then_some(TagWalker {
+            r,
+            len,
+            pos,
+            done: false,
+        }))
+    }
+
+    /// End of the last complete tag (with its `PreviousTagSize`), or of the
+    /// header and `PreviousTagSize0` before the first tag.
+    pub fn valid_len(&self) -> u64 {
+        self.pos
+    }
+
+    /// The next complete tag, or `None` at the end of the valid part.
+    pub fn next_tag(&mut self) -> std::io::Result<Option<TagHead>> {
+        let header_len = TAG_HEADER_LEN as u64;
+        if self.done || self.pos + header_len > self.len {
+            return Ok(None);
+        }
+        self.done = true;
+        self.r.seek(SeekFrom::Start(self.pos))?;
+        let mut h = [0u8; TAG_HEADER_LEN];
+        self.r.read_exact(&mut h)?;
+        let tag = TagHead {
+            offset: self.pos,
+            tag_type: h[0] & 0x1f,
+            size: u32::from_be_bytes([0, h[1], h[2], h[3]]),
+            timestamp: u32::from_be_bytes([h[7], h[4], h[5], h[6]]),
+        };
+        let body_end = tag.body_offset() + u64::from(tag.size);
+        let known = matches!(
+            tag.tag_type,
+            tag_type::AUDIO | tag_type::VIDEO | tag_type::SCRIPT
+        );
+        if !known || body_end + 4 > self.len {
+            return Ok(None);
+        }
+        self.r.seek(SeekFrom::Start(body_end))?;
+        let mut prev = [0u8; 4];
+        self.r.read_exact(&mut prev)?;
+        if u64::from(u32::from_be_bytes(prev)) != header_len + u64::from(tag.size) {
+            return Ok(None);
+        }
+        self.pos = body_end + 4;
+        self.done = false;
+        Ok(Some(tag))
+    }
+
+    /// The first `max` bytes of the body of `tag` (one returned by
+    /// [`TagWalker::next_tag`]), or the whole body if it is shorter.
+    pub fn read_body(&mut self, tag: &TagHead, max: usize) -> std::io::Result<Vec<u8>> {
+        let mut body = vec![0u8; (tag.size as usize).min(max)];
+        self.r.seek(SeekFrom::Start(tag.body_offset()))?;
+        self.r.read_exact(&mut body)?;
+        Ok(body)
+    }
+}
+
+/// Scans the tags of an FLV file held in memory (see [`TagWalker`]).
 pub fn scan(data: &[u8]) -> ScanResult {
     let mut result = ScanResult {
         tags: Vec::new(),
         valid_len: 0,
     };
-    let Ok(header) = read_header(data) else {
+    let mut cursor = Cursor::new(data);
+    // Reads from a slice within its length cannot fail.
+    let Ok(Some(mut walker)) = TagWalker::new(&mut cursor, data.len() as u64) else {
         return result;
     };
-    let mut pos = header.data_offset as usize;
-    if data.len() < pos.saturating_add(4) {
-        return result;
-    }
-    pos += 4;
-    result.valid_len = pos;
-    while let Some(h) = data.get(pos..pos + TAG_HEADER_LEN) {
-        let size = u24(&h[1..4]);
-        let timestamp = (u32::from(h[7]) << 24) | u24(&h[4..7]) as u32;
-        let body = pos + TAG_HEADER_LEN..pos + TAG_HEADER_LEN + size;
-        let Some(&[a, b, c, d]) = data.get(body.end..body.end + 4) else {
-            break;
-        };
-        if u32::from_be_bytes([a, b, c, d]) as usize != TAG_HEADER_LEN + size {
-            break;
-        }
+    result.valid_len = walker.valid_len() as usize;
+    while let Ok(Some(tag)) = walker.next_tag() {
+        let start = tag.body_offset() as usize;
         result.tags.push(TagInfo {
-            offset: pos as u64,
-            tag_type: h[0] & 0x1f,
-            timestamp,
-            body: body.clone(),
+            offset: tag.offset,
+            tag_type: tag.tag_type,
+            timestamp: tag.timestamp,
+            body: start..start + tag.size as usize,
         });
-        pos = body.end + 4;
-        result.valid_len = pos;
+        result.valid_len = walker.valid_len() as usize;
     }
     result
-}
-
-/// The track of a tag that carries a coded frame (not a sequence header,
-/// end of sequence or command frame).
-fn frame_track(tag_type: u8, body: &[u8]) -> Option<Track> {
-    let b0 = *body.first()?;
-    match tag_type {
-        tag_type::VIDEO => {
-            let frame_type = (b0 >> 4) & 7;
-            let coded = if b0 & vc::EX_HEADER != 0 {
-                matches!(b0 & 0x0f, vc::CODED_FRAMES | vc::CODED_FRAMES_X)
-            } else if matches!(b0 & 0x0f, vc::CODEC_AVC | vc::CODEC_HEVC) {
-                body.get(1) == Some(&vc::CODED_FRAMES)
-            } else {
-                true
-            };
-            (coded && frame_type != vc::FRAME_COMMAND).then_some(Track::Video)
-        }
-        tag_type::AUDIO => {
-            let coded = match b0 >> 4 {
-                ac::FORMAT_AAC => body.get(1) == Some(&ac::CODED_FRAMES),
-                ac::FORMAT_EX => b0 & 0x0f == ac::CODED_FRAMES,
-                _ => true,
-            };
-            coded.then_some(Track::Audio)
-        }
-        _ => None,
-    }
-}
-
-/// What [`recover`] found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Recovery {
-    /// Length to truncate the file to: the end of its last complete tag.
-    pub valid_len: u64,
-    /// Media duration of the kept tags in ms.
-    pub duration_ms: i64,
-    /// Patches (all within `valid_len`) that set the `onMetaData` duration
-    /// and file size for the truncated content; empty if the file has no
-    /// such metadata.
-    pub patches: Vec<Patch>,
-}
-
-/// Crash recovery of a file [`super::FlvMuxer`] wrote: given the bytes of a
-/// truncated file, the length to truncate to and the patches that make its
-/// `onMetaData` duration and file size right for the truncated content.
-/// Every complete tag is kept (a file may end mid-GOP); a tag whose
-/// `PreviousTagSize` is missing or wrong is not.
-pub fn recover(data: &[u8]) -> Result<Recovery, FlvError> {
-    read_header(data)?;
-    let scanned = scan(data);
-    if scanned.valid_len == 0 {
-        return Err(FlvError::Truncated("file header"));
-    }
-    let mut span = MediaSpan::new();
-    let mut unwrap = Unwrap32::new();
-    for tag in &scanned.tags {
-        let body = data.get(tag.body.clone()).unwrap_or_default();
-        if let Some(track) = frame_track(tag.tag_type, body) {
-            span.observe(track, unwrap.unwrap(tag.timestamp));
-        }
-    }
-    let duration_ms = span.duration_ms();
-    let valid_len = scanned.valid_len as u64;
-    let mut patches = Vec::new();
-    if let Some(meta) = scanned.tags.iter().find(|t| t.tag_type == tag_type::SCRIPT) {
-        let body = data.get(meta.body.clone()).unwrap_or_default();
-        for (key, offset) in metadata::locate_numbers(body) {
-            let value = match key.as_str() {
-                "duration" => duration_ms as f64 / 1000.0,
-                "filesize" => valid_len as f64,
-                _ => continue,
-            };
-            patches.push(Patch {
-                offset: (meta.body.start + offset) as u64,
-                bytes: Field::Number(value).bytes(),
-            });
-        }
-    }
-    Ok(Recovery {
-        valid_len,
-        duration_ms,
-        patches,
-    })
 }

@@ -2,13 +2,16 @@
 //! so that every remaining PES is complete, and the media span of what
 //! remains (for the segment's EXTINF). A PES ends where the next PES of its
 //! PID starts, so the last PES of each PID may be cut short: the file is
-//! truncated at the earliest of those last starts.
+//! truncated at the earliest of those last starts. Streams through the
+//! file one packet at a time, keeping only the PES starts.
+
+use std::io::{BufReader, Read};
 
 use super::packet::{PACKET_LEN, SYNC};
 use super::{AUDIO_PID, VIDEO_PID};
 
 /// What [`recover`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TsRecovery {
     /// Bytes to keep (a multiple of 188).
     pub valid_len: usize,
@@ -50,14 +53,30 @@ fn pes_dts(payload: &[u8]) -> Option<u64> {
     }
 }
 
-fn pes_starts(data: &[u8]) -> (Vec<PesStart>, usize) {
+/// Reads as much of `buf` as `r` holds; the count read.
+fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The PES starts of the video and audio PIDs, and the length of the run of
+/// whole packets that opens the file.
+fn pes_starts<R: Read>(r: R) -> std::io::Result<(Vec<PesStart>, usize)> {
+    let mut r = BufReader::with_capacity(PACKET_LEN * 512, r);
     let mut starts = Vec::new();
     let mut whole = 0;
-    for (i, p) in data.chunks_exact(PACKET_LEN).enumerate() {
-        if p[0] != SYNC {
-            break;
-        }
-        whole = (i + 1) * PACKET_LEN;
+    let mut p = [0u8; PACKET_LEN];
+    while fill(&mut r, &mut p)? == PACKET_LEN && p[0] == SYNC {
+        let offset = whole;
+        whole += PACKET_LEN;
         let pusi = p[1] & 0x40 != 0;
         let pid = u16::from_be_bytes([p[1] & 0x1f, p[2]]);
         if !pusi || !(pid == VIDEO_PID || pid == AUDIO_PID) {
@@ -69,18 +88,24 @@ fn pes_starts(data: &[u8]) -> (Vec<PesStart>, usize) {
             _ => continue,
         };
         starts.push(PesStart {
-            offset: i * PACKET_LEN,
+            offset,
             pid,
             dts: pes_dts(body),
         });
     }
-    (starts, whole)
+    Ok((starts, whole))
 }
 
-/// Where to cut `data` and what remains. Never fails: a file with no
-/// complete PES gives `valid_len` 0.
+/// Where to cut `data` and what remains (see [`recover_from`]).
 pub fn recover(data: &[u8]) -> TsRecovery {
-    let (starts, whole) = pes_starts(data);
+    // Reading a slice cannot fail.
+    recover_from(data).unwrap_or_default()
+}
+
+/// Where to cut the TS file `r` reads and what remains. A file with no
+/// complete PES gives `valid_len` 0; only I/O errors of `r` fail.
+pub fn recover_from<R: Read>(r: R) -> std::io::Result<TsRecovery> {
+    let (starts, whole) = pes_starts(r)?;
     let last_start = |pid: u16| starts.iter().rev().find(|s| s.pid == pid).map(|s| s.offset);
     let cut = [last_start(VIDEO_PID), last_start(AUDIO_PID)]
         .into_iter()
@@ -107,11 +132,11 @@ pub fn recover(data: &[u8]) -> TsRecovery {
         }
         _ => 0,
     };
-    TsRecovery {
+    Ok(TsRecovery {
         valid_len: if kept.is_empty() { 0 } else { cut },
         pes_packets: kept.len(),
         duration_ms,
-    }
+    })
 }
 
 #[cfg(test)]

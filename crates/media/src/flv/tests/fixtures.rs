@@ -86,7 +86,7 @@ fn fixtures_round_trip() {
         );
         assert_eq!(meta.get("filesize"), Some(&Value::Number(out.len() as f64)));
         // Recovery of the complete file agrees with finish().
-        let r = recover(&out).unwrap();
+        let r = recover_bytes(&out);
         assert_eq!(
             (r.valid_len, r.duration_ms),
             (out.len() as u64, m.duration_ms()),
@@ -118,7 +118,7 @@ fn fixture_recovery_of_truncations() {
     );
     for cut in cuts {
         let mut prefix = out[..cut].to_vec();
-        let r = recover(&prefix).unwrap();
+        let r = recover_bytes(&prefix);
         let valid = r.valid_len as usize;
         assert!(
             valid <= cut && boundaries.contains(&valid),

@@ -106,18 +106,18 @@ proptest! {
         let mut boundaries: Vec<usize> = scanned.tags.iter().map(|t| t.body.end + 4).collect();
         boundaries.push(13);
         for cut in 0..=out.len() {
-            match recover(&out[..cut]) {
-                Ok(r) => {
-                    let valid = r.valid_len as usize;
-                    prop_assert!(valid <= cut && boundaries.contains(&valid), "cut {} -> {}", cut, valid);
-                    for p in &r.patches {
-                        prop_assert!(p.offset as usize + p.bytes.len() <= valid);
-                    }
-                    if cut == out.len() {
-                        prop_assert_eq!(r.duration_ms, m.duration_ms());
-                    }
-                }
-                Err(_) => prop_assert!(cut < 13),
+            let r = recover_bytes(&out[..cut]);
+            if cut < 13 {
+                prop_assert_eq!(r, crate::recover::Recovery::default());
+                continue;
+            }
+            let valid = r.valid_len as usize;
+            prop_assert!(valid <= cut && boundaries.contains(&valid), "cut {} -> {}", cut, valid);
+            for p in &r.patches {
+                prop_assert!(p.offset as usize + p.bytes.len() <= valid);
+            }
+            if cut == out.len() {
+                prop_assert_eq!(r.duration_ms, m.duration_ms());
             }
         }
     }
@@ -140,10 +140,10 @@ proptest! {
         bytes.extend(data);
         let scanned = scan(&bytes);
         prop_assert!(scanned.valid_len <= bytes.len());
-        if let Ok(r) = recover(&bytes) {
-            for p in &r.patches {
-                prop_assert!(p.offset + p.bytes.len() as u64 <= r.valid_len);
-            }
+        let r = recover_bytes(&bytes);
+        prop_assert!(r.valid_len as usize <= bytes.len());
+        for p in &r.patches {
+            prop_assert!(p.offset + p.bytes.len() as u64 <= r.valid_len);
         }
     }
 }
