@@ -98,9 +98,14 @@ pub(super) async fn join_all(handles: Vec<JoinHandle<()>>, grace: Duration) {
 fn close_parked(ctx: &Arc<RecorderCtx>, outputs: Vec<Output>) -> JoinHandle<()> {
     let ctx = ctx.clone();
     tokio::spawn(async move {
+        let count = outputs.len();
         for mut o in outputs {
             o.close(&ctx).await;
         }
+        tracing::info!(
+            outputs = count,
+            "parked recording closed: no publisher returned within its reconnect window"
+        );
     })
 }
 
