@@ -69,6 +69,7 @@ async fn republish(ctx: &RecorderCtx, key: &str) -> std::io::Result<std::path::P
 
 /// Recovers every file left open by a previous process; returns how many
 /// became playable files.
+#[tracing::instrument(name = "recovery", skip_all)]
 pub async fn recover_open_files(ctx: &RecorderCtx) -> Result<usize, crate::store::StoreError> {
     let mut recovered = 0;
     for row in ctx.store.open_files().await? {

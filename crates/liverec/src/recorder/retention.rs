@@ -16,6 +16,7 @@ const MIN_SLEEP: Duration = Duration::from_millis(200);
 const BATCH: i64 = 100;
 
 /// Runs until `shutdown` is cancelled.
+#[tracing::instrument(name = "retention", skip_all)]
 pub async fn run_retention(ctx: Arc<RecorderCtx>, shutdown: CancellationToken) {
     loop {
         if sweep(&ctx, ctx.clock.now_ms()).await >= BATCH {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::state::{Action, Live, SessionKey, State};
 use super::{Command, StillRecording};
@@ -78,7 +79,11 @@ pub(super) fn spawn(
         running: HashMap::new(),
         finished_tx,
     };
-    tokio::spawn(actor.run(rx, finished_rx, events));
+    tokio::spawn(
+        actor
+            .run(rx, finished_rx, events)
+            .instrument(tracing::info_span!("scheduler")),
+    );
     tx
 }
 
