@@ -3,7 +3,6 @@
 //! Validated once into [`Settings`], whose parts are handed to the modules
 //! that own them. Knows nothing of sockets, SQL or media.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -11,10 +10,12 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod names;
+mod settings;
 
 pub use crate::http_server::HttpLimits;
 
 pub use names::{Hint, Source, Unknown, unknown_env};
+pub use settings::{Rates, RtmpLimits, Settings};
 
 /// The configuration as written by the operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -174,124 +175,6 @@ impl Config {
         c.database_url = c.database_url.as_deref().map(mask_url_password);
         toml::to_string(&c).map_err(|e| ConfigError::Invalid(e.to_string()))
     }
-
-    /// Checks the values and resolves defaults that depend on others.
-    pub fn validate(&self) -> Result<Settings, ConfigError> {
-        let api_listen: SocketAddr = self.api_listen.parse().map_err(|_| {
-            ConfigError::Invalid(format!("api_listen {:?} is not host:port", self.api_listen))
-        })?;
-        let rtmp_listen: SocketAddr = self.rtmp_listen.parse().map_err(|_| {
-            ConfigError::Invalid(format!(
-                "rtmp_listen {:?} is not host:port",
-                self.rtmp_listen
-            ))
-        })?;
-        let data_dir = self.data_dir.clone();
-        let database_url = self
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}/liverec.db", data_dir.display()));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
-            return Err(ConfigError::Invalid(
-                "database_url must start with sqlite:// or postgres://".into(),
-            ));
-        }
-        let storage = self
-            .storage
-            .clone()
-            .unwrap_or_else(|| format!("fs://{}/records", data_dir.display()));
-        let storage_root = match storage.strip_prefix("fs://") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                return Err(ConfigError::Invalid(format!(
-                    "storage {storage:?}: only fs://<path> is supported in this version"
-                )));
-            }
-        };
-        let secret_key = match (&self.secret_key, &self.secret_key_file) {
-            (Some(k), _) => Some(k.clone()),
-            (None, Some(f)) => Some(read_secret_file(f)?),
-            (None, None) => None,
-        };
-        let bootstrap = match (&self.secret_id, secret_key) {
-            (Some(id), Some(key)) => Some((id.clone(), key)),
-            (None, None) => None,
-            _ => {
-                return Err(ConfigError::Invalid(
-                    "secret_id and secret_key must be given together".into(),
-                ));
-            }
-        };
-        if self.preroll_seconds > 600 {
-            return Err(ConfigError::Invalid(
-                "preroll_seconds must be at most 600".into(),
-            ));
-        }
-        if self.min_record_interval == 0 || self.min_record_interval > 7200 {
-            return Err(ConfigError::Invalid(
-                "min_record_interval must be between 1 and 7200 seconds".into(),
-            ));
-        }
-        if !(1..=60).contains(&self.hls_segment_seconds) {
-            return Err(ConfigError::Invalid(
-                "hls_segment_seconds must be between 1 and 60".into(),
-            ));
-        }
-        for (name, v) in [
-            ("rate_create_live_record", self.rate_create_live_record),
-            (
-                "rate_stop_delete_live_record",
-                self.rate_stop_delete_live_record,
-            ),
-            ("rate_other", self.rate_other),
-        ] {
-            if v == 0 {
-                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
-            }
-        }
-        Ok(Settings {
-            data_dir,
-            api_listen,
-            rtmp_listen,
-            bootstrap,
-            database_url,
-            storage_root,
-            public_url: self
-                .public_url
-                .clone()
-                .map(|u| u.trim_end_matches('/').to_string()),
-            preroll_ms: i64::try_from(self.preroll_seconds).unwrap_or(30) * 1000,
-            min_record_interval_s: self.min_record_interval,
-            max_tasks_per_day: self.max_tasks_per_day,
-            max_running_tasks: self.max_running_tasks,
-            rates: Rates {
-                create_live_record: self.rate_create_live_record,
-                stop_delete_live_record: self.rate_stop_delete_live_record,
-                other: self.rate_other,
-            },
-            key_rotation_grace_ms: i64::try_from(self.key_rotation_grace_seconds)
-                .unwrap_or(i64::MAX / 1000)
-                .saturating_mul(1000),
-            http: HttpLimits {
-                header_timeout: secs(self.http_header_timeout_seconds),
-                body_timeout: secs(self.http_body_timeout_seconds),
-                max_connections: self.http_max_connections.max(1),
-            },
-            rtmp: RtmpLimits {
-                read_timeout: secs(self.rtmp_read_timeout_seconds),
-                handshake_timeout: secs(self.rtmp_handshake_timeout_seconds),
-                publish_timeout: secs(self.rtmp_publish_timeout_seconds),
-                write_timeout: secs(self.rtmp_write_timeout_seconds),
-                max_connections: self.rtmp_max_connections.max(1),
-                max_connections_per_ip: self.rtmp_max_connections_per_ip.max(1),
-            },
-            max_timestamp_jump_ms: self.max_timestamp_jump_ms.max(1000),
-            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
-            hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
-            describe_task_page_size: self.describe_task_page_size.clamp(1, 1000),
-            min_free_bytes: self.min_free_bytes,
-        })
-    }
 }
 
 /// What stands for a secret in printed configuration.
@@ -331,101 +214,6 @@ fn check_file_keys(path: &Path) -> Result<(), ConfigError> {
         path.display(),
         list.join("; ")
     )))
-}
-
-/// Reads a secret from a file that only its owner may read.
-fn read_secret_file(path: &Path) -> Result<String, ConfigError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| ConfigError::Invalid(format!("secret_key_file {}: {e}", path.display())))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(ConfigError::Invalid(format!(
-            "secret_key_file {} is readable by others (chmod 600 it)",
-            path.display()
-        )));
-    }
-    let s = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Invalid(format!("secret_key_file {}: {e}", path.display())))?;
-    Ok(s.trim().to_string())
-}
-
-/// A duration of whole seconds, at least one.
-fn secs(n: u64) -> std::time::Duration {
-    std::time::Duration::from_secs(n.max(1))
-}
-
-/// What an RTMP connection may cost before and after it publishes
-/// (SPEC §2 "Limits before a publish is accepted").
-#[derive(Clone, Debug)]
-pub struct RtmpLimits {
-    /// A publisher silent this long is disconnected.
-    pub read_timeout: std::time::Duration,
-    /// From accept to a completed handshake.
-    pub handshake_timeout: std::time::Duration,
-    /// From accept to `publish`.
-    pub publish_timeout: std::time::Duration,
-    /// Longest wait for the peer to take bytes we send.
-    pub write_timeout: std::time::Duration,
-    /// Connections at once.
-    pub max_connections: usize,
-    /// Connections at once from one IP address.
-    pub max_connections_per_ip: usize,
-}
-
-/// Per-action rate limits, requests per second per SecretId.
-#[derive(Clone, Debug)]
-pub struct Rates {
-    /// CreateLiveRecord.
-    pub create_live_record: u32,
-    /// StopLiveRecord and DeleteLiveRecord.
-    pub stop_delete_live_record: u32,
-    /// Everything else.
-    pub other: u32,
-}
-
-/// Validated settings.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Data directory.
-    pub data_dir: PathBuf,
-    /// API listen address.
-    pub api_listen: SocketAddr,
-    /// RTMP listen address.
-    pub rtmp_listen: SocketAddr,
-    /// Bootstrap credential (SecretId, SecretKey).
-    pub bootstrap: Option<(String, String)>,
-    /// Database URL.
-    pub database_url: String,
-    /// Root directory of `fs://` storage.
-    pub storage_root: PathBuf,
-    /// Public base URL of files (None: derived from the bound API address).
-    pub public_url: Option<String>,
-    /// Pre-roll kept per stream, ms.
-    pub preroll_ms: i64,
-    /// Smallest accepted record_interval, s.
-    pub min_record_interval_s: u64,
-    /// Legacy tasks per account per day.
-    pub max_tasks_per_day: u64,
-    /// Legacy tasks running at once per account.
-    pub max_running_tasks: u64,
-    /// Rate limits.
-    pub rates: Rates,
-    /// How long a rotated-out key keeps working, ms.
-    pub key_rotation_grace_ms: i64,
-    /// Bounds on API/file-server connections.
-    pub http: HttpLimits,
-    /// Bounds on RTMP connections.
-    pub rtmp: RtmpLimits,
-    /// Timestamp jump threshold, ms.
-    pub max_timestamp_jump_ms: i64,
-    /// Time allowed for finalizing at shutdown.
-    pub shutdown_grace: std::time::Duration,
-    /// HLS segment target, ms.
-    pub hls_target_ms: i64,
-    /// Tasks per DescribeRecordTask page.
-    pub describe_task_page_size: u64,
-    /// Free-space floor of the storage filesystem, bytes (0 = none).
-    pub min_free_bytes: u64,
 }
 
 /// A configuration that cannot be used.
@@ -532,8 +320,8 @@ mod tests {
         let f = dir.path().join("key");
         std::fs::write(&f, "sekrit\n").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(read_secret_file(&f).is_err());
+        assert!(settings::read_secret_file(&f).is_err());
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(read_secret_file(&f).unwrap(), "sekrit");
+        assert_eq!(settings::read_secret_file(&f).unwrap(), "sekrit");
     }
 }

@@ -8,6 +8,7 @@
 //! authentication); `history` records each publish session in the store.
 
 mod auth;
+mod conn_error;
 mod history;
 mod identity;
 mod session;
