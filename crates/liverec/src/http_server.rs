@@ -8,7 +8,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -19,10 +18,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+
+use crate::listener::{Admitted, Gate};
 
 /// A request body that fails once its deadline passes, however the bytes
 /// trickle in (an idle timeout alone lets a client send one byte a second
@@ -84,27 +84,14 @@ pub async fn serve(
     stop: CancellationToken,
     grace: Duration,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let gate = Gate::new("http", "liverec_http_refused_total", limits.max_connections);
     let tracker = TaskTracker::new();
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.cancelled() => break,
-            a = listener.accept() => a,
-        };
-        let (socket, peer) = match accepted {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "http accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            metrics::counter!("liverec_http_refused_total", "reason" => "max_connections")
-                .increment(1);
-            tracing::warn!(%peer, max = limits.max_connections, "http connection refused: too many connections");
-            continue;
-        };
+    while let Some(Admitted {
+        socket,
+        peer,
+        permit,
+    }) = gate.accept(&listener, &stop).await
+    {
         let body_limit = limits.body_timeout;
         let service = TowerToHyperService::new(
             router

@@ -16,16 +16,15 @@ mod session;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::config::RtmpLimits;
 use crate::hub::Hub;
+use crate::listener::{Admitted, Gate};
 
 /// What the ingest needs.
 #[derive(Debug, Clone)]
@@ -88,28 +87,15 @@ impl Drop for PeerSlot {
 pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationToken) {
     let max_connections = ctx.limits.max_connections;
     let max_per_ip = ctx.limits.max_connections_per_ip;
-    let permits = Arc::new(Semaphore::new(max_connections));
+    let gate = Gate::new("rtmp", "liverec_rtmp_refused_total", max_connections);
     let per_ip = Arc::new(PerIp::default());
     let mut conn_id: u64 = 0;
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            a = listener.accept() => a,
-        };
-        let (socket, peer) = match accepted {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "rtmp accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            metrics::counter!("liverec_rtmp_refused_total", "reason" => "max_connections")
-                .increment(1);
-            tracing::warn!(%peer, max_connections, "rtmp connection refused: too many connections");
-            continue;
-        };
+    while let Some(Admitted {
+        socket,
+        peer,
+        permit,
+    }) = gate.accept(&listener, &shutdown).await
+    {
         let Some(slot) = per_ip.take(peer.ip(), max_per_ip) else {
             metrics::counter!("liverec_rtmp_refused_total", "reason" => "per_ip").increment(1);
             tracing::warn!(%peer, max_per_ip, "rtmp connection refused: too many connections from this address");

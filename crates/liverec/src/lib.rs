@@ -8,6 +8,7 @@
 //! - [`server`]: start-up, wiring and graceful shutdown of `liverec serve`.
 //! - [`credentials`]: SecretId/SecretKey generation and the bootstrap credential.
 //! - [`ingest`]: RTMP listener and connections → hub.
+//! - `listener`: accepting connections under a cap (both listeners).
 //! - [`hub`]: live stream registry, pre-roll ring, fan-out.
 //! - [`recorder`]: recordings, scheduler, crash recovery, retention.
 //! - [`api`]: the Tencent API endpoint, `/files`, `/healthz`, `/metrics`.
@@ -26,6 +27,7 @@ pub mod credentials;
 pub mod http_server;
 pub mod hub;
 pub mod ingest;
+mod listener;
 pub mod plan;
 pub mod recorder;
 pub mod server;
