@@ -79,6 +79,13 @@ fn rule(id: i64, stream: &str) -> Plan {
 type St = State<&'static str>;
 type Act = Action<Fake, &'static str>;
 
+/// The plans started, sorted.
+fn started_keys(actions: &[Act]) -> Vec<PlanKey> {
+    let mut keys: Vec<PlanKey> = starts(actions).into_iter().map(|s| s.0).collect();
+    keys.sort();
+    keys
+}
+
 /// The (plan, session, from_ms, resumed outputs) of each Start.
 fn starts(actions: &[Act]) -> Vec<(PlanKey, String, i64, Option<&'static str>)> {
     actions
@@ -291,13 +298,8 @@ fn at_most_three_overlapping_new_api_tasks_record_a_session_oldest_first() {
     plans.push(rule(7, "s"));
     let mut st = St::new(plans);
     let p1 = live("s", "p1", T0);
-    let mut got: Vec<PlanKey> = starts(&st.reconcile(T0, from_ref(&p1)))
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
-    got.sort();
     assert_eq!(
-        got,
+        started_keys(&st.reconcile(T0, from_ref(&p1))),
         vec![
             PlanKey::Task(2),
             PlanKey::Task(3),
@@ -316,13 +318,8 @@ fn at_most_three_overlapping_new_api_tasks_record_a_session_oldest_first() {
     // A new session: the oldest three of the active tasks again.
     st.session_ended("p1");
     let p2 = live("s", "p2", T0 + 20 * S);
-    let mut got: Vec<PlanKey> = starts(&st.reconcile(T0 + 20 * S, &[p2]))
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
-    got.sort();
     assert_eq!(
-        got,
+        started_keys(&st.reconcile(T0 + 20 * S, &[p2])),
         vec![
             PlanKey::Task(3),
             PlanKey::Task(4),
