@@ -8,6 +8,12 @@ use thiserror::Error;
 /// Deepest nesting of objects/arrays accepted from input.
 pub const MAX_DEPTH: usize = 32;
 
+/// Most values (nested ones included) one [`decode`] or [`decode_all`]
+/// builds. A decoded value takes tens of bytes where the input spends one
+/// (a `null` marker), so without a cap a 16 MiB data message would cost
+/// the best part of a gigabyte; real commands and metadata hold dozens.
+pub const MAX_ELEMENTS: usize = 4096;
+
 /// AMF0 type markers (AMF0 spec §2.1).
 mod marker {
     pub(super) const NUMBER: u8 = 0x00;
@@ -106,18 +112,23 @@ pub enum Amf0Error {
     /// Objects or arrays nested deeper than [`MAX_DEPTH`].
     #[error("AMF0 nesting deeper than {MAX_DEPTH}")]
     TooDeep,
+    /// More than [`MAX_ELEMENTS`] values.
+    #[error("more than {MAX_ELEMENTS} AMF0 values")]
+    TooManyElements,
 }
 
 /// Decodes one value from the front of `input`, advancing it.
 pub fn decode(input: &mut &[u8]) -> Result<Value, Amf0Error> {
-    decode_depth(input, 0)
+    let mut budget = MAX_ELEMENTS;
+    decode_depth(input, 0, &mut budget)
 }
 
-/// Decodes every value in `input`.
+/// Decodes every value in `input` (at most [`MAX_ELEMENTS`] in all).
 pub fn decode_all(mut input: &[u8]) -> Result<Vec<Value>, Amf0Error> {
     let mut out = Vec::new();
+    let mut budget = MAX_ELEMENTS;
     while !input.is_empty() {
-        out.push(decode(&mut input)?);
+        out.push(decode_depth(&mut input, 0, &mut budget)?);
     }
     Ok(out)
 }
@@ -167,7 +178,11 @@ fn read_long_string(input: &mut &[u8]) -> Result<String, Amf0Error> {
 }
 
 /// Reads `key value` pairs up to the empty-key + object-end marker.
-fn read_properties(input: &mut &[u8], depth: usize) -> Result<Vec<(String, Value)>, Amf0Error> {
+fn read_properties(
+    input: &mut &[u8],
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Vec<(String, Value)>, Amf0Error> {
     let mut props = Vec::new();
     loop {
         let key = read_short_string(input)?;
@@ -175,21 +190,22 @@ fn read_properties(input: &mut &[u8], depth: usize) -> Result<Vec<(String, Value
             *input = &input[1..];
             return Ok(props);
         }
-        let value = decode_depth(input, depth + 1)?;
+        let value = decode_depth(input, depth + 1, budget)?;
         props.push((key, value));
     }
 }
 
-fn decode_depth(input: &mut &[u8], depth: usize) -> Result<Value, Amf0Error> {
+fn decode_depth(input: &mut &[u8], depth: usize, budget: &mut usize) -> Result<Value, Amf0Error> {
     if depth > MAX_DEPTH {
         return Err(Amf0Error::TooDeep);
     }
+    *budget = budget.checked_sub(1).ok_or(Amf0Error::TooManyElements)?;
     let m = read_u8(input)?;
     Ok(match m {
         marker::NUMBER => Value::Number(read_f64(input)?),
         marker::BOOLEAN => Value::Boolean(read_u8(input)? != 0),
         marker::STRING => Value::String(read_short_string(input)?),
-        marker::OBJECT => Value::Object(read_properties(input, depth)?),
+        marker::OBJECT => Value::Object(read_properties(input, depth, budget)?),
         marker::NULL => Value::Null,
         marker::UNDEFINED => Value::Undefined,
         marker::REFERENCE => Value::Reference(read_u16(input)?),
@@ -197,13 +213,13 @@ fn decode_depth(input: &mut &[u8], depth: usize) -> Result<Value, Amf0Error> {
             // The count is only a hint (encoders get it wrong); the end
             // marker terminates the array.
             let _count = read_u32(input)?;
-            Value::EcmaArray(read_properties(input, depth)?)
+            Value::EcmaArray(read_properties(input, depth, budget)?)
         }
         marker::STRICT_ARRAY => {
             let count = read_u32(input)?;
             let mut items = Vec::new();
             for _ in 0..count {
-                items.push(decode_depth(input, depth + 1)?);
+                items.push(decode_depth(input, depth + 1, budget)?);
             }
             Value::StrictArray(items)
         }
@@ -217,7 +233,7 @@ fn decode_depth(input: &mut &[u8], depth: usize) -> Result<Value, Amf0Error> {
         marker::XML_DOCUMENT => Value::Xml(read_long_string(input)?),
         marker::TYPED_OBJECT => {
             let class = read_short_string(input)?;
-            Value::TypedObject(class, read_properties(input, depth)?)
+            Value::TypedObject(class, read_properties(input, depth, budget)?)
         }
         // MovieClip is reserved and not supported (AMF0 spec §2.6).
         marker::MOVIECLIP => return Err(Amf0Error::UnknownMarker(m)),
@@ -329,6 +345,31 @@ fn encode_properties(props: &[(String, Value)], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn element_count_is_capped() {
+        // A strict array of nulls: one input byte per value.
+        let mut bomb = vec![marker::STRICT_ARRAY];
+        bomb.extend_from_slice(&u32::MAX.to_be_bytes());
+        bomb.extend(std::iter::repeat_n(marker::NULL, 1 << 20));
+        assert_eq!(decode(&mut &bomb[..]), Err(Amf0Error::TooManyElements));
+        assert_eq!(decode_all(&bomb), Err(Amf0Error::TooManyElements));
+        // Exactly the cap decodes: the array and MAX_ELEMENTS - 1 nulls.
+        let mut fits = vec![marker::STRICT_ARRAY];
+        let n = u32::try_from(MAX_ELEMENTS - 1).unwrap();
+        fits.extend_from_slice(&n.to_be_bytes());
+        fits.extend(std::iter::repeat_n(marker::NULL, MAX_ELEMENTS - 1));
+        assert!(
+            matches!(decode(&mut &fits[..]), Ok(Value::StrictArray(v)) if v.len() == MAX_ELEMENTS - 1)
+        );
+        // The budget spans every value of decode_all.
+        let many: Vec<u8> = std::iter::repeat_n(marker::NULL, MAX_ELEMENTS + 1).collect();
+        assert_eq!(decode_all(&many), Err(Amf0Error::TooManyElements));
+        assert_eq!(
+            decode_all(&many[..MAX_ELEMENTS]).map(|v| v.len()),
+            Ok(MAX_ELEMENTS)
+        );
+    }
 
     #[test]
     fn decodes_connect_command() {
