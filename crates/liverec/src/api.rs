@@ -6,6 +6,7 @@
 //! RequestId, as the official SDKs require.
 
 mod endpoint;
+mod error;
 mod files;
 mod guard;
 mod http_files;

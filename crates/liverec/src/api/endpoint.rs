@@ -9,9 +9,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
-use tcapi::{ApiError, ErrorCode, RawRequest, Request};
+use tcapi::{RawRequest, Request};
 use tracing::Instrument;
 
+use super::error::Error;
 use super::{AppState, files, legacy, streams, tasks, templates};
 
 /// The API version liverec speaks.
@@ -31,7 +32,7 @@ const NOT_YET: &[&str] = &[
 ];
 
 /// What an action handler returns: the fields of `Response` besides RequestId.
-pub(super) type ActionResult = Result<Map<String, Value>, ApiError>;
+pub(super) type ActionResult = Result<Map<String, Value>, Error>;
 
 /// An authenticated call.
 pub(super) struct Call {
@@ -39,8 +40,6 @@ pub(super) struct Call {
     pub(super) account_id: String,
     /// The decoded request.
     pub(super) req: Request,
-    /// For log correlation in internal errors.
-    pub(super) request_id: String,
 }
 
 fn reply(body: Vec<u8>) -> Response {
@@ -53,15 +52,6 @@ fn reply(body: Vec<u8>) -> Response {
     resp
 }
 
-/// An internal failure: logged with its cause, answered as InternalError.
-pub(super) fn internal(request_id: &str, err: impl std::fmt::Display) -> ApiError {
-    tracing::error!(request_id, error = %err, "internal error");
-    ApiError {
-        code: ErrorCode::InternalError,
-        message: format!("Internal error; quote RequestId {request_id} when reporting it."),
-    }
-}
-
 /// The axum handler for `/`.
 pub(super) async fn handle(
     State(state): State<Arc<AppState>>,
@@ -72,7 +62,7 @@ pub(super) async fn handle(
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("req", request_id = %request_id, action = tracing::field::Empty);
-    let result = process(&state, &method, &uri, &headers, body, &request_id)
+    let result = process(&state, &method, &uri, &headers, body)
         .instrument(span.clone())
         .await;
     match result {
@@ -82,6 +72,10 @@ pub(super) async fn handle(
             reply(tcapi::success_body(fields, &request_id))
         }
         Err((action, err)) => {
+            if let Some(cause) = err.cause() {
+                tracing::error!(parent: &span, request_id = %request_id, error = %cause, "internal error");
+            }
+            let err = err.to_api(&request_id);
             metrics::counter!("liverec_api_requests_total", "action" => action, "code" => err.code.as_str())
                 .increment(1);
             tracing::info!(parent: &span, code = err.code.as_str(), message = %err.message, "request refused");
@@ -90,7 +84,7 @@ pub(super) async fn handle(
     }
 }
 
-type Outcome = Result<(String, Map<String, Value>), (String, ApiError)>;
+type Outcome = Result<(String, Map<String, Value>), (String, Error)>;
 
 async fn process(
     state: &AppState,
@@ -98,16 +92,29 @@ async fn process(
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-    request_id: &str,
 ) -> Outcome {
     let unknown = || "unknown".to_string();
     let query = uri.query().unwrap_or("");
     if query.len() > tcapi::MAX_GET_QUERY {
-        return Err((unknown(), size_error("query string", tcapi::MAX_GET_QUERY)));
+        return Err((
+            unknown(),
+            Error::TooLarge {
+                what: "query string",
+                limit: tcapi::MAX_GET_QUERY,
+            },
+        ));
     }
     let body = match to_bytes(body, tcapi::MAX_POST_BODY).await {
         Ok(b) => b,
-        Err(_) => return Err((unknown(), size_error("request body", tcapi::MAX_POST_BODY))),
+        Err(_) => {
+            return Err((
+                unknown(),
+                Error::TooLarge {
+                    what: "request body",
+                    limit: tcapi::MAX_POST_BODY,
+                },
+            ));
+        }
     };
     let header_pairs: Vec<(&str, &str)> = headers
         .iter()
@@ -119,23 +126,17 @@ async fn process(
         headers: &header_pairs,
         body: &body,
     };
-    let req = tcapi::parse(&raw).map_err(|e| (unknown(), e))?;
+    let req = tcapi::parse(&raw).map_err(|e| (unknown(), e.into()))?;
     let action = req.action.clone();
     tracing::Span::current().record("action", action.as_str());
-    let fail = |e: ApiError| (action.clone(), e);
+    let fail = |e: Error| (action.clone(), e);
     let key = match state.store.key(&req.secret_id).await {
         Ok(Some(k)) => k,
-        Ok(None) => {
-            return Err(fail(ApiError {
-                code: ErrorCode::AuthFailureSecretIdNotFound,
-                message: "The SecretId is not found, please ensure that your SecretId is correct."
-                    .into(),
-            }));
-        }
-        Err(e) => return Err(fail(internal(request_id, e))),
+        Ok(None) => return Err(fail(Error::SecretIdNotFound)),
+        Err(e) => return Err(fail(e.into())),
     };
     let now_ms = state.clock.now_ms();
-    tcapi::verify(&req, &raw, &key.secret_key, now_ms / 1000).map_err(fail)?;
+    tcapi::verify(&req, &raw, &key.secret_key, now_ms / 1000).map_err(|e| fail(e.into()))?;
     if let Some(nonce) = req.nonce {
         state
             .guard
@@ -143,13 +144,7 @@ async fn process(
             .map_err(fail)?;
     }
     if req.version != VERSION {
-        return Err(fail(ApiError {
-            code: ErrorCode::NoSuchVersion,
-            message: format!(
-                "The API version `{}` does not exist; use {VERSION}.",
-                req.version
-            ),
-        }));
+        return Err(fail(Error::NoSuchVersion(req.version.clone())));
     }
     state
         .guard
@@ -158,7 +153,6 @@ async fn process(
     let call = Call {
         account_id: key.account_id,
         req,
-        request_id: request_id.to_string(),
     };
     let result = match action.as_str() {
         "CreateLiveRecord" => legacy::create(state, &call).await,
@@ -186,21 +180,8 @@ async fn process(
         "ResumeLiveStream" => streams::resume(state, &call).await,
         "DescribeLivePushAuthKey" => streams::describe_push_auth_key(state, &call).await,
         "ModifyLivePushAuthKey" => streams::modify_push_auth_key(state, &call).await,
-        a if NOT_YET.contains(&a) => Err(ApiError {
-            code: ErrorCode::InvalidAction,
-            message: format!("The action `{a}` is not supported by this liverec version yet."),
-        }),
-        a => Err(ApiError {
-            code: ErrorCode::InvalidAction,
-            message: format!("The action `{a}` does not exist."),
-        }),
+        a if NOT_YET.contains(&a) => Err(Error::ActionNotYet(a.to_string())),
+        a => Err(Error::NoSuchAction(a.to_string())),
     };
     result.map(|fields| (action.clone(), fields)).map_err(fail)
-}
-
-fn size_error(what: &str, limit: usize) -> ApiError {
-    ApiError {
-        code: ErrorCode::RequestSizeLimitExceeded,
-        message: format!("The {what} exceeds the limit of {limit} bytes."),
-    }
 }

@@ -2,10 +2,10 @@
 //! DeleteRecordFiles, scoped to the caller's account.
 
 use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode};
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call, internal};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
 use super::params::{id_opt, invalid_value, missing, opt_text};
 use crate::store::{FileFilter, FileRow, FileStatus};
 
@@ -64,11 +64,7 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
         offset,
         limit,
     };
-    let (total, rows) = state
-        .store
-        .list_files(&call.account_id, &filter)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+    let (total, rows) = state.store.list_files(&call.account_id, &filter).await?;
     let mut m = Map::new();
     m.insert("TotalCount".into(), total.into());
     m.insert(
@@ -98,23 +94,11 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     }
     let mut rows = Vec::with_capacity(ids.len());
     for id in &ids {
-        let row = state
-            .store
-            .file(&call.account_id, id)
-            .await
-            .map_err(|e| internal(&call.request_id, e))?;
+        let row = state.store.file(&call.account_id, id).await?;
         match row {
-            None => {
-                return Err(ApiError {
-                    code: ErrorCode::ResourceNotFound,
-                    message: format!("FileId {id} does not exist."),
-                });
-            }
+            None => return Err(Error::FileNotFound(id.clone())),
             Some(f) if f.status == FileStatus::Recording => {
-                return Err(ApiError {
-                    code: ErrorCode::FailedOperation,
-                    message: format!("FileId {id} is still being recorded; stop its task first."),
-                });
+                return Err(Error::FileRecording(id.clone()));
             }
             Some(f) => rows.push(f),
         }
@@ -123,12 +107,8 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     for f in rows {
         crate::recorder::delete_file_bytes(&state.storage, &f)
             .await
-            .map_err(|e| internal(&call.request_id, e))?;
-        state
-            .store
-            .delete_file(&f.id, now)
-            .await
-            .map_err(|e| internal(&call.request_id, e))?;
+            .map_err(Error::internal)?;
+        state.store.delete_file(&f.id, now).await?;
         tracing::info!(file_id = %f.id, key = %f.storage_key, "file deleted");
     }
     Ok(Map::new())

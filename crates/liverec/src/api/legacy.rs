@@ -3,9 +3,9 @@
 //! client retries, then quotas, then the effect.
 
 use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode};
 
-use super::endpoint::{ActionResult, Call, internal};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
 use super::params::{
     MAX_NAME_LEN, check_name, flag, invalid_value, missing, non_empty, parse_cst,
     parse_stream_param,
@@ -104,7 +104,6 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     ]));
     let _serial = state.create_lock.lock().await;
     let store = &state.store;
-    let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(
             task_id = t.id,
@@ -120,41 +119,22 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         )));
     }
     if highlight && live.is_empty() {
-        return Err(ApiError {
-            code: ErrorCode::ResourceUnavailableStreamNotExist,
-            message: format!(
-                "Stream {app}/{stream} is not being published; highlight recording needs a live stream."
-            ),
-        });
+        return Err(Error::StreamOffline { app, stream });
     }
     // The daily quota counts from midnight China Standard Time.
     const CST_MS: i64 = 8 * 3_600_000;
     let day_start = (now + CST_MS).div_euclid(86_400_000) * 86_400_000 - CST_MS;
     let created = store
         .count_tasks_created_since(&call.account_id, day_start)
-        .await
-        .map_err(ierr)?;
+        .await?;
     if created >= i64::try_from(state.settings.max_tasks_per_day).unwrap_or(i64::MAX) {
-        return Err(ApiError {
-            code: ErrorCode::LimitExceededMaximumTask,
-            message: format!(
-                "At most {} tasks may be created per day.",
-                state.settings.max_tasks_per_day
-            ),
-        });
+        return Err(Error::DailyTaskQuota(state.settings.max_tasks_per_day));
     }
     let running = store
         .count_tasks_overlapping(&call.account_id, start_ms.max(now), end_ms)
-        .await
-        .map_err(ierr)?;
+        .await?;
     if running >= i64::try_from(state.settings.max_running_tasks).unwrap_or(i64::MAX) {
-        return Err(ApiError {
-            code: ErrorCode::LimitExceededMaximumRunningTask,
-            message: format!(
-                "At most {} tasks may run at the same time.",
-                state.settings.max_running_tasks
-            ),
-        });
+        return Err(Error::RunningTaskQuota(state.settings.max_running_tasks));
     }
     let task = store
         .insert_task(&NewTask {
@@ -176,8 +156,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             request_hash: hash,
             created_ms: now,
         })
-        .await
-        .map_err(ierr)?;
+        .await?;
     tracing::info!(
         task_id = task.id,
         start_ms,
@@ -197,25 +176,20 @@ fn task_id_reply(t: &Task) -> Map<String, Value> {
 }
 
 /// Looks up the task named by StreamName + TaskId, as both Stop and Delete do.
-async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
+async fn lookup(state: &AppState, call: &Call) -> Result<Task, Error> {
     let p = &call.req.params;
     let stream = non_empty(p, "StreamName")?;
     let id = p.i64_req("TaskId")?;
-    let not_found = || ApiError {
-        code: ErrorCode::ResourceNotFoundTaskId,
-        message: format!("TaskId {id} does not exist for stream {stream}."),
-    };
-    match state.store.task(&call.account_id, id).await {
-        Ok(Some(t)) if t.stream == stream => Ok(t),
-        Ok(_) => Err(not_found()),
-        Err(e) => Err(internal(&call.request_id, e)),
+    match state.store.task(&call.account_id, id).await? {
+        Some(t) if t.stream == stream => Ok(t),
+        Some(_) | None => Err(Error::LegacyTaskNotFound { id, stream }),
     }
 }
 
 /// StopLiveRecord: ends the task now; returns after its files are final.
 pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
     let task = lookup(state, call).await?;
-    task_ops::stop(state, call, &task).await?;
+    task_ops::stop(state, &task).await?;
     tracing::info!(task_id = task.id, "task stopped");
     Ok(Map::new())
 }
@@ -229,19 +203,12 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
         .await
         .is_err()
     {
-        return Err(ApiError {
-            code: ErrorCode::FailedOperationAlterTaskState,
-            message: format!(
-                "Task {} is recording; stop it with StopLiveRecord before deleting it.",
-                task.id
-            ),
-        });
+        return Err(Error::TaskRecording(task.id));
     }
     state
         .store
         .delete_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     tracing::info!(task_id = task.id, "task deleted");
     Ok(Map::new())
 }

@@ -4,28 +4,24 @@
 //! a string or a number. Errors name the field.
 
 use serde_json::Value;
-use tcapi::{ApiError, ErrorCode, Params};
+use tcapi::Params;
 use time::macros::{format_description, offset};
 
-pub(super) fn invalid_value(message: impl Into<String>) -> ApiError {
-    ApiError {
-        code: ErrorCode::InvalidParameterValue,
-        message: message.into(),
-    }
+use super::error::Error;
+
+/// A parameter value that is not allowed (the message names the field).
+pub(super) fn invalid_value(message: impl Into<String>) -> Error {
+    Error::InvalidValue(message.into())
 }
 
-pub(super) fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError {
-        code: ErrorCode::InvalidParameter,
-        message: message.into(),
-    }
+/// A parameter of the wrong type or format (the message names it).
+pub(super) fn invalid(message: impl Into<String>) -> Error {
+    Error::Invalid(message.into())
 }
 
-pub(super) fn missing(name: &str) -> ApiError {
-    ApiError {
-        code: ErrorCode::MissingParameter,
-        message: format!("{name} is required"),
-    }
+/// A required parameter that is absent or empty.
+pub(super) fn missing(name: &str) -> Error {
+    Error::Missing(name.to_string())
 }
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
@@ -38,7 +34,7 @@ fn form_decode(s: &str) -> String {
 
 /// Parses a China Standard Time (UTC+8) `YYYY-MM-DD HH:MM:SS`, accepting
 /// the URL-encoded form (`2017-01-01+10%3a10%3a01`), into Unix ms.
-pub(super) fn parse_cst(name: &str, raw: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_cst(name: &str, raw: &str) -> Result<i64, Error> {
     let mut s = raw.trim().to_string();
     // Clients encode once or twice; decode until nothing encoded remains.
     for _ in 0..3 {
@@ -72,7 +68,7 @@ const MAX_STORAGE_TIME_S: i64 = 1500 * 86_400;
 
 /// Parses StreamParam. `min_interval` is the configured floor of
 /// record_interval (Tencent: 1800).
-pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamParam, ApiError> {
+pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamParam, Error> {
     // URL-encoded once per the docs; plain `record_interval=3600` too.
     let text = if raw.contains('%') {
         form_decode(raw)
@@ -117,12 +113,12 @@ pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamP
 }
 
 /// A 0/1 flag parameter (default 0).
-pub(super) fn flag(p: &Params, name: &str) -> Result<bool, ApiError> {
+pub(super) fn flag(p: &Params, name: &str) -> Result<bool, Error> {
     Ok(flag_opt(p, name)?.unwrap_or(false))
 }
 
 /// An optional 0/1 flag parameter.
-pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
+pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, Error> {
     match p.i64_opt(name)? {
         None => Ok(None),
         Some(0) => Ok(Some(false)),
@@ -132,7 +128,7 @@ pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, ApiError>
 }
 
 /// An id given as a JSON string or number (legacy TaskIds are integers).
-pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, Error> {
     match p.as_map().get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
@@ -144,7 +140,7 @@ pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, ApiError>
 /// Names are bounded; Tencent allows a few hundred characters.
 pub(super) const MAX_NAME_LEN: usize = 256;
 
-pub(super) fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(name: &str, value: &str) -> Result<(), Error> {
     if value.len() > MAX_NAME_LEN
         || value
             .chars()
@@ -158,7 +154,7 @@ pub(super) fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// A required string that must not be empty.
-pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, ApiError> {
+pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, Error> {
     let s = p.str_req(name)?;
     if s.trim().is_empty() {
         return Err(missing(name));
@@ -167,7 +163,7 @@ pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, ApiError> {
 }
 
 /// An optional text parameter, trimmed; empty counts as absent.
-pub(super) fn opt_text(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn opt_text(p: &Params, name: &str) -> Result<Option<String>, Error> {
     Ok(p.str_opt(name)?
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty()))
@@ -192,11 +188,13 @@ mod tests {
         );
         assert_eq!(crate::clock::cst_string(a).unwrap(), "2018-09-11 12:04:01");
         let e = parse_cst("StartTime", "2018-13-11 12:04:01").unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+        let e = e.to_api("");
+        assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
         assert!(e.message.contains("StartTime"));
         assert!(
             parse_cst("EndTime", "yesterday")
                 .unwrap_err()
+                .to_api("")
                 .message
                 .contains("EndTime")
         );
@@ -217,6 +215,7 @@ mod tests {
         assert!(
             parse_stream_param("record_interval=10", 1800)
                 .unwrap_err()
+                .to_api("")
                 .message
                 .contains("record_interval")
         );
@@ -231,6 +230,7 @@ mod tests {
         assert!(
             parse_stream_param("storage_time=abc", 1800)
                 .unwrap_err()
+                .to_api("")
                 .message
                 .contains("storage_time")
         );

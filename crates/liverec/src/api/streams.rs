@@ -14,12 +14,13 @@
 //! accepted on input).
 
 use serde_json::{Map, Value, json};
-use tcapi::{ApiError, Params};
+use tcapi::Params;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call, internal};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
 use super::params::{check_name, flag, flag_opt, invalid_value, missing, non_empty, opt_text};
 use crate::hub::StopReason;
 use crate::store::{Forbid, PushAuth, SessionQuery, SessionRow};
@@ -51,7 +52,7 @@ fn format_utc(ms: i64) -> String {
 }
 
 /// Parses an RFC 3339 time (`2019-01-04T12:00:00Z`) into Unix ms.
-fn parse_utc(name: &str, raw: &str) -> Result<i64, ApiError> {
+fn parse_utc(name: &str, raw: &str) -> Result<i64, Error> {
     OffsetDateTime::parse(raw.trim(), &Rfc3339)
         .ok()
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
@@ -69,7 +70,7 @@ fn page(total: u64, num: u64, size: u64) -> (usize, u64) {
 }
 
 /// PageNum (default 1) and PageSize (default 10, `min..=max`).
-fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), ApiError> {
+fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), Error> {
     let num = p.u64_opt("PageNum")?.unwrap_or(1);
     if !(1..=MAX_PAGE_NUM).contains(&num) {
         return Err(invalid_value(format!(
@@ -86,7 +87,7 @@ fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), ApiError> {
 }
 
 /// An optional name filter; empty counts as absent.
-fn opt_name(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+fn opt_name(p: &Params, name: &str) -> Result<Option<String>, Error> {
     let v = opt_text(p, name)?;
     if let Some(v) = &v {
         check_name(name, v)?;
@@ -95,7 +96,7 @@ fn opt_name(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// The required DomainName (normalized), AppName and StreamName.
-fn stream_key(p: &Params) -> Result<StreamKey, ApiError> {
+fn stream_key(p: &Params) -> Result<StreamKey, Error> {
     let mut names = Vec::with_capacity(3);
     for name in ["DomainName", "AppName", "StreamName"] {
         let v = non_empty(p, name)?;
@@ -153,8 +154,7 @@ pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResul
     let forbid = state
         .store
         .active_forbid(&key.domain, &key.app, &key.stream, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     let s = if forbid.is_some() {
         "forbid"
     } else if state.hub.get(&key).is_some() {
@@ -217,8 +217,7 @@ pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
             reason: reason.clone(),
             created_ms: now,
         })
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     let until = resume_ms.map_or_else(|| "ResumeLiveStream".to_string(), format_utc);
     tracing::info!(stream = %key, account = %call.account_id, %until, %reason, "stream forbidden");
     if let Some(s) = state.hub.get(&key) {
@@ -234,13 +233,12 @@ pub(super) async fn resume(state: &AppState, call: &Call) -> ActionResult {
     let lifted = state
         .store
         .resume_stream(&key.domain, &key.app, &key.stream)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     tracing::info!(stream = %key, account = %call.account_id, lifted, "stream resumed");
     Ok(Map::new())
 }
 
-fn push_domain(p: &Params) -> Result<String, ApiError> {
+fn push_domain(p: &Params) -> Result<String, Error> {
     let d = non_empty(p, "DomainName")?;
     check_name("DomainName", &d)?;
     Ok(normalize_domain(&d))
@@ -252,8 +250,7 @@ pub(super) async fn describe_push_auth_key(state: &AppState, call: &Call) -> Act
     let a = state
         .store
         .push_auth(&call.account_id, &domain)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?
+        .await?
         .unwrap_or_default();
     let mut m = Map::new();
     m.insert(
@@ -269,7 +266,7 @@ pub(super) async fn describe_push_auth_key(state: &AppState, call: &Call) -> Act
     Ok(m)
 }
 
-fn auth_key(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+fn auth_key(p: &Params, name: &str) -> Result<Option<String>, Error> {
     let Some(k) = p.str_opt(name)? else {
         return Ok(None);
     };
@@ -299,12 +296,10 @@ pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> Actio
             "AuthDelta must be between 0 and {MAX_AUTH_DELTA_S} seconds, got {d}"
         )));
     }
-    let ierr = |e| internal(&call.request_id, e);
     let mut a = state
         .store
         .push_auth(&call.account_id, &domain)
-        .await
-        .map_err(ierr)?
+        .await?
         .unwrap_or_else(|| PushAuth {
             account_id: call.account_id.clone(),
             domain: domain.clone(),
@@ -319,11 +314,7 @@ pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> Actio
             "Enabling push authentication needs a MasterAuthKey or BackupAuthKey",
         ));
     }
-    state
-        .store
-        .put_push_auth(&a, state.clock.now_ms())
-        .await
-        .map_err(ierr)?;
+    state.store.put_push_auth(&a, state.clock.now_ms()).await?;
     tracing::info!(%domain, account = %call.account_id, enabled = a.enabled, auth_delta_s = a.auth_delta_s, "push authentication changed");
     Ok(Map::new())
 }
@@ -356,7 +347,7 @@ fn event_json(r: &SessionRow, now: i64) -> Value {
 /// DescribeLiveStreamEventList: publish sessions overlapping the window.
 pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> ActionResult {
     let p = &call.req.params;
-    let time = |name: &str| -> Result<i64, ApiError> {
+    let time = |name: &str| -> Result<i64, Error> {
         let raw = p.str_opt(name)?.filter(|s| !s.trim().is_empty());
         parse_utc(name, &raw.ok_or_else(|| missing(name))?)
     };
@@ -387,11 +378,7 @@ pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> Action
         offset: i64::try_from(offset).unwrap_or(i64::MAX),
         limit: i64::try_from(size).unwrap_or(100),
     };
-    let (total, rows) = state
-        .store
-        .list_sessions(&q)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+    let (total, rows) = state.store.list_sessions(&q).await?;
     let total = u64::try_from(total).unwrap_or(0);
     let mut m = Map::new();
     m.insert(
@@ -431,7 +418,7 @@ mod tests {
             "",
             "2019-13-04T12:00:00Z",
         ] {
-            let e = parse_utc("EndTime", bad).unwrap_err();
+            let e = parse_utc("EndTime", bad).unwrap_err().to_api("");
             assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
             assert!(e.message.contains("EndTime"), "{}", e.message);
         }
@@ -453,12 +440,18 @@ mod tests {
             paging(&p(json!({"PageNum": "3", "PageSize": 100})), 1, 100).unwrap(),
             (3, 100)
         );
-        let e = paging(&p(json!({"PageSize": 101})), 1, 100).unwrap_err();
+        let e = paging(&p(json!({"PageSize": 101})), 1, 100)
+            .unwrap_err()
+            .to_api("");
         assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
         assert!(e.message.contains("PageSize"));
-        let e = paging(&p(json!({"PageNum": 0})), 1, 100).unwrap_err();
+        let e = paging(&p(json!({"PageNum": 0})), 1, 100)
+            .unwrap_err()
+            .to_api("");
         assert!(e.message.contains("PageNum"));
-        let e = paging(&p(json!({"PageNum": "x"})), 1, 100).unwrap_err();
+        let e = paging(&p(json!({"PageNum": "x"})), 1, 100)
+            .unwrap_err()
+            .to_api("");
         assert_eq!(e.code, tcapi::ErrorCode::InvalidParameter);
     }
 

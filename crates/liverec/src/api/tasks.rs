@@ -7,9 +7,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode};
 
-use super::endpoint::{ActionResult, Call, internal};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
 use super::params::{check_name, invalid_value, non_empty, opt_text};
 use super::{AppState, task_ops};
 use crate::plan::{Family, PlanKey};
@@ -25,13 +25,6 @@ const MAX_SPAN_S: i64 = 86_400;
 const MAX_WINDOW_S: i64 = 7 * 86_400;
 const MAX_LOOKBACK_S: i64 = 90 * 86_400;
 
-fn not_found(id: &str) -> ApiError {
-    ApiError {
-        code: ErrorCode::InvalidParameterTaskNotExist,
-        message: format!("TaskId {id} does not exist."),
-    }
-}
-
 /// An opaque TaskId: 32 random bytes, URL-safe base64 (43 characters).
 fn new_task_id() -> String {
     let mut b = [0u8; 32];
@@ -41,7 +34,7 @@ fn new_task_id() -> String {
 }
 
 /// A Unix-second time parameter, as ms.
-fn seconds(p: &tcapi::Params, name: &str) -> Result<Option<i64>, ApiError> {
+fn seconds(p: &tcapi::Params, name: &str) -> Result<Option<i64>, Error> {
     match p.u64_opt(name)? {
         None => Ok(None),
         Some(s) => i64::try_from(s)
@@ -105,7 +98,6 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         return Ok(task_id_reply(t));
     }
     let store = &state.store;
-    let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
     let task = store
         .insert_task(&NewTask {
             family: Family::Task,
@@ -126,9 +118,8 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             request_hash: hash,
             created_ms: now,
         })
-        .await
-        .map_err(ierr)?;
-    let plan = task_plan(store, &task).await.map_err(ierr)?;
+        .await?;
+    let plan = task_plan(store, &task).await?;
     tracing::info!(task_id = ?task.public_id, start_ms = start, end_ms = end, template_id, "record task created");
     state.scheduler.arm(plan).await;
     Ok(task_id_reply(task))
@@ -140,12 +131,11 @@ fn task_id_reply(task: Task) -> Map<String, Value> {
     m
 }
 
-async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
+async fn lookup(state: &AppState, call: &Call) -> Result<Task, Error> {
     let id = non_empty(&call.req.params, "TaskId")?;
-    match state.store.task_by_public_id(&call.account_id, &id).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(not_found(&id)),
-        Err(e) => Err(internal(&call.request_id, e)),
+    match state.store.task_by_public_id(&call.account_id, &id).await? {
+        Some(t) => Ok(t),
+        None => Err(Error::TaskNotFound(id)),
     }
 }
 
@@ -153,7 +143,7 @@ async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
 /// reply); it never starts again.
 pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
     let task = lookup(state, call).await?;
-    task_ops::stop(state, call, &task).await?;
+    task_ops::stop(state, &task).await?;
     tracing::info!(task_id = ?task.public_id, "record task stopped");
     Ok(Map::new())
 }
@@ -166,8 +156,7 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     state
         .store
         .delete_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     tracing::info!(task_id = ?task.public_id, "record task deleted");
     Ok(Map::new())
 }
@@ -177,7 +166,7 @@ fn encode_token(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("liverec:{id}"))
 }
 
-fn decode_token(token: &str) -> Result<i64, ApiError> {
+fn decode_token(token: &str) -> Result<i64, Error> {
     URL_SAFE_NO_PAD
         .decode(token.trim())
         .ok()
@@ -204,7 +193,7 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     if from < now - MAX_LOOKBACK_S * 1000 {
         return Err(invalid_value("StartTime must be within the last 90 days"));
     }
-    let text = |name: &str| Ok::<_, ApiError>(opt_text(p, name)?.unwrap_or_default());
+    let text = |name: &str| Ok::<_, Error>(opt_text(p, name)?.unwrap_or_default());
     let after_id = match p.str_opt("ScrollToken")?.filter(|t| !t.trim().is_empty()) {
         Some(t) => decode_token(&t)?,
         None => 0,
@@ -223,8 +212,7 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     let mut tasks = state
         .store
         .new_tasks_in_window(&call.account_id, &q)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     let more = tasks.len() as i64 > page;
     tasks.truncate(usize::try_from(page).unwrap_or(100));
     let token = match (more, tasks.last()) {

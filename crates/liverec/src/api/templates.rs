@@ -19,12 +19,13 @@
 mod body;
 
 use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode, Params};
+use tcapi::Params;
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call, internal};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
 use super::params::{check_name, flag, non_empty};
-use crate::store::{NewRule, Refused, Rule, StoreError, Template, TemplateBody};
+use crate::store::{NewRule, Refused, Rule, Template, TemplateBody};
 use crate::task::normalize_domain;
 
 /// Templates per account (Tencent: "数量上限：50").
@@ -35,10 +36,6 @@ const MAX_RULES: i64 = 1000;
 /// Longest domain name (DNS).
 const MAX_DOMAIN_LEN: usize = 253;
 
-fn store_err(call: &Call) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| internal(&call.request_id, e)
-}
-
 /// Template floor of RecordInterval: Tencent's 60 s, or the configured
 /// `min_record_interval` when that is lower (tests cut short files).
 fn min_interval(state: &AppState) -> i64 {
@@ -47,12 +44,8 @@ fn min_interval(state: &AppState) -> i64 {
         .clamp(1, body::MIN_RECORD_INTERVAL)
 }
 
-fn template_id(p: &Params) -> Result<i64, ApiError> {
-    p.i64_req("TemplateId")
-}
-
-fn template_not_found(code: ErrorCode, id: i64) -> ApiError {
-    ApiError::new(code, format!("TemplateId {id} does not exist."))
+fn template_id(p: &Params) -> Result<i64, Error> {
+    Ok(p.i64_req("TemplateId")?)
 }
 
 /// Unix ms as Beijing time (RuleInfo times).
@@ -98,15 +91,13 @@ pub(super) async fn create_template(state: &AppState, call: &Call) -> ActionResu
     let t = state
         .store
         .create_template(&call.account_id, &name, &b, MAX_TEMPLATES, now)
-        .await
-        .map_err(store_err(call))?
-        .map_err(|_| {
-            ApiError::new(
-                ErrorCode::InternalErrorConfOutLimit,
-                format!(
-                    "An account has at most {MAX_TEMPLATES} recording templates; delete one first."
-                ),
-            )
+        .await?
+        .map_err(|r| match r {
+            Refused::TooMany => Error::TooManyTemplates(MAX_TEMPLATES),
+            // The store refuses a new template only for the quota.
+            Refused::TemplateNotFound | Refused::TemplateInUse | Refused::RuleExists => {
+                Error::internal(format!("create_template refused: {r:?}"))
+            }
         })?;
     tracing::info!(template_id = t.id, "recording template created");
     Ok(reply("TemplateId", t.id.into()))
@@ -120,22 +111,25 @@ pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResu
         .str_opt("TemplateName")?
         .map(|n| body::template_name(&n))
         .transpose()?;
-    let not_found = || template_not_found(ErrorCode::FailedOperationNotFound, id);
     let t = state
         .store
         .template(&call.account_id, id)
-        .await
-        .map_err(store_err(call))?
-        .ok_or_else(not_found)?;
+        .await?
+        .ok_or(Error::TemplateNotFound(id))?;
     let mut b = t.body.clone();
     body::apply(p, &mut b, body::Action::Modify, min_interval(state))?;
     let name = name.unwrap_or(t.name);
     state
         .store
         .update_template(&call.account_id, id, &name, &b, state.clock.now_ms())
-        .await
-        .map_err(store_err(call))?
-        .map_err(|_| not_found())?;
+        .await?
+        .map_err(|r| match r {
+            // Deleted between the read and the update.
+            Refused::TemplateNotFound => Error::TemplateNotFound(id),
+            Refused::TooMany | Refused::TemplateInUse | Refused::RuleExists => {
+                Error::internal(format!("update_template refused: {r:?}"))
+            }
+        })?;
     tracing::info!(template_id = id, "recording template modified");
     state.scheduler.rules_changed().await;
     Ok(Map::new())
@@ -147,17 +141,14 @@ pub(super) async fn delete_template(state: &AppState, call: &Call) -> ActionResu
     let outcome = state
         .store
         .delete_template(&call.account_id, id, state.clock.now_ms())
-        .await
-        .map_err(store_err(call))?;
+        .await?;
     match outcome {
         Ok(()) => {}
-        Err(Refused::TemplateInUse) => {
-            return Err(ApiError::new(
-                ErrorCode::FailedOperationConfInUsed,
-                format!("TemplateId {id} is used by a recording rule; delete the rule first."),
-            ));
+        Err(Refused::TemplateInUse) => return Err(Error::TemplateInUse(id)),
+        Err(Refused::TemplateNotFound) => return Err(Error::TemplateConfNotFound(id)),
+        Err(r @ (Refused::TooMany | Refused::RuleExists)) => {
+            return Err(Error::internal(format!("delete_template refused: {r:?}")));
         }
-        Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
     }
     // No rule uses it (the store refuses otherwise), so no plan changes.
     tracing::info!(template_id = id, "recording template deleted");
@@ -170,9 +161,8 @@ pub(super) async fn describe_template(state: &AppState, call: &Call) -> ActionRe
     let t = state
         .store
         .template(&call.account_id, id)
-        .await
-        .map_err(store_err(call))?
-        .ok_or_else(|| template_not_found(ErrorCode::FailedOperationNotFound, id))?;
+        .await?
+        .ok_or(Error::TemplateNotFound(id))?;
     Ok(reply("Template", template_json(&t)))
 }
 
@@ -180,11 +170,7 @@ pub(super) async fn describe_template(state: &AppState, call: &Call) -> ActionRe
 /// documented default) or slow-live (1) templates.
 pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionResult {
     let delay = i64::from(flag(&call.req.params, "IsDelayLive")?);
-    let all = state
-        .store
-        .templates(&call.account_id)
-        .await
-        .map_err(store_err(call))?;
+    let all = state.store.templates(&call.account_id).await?;
     let list: Vec<Value> = all
         .iter()
         .filter(|t| t.body.is_delay_live == delay)
@@ -194,22 +180,21 @@ pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionR
 }
 
 /// DomainName of a rule: lower-case, without a port.
-fn rule_domain(p: &Params) -> Result<String, ApiError> {
+fn rule_domain(p: &Params) -> Result<String, Error> {
     let raw = non_empty(p, "DomainName")?;
     let d = normalize_domain(&raw);
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
     if d.is_empty() || d.len() > MAX_DOMAIN_LEN || !d.chars().all(ok) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParameterDomainFormatError,
-            format!("DomainName {raw:?} is not a valid domain name"),
-        ));
+        return Err(Error::DomainFormat(format!(
+            "DomainName {raw:?} is not a valid domain name"
+        )));
     }
     Ok(d)
 }
 
 /// AppName and StreamName of a rule, as given (AppName defaults to `live`,
 /// StreamName to "" = every stream).
-fn rule_target(p: &Params) -> Result<(String, String), ApiError> {
+fn rule_target(p: &Params) -> Result<(String, String), Error> {
     let app = p
         .str_opt("AppName")?
         .map_or_else(|| "live".to_string(), |s| s.trim().to_string());
@@ -239,23 +224,17 @@ pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
     let outcome = state
         .store
         .create_rule(&new, MAX_RULES, state.clock.now_ms())
-        .await
-        .map_err(store_err(call))?;
+        .await?;
     let rule = match outcome {
         Ok(r) => r,
         Err(Refused::RuleExists) => {
-            return Err(ApiError::new(
-                ErrorCode::FailedOperationRuleAlreadyExist,
-                format!("A recording rule for {domain}/{app}/{stream} already exists."),
-            ));
+            return Err(Error::RuleExists(format!("{domain}/{app}/{stream}")));
         }
-        Err(Refused::TooMany) => {
-            return Err(ApiError::new(
-                ErrorCode::InternalErrorRuleOutLimit,
-                format!("An account has at most {MAX_RULES} recording rules."),
-            ));
+        Err(Refused::TooMany) => return Err(Error::TooManyRules(MAX_RULES)),
+        Err(Refused::TemplateNotFound) => return Err(Error::TemplateConfNotFound(id)),
+        Err(r @ Refused::TemplateInUse) => {
+            return Err(Error::internal(format!("create_rule refused: {r:?}")));
         }
-        Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
     };
     tracing::info!(rule_id = rule.id, template_id = id, %domain, %app, %stream, "recording rule created");
     state.scheduler.rules_changed().await;
@@ -270,13 +249,9 @@ pub(super) async fn delete_rule(state: &AppState, call: &Call) -> ActionResult {
     let deleted = state
         .store
         .delete_rule(&call.account_id, &domain, &app, &stream)
-        .await
-        .map_err(store_err(call))?;
+        .await?;
     if !deleted {
-        return Err(ApiError::new(
-            ErrorCode::FailedOperationNotFound,
-            format!("No recording rule for {domain}/{app}/{stream}."),
-        ));
+        return Err(Error::RuleNotFound(format!("{domain}/{app}/{stream}")));
     }
     tracing::info!(%domain, %app, %stream, "recording rule deleted");
     state.scheduler.rules_changed().await;
@@ -285,10 +260,6 @@ pub(super) async fn delete_rule(state: &AppState, call: &Call) -> ActionResult {
 
 /// DescribeLiveRecordRules.
 pub(super) async fn describe_rules(state: &AppState, call: &Call) -> ActionResult {
-    let rules = state
-        .store
-        .rules(&call.account_id)
-        .await
-        .map_err(store_err(call))?;
+    let rules = state.store.rules(&call.account_id).await?;
     Ok(reply("Rules", rules.iter().map(rule_json).collect()))
 }

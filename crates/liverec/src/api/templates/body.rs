@@ -5,8 +5,9 @@
 //! [`TemplateBody`] (the defaults on create, the stored template on modify:
 //! an absent field keeps its value). Touches no store.
 
-use tcapi::{ApiError, ErrorCode, Params};
+use tcapi::{ApiError, Params};
 
+use super::super::error::Error;
 use super::super::params::{flag_opt, invalid_value};
 use crate::store::{
     FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, RecordParam, TemplateBody,
@@ -65,15 +66,15 @@ const FORMATS: [(&str, FileFormat); 5] = [
 ];
 
 /// Names a nested field in an accessor's error (`Enable …` → `FlvParam.Enable …`).
-fn within(parent: &str) -> impl Fn(ApiError) -> ApiError + '_ {
-    move |e| ApiError::new(e.code, format!("{parent}.{}", e.message))
+fn within(parent: &str) -> impl Fn(ApiError) -> Error + '_ {
+    move |e| Error::Request(ApiError::new(e.code, format!("{parent}.{}", e.message)))
 }
 
 /// Validates a TemplateName: 1–30 characters, each a Chinese character, an
 /// ASCII letter or digit, `_` or `-`.
-pub(super) fn template_name(raw: &str) -> Result<String, ApiError> {
+pub(super) fn template_name(raw: &str) -> Result<String, Error> {
     if raw.is_empty() {
-        return Err(ApiError::missing("TemplateName"));
+        return Err(Error::Missing("TemplateName".into()));
     }
     let ok_char = |c: char| {
         c.is_ascii_alphanumeric()
@@ -92,19 +93,16 @@ pub(super) fn template_name(raw: &str) -> Result<String, ApiError> {
 }
 
 /// Checks that every `{…}` of a VodFileName is a known placeholder.
-pub(super) fn vod_file_name(field: &str, v: &str) -> Result<(), ApiError> {
+pub(super) fn vod_file_name(field: &str, v: &str) -> Result<(), Error> {
     let bad = |what: String| {
-        ApiError::new(
-            ErrorCode::InvalidParameterInvalidVodFileName,
-            format!(
-                "{field} {what}; the placeholders are {}",
-                PLACEHOLDERS
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
+        Error::VodFileName(format!(
+            "{field} {what}; the placeholders are {}",
+            PLACEHOLDERS
+                .iter()
+                .map(|p| format!("{{{p}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     };
     if v.chars().count() > MAX_TEXT {
         return Err(bad(format!("is longer than {MAX_TEXT} characters")));
@@ -129,7 +127,7 @@ pub(super) fn vod_file_name(field: &str, v: &str) -> Result<(), ApiError> {
 }
 
 /// A string field of bounded length.
-fn text(p: &Params, parent: &str, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+fn text(p: &Params, parent: &str, name: &str, max: usize) -> Result<Option<String>, Error> {
     let v = p.str_opt(name).map_err(within(parent))?;
     if let Some(s) = &v
         && s.chars().count() > max
@@ -148,7 +146,7 @@ fn int_in(
     name: &str,
     range: std::ops::RangeInclusive<i64>,
     unit: &str,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, Error> {
     let v = p.i64_opt(name).map_err(within(parent))?;
     if let Some(n) = v
         && !range.contains(&n)
@@ -177,7 +175,7 @@ fn record_param(
     format: FileFormat,
     mut base: RecordParam,
     min_interval: i64,
-) -> Result<RecordParam, ApiError> {
+) -> Result<RecordParam, Error> {
     if let Some(v) = int_in(p, parent, "Enable", 0..=1, "")? {
         base.enable = v;
     }
@@ -253,7 +251,7 @@ pub(super) fn apply(
     body: &mut TemplateBody,
     action: Action,
     min_interval: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut b = body.clone();
     if let Some(v) = p.str_opt("Description")? {
         if v.chars().count() > MAX_DESCRIPTION {
@@ -330,6 +328,7 @@ pub(super) fn shown(body: &TemplateBody) -> TemplateBody {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+    use tcapi::ErrorCode;
 
     fn params(v: Value) -> Params {
         match v {
@@ -340,7 +339,9 @@ mod tests {
 
     fn create(v: Value) -> Result<TemplateBody, ApiError> {
         let mut b = TemplateBody::default();
-        apply(&params(v), &mut b, Action::Create, MIN_RECORD_INTERVAL).map(|()| b)
+        apply(&params(v), &mut b, Action::Create, MIN_RECORD_INTERVAL)
+            .map(|()| b)
+            .map_err(|e| e.to_api(""))
     }
 
     /// Asserts `v` is refused with `code` and a message naming `field`.
@@ -366,11 +367,11 @@ mod tests {
             assert_eq!(template_name(ok).unwrap(), ok);
         }
         assert_eq!(
-            template_name("").unwrap_err().code,
+            template_name("").unwrap_err().to_api("").code,
             ErrorCode::MissingParameter
         );
         for bad in ["a b", "a/b", "a.b", "tab\t", "é", "😀", &"x".repeat(31)] {
-            let e = template_name(bad).unwrap_err();
+            let e = template_name(bad).unwrap_err().to_api("");
             assert_eq!(e.code, ErrorCode::InvalidParameterValue, "{bad:?}");
             assert!(e.message.contains("TemplateName"));
         }
@@ -394,7 +395,9 @@ mod tests {
             ("{{StreamID}}", "without"),
             ("{}", "{}"),
         ] {
-            let e = vod_file_name("FlvParam.VodFileName", bad).unwrap_err();
+            let e = vod_file_name("FlvParam.VodFileName", bad)
+                .unwrap_err()
+                .to_api("");
             assert_eq!(
                 e.code,
                 ErrorCode::InvalidParameterInvalidVodFileName,
