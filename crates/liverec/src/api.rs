@@ -5,6 +5,7 @@
 //! API reply is HTTP 200 with `Content-Type: application/json` and a
 //! RequestId, as the official SDKs require.
 
+mod create_lock;
 mod endpoint;
 mod error;
 mod files;
@@ -34,6 +35,7 @@ use crate::recorder::Scheduler;
 use crate::storage::Storage;
 use crate::store::Store;
 
+pub use create_lock::CreateLocks;
 pub use guard::Guard;
 
 /// Everything the handlers share.
@@ -55,8 +57,9 @@ pub struct AppState {
     pub public_base: String,
     /// Replay protection and rate limits.
     pub guard: Guard,
-    /// Serializes task creation (retry de-duplication and quotas).
-    pub create_lock: tokio::sync::Mutex<()>,
+    /// Serializes each account's task creation (retry de-duplication and
+    /// quotas).
+    pub create_locks: CreateLocks,
     /// Set once both listeners are bound.
     pub ready: AtomicBool,
     /// Prometheus exposition.

@@ -102,7 +102,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end_raw,
         stream_param.text,
     ]));
-    let _serial = state.create_lock.lock().await;
+    let _serial = state.create_locks.lock(&call.account_id).await;
     let store = &state.store;
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(

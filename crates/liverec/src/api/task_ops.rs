@@ -21,7 +21,7 @@ pub(super) fn request_hash(canonical: &Value) -> String {
 }
 
 /// The task an identical create call of this account made within the retry
-/// window, if any. Call it under `AppState::create_lock`.
+/// window, if any. Call it under the account's `AppState::create_locks` lock.
 pub(super) async fn find_retry(
     state: &AppState,
     call: &Call,

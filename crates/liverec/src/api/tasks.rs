@@ -92,7 +92,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end,
         template_id
     ]));
-    let _serial = state.create_lock.lock().await;
+    let _serial = state.create_locks.lock(&call.account_id).await;
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
         return Ok(task_id_reply(t));
