@@ -25,8 +25,9 @@ use super::AppState;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{check_name, flag, non_empty};
-use crate::store::{NewRule, Refused, Rule, Template, TemplateBody};
+use crate::store::{NewRule, Refused, Rule, Template};
 use crate::task::normalize_domain;
+use crate::task::template::TemplateBody;
 
 /// Templates per account (Tencent: "数量上限：50").
 const MAX_TEMPLATES: i64 = 50;

@@ -9,10 +9,10 @@ use tcapi::{ApiError, Params};
 
 use super::super::error::Error;
 use super::super::params::{flag_opt, invalid_value};
-use crate::store::{
+use crate::task::FileFormat;
+use crate::task::template::{
     FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, RecordParam, TemplateBody,
 };
-use crate::task::FileFormat;
 
 /// TemplateName length, characters (Tencent documents the character set,
 /// not a length; its console stops at 30).
