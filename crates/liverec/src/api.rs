@@ -5,6 +5,7 @@
 //! API reply is HTTP 200 with `Content-Type: application/json` and a
 //! RequestId, as the official SDKs require.
 
+mod action;
 mod create_lock;
 mod endpoint;
 mod error;

@@ -12,24 +12,12 @@ use serde_json::{Map, Value};
 use tcapi::{RawRequest, Request};
 use tracing::Instrument;
 
+use super::action::{Action, ActionName};
 use super::error::Error;
 use super::{AppState, files, legacy, streams, tasks, templates};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
-
-/// Actions of Tencent's live API that liverec does not implement yet: they
-/// get `InvalidAction` with a message saying so, instead of a silent no-op.
-const NOT_YET: &[&str] = &[
-    "CreateLiveCallbackTemplate",
-    "DeleteLiveCallbackTemplate",
-    "DescribeLiveCallbackTemplates",
-    "CreateLiveCallbackRule",
-    "DeleteLiveCallbackRule",
-    "DescribeLiveCallbackRules",
-    "CreateCommonMixStream",
-    "CancelCommonMixStream",
-];
 
 /// What an action handler returns: the fields of `Response` besides RequestId.
 pub(super) type ActionResult = Result<Map<String, Value>, Error>;
@@ -146,42 +134,49 @@ async fn process(
     if req.version != VERSION {
         return Err(fail(Error::NoSuchVersion(req.version.clone())));
     }
+    let name = ActionName::parse(&action);
     state
         .guard
-        .check_rate(&req.secret_id, &action)
+        .check_rate(&req.secret_id, name.rate_class(), &action)
         .map_err(fail)?;
     let call = Call {
         account_id: key.account_id,
         req,
     };
-    let result = match action.as_str() {
-        "CreateLiveRecord" => legacy::create(state, &call).await,
-        "StopLiveRecord" => legacy::stop(state, &call).await,
-        "DeleteLiveRecord" => legacy::delete(state, &call).await,
-        "DescribeRecordFiles" => files::describe(state, &call).await,
-        "DeleteRecordFiles" => files::delete(state, &call).await,
-        "CreateRecordTask" => tasks::create(state, &call).await,
-        "StopRecordTask" => tasks::stop(state, &call).await,
-        "DeleteRecordTask" => tasks::delete(state, &call).await,
-        "DescribeRecordTask" => tasks::describe(state, &call).await,
-        "CreateLiveRecordTemplate" => templates::create_template(state, &call).await,
-        "ModifyLiveRecordTemplate" => templates::modify_template(state, &call).await,
-        "DeleteLiveRecordTemplate" => templates::delete_template(state, &call).await,
-        "DescribeLiveRecordTemplate" => templates::describe_template(state, &call).await,
-        "DescribeLiveRecordTemplates" => templates::describe_templates(state, &call).await,
-        "CreateLiveRecordRule" => templates::create_rule(state, &call).await,
-        "DeleteLiveRecordRule" => templates::delete_rule(state, &call).await,
-        "DescribeLiveRecordRules" => templates::describe_rules(state, &call).await,
-        "DescribeLiveStreamOnlineList" => streams::describe_online_list(state, &call).await,
-        "DescribeLiveStreamState" => streams::describe_state(state, &call).await,
-        "DropLiveStream" => streams::drop_stream(state, &call).await,
-        "DescribeLiveStreamEventList" => streams::describe_event_list(state, &call).await,
-        "ForbidLiveStream" => streams::forbid(state, &call).await,
-        "ResumeLiveStream" => streams::resume(state, &call).await,
-        "DescribeLivePushAuthKey" => streams::describe_push_auth_key(state, &call).await,
-        "ModifyLivePushAuthKey" => streams::modify_push_auth_key(state, &call).await,
-        a if NOT_YET.contains(&a) => Err(Error::ActionNotYet(a.to_string())),
-        a => Err(Error::NoSuchAction(a.to_string())),
+    let result = match name.known() {
+        Ok(a) => dispatch(state, &call, a).await,
+        Err(e) => Err(e),
     };
     result.map(|fields| (action.clone(), fields)).map_err(fail)
+}
+
+/// Runs the handler of `action`.
+async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult {
+    match action {
+        Action::CreateLiveRecord => legacy::create(state, call).await,
+        Action::StopLiveRecord => legacy::stop(state, call).await,
+        Action::DeleteLiveRecord => legacy::delete(state, call).await,
+        Action::DescribeRecordFiles => files::describe(state, call).await,
+        Action::DeleteRecordFiles => files::delete(state, call).await,
+        Action::CreateRecordTask => tasks::create(state, call).await,
+        Action::StopRecordTask => tasks::stop(state, call).await,
+        Action::DeleteRecordTask => tasks::delete(state, call).await,
+        Action::DescribeRecordTask => tasks::describe(state, call).await,
+        Action::CreateLiveRecordTemplate => templates::create_template(state, call).await,
+        Action::ModifyLiveRecordTemplate => templates::modify_template(state, call).await,
+        Action::DeleteLiveRecordTemplate => templates::delete_template(state, call).await,
+        Action::DescribeLiveRecordTemplate => templates::describe_template(state, call).await,
+        Action::DescribeLiveRecordTemplates => templates::describe_templates(state, call).await,
+        Action::CreateLiveRecordRule => templates::create_rule(state, call).await,
+        Action::DeleteLiveRecordRule => templates::delete_rule(state, call).await,
+        Action::DescribeLiveRecordRules => templates::describe_rules(state, call).await,
+        Action::DescribeLiveStreamOnlineList => streams::describe_online_list(state, call).await,
+        Action::DescribeLiveStreamState => streams::describe_state(state, call).await,
+        Action::DropLiveStream => streams::drop_stream(state, call).await,
+        Action::DescribeLiveStreamEventList => streams::describe_event_list(state, call).await,
+        Action::ForbidLiveStream => streams::forbid(state, call).await,
+        Action::ResumeLiveStream => streams::resume(state, call).await,
+        Action::DescribeLivePushAuthKey => streams::describe_push_auth_key(state, call).await,
+        Action::ModifyLivePushAuthKey => streams::modify_push_auth_key(state, call).await,
+    }
 }

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::action::RateClass;
 use super::error::Error;
 
 use crate::config::Rates;
@@ -62,12 +63,18 @@ impl Guard {
         Ok(())
     }
 
-    /// Applies the rate limit of `action`'s class for `secret_id`.
-    pub(crate) fn check_rate(&self, secret_id: &str, action: &str) -> Result<(), Error> {
-        let lim = match action {
-            "CreateLiveRecord" => &self.create,
-            "StopLiveRecord" | "DeleteLiveRecord" => &self.stop_delete,
-            _ => &self.other,
+    /// Applies the rate limit of `class` for `secret_id`; `action` names
+    /// the action in the refusal.
+    pub(crate) fn check_rate(
+        &self,
+        secret_id: &str,
+        class: RateClass,
+        action: &str,
+    ) -> Result<(), Error> {
+        let lim = match class {
+            RateClass::Create => &self.create,
+            RateClass::StopDelete => &self.stop_delete,
+            RateClass::Other => &self.other,
         };
         lim.check_key(&secret_id.to_string())
             .map_err(|_| Error::RateLimited(action.to_string()))
@@ -105,14 +112,26 @@ mod tests {
         });
         let mut ok = 0;
         for _ in 0..10 {
-            if g.check_rate("AK", "CreateLiveRecord").is_ok() {
+            if g.check_rate("AK", RateClass::Create, "CreateLiveRecord")
+                .is_ok()
+            {
                 ok += 1;
             }
         }
         assert!((2..=3).contains(&ok), "{ok}");
-        let e = g.check_rate("AK", "CreateLiveRecord").unwrap_err();
+        let e = g
+            .check_rate("AK", RateClass::Create, "CreateLiveRecord")
+            .unwrap_err();
         assert_eq!(e.to_api("").code.as_str(), "RequestLimitExceeded");
-        assert!(g.check_rate("AK2", "CreateLiveRecord").is_ok(), "other key");
-        assert!(g.check_rate("AK", "StopLiveRecord").is_ok(), "other class");
+        assert!(
+            g.check_rate("AK2", RateClass::Create, "CreateLiveRecord")
+                .is_ok(),
+            "other key"
+        );
+        assert!(
+            g.check_rate("AK", RateClass::StopDelete, "StopLiveRecord")
+                .is_ok(),
+            "other class"
+        );
     }
 }
