@@ -18,6 +18,7 @@ mod streams;
 mod task_ops;
 mod tasks;
 mod templates;
+mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -112,14 +112,24 @@ pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamP
     Ok(out)
 }
 
-/// A 0/1 flag parameter (default 0).
-pub(super) fn flag(p: &Params, name: &str) -> Result<bool, Error> {
-    Ok(flag_opt(p, name)?.unwrap_or(false))
+/// A required string that must not be empty (trimmed).
+pub(super) fn required(name: &str, value: Option<String>) -> Result<String, Error> {
+    match value {
+        Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(_) | None => Err(missing(name)),
+    }
 }
 
-/// An optional 0/1 flag parameter.
-pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, Error> {
-    match p.i64_opt(name)? {
+/// An optional text, trimmed; empty counts as absent.
+pub(super) fn trimmed(value: Option<String>) -> Option<String> {
+    value
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// An optional 0/1 flag read as an integer.
+pub(super) fn flag_value(name: &str, value: Option<i64>) -> Result<Option<bool>, Error> {
+    match value {
         None => Ok(None),
         Some(0) => Ok(Some(false)),
         Some(1) => Ok(Some(true)),
@@ -151,22 +161,6 @@ pub(super) fn check_name(name: &str, value: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-/// A required string that must not be empty.
-pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, Error> {
-    let s = p.str_req(name)?;
-    if s.trim().is_empty() {
-        return Err(missing(name));
-    }
-    Ok(s.trim().to_string())
-}
-
-/// An optional text parameter, trimmed; empty counts as absent.
-pub(super) fn opt_text(p: &Params, name: &str) -> Result<Option<String>, Error> {
-    Ok(p.str_opt(name)?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
 }
 
 #[cfg(test)]

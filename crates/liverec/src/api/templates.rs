@@ -18,13 +18,20 @@
 
 mod body;
 
-use serde_json::{Map, Value, json};
-use tcapi::Params;
-
 use super::AppState;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
-use super::params::{check_name, flag, non_empty};
+use super::params::{check_name, flag_value, missing, required};
+use super::wire::{
+    CreateLiveRecordRuleRequest, CreateLiveRecordRuleResponse, CreateLiveRecordTemplateRequest,
+    CreateLiveRecordTemplateResponse, DeleteLiveRecordRuleRequest, DeleteLiveRecordRuleResponse,
+    DeleteLiveRecordTemplateRequest, DeleteLiveRecordTemplateResponse,
+    DescribeLiveRecordRulesRequest, DescribeLiveRecordRulesResponse,
+    DescribeLiveRecordTemplateRequest, DescribeLiveRecordTemplateResponse,
+    DescribeLiveRecordTemplatesRequest, DescribeLiveRecordTemplatesResponse,
+    ModifyLiveRecordTemplateRequest, ModifyLiveRecordTemplateResponse, RecordTemplateInfo,
+    RuleInfo, TemplateFields, reply,
+};
 use crate::store::{NewRule, Refused, Rule, Template};
 use crate::task::normalize_domain;
 use crate::task::template::TemplateBody;
@@ -45,8 +52,8 @@ fn min_interval(state: &AppState) -> i64 {
         .clamp(1, body::MIN_RECORD_INTERVAL)
 }
 
-fn template_id(p: &Params) -> Result<i64, Error> {
-    Ok(p.i64_req("TemplateId")?)
+fn template_id(value: Option<i64>) -> Result<i64, Error> {
+    value.ok_or_else(|| missing("TemplateId"))
 }
 
 /// Unix ms as Beijing time (RuleInfo times).
@@ -54,40 +61,43 @@ fn beijing(ms: i64) -> String {
     crate::clock::cst_string(ms).unwrap_or_default()
 }
 
+/// A default template body as `RecordTemplateInfo` shows it (tests).
+#[cfg(test)]
+pub(super) fn shown_default() -> TemplateBody {
+    body::shown(&TemplateBody::default())
+}
+
 /// `RecordTemplateInfo`.
-fn template_json(t: &Template) -> Value {
-    let mut v = serde_json::to_value(body::shown(&t.body)).unwrap_or_else(|_| json!({}));
-    if let Value::Object(m) = &mut v {
-        m.insert("TemplateId".into(), t.id.into());
-        m.insert("TemplateName".into(), t.name.clone().into());
+fn template_info(t: &Template) -> RecordTemplateInfo {
+    RecordTemplateInfo {
+        template_id: t.id,
+        template_name: t.name.clone(),
+        body: body::shown(&t.body),
     }
-    v
 }
 
 /// `RuleInfo`.
-fn rule_json(r: &Rule) -> Value {
-    json!({
-        "CreateTime": beijing(r.created_ms),
-        "UpdateTime": beijing(r.updated_ms),
-        "TemplateId": r.template_id,
-        "DomainName": r.domain,
-        "AppName": r.app,
-        "StreamName": r.stream,
-    })
-}
-
-fn reply(name: &str, v: Value) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(name.into(), v);
-    m
+fn rule_info(r: &Rule) -> RuleInfo {
+    RuleInfo {
+        create_time: beijing(r.created_ms),
+        update_time: beijing(r.updated_ms),
+        template_id: r.template_id,
+        domain_name: r.domain.clone(),
+        app_name: r.app.clone(),
+        stream_name: r.stream.clone(),
+    }
 }
 
 /// CreateLiveRecordTemplate.
 pub(super) async fn create_template(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let name = body::template_name(&p.str_req("TemplateName")?)?;
+    let r = CreateLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let name = body::template_name(
+        &r.template_name
+            .clone()
+            .ok_or_else(|| missing("TemplateName"))?,
+    )?;
     let mut b = TemplateBody::default();
-    body::apply(p, &mut b, body::Action::Create, min_interval(state))?;
+    body::apply(&TemplateFields::from(r), &mut b, min_interval(state))?;
     let now = state.clock.now_ms();
     let t = state
         .store
@@ -101,16 +111,17 @@ pub(super) async fn create_template(state: &AppState, call: &Call) -> ActionResu
             }
         })?;
     tracing::info!(template_id = t.id, "recording template created");
-    Ok(reply("TemplateId", t.id.into()))
+    reply(&CreateLiveRecordTemplateResponse { template_id: t.id })
 }
 
 /// ModifyLiveRecordTemplate: absent fields keep their values.
 pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let id = template_id(p)?;
-    let name = p
-        .str_opt("TemplateName")?
-        .map(|n| body::template_name(&n))
+    let r = ModifyLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let id = template_id(r.template_id)?;
+    let name = r
+        .template_name
+        .as_deref()
+        .map(body::template_name)
         .transpose()?;
     let t = state
         .store
@@ -118,7 +129,7 @@ pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResu
         .await?
         .ok_or(Error::TemplateNotFound(id))?;
     let mut b = t.body.clone();
-    body::apply(p, &mut b, body::Action::Modify, min_interval(state))?;
+    body::apply(&TemplateFields::from(r), &mut b, min_interval(state))?;
     let name = name.unwrap_or(t.name);
     state
         .store
@@ -133,12 +144,13 @@ pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResu
         })?;
     tracing::info!(template_id = id, "recording template modified");
     state.scheduler.rules_changed().await;
-    Ok(Map::new())
+    reply(&ModifyLiveRecordTemplateResponse::default())
 }
 
 /// DeleteLiveRecordTemplate: refused while a rule uses the template.
 pub(super) async fn delete_template(state: &AppState, call: &Call) -> ActionResult {
-    let id = template_id(&call.req.params)?;
+    let r = DeleteLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let id = template_id(r.template_id)?;
     let outcome = state
         .store
         .delete_template(&call.account_id, id, state.clock.now_ms())
@@ -153,36 +165,40 @@ pub(super) async fn delete_template(state: &AppState, call: &Call) -> ActionResu
     }
     // No rule uses it (the store refuses otherwise), so no plan changes.
     tracing::info!(template_id = id, "recording template deleted");
-    Ok(Map::new())
+    reply(&DeleteLiveRecordTemplateResponse::default())
 }
 
 /// DescribeLiveRecordTemplate.
 pub(super) async fn describe_template(state: &AppState, call: &Call) -> ActionResult {
-    let id = template_id(&call.req.params)?;
+    let r = DescribeLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let id = template_id(r.template_id)?;
     let t = state
         .store
         .template(&call.account_id, id)
         .await?
         .ok_or(Error::TemplateNotFound(id))?;
-    Ok(reply("Template", template_json(&t)))
+    reply(&DescribeLiveRecordTemplateResponse {
+        template: template_info(&t),
+    })
 }
 
 /// DescribeLiveRecordTemplates: IsDelayLive selects normal (0, the
 /// documented default) or slow-live (1) templates.
 pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionResult {
-    let delay = i64::from(flag(&call.req.params, "IsDelayLive")?);
+    let r = DescribeLiveRecordTemplatesRequest::from_params(&call.req.params)?;
+    let delay = i64::from(flag_value("IsDelayLive", r.is_delay_live)?.unwrap_or(false));
     let all = state.store.templates(&call.account_id).await?;
-    let list: Vec<Value> = all
+    let templates = all
         .iter()
         .filter(|t| t.body.is_delay_live == delay)
-        .map(template_json)
+        .map(template_info)
         .collect();
-    Ok(reply("Templates", list.into()))
+    reply(&DescribeLiveRecordTemplatesResponse { templates })
 }
 
 /// DomainName of a rule: lower-case, without a port.
-fn rule_domain(p: &Params) -> Result<String, Error> {
-    let raw = non_empty(p, "DomainName")?;
+fn rule_domain(value: Option<String>) -> Result<String, Error> {
+    let raw = required("DomainName", value)?;
     let d = normalize_domain(&raw);
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
     if d.is_empty() || d.len() > MAX_DOMAIN_LEN || !d.chars().all(ok) {
@@ -195,26 +211,20 @@ fn rule_domain(p: &Params) -> Result<String, Error> {
 
 /// AppName and StreamName of a rule, as given (AppName defaults to `live`,
 /// StreamName to "" = every stream).
-fn rule_target(p: &Params) -> Result<(String, String), Error> {
-    let app = p
-        .str_opt("AppName")?
-        .map_or_else(|| "live".to_string(), |s| s.trim().to_string());
+fn rule_target(app: Option<String>, stream: Option<String>) -> Result<(String, String), Error> {
+    let app = app.map_or_else(|| "live".to_string(), |s| s.trim().to_string());
     check_name("AppName", &app)?;
-    let stream = p
-        .str_opt("StreamName")?
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let stream = stream.unwrap_or_default().trim().to_string();
     check_name("StreamName", &stream)?;
     Ok((app, stream))
 }
 
 /// CreateLiveRecordRule.
 pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let domain = rule_domain(p)?;
-    let id = template_id(p)?;
-    let (app, stream) = rule_target(p)?;
+    let r = CreateLiveRecordRuleRequest::from_params(&call.req.params)?;
+    let domain = rule_domain(r.domain_name)?;
+    let id = template_id(r.template_id)?;
+    let (app, stream) = rule_target(r.app_name, r.stream_name)?;
     let new = NewRule {
         account_id: &call.account_id,
         domain: &domain,
@@ -239,14 +249,14 @@ pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
     };
     tracing::info!(rule_id = rule.id, template_id = id, %domain, %app, %stream, "recording rule created");
     state.scheduler.rules_changed().await;
-    Ok(Map::new())
+    reply(&CreateLiveRecordRuleResponse::default())
 }
 
 /// DeleteLiveRecordRule: DomainName + AppName + StreamName match exactly.
 pub(super) async fn delete_rule(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let domain = rule_domain(p)?;
-    let (app, stream) = rule_target(p)?;
+    let r = DeleteLiveRecordRuleRequest::from_params(&call.req.params)?;
+    let domain = rule_domain(r.domain_name)?;
+    let (app, stream) = rule_target(r.app_name, r.stream_name)?;
     let deleted = state
         .store
         .delete_rule(&call.account_id, &domain, &app, &stream)
@@ -256,11 +266,14 @@ pub(super) async fn delete_rule(state: &AppState, call: &Call) -> ActionResult {
     }
     tracing::info!(%domain, %app, %stream, "recording rule deleted");
     state.scheduler.rules_changed().await;
-    Ok(Map::new())
+    reply(&DeleteLiveRecordRuleResponse::default())
 }
 
 /// DescribeLiveRecordRules.
 pub(super) async fn describe_rules(state: &AppState, call: &Call) -> ActionResult {
+    DescribeLiveRecordRulesRequest::from_params(&call.req.params)?;
     let rules = state.store.rules(&call.account_id).await?;
-    Ok(reply("Rules", rules.iter().map(rule_json).collect()))
+    reply(&DescribeLiveRecordRulesResponse {
+        rules: rules.iter().map(rule_info).collect(),
+    })
 }

@@ -1,14 +1,16 @@
 //! Template parameters of Create/ModifyLiveRecordTemplate (reference §1.10,
-//! the SDK's `RecordParam`, `HlsSpecialParam`, `FlvSpecialParam`): decoded
-//! from JSON objects or flattened form keys (`FlvParam.Enable=1`, values as
-//! strings) through [`Params`], validated, and applied over a
+//! the SDK's `RecordParam`, `HlsSpecialParam`, `FlvSpecialParam`): the
+//! request's [`TemplateFields`], whose nested objects come from JSON or
+//! flattened form keys (`FlvParam.Enable=1`, values as strings) as
+//! [`Params`], validated, and applied over a
 //! [`TemplateBody`] (the defaults on create, the stored template on modify:
 //! an absent field keeps its value). Touches no store.
 
 use tcapi::{ApiError, Params};
 
 use super::super::error::Error;
-use super::super::params::{flag_opt, invalid_value};
+use super::super::params::{flag_value, invalid_value};
+use super::super::wire::TemplateFields;
 use crate::task::FileFormat;
 use crate::task::template::{
     FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, RecordParam, TemplateBody,
@@ -54,15 +56,6 @@ pub(super) const PLACEHOLDERS: &[&str] = &[
     "EndMinute",
     "EndSecond",
     "EndMillisecond",
-];
-
-/// The five RecordParam fields of a template, with their formats.
-const FORMATS: [(&str, FileFormat); 5] = [
-    ("FlvParam", FileFormat::Flv),
-    ("HlsParam", FileFormat::Hls),
-    ("Mp4Param", FileFormat::Mp4),
-    ("AacParam", FileFormat::Aac),
-    ("Mp3Param", FileFormat::Mp3),
 ];
 
 /// Names a nested field in an accessor's error (`Enable …` → `FlvParam.Enable …`).
@@ -233,27 +226,15 @@ fn record_param(
     Ok(base)
 }
 
-/// Which action the parameters come from: ModifyLiveRecordTemplate has no
-/// IsDelayLive or CosStore (Tencent's request model), so they are ignored
-/// there like any unknown field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Action {
-    /// CreateLiveRecordTemplate.
-    Create,
-    /// ModifyLiveRecordTemplate.
-    Modify,
-}
-
 /// Validates every template field present in `p` and applies it to `body`;
 /// `body` is unchanged when an error is returned.
 pub(super) fn apply(
-    p: &Params,
+    p: &TemplateFields,
     body: &mut TemplateBody,
-    action: Action,
     min_interval: i64,
 ) -> Result<(), Error> {
     let mut b = body.clone();
-    if let Some(v) = p.str_opt("Description")? {
+    if let Some(v) = p.description.clone() {
         if v.chars().count() > MAX_DESCRIPTION {
             return Err(invalid_value(format!(
                 "Description must be at most {MAX_DESCRIPTION} characters"
@@ -261,23 +242,21 @@ pub(super) fn apply(
         }
         b.description = v;
     }
-    for (name, format) in FORMATS {
-        let Some(o) = p.object_opt(name)? else {
+    for format in FileFormat::ALL {
+        let (name, Some(o)) = p.param(format) else {
             continue;
         };
         let slot = b.param_mut(format);
         let base = slot.take().unwrap_or_else(default_record_param);
-        *slot = Some(record_param(&o, name, format, base, min_interval)?);
+        *slot = Some(record_param(o, name, format, base, min_interval)?);
     }
-    if action == Action::Create {
-        if let Some(v) = flag_opt(p, "IsDelayLive")? {
-            b.is_delay_live = i64::from(v);
-        }
-        if let Some(v) = flag_opt(p, "CosStore")? {
-            b.cos_store = i64::from(v);
-        }
+    if let Some(v) = flag_value("IsDelayLive", p.is_delay_live)? {
+        b.is_delay_live = i64::from(v);
     }
-    if let Some(o) = p.object_opt("HlsSpecialParam")? {
+    if let Some(v) = flag_value("CosStore", p.cos_store)? {
+        b.cos_store = i64::from(v);
+    }
+    if let Some(o) = &p.hls_special_param {
         let mut h = b.hls_special_param.take().unwrap_or_default();
         let parent = "HlsSpecialParam";
         if let Some(v) = o.u64_opt("FlowContinueDuration").map_err(within(parent))? {
@@ -290,10 +269,10 @@ pub(super) fn apply(
         }
         b.hls_special_param = Some(h);
     }
-    if let Some(v) = p.bool_opt("RemoveWatermark")? {
+    if let Some(v) = p.remove_watermark {
         b.remove_watermark = v;
     }
-    if let Some(o) = p.object_opt("FlvSpecialParam")? {
+    if let Some(o) = &p.flv_special_param {
         let mut f: FlvSpecialParam = b.flv_special_param.take().unwrap_or_default();
         if let Some(v) = o
             .bool_opt("UploadInRecording")
@@ -327,6 +306,7 @@ pub(super) fn shown(body: &TemplateBody) -> TemplateBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::wire::{CreateLiveRecordTemplateRequest, ModifyLiveRecordTemplateRequest};
     use serde_json::{Value, json};
     use tcapi::ErrorCode;
 
@@ -337,9 +317,22 @@ mod tests {
         }
     }
 
+    /// The template fields of a CreateLiveRecordTemplate request.
+    fn create_fields(p: &Params) -> Result<TemplateFields, Error> {
+        CreateLiveRecordTemplateRequest::from_params(p).map(TemplateFields::from)
+    }
+
+    /// The template fields of a ModifyLiveRecordTemplate request.
+    fn modify_fields(v: Value) -> TemplateFields {
+        ModifyLiveRecordTemplateRequest::from_params(&params(v))
+            .map(TemplateFields::from)
+            .unwrap()
+    }
+
     fn create(v: Value) -> Result<TemplateBody, ApiError> {
         let mut b = TemplateBody::default();
-        apply(&params(v), &mut b, Action::Create, MIN_RECORD_INTERVAL)
+        create_fields(&params(v))
+            .and_then(|f| apply(&f, &mut b, MIN_RECORD_INTERVAL))
             .map(|()| b)
             .map_err(|e| e.to_api(""))
     }
@@ -439,9 +432,8 @@ mod tests {
         // A lower configured floor lowers the template floor.
         let mut b = TemplateBody::default();
         apply(
-            &params(json!({"FlvParam": {"RecordInterval": 5}})),
+            &create_fields(&params(json!({"FlvParam": {"RecordInterval": 5}}))).unwrap(),
             &mut b,
-            Action::Create,
             5,
         )
         .unwrap();
@@ -542,7 +534,7 @@ mod tests {
         ])
         .unwrap();
         let mut b = TemplateBody::default();
-        apply(&p, &mut b, Action::Create, MIN_RECORD_INTERVAL).unwrap();
+        apply(&create_fields(&p).unwrap(), &mut b, MIN_RECORD_INTERVAL).unwrap();
         let f = b.flv_param.unwrap();
         assert_eq!(
             (f.enable, f.record_interval, f.storage_time),
@@ -563,9 +555,8 @@ mod tests {
         .unwrap();
         let before = b.clone();
         apply(
-            &params(json!({"FlvParam": {"Enable": 0}, "IsDelayLive": 0, "CosStore": 0, "Mp3Param": {"Enable": 1}})),
+            &modify_fields(json!({"FlvParam": {"Enable": 0}, "IsDelayLive": 0, "CosStore": 0, "Mp3Param": {"Enable": 1}})),
             &mut b,
-            Action::Modify,
             MIN_RECORD_INTERVAL,
         )
         .unwrap();
@@ -579,9 +570,8 @@ mod tests {
         let snapshot = b.clone();
         assert!(
             apply(
-                &params(json!({"Description": "new", "AacParam": {"RecordInterval": 1}})),
+                &modify_fields(json!({"Description": "new", "AacParam": {"RecordInterval": 1}})),
                 &mut b,
-                Action::Modify,
                 MIN_RECORD_INTERVAL
             )
             .is_err()
