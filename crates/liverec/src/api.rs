@@ -14,6 +14,7 @@ mod guard;
 mod http_files;
 mod legacy;
 mod params;
+mod push_auth;
 mod streams;
 mod task_ops;
 mod tasks;

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::action::{Action, ActionName};
 use super::error::Error;
-use super::{AppState, files, legacy, streams, tasks, templates};
+use super::{AppState, files, legacy, push_auth, streams, tasks, templates};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
@@ -176,7 +176,7 @@ async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult
         Action::DescribeLiveStreamEventList => streams::describe_event_list(state, call).await,
         Action::ForbidLiveStream => streams::forbid(state, call).await,
         Action::ResumeLiveStream => streams::resume(state, call).await,
-        Action::DescribeLivePushAuthKey => streams::describe_push_auth_key(state, call).await,
-        Action::ModifyLivePushAuthKey => streams::modify_push_auth_key(state, call).await,
+        Action::DescribeLivePushAuthKey => push_auth::describe_push_auth_key(state, call).await,
+        Action::ModifyLivePushAuthKey => push_auth::modify_push_auth_key(state, call).await,
     }
 }

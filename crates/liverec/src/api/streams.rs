@@ -1,5 +1,6 @@
 //! Stream actions (SPEC §3.3, `tencent-api.md` §1.9, §4.2): online list,
-//! state, drop, publish event list, forbid/resume, push-authentication keys.
+//! state, drop, publish event list, forbid/resume; the push-authentication
+//! keys are in [`super::push_auth`].
 //!
 //! Accounts and domains: streams are global to the server, as a push domain
 //! belongs to one Tencent account but liverec accepts any domain. Any
@@ -21,16 +22,14 @@ use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{check_name, flag_value, invalid_value, missing, required, trimmed};
 use super::wire::{
-    DescribeLivePushAuthKeyRequest, DescribeLivePushAuthKeyResponse,
     DescribeLiveStreamEventListRequest, DescribeLiveStreamEventListResponse,
     DescribeLiveStreamOnlineListRequest, DescribeLiveStreamOnlineListResponse,
     DescribeLiveStreamStateRequest, DescribeLiveStreamStateResponse, DropLiveStreamRequest,
-    DropLiveStreamResponse, ForbidLiveStreamRequest, ForbidLiveStreamResponse,
-    ModifyLivePushAuthKeyRequest, ModifyLivePushAuthKeyResponse, PublishTime, PushAuthKeyInfo,
+    DropLiveStreamResponse, ForbidLiveStreamRequest, ForbidLiveStreamResponse, PublishTime,
     ResumeLiveStreamRequest, ResumeLiveStreamResponse, StreamEventInfo, StreamOnlineInfo, reply,
 };
 use crate::hub::StopReason;
-use crate::store::{Forbid, PushAuth, SessionQuery, SessionRow};
+use crate::store::{Forbid, SessionQuery, SessionRow};
 use crate::task::{StreamKey, normalize_domain};
 
 const DAY_MS: i64 = 86_400_000;
@@ -48,11 +47,6 @@ const MAX_ONLINE_PAGE: u64 = 300_000;
 const MAX_EVENT_PAGE: u64 = 100;
 /// PageNum bound, so that offsets stay far from overflow.
 const MAX_PAGE_NUM: u64 = 1_000_000_000;
-/// Push-auth keys: at most this long, of `[A-Za-z0-9_-]`.
-const MAX_KEY_LEN: usize = 64;
-/// AuthDelta at most (30 days).
-const MAX_AUTH_DELTA_S: u64 = 30 * 86_400;
-
 /// Unix ms as UTC `2019-01-04T12:00:00Z` (whole seconds).
 fn format_utc(ms: i64) -> String {
     crate::clock::utc_string(ms).unwrap_or_default()
@@ -252,85 +246,6 @@ pub(super) async fn resume(state: &AppState, call: &Call) -> ActionResult {
         .await?;
     tracing::info!(stream = %key, account = %call.account_id, lifted, "stream resumed");
     reply(&ResumeLiveStreamResponse::default())
-}
-
-fn push_domain(value: Option<String>) -> Result<String, Error> {
-    let d = required("DomainName", value)?;
-    check_name("DomainName", &d)?;
-    Ok(normalize_domain(&d))
-}
-
-/// DescribeLivePushAuthKey: the caller's settings for DomainName.
-pub(super) async fn describe_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
-    let r = DescribeLivePushAuthKeyRequest::from_params(&call.req.params)?;
-    let domain = push_domain(r.domain_name)?;
-    let a = state
-        .store
-        .push_auth(&call.account_id, &domain)
-        .await?
-        .unwrap_or_default();
-    reply(&DescribeLivePushAuthKeyResponse {
-        push_auth_key_info: PushAuthKeyInfo {
-            domain_name: domain,
-            enable: i64::from(a.enabled),
-            master_auth_key: a.master_key,
-            backup_auth_key: a.backup_key,
-            auth_delta: a.auth_delta_s,
-        },
-    })
-}
-
-fn auth_key(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
-    let Some(k) = value else {
-        return Ok(None);
-    };
-    if k.len() > MAX_KEY_LEN
-        || !k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(invalid_value(format!(
-            "{name} must be at most {MAX_KEY_LEN} characters of letters, digits, '_' and '-'"
-        )));
-    }
-    Ok(Some(k))
-}
-
-/// ModifyLivePushAuthKey: changes the given fields of the caller's settings
-/// for DomainName; absent fields keep their value.
-pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
-    let r = ModifyLivePushAuthKeyRequest::from_params(&call.req.params)?;
-    let domain = push_domain(r.domain_name)?;
-    let enable = flag_value("Enable", r.enable)?;
-    let master = auth_key("MasterAuthKey", r.master_auth_key)?;
-    let backup = auth_key("BackupAuthKey", r.backup_auth_key)?;
-    let delta = r.auth_delta;
-    if let Some(d) = delta.filter(|d| *d > MAX_AUTH_DELTA_S) {
-        return Err(invalid_value(format!(
-            "AuthDelta must be between 0 and {MAX_AUTH_DELTA_S} seconds, got {d}"
-        )));
-    }
-    let mut a = state
-        .store
-        .push_auth(&call.account_id, &domain)
-        .await?
-        .unwrap_or_else(|| PushAuth {
-            account_id: call.account_id.clone(),
-            domain: domain.clone(),
-            ..Default::default()
-        });
-    a.enabled = enable.unwrap_or(a.enabled);
-    a.master_key = master.unwrap_or(a.master_key);
-    a.backup_key = backup.unwrap_or(a.backup_key);
-    a.auth_delta_s = delta.map_or(a.auth_delta_s, |d| i64::try_from(d).unwrap_or(0));
-    if a.enabled && a.master_key.is_empty() && a.backup_key.is_empty() {
-        return Err(invalid_value(
-            "Enabling push authentication needs a MasterAuthKey or BackupAuthKey",
-        ));
-    }
-    state.store.put_push_auth(&a, state.clock.now_ms()).await?;
-    tracing::info!(%domain, account = %call.account_id, enabled = a.enabled, auth_delta_s = a.auth_delta_s, "push authentication changed");
-    reply(&ModifyLivePushAuthKeyResponse::default())
 }
 
 /// The host part of `ip:port` (`[v6]:port` too).
