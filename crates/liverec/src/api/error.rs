@@ -22,6 +22,14 @@ pub(crate) enum Error {
     /// A refusal `tcapi` already worded: parsing, signature, clock skew,
     /// or the type of a parameter (`X must be an integer`).
     Request(ApiError),
+    /// A `tcapi` refusal of a field inside the object `parent`
+    /// (`FlvParam.Enable must be an integer`).
+    Nested {
+        /// The enclosing object, e.g. `FlvParam`.
+        parent: String,
+        /// The refusal of the inner field.
+        error: ApiError,
+    },
     /// The query string or body is larger than `limit` bytes.
     TooLarge {
         /// `query string` or `request body`.
@@ -136,6 +144,7 @@ impl Error {
         use ErrorCode as C;
         let (code, message) = match self {
             Error::Request(e) => return e.clone(),
+            Error::Nested { parent, error } => (error.code, format!("{parent}.{}", error.message)),
             Error::TooLarge { what, limit } => (
                 C::RequestSizeLimitExceeded,
                 format!("The {what} exceeds the limit of {limit} bytes."),

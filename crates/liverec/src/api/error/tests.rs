@@ -14,6 +14,14 @@ fn table() -> Vec<(Error, &'static str, String)> {
             "StreamName is required".into(),
         ),
         (
+            Error::Nested {
+                parent: "FlvParam".into(),
+                error: ApiError::not_integer("Enable"),
+            },
+            "InvalidParameter",
+            "FlvParam.Enable must be an integer".into(),
+        ),
+        (
             Error::TooLarge {
                 what: "request body",
                 limit: 10,
@@ -170,6 +178,7 @@ fn table() -> Vec<(Error, &'static str, String)> {
 fn variant(e: &Error) -> &'static str {
     match e {
         Error::Request(_) => "Request",
+        Error::Nested { .. } => "Nested",
         Error::TooLarge { .. } => "TooLarge",
         Error::SecretIdNotFound => "SecretIdNotFound",
         Error::Replayed => "Replayed",
@@ -202,7 +211,7 @@ fn variant(e: &Error) -> &'static str {
 }
 
 /// How many variants [`variant`] names (update with the enum).
-const VARIANTS: usize = 29;
+const VARIANTS: usize = 30;
 
 #[test]
 fn every_variant_has_its_code_and_envelope() {

@@ -60,7 +60,10 @@ pub(super) const PLACEHOLDERS: &[&str] = &[
 
 /// Names a nested field in an accessor's error (`Enable …` → `FlvParam.Enable …`).
 fn within(parent: &str) -> impl Fn(ApiError) -> Error + '_ {
-    move |e| Error::Request(ApiError::new(e.code, format!("{parent}.{}", e.message)))
+    move |error| Error::Nested {
+        parent: parent.to_string(),
+        error,
+    }
 }
 
 /// Validates a TemplateName: 1–30 characters, each a Chinese character, an
