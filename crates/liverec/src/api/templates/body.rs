@@ -596,4 +596,27 @@ mod tests {
         assert_eq!(v["IsDelayLive"], 0);
         assert_eq!(v["RemoveWatermark"], false);
     }
+
+    /// Every field of the SDK's nested models (`RecordParam`,
+    /// `HlsSpecialParam`, `FlvSpecialParam`, copied from `models.py`) is
+    /// read: each value sent comes back in the stored body.
+    #[test]
+    fn every_sdk_nested_field_is_read() {
+        let record_param = json!({
+            "RecordInterval": 600, "StorageTime": 86_400, "Enable": 1,
+            "VodSubAppId": 7, "VodFileName": "{StreamID}", "Procedure": "p",
+            "StorageMode": "cold", "ClassId": 3, "CosBucketName": "b",
+            "CosBucketRegion": "r", "CosBucketPath": "/x",
+        });
+        let sent = json!({
+            "Description": "d",
+            "FlvParam": record_param, "HlsParam": record_param, "Mp4Param": record_param,
+            "AacParam": record_param, "Mp3Param": record_param,
+            "IsDelayLive": 1, "CosStore": 1, "RemoveWatermark": true,
+            "HlsSpecialParam": {"FlowContinueDuration": 30},
+            "FlvSpecialParam": {"UploadInRecording": true},
+        });
+        let stored = serde_json::to_value(create(sent.clone()).unwrap()).unwrap();
+        assert_eq!(stored, sent);
+    }
 }
