@@ -5,16 +5,21 @@
 //! API reply is HTTP 200 with `Content-Type: application/json` and a
 //! RequestId, as the official SDKs require.
 
+mod action;
+mod create_lock;
 mod endpoint;
+mod error;
 mod files;
 mod guard;
 mod http_files;
 mod legacy;
 mod params;
+mod push_auth;
 mod streams;
 mod task_ops;
 mod tasks;
 mod templates;
+mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +38,7 @@ use crate::recorder::Scheduler;
 use crate::storage::Storage;
 use crate::store::Store;
 
+pub use create_lock::CreateLocks;
 pub use guard::Guard;
 
 /// Everything the handlers share.
@@ -54,8 +60,9 @@ pub struct AppState {
     pub public_base: String,
     /// Replay protection and rate limits.
     pub guard: Guard,
-    /// Serializes task creation (retry de-duplication and quotas).
-    pub create_lock: tokio::sync::Mutex<()>,
+    /// Serializes each account's task creation (retry de-duplication and
+    /// quotas).
+    pub create_locks: CreateLocks,
     /// Set once both listeners are bound.
     pub ready: AtomicBool,
     /// Prometheus exposition.

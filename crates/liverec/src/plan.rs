@@ -3,8 +3,10 @@
 //! recording rule (every matching publish, formats from its template). The
 //! scheduler arms plans; recordings follow them. Owns no I/O.
 
-use crate::store::Task;
+use crate::store::{Task, Template};
 use crate::task::{FileFormat, RecordType, StreamKey};
+
+pub use crate::task::Family;
 
 /// One output format of a plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,17 +21,6 @@ pub struct OutputPlan {
     /// …), if set; a random suffix is always added (files are served
     /// without authentication).
     pub file_name: Option<String>,
-}
-
-/// Which API created a plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// CreateLiveRecord.
-    Legacy,
-    /// CreateRecordTask (at most 3 overlapping tasks of a stream record).
-    Task,
-    /// CreateLiveRecordRule.
-    Rule,
 }
 
 /// Identity of an armed plan.
@@ -113,6 +104,28 @@ impl Plan {
     }
 }
 
+impl Template {
+    /// The formats this template records (those with `Enable` = 1).
+    pub fn outputs(&self) -> Vec<OutputPlan> {
+        FileFormat::ALL
+            .into_iter()
+            .filter_map(|format| {
+                let p = self.body.param(format).as_ref().filter(|p| p.enable == 1)?;
+                Some(OutputPlan {
+                    format,
+                    record_interval_s: if format == FileFormat::Hls {
+                        0
+                    } else {
+                        p.record_interval.max(0)
+                    },
+                    storage_time_s: p.storage_time.max(0),
+                    file_name: Some(p.vod_file_name.clone()).filter(|n| !n.is_empty()),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The default of a new-API task without a (valid) template: HLS, kept
 /// forever (Tencent: "absent or wrong ID ⇒ HLS").
 pub fn default_outputs() -> Vec<OutputPlan> {
@@ -127,6 +140,8 @@ pub fn default_outputs() -> Vec<OutputPlan> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::template::test_support::body;
+    use crate::task::template::{HlsSpecialParam, TemplateBody};
 
     fn rule(domain: &str, app: &str, stream: &str) -> Plan {
         Plan {
@@ -156,5 +171,58 @@ mod tests {
         assert!(!rule("d.com", "live", "s2").matches(&k));
         assert!(!rule("e.com", "live", "").matches(&k));
         assert!(!rule("d.com", "other", "").matches(&k));
+    }
+
+    #[test]
+    fn outputs_are_the_enabled_formats() {
+        let t = Template {
+            id: 1,
+            account_id: "a".into(),
+            name: "n".into(),
+            body: body(),
+        };
+        let o = t.outputs();
+        let got: Vec<_> = o
+            .iter()
+            .map(|p| {
+                (
+                    p.format,
+                    p.record_interval_s,
+                    p.storage_time_s,
+                    p.file_name.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (FileFormat::Flv, 600, 86_400, None),
+                // HLS: one file per session whatever the interval.
+                (FileFormat::Hls, 0, 0, None),
+                (
+                    FileFormat::Mp3,
+                    300,
+                    0,
+                    Some("{StreamID}_{StartYear}".to_string())
+                ),
+            ]
+        );
+        assert_eq!(t.hls_continue_ms(), 30_000);
+        let none = Template {
+            body: TemplateBody::default(),
+            ..t.clone()
+        };
+        assert!(none.outputs().is_empty());
+        assert_eq!(none.hls_continue_ms(), 0);
+        let capped = Template {
+            body: TemplateBody {
+                hls_special_param: Some(HlsSpecialParam {
+                    flow_continue_duration: 99_999,
+                }),
+                ..TemplateBody::default()
+            },
+            ..t
+        };
+        assert_eq!(capped.hls_continue_ms(), 1_800_000);
     }
 }

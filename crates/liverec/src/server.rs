@@ -109,7 +109,7 @@ pub async fn serve(
         settings: settings.clone(),
         public_base: public_base(&settings, bound.api),
         guard: Guard::new(&settings.rates),
-        create_lock: tokio::sync::Mutex::new(()),
+        create_locks: api::CreateLocks::default(),
         ready: Default::default(),
         metrics,
     });

@@ -19,10 +19,7 @@ pub use files::{FileFilter, FileRow, FileStatus};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
 pub use tasks::{NewTask, Task, TaskQuery};
-pub use templates::{
-    FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, Outcome, RecordParam, Refused, Template,
-    TemplateBody,
-};
+pub use templates::{Outcome, Refused, Template};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,21 @@
 //! The vocabulary of recording tasks shared by the API, the store and the
-//! recorder: output formats, record types and stream identity.
+//! recorder: the creating API family, output formats, record types, stream
+//! identity, and the template parameters ([`template`]).
+
+pub mod template;
 
 use std::fmt;
+
+/// Which API created a task or plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// CreateLiveRecord.
+    Legacy,
+    /// CreateRecordTask (at most 3 overlapping tasks of a stream record).
+    Task,
+    /// CreateLiveRecordRule.
+    Rule,
+}
 
 /// An output container (SPEC §4 "Formats").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

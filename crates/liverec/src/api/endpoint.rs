@@ -9,29 +9,18 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
-use tcapi::{ApiError, ErrorCode, RawRequest, Request};
+use tcapi::{RawRequest, Request};
 use tracing::Instrument;
 
-use super::{AppState, files, legacy, streams, tasks, templates};
+use super::action::{Action, ActionName};
+use super::error::Error;
+use super::{AppState, files, legacy, push_auth, streams, tasks, templates};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
 
-/// Actions of Tencent's live API that liverec does not implement yet: they
-/// get `InvalidAction` with a message saying so, instead of a silent no-op.
-const NOT_YET: &[&str] = &[
-    "CreateLiveCallbackTemplate",
-    "DeleteLiveCallbackTemplate",
-    "DescribeLiveCallbackTemplates",
-    "CreateLiveCallbackRule",
-    "DeleteLiveCallbackRule",
-    "DescribeLiveCallbackRules",
-    "CreateCommonMixStream",
-    "CancelCommonMixStream",
-];
-
 /// What an action handler returns: the fields of `Response` besides RequestId.
-pub(super) type ActionResult = Result<Map<String, Value>, ApiError>;
+pub(super) type ActionResult = Result<Map<String, Value>, Error>;
 
 /// An authenticated call.
 pub(super) struct Call {
@@ -39,8 +28,6 @@ pub(super) struct Call {
     pub(super) account_id: String,
     /// The decoded request.
     pub(super) req: Request,
-    /// For log correlation in internal errors.
-    pub(super) request_id: String,
 }
 
 fn reply(body: Vec<u8>) -> Response {
@@ -53,15 +40,6 @@ fn reply(body: Vec<u8>) -> Response {
     resp
 }
 
-/// An internal failure: logged with its cause, answered as InternalError.
-pub(super) fn internal(request_id: &str, err: impl std::fmt::Display) -> ApiError {
-    tracing::error!(request_id, error = %err, "internal error");
-    ApiError {
-        code: ErrorCode::InternalError,
-        message: format!("Internal error; quote RequestId {request_id} when reporting it."),
-    }
-}
-
 /// The axum handler for `/`.
 pub(super) async fn handle(
     State(state): State<Arc<AppState>>,
@@ -72,7 +50,7 @@ pub(super) async fn handle(
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("req", request_id = %request_id, action = tracing::field::Empty);
-    let result = process(&state, &method, &uri, &headers, body, &request_id)
+    let result = process(&state, &method, &uri, &headers, body)
         .instrument(span.clone())
         .await;
     match result {
@@ -82,6 +60,10 @@ pub(super) async fn handle(
             reply(tcapi::success_body(fields, &request_id))
         }
         Err((action, err)) => {
+            if let Some(cause) = err.cause() {
+                tracing::error!(parent: &span, request_id = %request_id, error = %cause, "internal error");
+            }
+            let err = err.to_api(&request_id);
             metrics::counter!("liverec_api_requests_total", "action" => action, "code" => err.code.as_str())
                 .increment(1);
             tracing::info!(parent: &span, code = err.code.as_str(), message = %err.message, "request refused");
@@ -90,7 +72,7 @@ pub(super) async fn handle(
     }
 }
 
-type Outcome = Result<(String, Map<String, Value>), (String, ApiError)>;
+type Outcome = Result<(String, Map<String, Value>), (String, Error)>;
 
 async fn process(
     state: &AppState,
@@ -98,16 +80,29 @@ async fn process(
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-    request_id: &str,
 ) -> Outcome {
     let unknown = || "unknown".to_string();
     let query = uri.query().unwrap_or("");
     if query.len() > tcapi::MAX_GET_QUERY {
-        return Err((unknown(), size_error("query string", tcapi::MAX_GET_QUERY)));
+        return Err((
+            unknown(),
+            Error::TooLarge {
+                what: "query string",
+                limit: tcapi::MAX_GET_QUERY,
+            },
+        ));
     }
     let body = match to_bytes(body, tcapi::MAX_POST_BODY).await {
         Ok(b) => b,
-        Err(_) => return Err((unknown(), size_error("request body", tcapi::MAX_POST_BODY))),
+        Err(_) => {
+            return Err((
+                unknown(),
+                Error::TooLarge {
+                    what: "request body",
+                    limit: tcapi::MAX_POST_BODY,
+                },
+            ));
+        }
     };
     let header_pairs: Vec<(&str, &str)> = headers
         .iter()
@@ -119,24 +114,18 @@ async fn process(
         headers: &header_pairs,
         body: &body,
     };
-    let req = tcapi::parse(&raw).map_err(|e| (unknown(), e))?;
+    let req = tcapi::parse(&raw).map_err(|e| (unknown(), e.into()))?;
     let action = req.action.clone();
     tracing::Span::current().record("action", action.as_str());
-    let fail = |e: ApiError| (action.clone(), e);
+    let fail = |e: Error| (action.clone(), e);
     let key = match state.store.key(&req.secret_id).await {
         Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => k,
         // A rotated-out key past its grace period is as good as gone.
-        Ok(_) => {
-            return Err(fail(ApiError {
-                code: ErrorCode::AuthFailureSecretIdNotFound,
-                message: "The SecretId is not found, please ensure that your SecretId is correct."
-                    .into(),
-            }));
-        }
-        Err(e) => return Err(fail(internal(request_id, e))),
+        Ok(_) => return Err(fail(Error::SecretIdNotFound)),
+        Err(e) => return Err(fail(e.into())),
     };
     let now_ms = state.clock.now_ms();
-    tcapi::verify(&req, &raw, &key.secret_key, now_ms / 1000).map_err(fail)?;
+    tcapi::verify(&req, &raw, &key.secret_key, now_ms / 1000).map_err(|e| fail(e.into()))?;
     if let Some(nonce) = req.nonce {
         state
             .guard
@@ -144,64 +133,51 @@ async fn process(
             .map_err(fail)?;
     }
     if req.version != VERSION {
-        return Err(fail(ApiError {
-            code: ErrorCode::NoSuchVersion,
-            message: format!(
-                "The API version `{}` does not exist; use {VERSION}.",
-                req.version
-            ),
-        }));
+        return Err(fail(Error::NoSuchVersion(req.version.clone())));
     }
+    let name = ActionName::parse(&action);
     state
         .guard
-        .check_rate(&req.secret_id, &action)
+        .check_rate(&req.secret_id, name.rate_class(), &action)
         .map_err(fail)?;
     let call = Call {
         account_id: key.account_id,
         req,
-        request_id: request_id.to_string(),
     };
-    let result = match action.as_str() {
-        "CreateLiveRecord" => legacy::create(state, &call).await,
-        "StopLiveRecord" => legacy::stop(state, &call).await,
-        "DeleteLiveRecord" => legacy::delete(state, &call).await,
-        "DescribeRecordFiles" => files::describe(state, &call).await,
-        "DeleteRecordFiles" => files::delete(state, &call).await,
-        "CreateRecordTask" => tasks::create(state, &call).await,
-        "StopRecordTask" => tasks::stop(state, &call).await,
-        "DeleteRecordTask" => tasks::delete(state, &call).await,
-        "DescribeRecordTask" => tasks::describe(state, &call).await,
-        "CreateLiveRecordTemplate" => templates::create_template(state, &call).await,
-        "ModifyLiveRecordTemplate" => templates::modify_template(state, &call).await,
-        "DeleteLiveRecordTemplate" => templates::delete_template(state, &call).await,
-        "DescribeLiveRecordTemplate" => templates::describe_template(state, &call).await,
-        "DescribeLiveRecordTemplates" => templates::describe_templates(state, &call).await,
-        "CreateLiveRecordRule" => templates::create_rule(state, &call).await,
-        "DeleteLiveRecordRule" => templates::delete_rule(state, &call).await,
-        "DescribeLiveRecordRules" => templates::describe_rules(state, &call).await,
-        "DescribeLiveStreamOnlineList" => streams::describe_online_list(state, &call).await,
-        "DescribeLiveStreamState" => streams::describe_state(state, &call).await,
-        "DropLiveStream" => streams::drop_stream(state, &call).await,
-        "DescribeLiveStreamEventList" => streams::describe_event_list(state, &call).await,
-        "ForbidLiveStream" => streams::forbid(state, &call).await,
-        "ResumeLiveStream" => streams::resume(state, &call).await,
-        "DescribeLivePushAuthKey" => streams::describe_push_auth_key(state, &call).await,
-        "ModifyLivePushAuthKey" => streams::modify_push_auth_key(state, &call).await,
-        a if NOT_YET.contains(&a) => Err(ApiError {
-            code: ErrorCode::InvalidAction,
-            message: format!("The action `{a}` is not supported by this liverec version yet."),
-        }),
-        a => Err(ApiError {
-            code: ErrorCode::InvalidAction,
-            message: format!("The action `{a}` does not exist."),
-        }),
+    let result = match name.known() {
+        Ok(a) => dispatch(state, &call, a).await,
+        Err(e) => Err(e),
     };
     result.map(|fields| (action.clone(), fields)).map_err(fail)
 }
 
-fn size_error(what: &str, limit: usize) -> ApiError {
-    ApiError {
-        code: ErrorCode::RequestSizeLimitExceeded,
-        message: format!("The {what} exceeds the limit of {limit} bytes."),
+/// Runs the handler of `action`.
+async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult {
+    match action {
+        Action::CreateLiveRecord => legacy::create(state, call).await,
+        Action::StopLiveRecord => legacy::stop(state, call).await,
+        Action::DeleteLiveRecord => legacy::delete(state, call).await,
+        Action::DescribeRecordFiles => files::describe(state, call).await,
+        Action::DeleteRecordFiles => files::delete(state, call).await,
+        Action::CreateRecordTask => tasks::create(state, call).await,
+        Action::StopRecordTask => tasks::stop(state, call).await,
+        Action::DeleteRecordTask => tasks::delete(state, call).await,
+        Action::DescribeRecordTask => tasks::describe(state, call).await,
+        Action::CreateLiveRecordTemplate => templates::create_template(state, call).await,
+        Action::ModifyLiveRecordTemplate => templates::modify_template(state, call).await,
+        Action::DeleteLiveRecordTemplate => templates::delete_template(state, call).await,
+        Action::DescribeLiveRecordTemplate => templates::describe_template(state, call).await,
+        Action::DescribeLiveRecordTemplates => templates::describe_templates(state, call).await,
+        Action::CreateLiveRecordRule => templates::create_rule(state, call).await,
+        Action::DeleteLiveRecordRule => templates::delete_rule(state, call).await,
+        Action::DescribeLiveRecordRules => templates::describe_rules(state, call).await,
+        Action::DescribeLiveStreamOnlineList => streams::describe_online_list(state, call).await,
+        Action::DescribeLiveStreamState => streams::describe_state(state, call).await,
+        Action::DropLiveStream => streams::drop_stream(state, call).await,
+        Action::DescribeLiveStreamEventList => streams::describe_event_list(state, call).await,
+        Action::ForbidLiveStream => streams::forbid(state, call).await,
+        Action::ResumeLiveStream => streams::resume(state, call).await,
+        Action::DescribeLivePushAuthKey => push_auth::describe_push_auth_key(state, call).await,
+        Action::ModifyLivePushAuthKey => push_auth::modify_push_auth_key(state, call).await,
     }
 }

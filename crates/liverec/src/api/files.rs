@@ -1,81 +1,75 @@
 //! liverec's file actions (SPEC §3.4): DescribeRecordFiles and
 //! DeleteRecordFiles, scoped to the caller's account.
 
-use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode};
-
 use super::AppState;
-use super::endpoint::{ActionResult, Call, internal};
-use super::params::{id_opt, invalid_value, missing, opt_text};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
+use super::params::{invalid_value, missing, trimmed};
+use super::wire::{
+    DeleteRecordFilesRequest, DeleteRecordFilesResponse, DescribeRecordFilesRequest,
+    DescribeRecordFilesResponse, RecordFile, reply,
+};
 use crate::store::{FileFilter, FileRow, FileStatus};
 
 const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 100;
 
-fn file_json(state: &AppState, f: &FileRow) -> Value {
-    json!({
-        "FileId": f.id,
-        "TaskId": f.task_id,
-        "DomainName": f.domain,
-        "AppName": f.app,
-        "StreamName": f.stream,
-        "FileFormat": f.format.as_str(),
-        "RecordType": f.record_type.as_str(),
-        "StartTime": f.start_ms.div_euclid(1000),
-        "EndTime": f.end_ms.div_euclid(1000),
-        "StartTimeMs": f.start_ms,
-        "EndTimeMs": f.end_ms,
-        "Duration": f.duration_ms as f64 / 1000.0,
-        "FileSize": f.file_size,
-        "VideoUrl": state.video_url(&f.storage_key),
-        "Status": f.status.as_str(),
-    })
+fn file_info(state: &AppState, f: &FileRow) -> RecordFile {
+    RecordFile {
+        file_id: f.id.clone(),
+        task_id: f.task_id.clone(),
+        domain_name: f.domain.clone(),
+        app_name: f.app.clone(),
+        stream_name: f.stream.clone(),
+        file_format: f.format.as_str(),
+        record_type: f.record_type.as_str(),
+        start_time: f.start_ms.div_euclid(1000),
+        end_time: f.end_ms.div_euclid(1000),
+        start_time_ms: f.start_ms,
+        end_time_ms: f.end_ms,
+        duration: f.duration_ms as f64 / 1000.0,
+        file_size: f.file_size,
+        video_url: state.video_url(&f.storage_key),
+        status: f.status.as_str(),
+    }
 }
 
 /// DescribeRecordFiles.
 pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let limit = p.i64_opt("Limit")?.unwrap_or(DEFAULT_LIMIT);
+    let r = DescribeRecordFilesRequest::from_params(&call.req.params)?;
+    let limit = r.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(invalid_value(format!(
             "Limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    let offset = p.i64_opt("Offset")?.unwrap_or(0);
+    let offset = r.offset.unwrap_or(0);
     if offset < 0 {
         return Err(invalid_value(format!(
             "Offset must not be negative, got {offset}"
         )));
     }
-    let from = p.i64_opt("StartTime")?;
-    let to = p.i64_opt("EndTime")?;
+    let (from, to) = (r.start_time, r.end_time);
     if let (Some(a), Some(b)) = (from, to)
         && b < a
     {
         return Err(invalid_value("EndTime must not be earlier than StartTime"));
     }
     let filter = FileFilter {
-        task_id: id_opt(p, "TaskId")?,
-        domain: opt_text(p, "DomainName")?.map(|d| crate::task::normalize_domain(&d)),
-        app: opt_text(p, "AppName")?,
-        stream: opt_text(p, "StreamName")?,
+        task_id: r.task_id,
+        domain: trimmed(r.domain_name).map(|d| crate::task::normalize_domain(&d)),
+        app: trimmed(r.app_name),
+        stream: trimmed(r.stream_name),
         from_ms: from.map(|s| s.saturating_mul(1000)),
         to_ms: to.map(|s| s.saturating_mul(1000)),
         offset,
         limit,
     };
-    let (total, rows) = state
-        .store
-        .list_files(&call.account_id, &filter)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
-    let mut m = Map::new();
-    m.insert("TotalCount".into(), total.into());
-    m.insert(
-        "FileList".into(),
-        rows.iter().map(|f| file_json(state, f)).collect(),
-    );
-    Ok(m)
+    let (total, rows) = state.store.list_files(&call.account_id, &filter).await?;
+    reply(&DescribeRecordFilesResponse {
+        total_count: total,
+        file_list: rows.iter().map(|f| file_info(state, f)).collect(),
+    })
 }
 
 /// Files deleted per call at most.
@@ -83,11 +77,8 @@ const MAX_DELETE: usize = 100;
 
 /// DeleteRecordFiles.
 pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
-    let ids = call
-        .req
-        .params
-        .str_list_opt("FileIds")?
-        .ok_or_else(|| missing("FileIds"))?;
+    let r = DeleteRecordFilesRequest::from_params(&call.req.params)?;
+    let ids = r.file_ids.ok_or_else(|| missing("FileIds"))?;
     if ids.is_empty() {
         return Err(missing("FileIds"));
     }
@@ -98,23 +89,11 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     }
     let mut rows = Vec::with_capacity(ids.len());
     for id in &ids {
-        let row = state
-            .store
-            .file(&call.account_id, id)
-            .await
-            .map_err(|e| internal(&call.request_id, e))?;
+        let row = state.store.file(&call.account_id, id).await?;
         match row {
-            None => {
-                return Err(ApiError {
-                    code: ErrorCode::ResourceNotFound,
-                    message: format!("FileId {id} does not exist."),
-                });
-            }
+            None => return Err(Error::FileNotFound(id.to_string())),
             Some(f) if f.status == FileStatus::Recording => {
-                return Err(ApiError {
-                    code: ErrorCode::FailedOperation,
-                    message: format!("FileId {id} is still being recorded; stop its task first."),
-                });
+                return Err(Error::FileRecording(id.to_string()));
             }
             Some(f) => rows.push(f),
         }
@@ -123,13 +102,9 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
     for f in rows {
         crate::recorder::delete_file_bytes(&state.storage, &f)
             .await
-            .map_err(|e| internal(&call.request_id, e))?;
-        state
-            .store
-            .delete_file(&f.id, now)
-            .await
-            .map_err(|e| internal(&call.request_id, e))?;
+            .map_err(Error::internal)?;
+        state.store.delete_file(&f.id, now).await?;
         tracing::info!(file_id = %f.id, key = %f.storage_key, "file deleted");
     }
-    Ok(Map::new())
+    reply(&DeleteRecordFilesResponse::default())
 }

@@ -7,7 +7,9 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tcapi::{ApiError, ErrorCode};
+
+use super::action::RateClass;
+use super::error::Error;
 
 use crate::config::Rates;
 
@@ -42,40 +44,40 @@ impl Guard {
     }
 
     /// Refuses a v1 request whose (SecretId, Nonce, Timestamp) was seen.
-    pub fn check_nonce(
+    pub(crate) fn check_nonce(
         &self,
         secret_id: &str,
         nonce: u64,
         timestamp: i64,
         now_ms: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let mut seen = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= NONCE_SWEEP_AT {
             seen.retain(|_, exp| *exp > now_ms);
         }
         let key = (secret_id.to_string(), nonce, timestamp);
         if seen.get(&key).is_some_and(|exp| *exp > now_ms) {
-            return Err(ApiError {
-                code: ErrorCode::AuthFailureInvalidAuthorization,
-                message: "This Nonce was already used with this Timestamp (replayed request)."
-                    .into(),
-            });
+            return Err(Error::Replayed);
         }
         seen.insert(key, now_ms + NONCE_TTL_MS);
         Ok(())
     }
 
-    /// Applies the rate limit of `action`'s class for `secret_id`.
-    pub fn check_rate(&self, secret_id: &str, action: &str) -> Result<(), ApiError> {
-        let lim = match action {
-            "CreateLiveRecord" => &self.create,
-            "StopLiveRecord" | "DeleteLiveRecord" => &self.stop_delete,
-            _ => &self.other,
+    /// Applies the rate limit of `class` for `secret_id`; `action` names
+    /// the action in the refusal.
+    pub(crate) fn check_rate(
+        &self,
+        secret_id: &str,
+        class: RateClass,
+        action: &str,
+    ) -> Result<(), Error> {
+        let lim = match class {
+            RateClass::Create => &self.create,
+            RateClass::StopDelete => &self.stop_delete,
+            RateClass::Other => &self.other,
         };
-        lim.check_key(&secret_id.to_string()).map_err(|_| ApiError {
-            code: ErrorCode::RequestLimitExceeded,
-            message: format!("The request rate of {action} for this SecretId exceeds the limit."),
-        })
+        lim.check_key(&secret_id.to_string())
+            .map_err(|_| Error::RateLimited(action.to_string()))
     }
 }
 
@@ -92,7 +94,10 @@ mod tests {
         });
         g.check_nonce("AK", 1, 100, 0).unwrap();
         let e = g.check_nonce("AK", 1, 100, 1).unwrap_err();
-        assert_eq!(e.code.as_str(), "AuthFailure.InvalidAuthorization");
+        assert_eq!(
+            e.to_api("").code.as_str(),
+            "AuthFailure.InvalidAuthorization"
+        );
         g.check_nonce("AK", 2, 100, 1).unwrap();
         g.check_nonce("AK2", 1, 100, 1).unwrap();
         g.check_nonce("AK", 1, 100, NONCE_TTL_MS + 1).unwrap();
@@ -107,14 +112,26 @@ mod tests {
         });
         let mut ok = 0;
         for _ in 0..10 {
-            if g.check_rate("AK", "CreateLiveRecord").is_ok() {
+            if g.check_rate("AK", RateClass::Create, "CreateLiveRecord")
+                .is_ok()
+            {
                 ok += 1;
             }
         }
         assert!((2..=3).contains(&ok), "{ok}");
-        let e = g.check_rate("AK", "CreateLiveRecord").unwrap_err();
-        assert_eq!(e.code.as_str(), "RequestLimitExceeded");
-        assert!(g.check_rate("AK2", "CreateLiveRecord").is_ok(), "other key");
-        assert!(g.check_rate("AK", "StopLiveRecord").is_ok(), "other class");
+        let e = g
+            .check_rate("AK", RateClass::Create, "CreateLiveRecord")
+            .unwrap_err();
+        assert_eq!(e.to_api("").code.as_str(), "RequestLimitExceeded");
+        assert!(
+            g.check_rate("AK2", RateClass::Create, "CreateLiveRecord")
+                .is_ok(),
+            "other key"
+        );
+        assert!(
+            g.check_rate("AK", RateClass::StopDelete, "StopLiveRecord")
+                .is_ok(),
+            "other class"
+        );
     }
 }

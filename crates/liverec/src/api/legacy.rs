@@ -2,13 +2,17 @@
 //! DeleteLiveRecord (SPEC §3.1). Validation first, then de-duplication of
 //! client retries, then quotas, then the effect.
 
-use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode};
+use serde_json::json;
 
-use super::endpoint::{ActionResult, Call, internal};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
 use super::params::{
-    MAX_NAME_LEN, check_name, flag, invalid_value, missing, non_empty, parse_cst,
-    parse_stream_param,
+    MAX_NAME_LEN, check_name, flag_value, invalid_value, missing, parse_cst, parse_stream_param,
+    required, trimmed,
+};
+use super::wire::{
+    CreateLiveRecordRequest, CreateLiveRecordResponse, DeleteLiveRecordRequest,
+    DeleteLiveRecordResponse, StopLiveRecordRequest, StopLiveRecordResponse, reply,
 };
 use super::{AppState, task_ops};
 use crate::plan::{Family, Plan, PlanKey};
@@ -19,34 +23,30 @@ use crate::task::{FileFormat, RecordType, normalize_domain};
 const HIGHLIGHT_MAX_MS: i64 = 30 * 60 * 1000;
 /// CreateLiveRecord.
 pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
+    let r = CreateLiveRecordRequest::from_params(&call.req.params)?;
     let now = state.clock.now_ms();
-    let stream = non_empty(p, "StreamName")?;
+    let stream = required("StreamName", r.stream_name)?;
     check_name("StreamName", &stream)?;
-    let app = p
-        .str_opt("AppName")?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    let app = app.unwrap_or_else(|| "live".to_string());
+    let app = trimmed(r.app_name).unwrap_or_else(|| "live".to_string());
     check_name("AppName", &app)?;
-    let domain = normalize_domain(&p.str_opt("DomainName")?.unwrap_or_default());
+    let domain = normalize_domain(&r.domain_name.unwrap_or_default());
     if domain.len() > MAX_NAME_LEN {
         return Err(invalid_value("DomainName is too long"));
     }
-    let highlight = flag(p, "Highlight")?;
-    if flag(p, "MixStream")? {
+    let highlight = flag_value("Highlight", r.highlight)?.unwrap_or(false);
+    if flag_value("MixStream", r.mix_stream)?.unwrap_or(false) {
         return Err(invalid_value(
             "MixStream=1 (recording the C stream of an A+B=C mix) is not supported by this liverec version yet",
         ));
     }
-    let record_type = match p.str_opt("RecordType")? {
+    let record_type = match r.record_type {
         None => RecordType::Video,
         Some(s) if s.trim().is_empty() => RecordType::Video,
         Some(s) => RecordType::parse(&s).ok_or_else(|| {
             invalid_value(format!("RecordType must be video or audio, got {s:?}"))
         })?,
     };
-    let format = match p.str_opt("FileFormat")? {
+    let format = match r.file_format {
         None => FileFormat::Flv,
         Some(s) if s.trim().is_empty() => FileFormat::Flv,
         Some(s) => FileFormat::parse(&s).ok_or_else(|| {
@@ -55,8 +55,8 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             ))
         })?,
     };
-    let start_raw = p.str_opt("StartTime")?.filter(|s| !s.trim().is_empty());
-    let end_raw = p.str_opt("EndTime")?.filter(|s| !s.trim().is_empty());
+    let start_raw = r.start_time.filter(|s| !s.trim().is_empty());
+    let end_raw = r.end_time.filter(|s| !s.trim().is_empty());
     let start = start_raw
         .as_deref()
         .map(|s| parse_cst("StartTime", s))
@@ -66,7 +66,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         .map(|s| parse_cst("EndTime", s))
         .transpose()?;
     let stream_param = parse_stream_param(
-        &p.str_opt("StreamParam")?.unwrap_or_default(),
+        &r.stream_param.unwrap_or_default(),
         i64::try_from(state.settings.min_record_interval_s).unwrap_or(1800),
     )?;
     let (start_ms, end_ms) = if highlight {
@@ -102,15 +102,14 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end_raw,
         stream_param.text,
     ]));
-    let _serial = state.create_lock.lock().await;
+    let _serial = state.create_locks.lock(&call.account_id).await;
     let store = &state.store;
-    let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(
             task_id = t.id,
             "identical CreateLiveRecord within 60 s: returning the first task"
         );
-        return Ok(task_id_reply(&t));
+        return reply(&CreateLiveRecordResponse { task_id: t.id });
     }
     let live = state.hub.find(&domain, &app, &stream);
     if format.audio_only() && !live.is_empty() && live.iter().all(|s| s.has_audio() == Some(false))
@@ -120,40 +119,21 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         )));
     }
     if highlight && live.is_empty() {
-        return Err(ApiError {
-            code: ErrorCode::ResourceUnavailableStreamNotExist,
-            message: format!(
-                "Stream {app}/{stream} is not being published; highlight recording needs a live stream."
-            ),
-        });
+        return Err(Error::StreamOffline { app, stream });
     }
     // The daily quota counts from midnight China Standard Time.
     let day_start = crate::clock::cst_day_start(now);
     let created = store
         .count_tasks_created_since(&call.account_id, day_start)
-        .await
-        .map_err(ierr)?;
+        .await?;
     if created >= i64::try_from(state.settings.max_tasks_per_day).unwrap_or(i64::MAX) {
-        return Err(ApiError {
-            code: ErrorCode::LimitExceededMaximumTask,
-            message: format!(
-                "At most {} tasks may be created per day.",
-                state.settings.max_tasks_per_day
-            ),
-        });
+        return Err(Error::DailyTaskQuota(state.settings.max_tasks_per_day));
     }
     let running = store
         .count_tasks_overlapping(&call.account_id, start_ms.max(now), end_ms)
-        .await
-        .map_err(ierr)?;
+        .await?;
     if running >= i64::try_from(state.settings.max_running_tasks).unwrap_or(i64::MAX) {
-        return Err(ApiError {
-            code: ErrorCode::LimitExceededMaximumRunningTask,
-            message: format!(
-                "At most {} tasks may run at the same time.",
-                state.settings.max_running_tasks
-            ),
-        });
+        return Err(Error::RunningTaskQuota(state.settings.max_running_tasks));
     }
     let task = store
         .insert_task(&NewTask {
@@ -175,8 +155,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             request_hash: hash,
             created_ms: now,
         })
-        .await
-        .map_err(ierr)?;
+        .await?;
     tracing::info!(
         task_id = task.id,
         start_ms,
@@ -184,63 +163,51 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         highlight,
         "task created"
     );
-    let reply = task_id_reply(&task);
+    let answer = reply(&CreateLiveRecordResponse { task_id: task.id });
     state.scheduler.arm(Plan::legacy(&task)).await;
-    Ok(reply)
-}
-
-fn task_id_reply(t: &Task) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("TaskId".into(), Value::from(t.id));
-    m
+    answer
 }
 
 /// Looks up the task named by StreamName + TaskId, as both Stop and Delete do.
-async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
-    let p = &call.req.params;
-    let stream = non_empty(p, "StreamName")?;
-    let id = p.i64_req("TaskId")?;
-    let not_found = || ApiError {
-        code: ErrorCode::ResourceNotFoundTaskId,
-        message: format!("TaskId {id} does not exist for stream {stream}."),
-    };
-    match state.store.task(&call.account_id, id).await {
-        Ok(Some(t)) if t.stream == stream => Ok(t),
-        Ok(_) => Err(not_found()),
-        Err(e) => Err(internal(&call.request_id, e)),
+async fn lookup(
+    state: &AppState,
+    call: &Call,
+    stream: Option<String>,
+    id: Option<i64>,
+) -> Result<Task, Error> {
+    let stream = required("StreamName", stream)?;
+    let id = id.ok_or_else(|| missing("TaskId"))?;
+    match state.store.task(&call.account_id, id).await? {
+        Some(t) if t.stream == stream => Ok(t),
+        Some(_) | None => Err(Error::LegacyTaskNotFound { id, stream }),
     }
 }
 
 /// StopLiveRecord: ends the task now; returns after its files are final.
 pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
-    let task = lookup(state, call).await?;
-    task_ops::stop(state, call, &task).await?;
+    let r = StopLiveRecordRequest::from_params(&call.req.params)?;
+    let task = lookup(state, call, r.stream_name, r.task_id).await?;
+    task_ops::stop(state, &task).await?;
     tracing::info!(task_id = task.id, "task stopped");
-    Ok(Map::new())
+    reply(&StopLiveRecordResponse::default())
 }
 
 /// DeleteLiveRecord: removes a task that is not recording.
 pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
-    let task = lookup(state, call).await?;
+    let r = DeleteLiveRecordRequest::from_params(&call.req.params)?;
+    let task = lookup(state, call, r.stream_name, r.task_id).await?;
     if state
         .scheduler
         .delete(PlanKey::Task(task.id), false)
         .await
         .is_err()
     {
-        return Err(ApiError {
-            code: ErrorCode::FailedOperationAlterTaskState,
-            message: format!(
-                "Task {} is recording; stop it with StopLiveRecord before deleting it.",
-                task.id
-            ),
-        });
+        return Err(Error::TaskRecording(task.id));
     }
     state
         .store
         .delete_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     tracing::info!(task_id = task.id, "task deleted");
-    Ok(Map::new())
+    reply(&DeleteLiveRecordResponse::default())
 }

@@ -4,28 +4,24 @@
 //! a string or a number. Errors name the field.
 
 use serde_json::Value;
-use tcapi::{ApiError, ErrorCode, Params};
+use tcapi::Params;
 use time::macros::{format_description, offset};
 
-pub(super) fn invalid_value(message: impl Into<String>) -> ApiError {
-    ApiError {
-        code: ErrorCode::InvalidParameterValue,
-        message: message.into(),
-    }
+use super::error::Error;
+
+/// A parameter value that is not allowed (the message names the field).
+pub(super) fn invalid_value(message: impl Into<String>) -> Error {
+    Error::InvalidValue(message.into())
 }
 
-pub(super) fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError {
-        code: ErrorCode::InvalidParameter,
-        message: message.into(),
-    }
+/// A parameter of the wrong type or format (the message names it).
+pub(super) fn invalid(message: impl Into<String>) -> Error {
+    Error::Invalid(message.into())
 }
 
-pub(super) fn missing(name: &str) -> ApiError {
-    ApiError {
-        code: ErrorCode::MissingParameter,
-        message: format!("{name} is required"),
-    }
+/// A required parameter that is absent or empty.
+pub(super) fn missing(name: &str) -> Error {
+    Error::Missing(name.to_string())
 }
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
@@ -38,7 +34,7 @@ fn form_decode(s: &str) -> String {
 
 /// Parses a China Standard Time (UTC+8) `YYYY-MM-DD HH:MM:SS`, accepting
 /// the URL-encoded form (`2017-01-01+10%3a10%3a01`), into Unix ms.
-pub(super) fn parse_cst(name: &str, raw: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_cst(name: &str, raw: &str) -> Result<i64, Error> {
     let mut s = raw.trim().to_string();
     // Clients encode once or twice; decode until nothing encoded remains.
     for _ in 0..3 {
@@ -72,7 +68,7 @@ const MAX_STORAGE_TIME_S: i64 = 1500 * 86_400;
 
 /// Parses StreamParam. `min_interval` is the configured floor of
 /// record_interval (Tencent: 1800).
-pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamParam, ApiError> {
+pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamParam, Error> {
     // URL-encoded once per the docs; plain `record_interval=3600` too.
     let text = if raw.contains('%') {
         form_decode(raw)
@@ -116,14 +112,24 @@ pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamP
     Ok(out)
 }
 
-/// A 0/1 flag parameter (default 0).
-pub(super) fn flag(p: &Params, name: &str) -> Result<bool, ApiError> {
-    Ok(flag_opt(p, name)?.unwrap_or(false))
+/// A required string that must not be empty (trimmed).
+pub(super) fn required(name: &str, value: Option<String>) -> Result<String, Error> {
+    match value {
+        Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(_) | None => Err(missing(name)),
+    }
 }
 
-/// An optional 0/1 flag parameter.
-pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
-    match p.i64_opt(name)? {
+/// An optional text, trimmed; empty counts as absent.
+pub(super) fn trimmed(value: Option<String>) -> Option<String> {
+    value
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// An optional 0/1 flag read as an integer.
+pub(super) fn flag_value(name: &str, value: Option<i64>) -> Result<Option<bool>, Error> {
+    match value {
         None => Ok(None),
         Some(0) => Ok(Some(false)),
         Some(1) => Ok(Some(true)),
@@ -132,7 +138,7 @@ pub(super) fn flag_opt(p: &Params, name: &str) -> Result<Option<bool>, ApiError>
 }
 
 /// An id given as a JSON string or number (legacy TaskIds are integers).
-pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, Error> {
     match p.as_map().get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
@@ -144,7 +150,7 @@ pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, ApiError>
 /// Names are bounded; Tencent allows a few hundred characters.
 pub(super) const MAX_NAME_LEN: usize = 256;
 
-pub(super) fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(name: &str, value: &str) -> Result<(), Error> {
     if value.len() > MAX_NAME_LEN
         || value
             .chars()
@@ -155,22 +161,6 @@ pub(super) fn check_name(name: &str, value: &str) -> Result<(), ApiError> {
         )));
     }
     Ok(())
-}
-
-/// A required string that must not be empty.
-pub(super) fn non_empty(p: &Params, name: &str) -> Result<String, ApiError> {
-    let s = p.str_req(name)?;
-    if s.trim().is_empty() {
-        return Err(missing(name));
-    }
-    Ok(s.trim().to_string())
-}
-
-/// An optional text parameter, trimmed; empty counts as absent.
-pub(super) fn opt_text(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
-    Ok(p.str_opt(name)?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
 }
 
 #[cfg(test)]
@@ -192,11 +182,13 @@ mod tests {
         );
         assert_eq!(crate::clock::cst_string(a).unwrap(), "2018-09-11 12:04:01");
         let e = parse_cst("StartTime", "2018-13-11 12:04:01").unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+        let e = e.to_api("");
+        assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
         assert!(e.message.contains("StartTime"));
         assert!(
             parse_cst("EndTime", "yesterday")
                 .unwrap_err()
+                .to_api("")
                 .message
                 .contains("EndTime")
         );
@@ -217,6 +209,7 @@ mod tests {
         assert!(
             parse_stream_param("record_interval=10", 1800)
                 .unwrap_err()
+                .to_api("")
                 .message
                 .contains("record_interval")
         );
@@ -231,6 +224,7 @@ mod tests {
         assert!(
             parse_stream_param("storage_time=abc", 1800)
                 .unwrap_err()
+                .to_api("")
                 .message
                 .contains("storage_time")
         );

@@ -1,5 +1,6 @@
 //! Stream actions (SPEC §3.3, `tencent-api.md` §1.9, §4.2): online list,
-//! state, drop, publish event list, forbid/resume, push-authentication keys.
+//! state, drop, publish event list, forbid/resume; the push-authentication
+//! keys are in [`super::push_auth`].
 //!
 //! Accounts and domains: streams are global to the server, as a push domain
 //! belongs to one Tencent account but liverec accepts any domain. Any
@@ -13,16 +14,22 @@
 //! Times on the wire are UTC `2019-01-04T12:00:00Z` (any RFC 3339 offset is
 //! accepted on input).
 
-use serde_json::{Map, Value, json};
-use tcapi::{ApiError, Params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::endpoint::{ActionResult, Call, internal};
-use super::params::{check_name, flag, flag_opt, invalid_value, missing, non_empty, opt_text};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
+use super::params::{check_name, flag_value, invalid_value, missing, required, trimmed};
+use super::wire::{
+    DescribeLiveStreamEventListRequest, DescribeLiveStreamEventListResponse,
+    DescribeLiveStreamOnlineListRequest, DescribeLiveStreamOnlineListResponse,
+    DescribeLiveStreamStateRequest, DescribeLiveStreamStateResponse, DropLiveStreamRequest,
+    DropLiveStreamResponse, ForbidLiveStreamRequest, ForbidLiveStreamResponse, PublishTime,
+    ResumeLiveStreamRequest, ResumeLiveStreamResponse, StreamEventInfo, StreamOnlineInfo, reply,
+};
 use crate::hub::StopReason;
-use crate::store::{Forbid, PushAuth, SessionQuery, SessionRow};
+use crate::store::{Forbid, SessionQuery, SessionRow};
 use crate::task::{StreamKey, normalize_domain};
 
 const DAY_MS: i64 = 86_400_000;
@@ -40,18 +47,13 @@ const MAX_ONLINE_PAGE: u64 = 300_000;
 const MAX_EVENT_PAGE: u64 = 100;
 /// PageNum bound, so that offsets stay far from overflow.
 const MAX_PAGE_NUM: u64 = 1_000_000_000;
-/// Push-auth keys: at most this long, of `[A-Za-z0-9_-]`.
-const MAX_KEY_LEN: usize = 64;
-/// AuthDelta at most (30 days).
-const MAX_AUTH_DELTA_S: u64 = 30 * 86_400;
-
 /// Unix ms as UTC `2019-01-04T12:00:00Z` (whole seconds).
 fn format_utc(ms: i64) -> String {
     crate::clock::utc_string(ms).unwrap_or_default()
 }
 
 /// Parses an RFC 3339 time (`2019-01-04T12:00:00Z`) into Unix ms.
-fn parse_utc(name: &str, raw: &str) -> Result<i64, ApiError> {
+fn parse_utc(name: &str, raw: &str) -> Result<i64, Error> {
     OffsetDateTime::parse(raw.trim(), &Rfc3339)
         .ok()
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
@@ -69,14 +71,14 @@ fn page(total: u64, num: u64, size: u64) -> (usize, u64) {
 }
 
 /// PageNum (default 1) and PageSize (default 10, `min..=max`).
-fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), ApiError> {
-    let num = p.u64_opt("PageNum")?.unwrap_or(1);
+fn paging(num: Option<u64>, size: Option<u64>, min: u64, max: u64) -> Result<(u64, u64), Error> {
+    let num = num.unwrap_or(1);
     if !(1..=MAX_PAGE_NUM).contains(&num) {
         return Err(invalid_value(format!(
             "PageNum must be between 1 and {MAX_PAGE_NUM}, got {num}"
         )));
     }
-    let size = p.u64_opt("PageSize")?.unwrap_or(10);
+    let size = size.unwrap_or(10);
     if !(min..=max).contains(&size) {
         return Err(invalid_value(format!(
             "PageSize must be between {min} and {max}, got {size}"
@@ -86,8 +88,8 @@ fn paging(p: &Params, min: u64, max: u64) -> Result<(u64, u64), ApiError> {
 }
 
 /// An optional name filter; empty counts as absent.
-fn opt_name(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
-    let v = opt_text(p, name)?;
+fn opt_name(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
+    let v = trimmed(value);
     if let Some(v) = &v {
         check_name(name, v)?;
     }
@@ -95,10 +97,18 @@ fn opt_name(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// The required DomainName (normalized), AppName and StreamName.
-fn stream_key(p: &Params) -> Result<StreamKey, ApiError> {
+fn stream_key(
+    domain: Option<String>,
+    app: Option<String>,
+    stream: Option<String>,
+) -> Result<StreamKey, Error> {
     let mut names = Vec::with_capacity(3);
-    for name in ["DomainName", "AppName", "StreamName"] {
-        let v = non_empty(p, name)?;
+    for (name, value) in [
+        ("DomainName", domain),
+        ("AppName", app),
+        ("StreamName", stream),
+    ] {
+        let v = required(name, value)?;
         check_name(name, &v)?;
         names.push(v);
     }
@@ -107,12 +117,12 @@ fn stream_key(p: &Params) -> Result<StreamKey, ApiError> {
 
 /// DescribeLiveStreamOnlineList.
 pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let domain = opt_name(p, "DomainName")?.map(|d| normalize_domain(&d));
-    let app = opt_name(p, "AppName")?;
-    let stream = opt_name(p, "StreamName")?;
+    let r = DescribeLiveStreamOnlineListRequest::from_params(&call.req.params)?;
+    let domain = opt_name("DomainName", r.domain_name)?.map(|d| normalize_domain(&d));
+    let app = opt_name("AppName", r.app_name)?;
+    let stream = opt_name("StreamName", r.stream_name)?;
     // Tencent documents PageSize 10–300000; smaller pages are honoured too.
-    let (num, size) = paging(p, 1, MAX_ONLINE_PAGE)?;
+    let (num, size) = paging(r.page_num, r.page_size, 1, MAX_ONLINE_PAGE)?;
     let mut live: Vec<_> = state
         .hub
         .list()
@@ -123,38 +133,38 @@ pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> Actio
         .collect();
     live.sort_by(|a, b| a.key.cmp(&b.key));
     let (offset, total_page) = page(live.len() as u64, num, size);
-    let online: Vec<Value> = live
+    let online_info = live
         .iter()
         .skip(offset)
         .take(usize::try_from(size).unwrap_or(usize::MAX))
-        .map(|s| {
-            json!({
-                "StreamName": s.key.stream,
-                "AppName": s.key.app,
-                "DomainName": s.key.domain,
-                "PublishTimeList": [{"PublishTime": format_utc(s.info.started_ms)}],
-                "PushToDelay": 0,
-            })
+        .map(|s| StreamOnlineInfo {
+            stream_name: s.key.stream.clone(),
+            app_name: s.key.app.clone(),
+            domain_name: s.key.domain.clone(),
+            publish_time_list: vec![PublishTime {
+                publish_time: format_utc(s.info.started_ms),
+            }],
+            push_to_delay: 0,
         })
         .collect();
-    let mut m = Map::new();
-    m.insert("TotalNum".into(), live.len().into());
-    m.insert("TotalPage".into(), total_page.into());
-    m.insert("PageNum".into(), num.into());
-    m.insert("PageSize".into(), size.into());
-    m.insert("OnlineInfo".into(), online.into());
-    Ok(m)
+    reply(&DescribeLiveStreamOnlineListResponse {
+        total_num: live.len(),
+        total_page,
+        page_num: num,
+        page_size: size,
+        online_info,
+    })
 }
 
 /// DescribeLiveStreamState: `forbid` while a forbid is in force, else
 /// `active` while published, else `inactive`.
 pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResult {
-    let key = stream_key(&call.req.params)?;
+    let r = DescribeLiveStreamStateRequest::from_params(&call.req.params)?;
+    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
     let forbid = state
         .store
         .active_forbid(&key.domain, &key.app, &key.stream, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     let s = if forbid.is_some() {
         "forbid"
     } else if state.hub.get(&key).is_some() {
@@ -162,15 +172,14 @@ pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResul
     } else {
         "inactive"
     };
-    let mut m = Map::new();
-    m.insert("StreamState".into(), s.into());
-    Ok(m)
+    reply(&DescribeLiveStreamStateResponse { stream_state: s })
 }
 
 /// DropLiveStream: disconnects the publisher; its recordings finalize as on
 /// any disconnect. Succeeds when the stream is not live.
 pub(super) async fn drop_stream(state: &AppState, call: &Call) -> ActionResult {
-    let key = stream_key(&call.req.params)?;
+    let r = DropLiveStreamRequest::from_params(&call.req.params)?;
+    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
     match state.hub.get(&key) {
         Some(s) => {
             s.disconnect(StopReason::Dropped);
@@ -178,16 +187,16 @@ pub(super) async fn drop_stream(state: &AppState, call: &Call) -> ActionResult {
         }
         None => tracing::info!(stream = %key, "DropLiveStream: stream is not live"),
     }
-    Ok(Map::new())
+    reply(&DropLiveStreamResponse::default())
 }
 
 /// ForbidLiveStream: refuses publishes until ResumeLiveStream or
 /// ResumeTime, and drops a current publisher.
 pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let key = stream_key(p)?;
+    let r = ForbidLiveStreamRequest::from_params(&call.req.params)?;
+    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
     let now = state.clock.now_ms();
-    let resume_ms = match p.str_opt("ResumeTime")?.filter(|s| !s.trim().is_empty()) {
+    let resume_ms = match r.resume_time.filter(|s| !s.trim().is_empty()) {
         None => None,
         Some(raw) => {
             let t = parse_utc("ResumeTime", &raw)?;
@@ -200,7 +209,7 @@ pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
             Some(t)
         }
     };
-    let reason = p.str_opt("Reason")?.unwrap_or_default();
+    let reason = r.reason.unwrap_or_default();
     if reason.len() > MAX_REASON {
         return Err(invalid_value(format!(
             "Reason must be at most {MAX_REASON} bytes"
@@ -217,115 +226,26 @@ pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
             reason: reason.clone(),
             created_ms: now,
         })
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     let until = resume_ms.map_or_else(|| "ResumeLiveStream".to_string(), format_utc);
     tracing::info!(stream = %key, account = %call.account_id, %until, %reason, "stream forbidden");
     if let Some(s) = state.hub.get(&key) {
         s.disconnect(StopReason::Forbidden);
         tracing::info!(stream = %key, session = %s.info.session_id, "forbidden stream dropped");
     }
-    Ok(Map::new())
+    reply(&ForbidLiveStreamResponse::default())
 }
 
 /// ResumeLiveStream: lifts a forbid (success when there is none).
 pub(super) async fn resume(state: &AppState, call: &Call) -> ActionResult {
-    let key = stream_key(&call.req.params)?;
+    let r = ResumeLiveStreamRequest::from_params(&call.req.params)?;
+    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
     let lifted = state
         .store
         .resume_stream(&key.domain, &key.app, &key.stream)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     tracing::info!(stream = %key, account = %call.account_id, lifted, "stream resumed");
-    Ok(Map::new())
-}
-
-fn push_domain(p: &Params) -> Result<String, ApiError> {
-    let d = non_empty(p, "DomainName")?;
-    check_name("DomainName", &d)?;
-    Ok(normalize_domain(&d))
-}
-
-/// DescribeLivePushAuthKey: the caller's settings for DomainName.
-pub(super) async fn describe_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
-    let domain = push_domain(&call.req.params)?;
-    let a = state
-        .store
-        .push_auth(&call.account_id, &domain)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?
-        .unwrap_or_default();
-    let mut m = Map::new();
-    m.insert(
-        "PushAuthKeyInfo".into(),
-        json!({
-            "DomainName": domain,
-            "Enable": i64::from(a.enabled),
-            "MasterAuthKey": a.master_key,
-            "BackupAuthKey": a.backup_key,
-            "AuthDelta": a.auth_delta_s,
-        }),
-    );
-    Ok(m)
-}
-
-fn auth_key(p: &Params, name: &str) -> Result<Option<String>, ApiError> {
-    let Some(k) = p.str_opt(name)? else {
-        return Ok(None);
-    };
-    if k.len() > MAX_KEY_LEN
-        || !k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(invalid_value(format!(
-            "{name} must be at most {MAX_KEY_LEN} characters of letters, digits, '_' and '-'"
-        )));
-    }
-    Ok(Some(k))
-}
-
-/// ModifyLivePushAuthKey: changes the given fields of the caller's settings
-/// for DomainName; absent fields keep their value.
-pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let domain = push_domain(p)?;
-    let enable = flag_opt(p, "Enable")?;
-    let master = auth_key(p, "MasterAuthKey")?;
-    let backup = auth_key(p, "BackupAuthKey")?;
-    let delta = p.u64_opt("AuthDelta")?;
-    if let Some(d) = delta.filter(|d| *d > MAX_AUTH_DELTA_S) {
-        return Err(invalid_value(format!(
-            "AuthDelta must be between 0 and {MAX_AUTH_DELTA_S} seconds, got {d}"
-        )));
-    }
-    let ierr = |e| internal(&call.request_id, e);
-    let mut a = state
-        .store
-        .push_auth(&call.account_id, &domain)
-        .await
-        .map_err(ierr)?
-        .unwrap_or_else(|| PushAuth {
-            account_id: call.account_id.clone(),
-            domain: domain.clone(),
-            ..Default::default()
-        });
-    a.enabled = enable.unwrap_or(a.enabled);
-    a.master_key = master.unwrap_or(a.master_key);
-    a.backup_key = backup.unwrap_or(a.backup_key);
-    a.auth_delta_s = delta.map_or(a.auth_delta_s, |d| i64::try_from(d).unwrap_or(0));
-    if a.enabled && a.master_key.is_empty() && a.backup_key.is_empty() {
-        return Err(invalid_value(
-            "Enabling push authentication needs a MasterAuthKey or BackupAuthKey",
-        ));
-    }
-    state
-        .store
-        .put_push_auth(&a, state.clock.now_ms())
-        .await
-        .map_err(ierr)?;
-    tracing::info!(%domain, account = %call.account_id, enabled = a.enabled, auth_delta_s = a.auth_delta_s, "push authentication changed");
-    Ok(Map::new())
+    reply(&ResumeLiveStreamResponse::default())
 }
 
 /// The host part of `ip:port` (`[v6]:port` too).
@@ -336,31 +256,34 @@ fn client_ip(addr: &str) -> String {
     }
 }
 
-fn event_json(r: &SessionRow, now: i64) -> Value {
+fn event_info(r: &SessionRow, now: i64) -> StreamEventInfo {
     let s = &r.session;
     let end = r.end_ms.unwrap_or(now);
-    json!({
-        "AppName": s.app,
-        "DomainName": s.domain,
-        "StreamName": s.stream,
-        "StreamStartTime": format_utc(s.start_ms),
-        "StreamEndTime": r.end_ms.map(format_utc).unwrap_or_default(),
-        "StopReason": r.stop_reason,
+    StreamEventInfo {
+        app_name: s.app.clone(),
+        domain_name: s.domain.clone(),
+        stream_name: s.stream.clone(),
+        stream_start_time: format_utc(s.start_ms),
+        stream_end_time: r.end_ms.map(format_utc).unwrap_or_default(),
+        stop_reason: r.stop_reason.clone(),
         // Seconds so far while live.
-        "Duration": (end - s.start_ms).max(0).saturating_add(500) / 1000,
-        "ClientIp": client_ip(&s.client_addr),
-        "Resolution": r.resolution,
-    })
+        duration: (end - s.start_ms).max(0).saturating_add(500) / 1000,
+        client_ip: client_ip(&s.client_addr),
+        resolution: r.resolution.clone(),
+    }
 }
 
 /// DescribeLiveStreamEventList: publish sessions overlapping the window.
 pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let time = |name: &str| -> Result<i64, ApiError> {
-        let raw = p.str_opt(name)?.filter(|s| !s.trim().is_empty());
+    let r = DescribeLiveStreamEventListRequest::from_params(&call.req.params)?;
+    let time = |name: &str, value: Option<String>| -> Result<i64, Error> {
+        let raw = value.filter(|s| !s.trim().is_empty());
         parse_utc(name, &raw.ok_or_else(|| missing(name))?)
     };
-    let (from, to) = (time("StartTime")?, time("EndTime")?);
+    let (from, to) = (
+        time("StartTime", r.start_time)?,
+        time("EndTime", r.end_time)?,
+    );
     let now = state.clock.now_ms();
     if to <= from {
         return Err(invalid_value("EndTime must be later than StartTime"));
@@ -373,42 +296,37 @@ pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> Action
     if from < now - EVENT_HISTORY_MS {
         return Err(invalid_value("StartTime must be within the last 2 months"));
     }
-    let (num, size) = paging(p, 1, MAX_EVENT_PAGE)?;
+    let (num, size) = paging(r.page_num, r.page_size, 1, MAX_EVENT_PAGE)?;
     let (offset, _) = page(0, num, size);
     let q = SessionQuery {
         from_ms: from,
         to_ms: to,
-        domain: opt_name(p, "DomainName")?.map(|d| normalize_domain(&d)),
-        app: opt_name(p, "AppName")?,
-        stream: opt_name(p, "StreamName")?,
-        strict: flag(p, "IsStrict")?,
-        ended_only: flag(p, "IsFilter")?,
-        ascending: flag(p, "IsAsc")?,
+        domain: opt_name("DomainName", r.domain_name)?.map(|d| normalize_domain(&d)),
+        app: opt_name("AppName", r.app_name)?,
+        stream: opt_name("StreamName", r.stream_name)?,
+        strict: flag_value("IsStrict", r.is_strict)?.unwrap_or(false),
+        ended_only: flag_value("IsFilter", r.is_filter)?.unwrap_or(false),
+        ascending: flag_value("IsAsc", r.is_asc)?.unwrap_or(false),
         offset: i64::try_from(offset).unwrap_or(i64::MAX),
         limit: i64::try_from(size).unwrap_or(100),
     };
-    let (total, rows) = state
-        .store
-        .list_sessions(&q)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+    let (total, rows) = state.store.list_sessions(&q).await?;
     let total = u64::try_from(total).unwrap_or(0);
-    let mut m = Map::new();
-    m.insert(
-        "EventList".into(),
-        rows.iter().map(|r| event_json(r, now)).collect(),
-    );
-    m.insert("PageNum".into(), num.into());
-    m.insert("PageSize".into(), size.into());
-    m.insert("TotalNum".into(), total.into());
-    m.insert("TotalPage".into(), page(total, num, size).1.into());
-    Ok(m)
+    reply(&DescribeLiveStreamEventListResponse {
+        event_list: rows.iter().map(|r| event_info(r, now)).collect(),
+        page_num: num,
+        page_size: size,
+        total_num: total,
+        total_page: page(total, num, size).1,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::NewSession;
+    use serde_json::{Value, json};
+    use tcapi::Params;
 
     #[test]
     fn utc_times() {
@@ -431,7 +349,7 @@ mod tests {
             "",
             "2019-13-04T12:00:00Z",
         ] {
-            let e = parse_utc("EndTime", bad).unwrap_err();
+            let e = parse_utc("EndTime", bad).unwrap_err().to_api("");
             assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
             assert!(e.message.contains("EndTime"), "{}", e.message);
         }
@@ -447,18 +365,22 @@ mod tests {
         assert_eq!(page(11, 2, 10), (10, 2));
         assert_eq!(page(5, 3, 100), (200, 1));
         assert_eq!(page(1, MAX_PAGE_NUM, MAX_ONLINE_PAGE).1, 1);
-        let p = |v: Value| Params::from_map(v.as_object().unwrap().clone());
-        assert_eq!(paging(&p(json!({})), 1, 100).unwrap(), (1, 10));
+        let paged = |v: Value| {
+            let p = Params::from_map(v.as_object().unwrap().clone());
+            let r = DescribeLiveStreamEventListRequest::from_params(&p)?;
+            paging(r.page_num, r.page_size, 1, 100)
+        };
+        assert_eq!(paged(json!({})).unwrap(), (1, 10));
         assert_eq!(
-            paging(&p(json!({"PageNum": "3", "PageSize": 100})), 1, 100).unwrap(),
+            paged(json!({"PageNum": "3", "PageSize": 100})).unwrap(),
             (3, 100)
         );
-        let e = paging(&p(json!({"PageSize": 101})), 1, 100).unwrap_err();
+        let e = paged(json!({"PageSize": 101})).unwrap_err().to_api("");
         assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
         assert!(e.message.contains("PageSize"));
-        let e = paging(&p(json!({"PageNum": 0})), 1, 100).unwrap_err();
+        let e = paged(json!({"PageNum": 0})).unwrap_err().to_api("");
         assert!(e.message.contains("PageNum"));
-        let e = paging(&p(json!({"PageNum": "x"})), 1, 100).unwrap_err();
+        let e = paged(json!({"PageNum": "x"})).unwrap_err().to_api("");
         assert_eq!(e.code, tcapi::ErrorCode::InvalidParameter);
     }
 
@@ -478,7 +400,7 @@ mod tests {
             stop_reason: "dropped".into(),
             resolution: "640x360".into(),
         };
-        let v = event_json(&row, 0);
+        let v = serde_json::to_value(event_info(&row, 0)).unwrap();
         assert_eq!(v["StreamEndTime"], "2019-01-04T12:00:10Z");
         assert_eq!(v["Duration"], 11);
         assert_eq!(v["ClientIp"], "::1");
@@ -488,7 +410,7 @@ mod tests {
             stop_reason: String::new(),
             ..row
         };
-        let v = event_json(&live, 1_546_603_203_000);
+        let v = serde_json::to_value(event_info(&live, 1_546_603_203_000)).unwrap();
         assert_eq!(
             (v["StreamEndTime"].as_str(), v["Duration"].as_i64()),
             (Some(""), Some(3))

@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tcapi::ApiError;
 
 use super::AppState;
-use super::endpoint::{Call, internal};
+use super::endpoint::Call;
+use super::error::Error;
 use crate::plan::PlanKey;
 use crate::store::Task;
 
@@ -21,12 +21,12 @@ pub(super) fn request_hash(canonical: &Value) -> String {
 }
 
 /// The task an identical create call of this account made within the retry
-/// window, if any. Call it under `AppState::create_lock`.
+/// window, if any. Call it under the account's `AppState::create_locks` lock.
 pub(super) async fn find_retry(
     state: &AppState,
     call: &Call,
     hash: &str,
-) -> Result<Option<Task>, ApiError> {
+) -> Result<Option<Task>, Error> {
     state
         .store
         .find_duplicate(
@@ -35,17 +35,13 @@ pub(super) async fn find_retry(
             state.clock.now_ms() - RETRY_WINDOW_MS,
         )
         .await
-        .map_err(|e| internal(&call.request_id, e))
+        .map_err(Error::from)
 }
 
 /// Marks the task stopped and ends its recordings; returns once their files
 /// are final. A stopped task never starts again.
-pub(super) async fn stop(state: &AppState, call: &Call, task: &Task) -> Result<(), ApiError> {
-    state
-        .store
-        .stop_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+pub(super) async fn stop(state: &AppState, task: &Task) -> Result<(), Error> {
+    state.store.stop_task(task.id, state.clock.now_ms()).await?;
     state.scheduler.stop(PlanKey::Task(task.id)).await;
     Ok(())
 }

@@ -6,11 +6,16 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode};
+use serde_json::json;
 
-use super::endpoint::{ActionResult, Call, internal};
-use super::params::{check_name, invalid_value, non_empty, opt_text};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
+use super::params::{check_name, invalid_value, missing, required, trimmed};
+use super::wire::{
+    CreateRecordTaskRequest, CreateRecordTaskResponse, DeleteRecordTaskRequest,
+    DeleteRecordTaskResponse, DescribeRecordTaskRequest, DescribeRecordTaskResponse, RecordTask,
+    StopRecordTaskRequest, StopRecordTaskResponse, reply,
+};
 use super::{AppState, task_ops};
 use crate::plan::{Family, PlanKey};
 use crate::recorder::task_plan;
@@ -25,13 +30,6 @@ const MAX_SPAN_S: i64 = 86_400;
 const MAX_WINDOW_S: i64 = 7 * 86_400;
 const MAX_LOOKBACK_S: i64 = 90 * 86_400;
 
-fn not_found(id: &str) -> ApiError {
-    ApiError {
-        code: ErrorCode::InvalidParameterTaskNotExist,
-        message: format!("TaskId {id} does not exist."),
-    }
-}
-
 /// An opaque TaskId: 32 random bytes, URL-safe base64 (43 characters).
 fn new_task_id() -> String {
     let mut b = [0u8; 32];
@@ -41,8 +39,8 @@ fn new_task_id() -> String {
 }
 
 /// A Unix-second time parameter, as ms.
-fn seconds(p: &tcapi::Params, name: &str) -> Result<Option<i64>, ApiError> {
-    match p.u64_opt(name)? {
+fn seconds(name: &str, value: Option<u64>) -> Result<Option<i64>, Error> {
+    match value {
         None => Ok(None),
         Some(s) => i64::try_from(s)
             .ok()
@@ -54,18 +52,18 @@ fn seconds(p: &tcapi::Params, name: &str) -> Result<Option<i64>, ApiError> {
 
 /// CreateRecordTask.
 pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
+    let r = CreateRecordTaskRequest::from_params(&call.req.params)?;
     let now = state.clock.now_ms();
-    let stream = non_empty(p, "StreamName")?;
+    let stream = required("StreamName", r.stream_name)?;
     check_name("StreamName", &stream)?;
-    let app = non_empty(p, "AppName")?;
+    let app = required("AppName", r.app_name)?;
     check_name("AppName", &app)?;
-    let domain = normalize_domain(&non_empty(p, "DomainName")?);
+    let domain = normalize_domain(&required("DomainName", r.domain_name)?);
     check_name("DomainName", &domain)?;
-    let end = seconds(p, "EndTime")?.ok_or_else(|| super::params::missing("EndTime"))?;
-    let start_raw = seconds(p, "StartTime")?;
+    let end = seconds("EndTime", r.end_time)?.ok_or_else(|| missing("EndTime"))?;
+    let start_raw = seconds("StartTime", r.start_time)?;
     let start = start_raw.unwrap_or(now);
-    match p.u64_opt("StreamType")? {
+    match r.stream_type {
         None | Some(0) => {}
         Some(1) => {
             return Err(invalid_value(
@@ -74,7 +72,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         }
         Some(n) => return Err(invalid_value(format!("StreamType must be 0 or 1, got {n}"))),
     }
-    let template_id = i64::try_from(p.u64_opt("TemplateId")?.unwrap_or(0))
+    let template_id = i64::try_from(r.template_id.unwrap_or(0))
         .map_err(|_| invalid_value("TemplateId is out of range"))?;
     if end <= start {
         return Err(invalid_value("EndTime must be later than StartTime"));
@@ -99,13 +97,12 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end,
         template_id
     ]));
-    let _serial = state.create_lock.lock().await;
+    let _serial = state.create_locks.lock(&call.account_id).await;
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
-        return Ok(task_id_reply(t));
+        return task_id_reply(t);
     }
     let store = &state.store;
-    let ierr = |e: crate::store::StoreError| internal(&call.request_id, e);
     let task = store
         .insert_task(&NewTask {
             family: Family::Task,
@@ -126,50 +123,49 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             request_hash: hash,
             created_ms: now,
         })
-        .await
-        .map_err(ierr)?;
-    let plan = task_plan(store, &task).await.map_err(ierr)?;
+        .await?;
+    let plan = task_plan(store, &task).await?;
     tracing::info!(task_id = ?task.public_id, start_ms = start, end_ms = end, template_id, "record task created");
     state.scheduler.arm(plan).await;
-    Ok(task_id_reply(task))
+    task_id_reply(task)
 }
 
-fn task_id_reply(task: Task) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("TaskId".into(), task.public_id.unwrap_or_default().into());
-    m
+fn task_id_reply(task: Task) -> ActionResult {
+    reply(&CreateRecordTaskResponse {
+        task_id: task.public_id.unwrap_or_default(),
+    })
 }
 
-async fn lookup(state: &AppState, call: &Call) -> Result<Task, ApiError> {
-    let id = non_empty(&call.req.params, "TaskId")?;
-    match state.store.task_by_public_id(&call.account_id, &id).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(not_found(&id)),
-        Err(e) => Err(internal(&call.request_id, e)),
+async fn lookup(state: &AppState, call: &Call, id: Option<String>) -> Result<Task, Error> {
+    let id = required("TaskId", id)?;
+    match state.store.task_by_public_id(&call.account_id, &id).await? {
+        Some(t) => Ok(t),
+        None => Err(Error::TaskNotFound(id)),
     }
 }
 
 /// StopRecordTask: ends the task now (its files are finalized before the
 /// reply); it never starts again.
 pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
-    let task = lookup(state, call).await?;
-    task_ops::stop(state, call, &task).await?;
+    let r = StopRecordTaskRequest::from_params(&call.req.params)?;
+    let task = lookup(state, call, r.task_id).await?;
+    task_ops::stop(state, &task).await?;
     tracing::info!(task_id = ?task.public_id, "record task stopped");
-    Ok(Map::new())
+    reply(&StopRecordTaskResponse::default())
 }
 
 /// DeleteRecordTask: a running recording goes on; later publishes are not
 /// recorded.
 pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
-    let task = lookup(state, call).await?;
+    let r = DeleteRecordTaskRequest::from_params(&call.req.params)?;
+    let task = lookup(state, call, r.task_id).await?;
     let _ = state.scheduler.delete(PlanKey::Task(task.id), true).await;
     state
         .store
         .delete_task(task.id, state.clock.now_ms())
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     tracing::info!(task_id = ?task.public_id, "record task deleted");
-    Ok(Map::new())
+    reply(&DeleteRecordTaskResponse::default())
 }
 
 /// ScrollToken: the last row id seen, opaque to clients.
@@ -177,7 +173,7 @@ fn encode_token(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("liverec:{id}"))
 }
 
-fn decode_token(token: &str) -> Result<i64, ApiError> {
+fn decode_token(token: &str) -> Result<i64, Error> {
     URL_SAFE_NO_PAD
         .decode(token.trim())
         .ok()
@@ -189,10 +185,10 @@ fn decode_token(token: &str) -> Result<i64, ApiError> {
 /// DescribeRecordTask: tasks whose start and end both lie in the window,
 /// oldest first, a page at a time.
 pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
+    let r = DescribeRecordTaskRequest::from_params(&call.req.params)?;
     let now = state.clock.now_ms();
-    let from = seconds(p, "StartTime")?.ok_or_else(|| super::params::missing("StartTime"))?;
-    let to = seconds(p, "EndTime")?.ok_or_else(|| super::params::missing("EndTime"))?;
+    let from = seconds("StartTime", r.start_time)?.ok_or_else(|| missing("StartTime"))?;
+    let to = seconds("EndTime", r.end_time)?.ok_or_else(|| missing("EndTime"))?;
     if to <= from {
         return Err(invalid_value("EndTime must be later than StartTime"));
     }
@@ -204,8 +200,7 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     if from < now - MAX_LOOKBACK_S * 1000 {
         return Err(invalid_value("StartTime must be within the last 90 days"));
     }
-    let text = |name: &str| Ok::<_, ApiError>(opt_text(p, name)?.unwrap_or_default());
-    let after_id = match p.str_opt("ScrollToken")?.filter(|t| !t.trim().is_empty()) {
+    let after_id = match r.scroll_token.filter(|t| !t.trim().is_empty()) {
         Some(t) => decode_token(&t)?,
         None => 0,
     };
@@ -213,9 +208,9 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     let q = TaskQuery {
         from_ms: from,
         to_ms: to,
-        stream: text("StreamName")?,
-        domain: normalize_domain(&text("DomainName")?),
-        app: text("AppName")?,
+        stream: trimmed(r.stream_name).unwrap_or_default(),
+        domain: normalize_domain(&trimmed(r.domain_name).unwrap_or_default()),
+        app: trimmed(r.app_name).unwrap_or_default(),
         after_id,
         // One more than a page tells whether another page follows.
         limit: page + 1,
@@ -223,33 +218,30 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     let mut tasks = state
         .store
         .new_tasks_in_window(&call.account_id, &q)
-        .await
-        .map_err(|e| internal(&call.request_id, e))?;
+        .await?;
     let more = tasks.len() as i64 > page;
     tasks.truncate(usize::try_from(page).unwrap_or(100));
     let token = match (more, tasks.last()) {
         (true, Some(t)) => encode_token(t.id),
         _ => String::new(),
     };
-    let list: Vec<Value> = tasks
+    let task_list = tasks
         .iter()
-        .map(|t| {
-            json!({
-                "TaskId": t.public_id,
-                "DomainName": t.domain,
-                "AppName": t.app,
-                "StreamName": t.stream,
-                "StartTime": t.start_ms.div_euclid(1000),
-                "EndTime": t.end_ms.div_euclid(1000),
-                "TemplateId": t.template_id,
-                "Stopped": t.stopped_ms.map_or(0, |s| s.div_euclid(1000)),
-            })
+        .map(|t| RecordTask {
+            task_id: t.public_id.clone(),
+            domain_name: t.domain.clone(),
+            app_name: t.app.clone(),
+            stream_name: t.stream.clone(),
+            start_time: t.start_ms.div_euclid(1000),
+            end_time: t.end_ms.div_euclid(1000),
+            template_id: t.template_id,
+            stopped: t.stopped_ms.map_or(0, |s| s.div_euclid(1000)),
         })
         .collect();
-    let mut m = Map::new();
-    m.insert("ScrollToken".into(), token.into());
-    m.insert("TaskList".into(), list.into());
-    Ok(m)
+    reply(&DescribeRecordTaskResponse {
+        scroll_token: token,
+        task_list,
+    })
 }
 
 #[cfg(test)]

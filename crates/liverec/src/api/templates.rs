@@ -18,14 +18,23 @@
 
 mod body;
 
-use serde_json::{Map, Value, json};
-use tcapi::{ApiError, ErrorCode, Params};
-
 use super::AppState;
-use super::endpoint::{ActionResult, Call, internal};
-use super::params::{check_name, flag, non_empty};
-use crate::store::{NewRule, Refused, Rule, StoreError, Template, TemplateBody};
+use super::endpoint::{ActionResult, Call};
+use super::error::Error;
+use super::params::{check_name, flag_value, missing, required};
+use super::wire::{
+    CreateLiveRecordRuleRequest, CreateLiveRecordRuleResponse, CreateLiveRecordTemplateRequest,
+    CreateLiveRecordTemplateResponse, DeleteLiveRecordRuleRequest, DeleteLiveRecordRuleResponse,
+    DeleteLiveRecordTemplateRequest, DeleteLiveRecordTemplateResponse,
+    DescribeLiveRecordRulesRequest, DescribeLiveRecordRulesResponse,
+    DescribeLiveRecordTemplateRequest, DescribeLiveRecordTemplateResponse,
+    DescribeLiveRecordTemplatesRequest, DescribeLiveRecordTemplatesResponse,
+    ModifyLiveRecordTemplateRequest, ModifyLiveRecordTemplateResponse, RecordTemplateInfo,
+    RuleInfo, TemplateFields, reply,
+};
+use crate::store::{NewRule, Refused, Rule, Template};
 use crate::task::normalize_domain;
+use crate::task::template::TemplateBody;
 
 /// Templates per account (Tencent: "数量上限：50").
 const MAX_TEMPLATES: i64 = 50;
@@ -35,10 +44,6 @@ const MAX_RULES: i64 = 1000;
 /// Longest domain name (DNS).
 const MAX_DOMAIN_LEN: usize = 253;
 
-fn store_err(call: &Call) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| internal(&call.request_id, e)
-}
-
 /// Template floor of RecordInterval: Tencent's 60 s, or the configured
 /// `min_record_interval` when that is lower (tests cut short files).
 fn min_interval(state: &AppState) -> i64 {
@@ -47,12 +52,8 @@ fn min_interval(state: &AppState) -> i64 {
         .clamp(1, body::MIN_RECORD_INTERVAL)
 }
 
-fn template_id(p: &Params) -> Result<i64, ApiError> {
-    p.i64_req("TemplateId")
-}
-
-fn template_not_found(code: ErrorCode, id: i64) -> ApiError {
-    ApiError::new(code, format!("TemplateId {id} does not exist."))
+fn template_id(value: Option<i64>) -> Result<i64, Error> {
+    value.ok_or_else(|| missing("TemplateId"))
 }
 
 /// Unix ms as Beijing time (RuleInfo times).
@@ -60,175 +61,170 @@ fn beijing(ms: i64) -> String {
     crate::clock::cst_string(ms).unwrap_or_default()
 }
 
+/// A default template body as `RecordTemplateInfo` shows it (tests).
+#[cfg(test)]
+pub(super) fn shown_default() -> TemplateBody {
+    body::shown(&TemplateBody::default())
+}
+
 /// `RecordTemplateInfo`.
-fn template_json(t: &Template) -> Value {
-    let mut v = serde_json::to_value(body::shown(&t.body)).unwrap_or_else(|_| json!({}));
-    if let Value::Object(m) = &mut v {
-        m.insert("TemplateId".into(), t.id.into());
-        m.insert("TemplateName".into(), t.name.clone().into());
+fn template_info(t: &Template) -> RecordTemplateInfo {
+    RecordTemplateInfo {
+        template_id: t.id,
+        template_name: t.name.clone(),
+        body: body::shown(&t.body),
     }
-    v
 }
 
 /// `RuleInfo`.
-fn rule_json(r: &Rule) -> Value {
-    json!({
-        "CreateTime": beijing(r.created_ms),
-        "UpdateTime": beijing(r.updated_ms),
-        "TemplateId": r.template_id,
-        "DomainName": r.domain,
-        "AppName": r.app,
-        "StreamName": r.stream,
-    })
-}
-
-fn reply(name: &str, v: Value) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(name.into(), v);
-    m
+fn rule_info(r: &Rule) -> RuleInfo {
+    RuleInfo {
+        create_time: beijing(r.created_ms),
+        update_time: beijing(r.updated_ms),
+        template_id: r.template_id,
+        domain_name: r.domain.clone(),
+        app_name: r.app.clone(),
+        stream_name: r.stream.clone(),
+    }
 }
 
 /// CreateLiveRecordTemplate.
 pub(super) async fn create_template(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let name = body::template_name(&p.str_req("TemplateName")?)?;
+    let r = CreateLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let name = body::template_name(
+        &r.template_name
+            .clone()
+            .ok_or_else(|| missing("TemplateName"))?,
+    )?;
     let mut b = TemplateBody::default();
-    body::apply(p, &mut b, body::Action::Create, min_interval(state))?;
+    body::apply(&TemplateFields::from(r), &mut b, min_interval(state))?;
     let now = state.clock.now_ms();
     let t = state
         .store
         .create_template(&call.account_id, &name, &b, MAX_TEMPLATES, now)
-        .await
-        .map_err(store_err(call))?
-        .map_err(|_| {
-            ApiError::new(
-                ErrorCode::InternalErrorConfOutLimit,
-                format!(
-                    "An account has at most {MAX_TEMPLATES} recording templates; delete one first."
-                ),
-            )
+        .await?
+        .map_err(|r| match r {
+            Refused::TooMany => Error::TooManyTemplates(MAX_TEMPLATES),
+            // The store refuses a new template only for the quota.
+            Refused::TemplateNotFound | Refused::TemplateInUse | Refused::RuleExists => {
+                Error::internal(format!("create_template refused: {r:?}"))
+            }
         })?;
     tracing::info!(template_id = t.id, "recording template created");
-    Ok(reply("TemplateId", t.id.into()))
+    reply(&CreateLiveRecordTemplateResponse { template_id: t.id })
 }
 
 /// ModifyLiveRecordTemplate: absent fields keep their values.
 pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let id = template_id(p)?;
-    let name = p
-        .str_opt("TemplateName")?
-        .map(|n| body::template_name(&n))
+    let r = ModifyLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let id = template_id(r.template_id)?;
+    let name = r
+        .template_name
+        .as_deref()
+        .map(body::template_name)
         .transpose()?;
-    let not_found = || template_not_found(ErrorCode::FailedOperationNotFound, id);
     let t = state
         .store
         .template(&call.account_id, id)
-        .await
-        .map_err(store_err(call))?
-        .ok_or_else(not_found)?;
+        .await?
+        .ok_or(Error::TemplateNotFound(id))?;
     let mut b = t.body.clone();
-    body::apply(p, &mut b, body::Action::Modify, min_interval(state))?;
+    body::apply(&TemplateFields::from(r), &mut b, min_interval(state))?;
     let name = name.unwrap_or(t.name);
     state
         .store
         .update_template(&call.account_id, id, &name, &b, state.clock.now_ms())
-        .await
-        .map_err(store_err(call))?
-        .map_err(|_| not_found())?;
+        .await?
+        .map_err(|r| match r {
+            // Deleted between the read and the update.
+            Refused::TemplateNotFound => Error::TemplateNotFound(id),
+            Refused::TooMany | Refused::TemplateInUse | Refused::RuleExists => {
+                Error::internal(format!("update_template refused: {r:?}"))
+            }
+        })?;
     tracing::info!(template_id = id, "recording template modified");
     state.scheduler.rules_changed().await;
-    Ok(Map::new())
+    reply(&ModifyLiveRecordTemplateResponse::default())
 }
 
 /// DeleteLiveRecordTemplate: refused while a rule uses the template.
 pub(super) async fn delete_template(state: &AppState, call: &Call) -> ActionResult {
-    let id = template_id(&call.req.params)?;
+    let r = DeleteLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let id = template_id(r.template_id)?;
     let outcome = state
         .store
         .delete_template(&call.account_id, id, state.clock.now_ms())
-        .await
-        .map_err(store_err(call))?;
+        .await?;
     match outcome {
         Ok(()) => {}
-        Err(Refused::TemplateInUse) => {
-            return Err(ApiError::new(
-                ErrorCode::FailedOperationConfInUsed,
-                format!("TemplateId {id} is used by a recording rule; delete the rule first."),
-            ));
+        Err(Refused::TemplateInUse) => return Err(Error::TemplateInUse(id)),
+        Err(Refused::TemplateNotFound) => return Err(Error::TemplateConfNotFound(id)),
+        Err(r @ (Refused::TooMany | Refused::RuleExists)) => {
+            return Err(Error::internal(format!("delete_template refused: {r:?}")));
         }
-        Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
     }
     // No rule uses it (the store refuses otherwise), so no plan changes.
     tracing::info!(template_id = id, "recording template deleted");
-    Ok(Map::new())
+    reply(&DeleteLiveRecordTemplateResponse::default())
 }
 
 /// DescribeLiveRecordTemplate.
 pub(super) async fn describe_template(state: &AppState, call: &Call) -> ActionResult {
-    let id = template_id(&call.req.params)?;
+    let r = DescribeLiveRecordTemplateRequest::from_params(&call.req.params)?;
+    let id = template_id(r.template_id)?;
     let t = state
         .store
         .template(&call.account_id, id)
-        .await
-        .map_err(store_err(call))?
-        .ok_or_else(|| template_not_found(ErrorCode::FailedOperationNotFound, id))?;
-    Ok(reply("Template", template_json(&t)))
+        .await?
+        .ok_or(Error::TemplateNotFound(id))?;
+    reply(&DescribeLiveRecordTemplateResponse {
+        template: template_info(&t),
+    })
 }
 
 /// DescribeLiveRecordTemplates: IsDelayLive selects normal (0, the
 /// documented default) or slow-live (1) templates.
 pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionResult {
-    let delay = i64::from(flag(&call.req.params, "IsDelayLive")?);
-    let all = state
-        .store
-        .templates(&call.account_id)
-        .await
-        .map_err(store_err(call))?;
-    let list: Vec<Value> = all
+    let r = DescribeLiveRecordTemplatesRequest::from_params(&call.req.params)?;
+    let delay = i64::from(flag_value("IsDelayLive", r.is_delay_live)?.unwrap_or(false));
+    let all = state.store.templates(&call.account_id).await?;
+    let templates = all
         .iter()
         .filter(|t| t.body.is_delay_live == delay)
-        .map(template_json)
+        .map(template_info)
         .collect();
-    Ok(reply("Templates", list.into()))
+    reply(&DescribeLiveRecordTemplatesResponse { templates })
 }
 
 /// DomainName of a rule: lower-case, without a port.
-fn rule_domain(p: &Params) -> Result<String, ApiError> {
-    let raw = non_empty(p, "DomainName")?;
+fn rule_domain(value: Option<String>) -> Result<String, Error> {
+    let raw = required("DomainName", value)?;
     let d = normalize_domain(&raw);
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
     if d.is_empty() || d.len() > MAX_DOMAIN_LEN || !d.chars().all(ok) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParameterDomainFormatError,
-            format!("DomainName {raw:?} is not a valid domain name"),
-        ));
+        return Err(Error::DomainFormat(format!(
+            "DomainName {raw:?} is not a valid domain name"
+        )));
     }
     Ok(d)
 }
 
 /// AppName and StreamName of a rule, as given (AppName defaults to `live`,
 /// StreamName to "" = every stream).
-fn rule_target(p: &Params) -> Result<(String, String), ApiError> {
-    let app = p
-        .str_opt("AppName")?
-        .map_or_else(|| "live".to_string(), |s| s.trim().to_string());
+fn rule_target(app: Option<String>, stream: Option<String>) -> Result<(String, String), Error> {
+    let app = app.map_or_else(|| "live".to_string(), |s| s.trim().to_string());
     check_name("AppName", &app)?;
-    let stream = p
-        .str_opt("StreamName")?
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let stream = stream.unwrap_or_default().trim().to_string();
     check_name("StreamName", &stream)?;
     Ok((app, stream))
 }
 
 /// CreateLiveRecordRule.
 pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let domain = rule_domain(p)?;
-    let id = template_id(p)?;
-    let (app, stream) = rule_target(p)?;
+    let r = CreateLiveRecordRuleRequest::from_params(&call.req.params)?;
+    let domain = rule_domain(r.domain_name)?;
+    let id = template_id(r.template_id)?;
+    let (app, stream) = rule_target(r.app_name, r.stream_name)?;
     let new = NewRule {
         account_id: &call.account_id,
         domain: &domain,
@@ -239,56 +235,45 @@ pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
     let outcome = state
         .store
         .create_rule(&new, MAX_RULES, state.clock.now_ms())
-        .await
-        .map_err(store_err(call))?;
+        .await?;
     let rule = match outcome {
         Ok(r) => r,
         Err(Refused::RuleExists) => {
-            return Err(ApiError::new(
-                ErrorCode::FailedOperationRuleAlreadyExist,
-                format!("A recording rule for {domain}/{app}/{stream} already exists."),
-            ));
+            return Err(Error::RuleExists(format!("{domain}/{app}/{stream}")));
         }
-        Err(Refused::TooMany) => {
-            return Err(ApiError::new(
-                ErrorCode::InternalErrorRuleOutLimit,
-                format!("An account has at most {MAX_RULES} recording rules."),
-            ));
+        Err(Refused::TooMany) => return Err(Error::TooManyRules(MAX_RULES)),
+        Err(Refused::TemplateNotFound) => return Err(Error::TemplateConfNotFound(id)),
+        Err(r @ Refused::TemplateInUse) => {
+            return Err(Error::internal(format!("create_rule refused: {r:?}")));
         }
-        Err(_) => return Err(template_not_found(ErrorCode::InternalErrorConfNotFound, id)),
     };
     tracing::info!(rule_id = rule.id, template_id = id, %domain, %app, %stream, "recording rule created");
     state.scheduler.rules_changed().await;
-    Ok(Map::new())
+    reply(&CreateLiveRecordRuleResponse::default())
 }
 
 /// DeleteLiveRecordRule: DomainName + AppName + StreamName match exactly.
 pub(super) async fn delete_rule(state: &AppState, call: &Call) -> ActionResult {
-    let p = &call.req.params;
-    let domain = rule_domain(p)?;
-    let (app, stream) = rule_target(p)?;
+    let r = DeleteLiveRecordRuleRequest::from_params(&call.req.params)?;
+    let domain = rule_domain(r.domain_name)?;
+    let (app, stream) = rule_target(r.app_name, r.stream_name)?;
     let deleted = state
         .store
         .delete_rule(&call.account_id, &domain, &app, &stream)
-        .await
-        .map_err(store_err(call))?;
+        .await?;
     if !deleted {
-        return Err(ApiError::new(
-            ErrorCode::FailedOperationNotFound,
-            format!("No recording rule for {domain}/{app}/{stream}."),
-        ));
+        return Err(Error::RuleNotFound(format!("{domain}/{app}/{stream}")));
     }
     tracing::info!(%domain, %app, %stream, "recording rule deleted");
     state.scheduler.rules_changed().await;
-    Ok(Map::new())
+    reply(&DeleteLiveRecordRuleResponse::default())
 }
 
 /// DescribeLiveRecordRules.
 pub(super) async fn describe_rules(state: &AppState, call: &Call) -> ActionResult {
-    let rules = state
-        .store
-        .rules(&call.account_id)
-        .await
-        .map_err(store_err(call))?;
-    Ok(reply("Rules", rules.iter().map(rule_json).collect()))
+    DescribeLiveRecordRulesRequest::from_params(&call.req.params)?;
+    let rules = state.store.rules(&call.account_id).await?;
+    reply(&DescribeLiveRecordRulesResponse {
+        rules: rules.iter().map(rule_info).collect(),
+    })
 }

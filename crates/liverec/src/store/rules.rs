@@ -168,7 +168,7 @@ impl Store {
 mod tests {
     use super::super::test_support::{stores, two_accounts};
     use super::*;
-    use crate::store::TemplateBody;
+    use crate::task::template::TemplateBody;
 
     fn rule<'a>(account_id: &'a str, stream: &'a str, template_id: i64) -> NewRule<'a> {
         NewRule {

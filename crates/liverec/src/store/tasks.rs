@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::plan::Family;
+use crate::task::Family;
 use crate::task::{FileFormat, RecordType};
 
 fn family_name(f: Family) -> &'static str {

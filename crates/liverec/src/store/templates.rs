@@ -1,87 +1,14 @@
 //! Recording templates and rules (reference §1.10). A template is stored as
-//! the JSON of its Tencent parameters ([`TemplateBody`]); a rule binds a
+//! the JSON of its Tencent parameters ([`TemplateBody`], defined with the
+//! task vocabulary in `task::template`); a rule binds a
 //! template to (domain, app, stream). The scheduler reads every rule and
 //! the templates they use ([`Store::all_rules`], [`Store::template`]).
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::plan::OutputPlan;
-use crate::task::FileFormat;
-
-/// `RecordParam`: one format of a template.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct RecordParam {
-    /// Segment length, seconds (FLV/MP4 60–43200, AAC/MP3 60–7200; ignored for HLS).
-    pub record_interval: i64,
-    /// Retention, seconds (0 = forever).
-    pub storage_time: i64,
-    /// 1 = this format is recorded.
-    pub enable: i64,
-    /// VOD sub-application (kept, unused).
-    pub vod_sub_app_id: i64,
-    /// File name with placeholders.
-    pub vod_file_name: String,
-    /// VOD task flow (kept, unused).
-    pub procedure: String,
-    /// `normal` | `cold` (kept, unused).
-    pub storage_mode: String,
-    /// VOD category (kept, unused).
-    pub class_id: i64,
-    /// COS bucket (kept, unused).
-    pub cos_bucket_name: String,
-    /// COS region (kept, unused).
-    pub cos_bucket_region: String,
-    /// COS path (kept, unused).
-    pub cos_bucket_path: String,
-}
-
-/// `HlsSpecialParam`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct HlsSpecialParam {
-    /// Seconds a publisher may be gone and still continue the playlist (0–1800).
-    pub flow_continue_duration: u64,
-}
-
-/// `FlvSpecialParam`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct FlvSpecialParam {
-    /// Upload while recording (kept, unused).
-    pub upload_in_recording: bool,
-}
-
-/// The parameters of a template, as the API takes and returns them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TemplateBody {
-    /// Description.
-    pub description: String,
-    /// FLV.
-    pub flv_param: Option<RecordParam>,
-    /// HLS.
-    pub hls_param: Option<RecordParam>,
-    /// MP4.
-    pub mp4_param: Option<RecordParam>,
-    /// AAC.
-    pub aac_param: Option<RecordParam>,
-    /// MP3.
-    pub mp3_param: Option<RecordParam>,
-    /// 0 normal, 1 slow live.
-    pub is_delay_live: i64,
-    /// HLS options.
-    pub hls_special_param: Option<HlsSpecialParam>,
-    /// 1 = store to COS (kept, unused).
-    pub cos_store: i64,
-    /// Remove watermark (kept, unused).
-    pub remove_watermark: bool,
-    /// FLV options.
-    pub flv_special_param: Option<FlvSpecialParam>,
-}
+use crate::task::template::{MAX_FLOW_CONTINUE_S, TemplateBody};
 
 /// A stored template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,54 +23,7 @@ pub struct Template {
     pub body: TemplateBody,
 }
 
-/// Longest HLS reconnect window (FlowContinueDuration), seconds.
-pub const MAX_FLOW_CONTINUE_S: u64 = 1800;
-
-impl TemplateBody {
-    /// The RecordParam of `format`.
-    pub fn param(&self, format: FileFormat) -> &Option<RecordParam> {
-        match format {
-            FileFormat::Flv => &self.flv_param,
-            FileFormat::Hls => &self.hls_param,
-            FileFormat::Mp4 => &self.mp4_param,
-            FileFormat::Aac => &self.aac_param,
-            FileFormat::Mp3 => &self.mp3_param,
-        }
-    }
-
-    /// The RecordParam of `format`, to change.
-    pub fn param_mut(&mut self, format: FileFormat) -> &mut Option<RecordParam> {
-        match format {
-            FileFormat::Flv => &mut self.flv_param,
-            FileFormat::Hls => &mut self.hls_param,
-            FileFormat::Mp4 => &mut self.mp4_param,
-            FileFormat::Aac => &mut self.aac_param,
-            FileFormat::Mp3 => &mut self.mp3_param,
-        }
-    }
-}
-
 impl Template {
-    /// The formats this template records (those with `Enable` = 1).
-    pub fn outputs(&self) -> Vec<OutputPlan> {
-        FileFormat::ALL
-            .into_iter()
-            .filter_map(|format| {
-                let p = self.body.param(format).as_ref().filter(|p| p.enable == 1)?;
-                Some(OutputPlan {
-                    format,
-                    record_interval_s: if format == FileFormat::Hls {
-                        0
-                    } else {
-                        p.record_interval.max(0)
-                    },
-                    storage_time_s: p.storage_time.max(0),
-                    file_name: Some(p.vod_file_name.clone()).filter(|n| !n.is_empty()),
-                })
-            })
-            .collect()
-    }
-
     /// The HLS reconnect window, ms.
     pub fn hls_continue_ms(&self) -> i64 {
         let s = self
@@ -346,98 +226,7 @@ impl Store {
 mod tests {
     use super::super::test_support::{stores, two_accounts};
     use super::*;
-
-    fn param(enable: i64, interval: i64, storage: i64) -> Option<RecordParam> {
-        Some(RecordParam {
-            enable,
-            record_interval: interval,
-            storage_time: storage,
-            ..RecordParam::default()
-        })
-    }
-
-    fn body() -> TemplateBody {
-        TemplateBody {
-            description: "d".into(),
-            flv_param: param(1, 600, 86_400),
-            hls_param: param(1, 1800, 0),
-            mp4_param: param(0, 1800, 0),
-            mp3_param: Some(RecordParam {
-                enable: 1,
-                record_interval: 300,
-                vod_file_name: "{StreamID}_{StartYear}".into(),
-                ..RecordParam::default()
-            }),
-            hls_special_param: Some(HlsSpecialParam {
-                flow_continue_duration: 30,
-            }),
-            ..TemplateBody::default()
-        }
-    }
-
-    #[test]
-    fn outputs_are_the_enabled_formats() {
-        let t = Template {
-            id: 1,
-            account_id: "a".into(),
-            name: "n".into(),
-            body: body(),
-        };
-        let o = t.outputs();
-        let got: Vec<_> = o
-            .iter()
-            .map(|p| {
-                (
-                    p.format,
-                    p.record_interval_s,
-                    p.storage_time_s,
-                    p.file_name.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (FileFormat::Flv, 600, 86_400, None),
-                // HLS: one file per session whatever the interval.
-                (FileFormat::Hls, 0, 0, None),
-                (
-                    FileFormat::Mp3,
-                    300,
-                    0,
-                    Some("{StreamID}_{StartYear}".to_string())
-                ),
-            ]
-        );
-        assert_eq!(t.hls_continue_ms(), 30_000);
-        let none = Template {
-            body: TemplateBody::default(),
-            ..t.clone()
-        };
-        assert!(none.outputs().is_empty());
-        assert_eq!(none.hls_continue_ms(), 0);
-        let capped = Template {
-            body: TemplateBody {
-                hls_special_param: Some(HlsSpecialParam {
-                    flow_continue_duration: 99_999,
-                }),
-                ..TemplateBody::default()
-            },
-            ..t
-        };
-        assert_eq!(capped.hls_continue_ms(), 1_800_000);
-    }
-
-    #[test]
-    fn body_is_stored_in_tencent_shape() {
-        let v = serde_json::to_value(body()).unwrap();
-        assert_eq!(v["FlvParam"]["RecordInterval"], 600);
-        assert_eq!(v["Mp3Param"]["VodFileName"], "{StreamID}_{StartYear}");
-        assert_eq!(v["HlsSpecialParam"]["FlowContinueDuration"], 30);
-        assert_eq!(v["AacParam"], serde_json::Value::Null);
-        let back: TemplateBody = serde_json::from_value(v).unwrap();
-        assert_eq!(back, body());
-    }
+    use crate::task::template::test_support::body;
 
     #[tokio::test]
     async fn templates_are_per_account_limited_and_soft_deleted() {

@@ -1,17 +1,20 @@
 //! Template parameters of Create/ModifyLiveRecordTemplate (reference §1.10,
-//! the SDK's `RecordParam`, `HlsSpecialParam`, `FlvSpecialParam`): decoded
-//! from JSON objects or flattened form keys (`FlvParam.Enable=1`, values as
-//! strings) through [`Params`], validated, and applied over a
+//! the SDK's `RecordParam`, `HlsSpecialParam`, `FlvSpecialParam`): the
+//! request's [`TemplateFields`], whose nested objects come from JSON or
+//! flattened form keys (`FlvParam.Enable=1`, values as strings) as
+//! [`Params`], validated, and applied over a
 //! [`TemplateBody`] (the defaults on create, the stored template on modify:
 //! an absent field keeps its value). Touches no store.
 
-use tcapi::{ApiError, ErrorCode, Params};
+use tcapi::{ApiError, Params};
 
-use super::super::params::{flag_opt, invalid_value};
-use crate::store::{
+use super::super::error::Error;
+use super::super::params::{flag_value, invalid_value};
+use super::super::wire::TemplateFields;
+use crate::task::FileFormat;
+use crate::task::template::{
     FlvSpecialParam, HlsSpecialParam, MAX_FLOW_CONTINUE_S, RecordParam, TemplateBody,
 };
-use crate::task::FileFormat;
 
 /// TemplateName length, characters (Tencent documents the character set,
 /// not a length; its console stops at 30).
@@ -55,25 +58,19 @@ pub(super) const PLACEHOLDERS: &[&str] = &[
     "EndMillisecond",
 ];
 
-/// The five RecordParam fields of a template, with their formats.
-const FORMATS: [(&str, FileFormat); 5] = [
-    ("FlvParam", FileFormat::Flv),
-    ("HlsParam", FileFormat::Hls),
-    ("Mp4Param", FileFormat::Mp4),
-    ("AacParam", FileFormat::Aac),
-    ("Mp3Param", FileFormat::Mp3),
-];
-
 /// Names a nested field in an accessor's error (`Enable …` → `FlvParam.Enable …`).
-fn within(parent: &str) -> impl Fn(ApiError) -> ApiError + '_ {
-    move |e| ApiError::new(e.code, format!("{parent}.{}", e.message))
+fn within(parent: &str) -> impl Fn(ApiError) -> Error + '_ {
+    move |error| Error::Nested {
+        parent: parent.to_string(),
+        error,
+    }
 }
 
 /// Validates a TemplateName: 1–30 characters, each a Chinese character, an
 /// ASCII letter or digit, `_` or `-`.
-pub(super) fn template_name(raw: &str) -> Result<String, ApiError> {
+pub(super) fn template_name(raw: &str) -> Result<String, Error> {
     if raw.is_empty() {
-        return Err(ApiError::missing("TemplateName"));
+        return Err(Error::Missing("TemplateName".into()));
     }
     let ok_char = |c: char| {
         c.is_ascii_alphanumeric()
@@ -92,19 +89,16 @@ pub(super) fn template_name(raw: &str) -> Result<String, ApiError> {
 }
 
 /// Checks that every `{…}` of a VodFileName is a known placeholder.
-pub(super) fn vod_file_name(field: &str, v: &str) -> Result<(), ApiError> {
+pub(super) fn vod_file_name(field: &str, v: &str) -> Result<(), Error> {
     let bad = |what: String| {
-        ApiError::new(
-            ErrorCode::InvalidParameterInvalidVodFileName,
-            format!(
-                "{field} {what}; the placeholders are {}",
-                PLACEHOLDERS
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
+        Error::VodFileName(format!(
+            "{field} {what}; the placeholders are {}",
+            PLACEHOLDERS
+                .iter()
+                .map(|p| format!("{{{p}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     };
     if v.chars().count() > MAX_TEXT {
         return Err(bad(format!("is longer than {MAX_TEXT} characters")));
@@ -129,7 +123,7 @@ pub(super) fn vod_file_name(field: &str, v: &str) -> Result<(), ApiError> {
 }
 
 /// A string field of bounded length.
-fn text(p: &Params, parent: &str, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+fn text(p: &Params, parent: &str, name: &str, max: usize) -> Result<Option<String>, Error> {
     let v = p.str_opt(name).map_err(within(parent))?;
     if let Some(s) = &v
         && s.chars().count() > max
@@ -148,7 +142,7 @@ fn int_in(
     name: &str,
     range: std::ops::RangeInclusive<i64>,
     unit: &str,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, Error> {
     let v = p.i64_opt(name).map_err(within(parent))?;
     if let Some(n) = v
         && !range.contains(&n)
@@ -177,7 +171,7 @@ fn record_param(
     format: FileFormat,
     mut base: RecordParam,
     min_interval: i64,
-) -> Result<RecordParam, ApiError> {
+) -> Result<RecordParam, Error> {
     if let Some(v) = int_in(p, parent, "Enable", 0..=1, "")? {
         base.enable = v;
     }
@@ -235,27 +229,15 @@ fn record_param(
     Ok(base)
 }
 
-/// Which action the parameters come from: ModifyLiveRecordTemplate has no
-/// IsDelayLive or CosStore (Tencent's request model), so they are ignored
-/// there like any unknown field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Action {
-    /// CreateLiveRecordTemplate.
-    Create,
-    /// ModifyLiveRecordTemplate.
-    Modify,
-}
-
 /// Validates every template field present in `p` and applies it to `body`;
 /// `body` is unchanged when an error is returned.
 pub(super) fn apply(
-    p: &Params,
+    p: &TemplateFields,
     body: &mut TemplateBody,
-    action: Action,
     min_interval: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut b = body.clone();
-    if let Some(v) = p.str_opt("Description")? {
+    if let Some(v) = p.description.clone() {
         if v.chars().count() > MAX_DESCRIPTION {
             return Err(invalid_value(format!(
                 "Description must be at most {MAX_DESCRIPTION} characters"
@@ -263,23 +245,21 @@ pub(super) fn apply(
         }
         b.description = v;
     }
-    for (name, format) in FORMATS {
-        let Some(o) = p.object_opt(name)? else {
+    for format in FileFormat::ALL {
+        let (name, Some(o)) = p.param(format) else {
             continue;
         };
         let slot = b.param_mut(format);
         let base = slot.take().unwrap_or_else(default_record_param);
-        *slot = Some(record_param(&o, name, format, base, min_interval)?);
+        *slot = Some(record_param(o, name, format, base, min_interval)?);
     }
-    if action == Action::Create {
-        if let Some(v) = flag_opt(p, "IsDelayLive")? {
-            b.is_delay_live = i64::from(v);
-        }
-        if let Some(v) = flag_opt(p, "CosStore")? {
-            b.cos_store = i64::from(v);
-        }
+    if let Some(v) = flag_value("IsDelayLive", p.is_delay_live)? {
+        b.is_delay_live = i64::from(v);
     }
-    if let Some(o) = p.object_opt("HlsSpecialParam")? {
+    if let Some(v) = flag_value("CosStore", p.cos_store)? {
+        b.cos_store = i64::from(v);
+    }
+    if let Some(o) = &p.hls_special_param {
         let mut h = b.hls_special_param.take().unwrap_or_default();
         let parent = "HlsSpecialParam";
         if let Some(v) = o.u64_opt("FlowContinueDuration").map_err(within(parent))? {
@@ -292,10 +272,10 @@ pub(super) fn apply(
         }
         b.hls_special_param = Some(h);
     }
-    if let Some(v) = p.bool_opt("RemoveWatermark")? {
+    if let Some(v) = p.remove_watermark {
         b.remove_watermark = v;
     }
-    if let Some(o) = p.object_opt("FlvSpecialParam")? {
+    if let Some(o) = &p.flv_special_param {
         let mut f: FlvSpecialParam = b.flv_special_param.take().unwrap_or_default();
         if let Some(v) = o
             .bool_opt("UploadInRecording")
@@ -329,7 +309,9 @@ pub(super) fn shown(body: &TemplateBody) -> TemplateBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::wire::{CreateLiveRecordTemplateRequest, ModifyLiveRecordTemplateRequest};
     use serde_json::{Value, json};
+    use tcapi::ErrorCode;
 
     fn params(v: Value) -> Params {
         match v {
@@ -338,9 +320,24 @@ mod tests {
         }
     }
 
+    /// The template fields of a CreateLiveRecordTemplate request.
+    fn create_fields(p: &Params) -> Result<TemplateFields, Error> {
+        CreateLiveRecordTemplateRequest::from_params(p).map(TemplateFields::from)
+    }
+
+    /// The template fields of a ModifyLiveRecordTemplate request.
+    fn modify_fields(v: Value) -> TemplateFields {
+        ModifyLiveRecordTemplateRequest::from_params(&params(v))
+            .map(TemplateFields::from)
+            .unwrap()
+    }
+
     fn create(v: Value) -> Result<TemplateBody, ApiError> {
         let mut b = TemplateBody::default();
-        apply(&params(v), &mut b, Action::Create, MIN_RECORD_INTERVAL).map(|()| b)
+        create_fields(&params(v))
+            .and_then(|f| apply(&f, &mut b, MIN_RECORD_INTERVAL))
+            .map(|()| b)
+            .map_err(|e| e.to_api(""))
     }
 
     /// Asserts `v` is refused with `code` and a message naming `field`.
@@ -366,11 +363,11 @@ mod tests {
             assert_eq!(template_name(ok).unwrap(), ok);
         }
         assert_eq!(
-            template_name("").unwrap_err().code,
+            template_name("").unwrap_err().to_api("").code,
             ErrorCode::MissingParameter
         );
         for bad in ["a b", "a/b", "a.b", "tab\t", "é", "😀", &"x".repeat(31)] {
-            let e = template_name(bad).unwrap_err();
+            let e = template_name(bad).unwrap_err().to_api("");
             assert_eq!(e.code, ErrorCode::InvalidParameterValue, "{bad:?}");
             assert!(e.message.contains("TemplateName"));
         }
@@ -394,7 +391,9 @@ mod tests {
             ("{{StreamID}}", "without"),
             ("{}", "{}"),
         ] {
-            let e = vod_file_name("FlvParam.VodFileName", bad).unwrap_err();
+            let e = vod_file_name("FlvParam.VodFileName", bad)
+                .unwrap_err()
+                .to_api("");
             assert_eq!(
                 e.code,
                 ErrorCode::InvalidParameterInvalidVodFileName,
@@ -436,9 +435,8 @@ mod tests {
         // A lower configured floor lowers the template floor.
         let mut b = TemplateBody::default();
         apply(
-            &params(json!({"FlvParam": {"RecordInterval": 5}})),
+            &create_fields(&params(json!({"FlvParam": {"RecordInterval": 5}}))).unwrap(),
             &mut b,
-            Action::Create,
             5,
         )
         .unwrap();
@@ -539,7 +537,7 @@ mod tests {
         ])
         .unwrap();
         let mut b = TemplateBody::default();
-        apply(&p, &mut b, Action::Create, MIN_RECORD_INTERVAL).unwrap();
+        apply(&create_fields(&p).unwrap(), &mut b, MIN_RECORD_INTERVAL).unwrap();
         let f = b.flv_param.unwrap();
         assert_eq!(
             (f.enable, f.record_interval, f.storage_time),
@@ -560,9 +558,8 @@ mod tests {
         .unwrap();
         let before = b.clone();
         apply(
-            &params(json!({"FlvParam": {"Enable": 0}, "IsDelayLive": 0, "CosStore": 0, "Mp3Param": {"Enable": 1}})),
+            &modify_fields(json!({"FlvParam": {"Enable": 0}, "IsDelayLive": 0, "CosStore": 0, "Mp3Param": {"Enable": 1}})),
             &mut b,
-            Action::Modify,
             MIN_RECORD_INTERVAL,
         )
         .unwrap();
@@ -576,9 +573,8 @@ mod tests {
         let snapshot = b.clone();
         assert!(
             apply(
-                &params(json!({"Description": "new", "AacParam": {"RecordInterval": 1}})),
+                &modify_fields(json!({"Description": "new", "AacParam": {"RecordInterval": 1}})),
                 &mut b,
-                Action::Modify,
                 MIN_RECORD_INTERVAL
             )
             .is_err()
@@ -599,5 +595,28 @@ mod tests {
         assert_eq!(v["FlvSpecialParam"]["UploadInRecording"], false);
         assert_eq!(v["IsDelayLive"], 0);
         assert_eq!(v["RemoveWatermark"], false);
+    }
+
+    /// Every field of the SDK's nested models (`RecordParam`,
+    /// `HlsSpecialParam`, `FlvSpecialParam`, copied from `models.py`) is
+    /// read: each value sent comes back in the stored body.
+    #[test]
+    fn every_sdk_nested_field_is_read() {
+        let record_param = json!({
+            "RecordInterval": 600, "StorageTime": 86_400, "Enable": 1,
+            "VodSubAppId": 7, "VodFileName": "{StreamID}", "Procedure": "p",
+            "StorageMode": "cold", "ClassId": 3, "CosBucketName": "b",
+            "CosBucketRegion": "r", "CosBucketPath": "/x",
+        });
+        let sent = json!({
+            "Description": "d",
+            "FlvParam": record_param, "HlsParam": record_param, "Mp4Param": record_param,
+            "AacParam": record_param, "Mp3Param": record_param,
+            "IsDelayLive": 1, "CosStore": 1, "RemoveWatermark": true,
+            "HlsSpecialParam": {"FlowContinueDuration": 30},
+            "FlvSpecialParam": {"UploadInRecording": true},
+        });
+        let stored = serde_json::to_value(create(sent.clone()).unwrap()).unwrap();
+        assert_eq!(stored, sent);
     }
 }

@@ -1,0 +1,131 @@
+//! Per-account serialisation of task creation ([`CreateLocks`]): the
+//! retry de-duplication and the quota checks of CreateLiveRecord and
+//! CreateRecordTask read and then insert, so two creates of one account must
+//! not interleave; creates of different accounts do not wait for each other.
+//!
+//! One async mutex per account, held weakly by the map: an account's entry
+//! lives while a create holds or waits for it, and dead entries are swept
+//! when the map has doubled since the last sweep, so the map stays bounded
+//! by the number of accounts creating at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use tokio::sync::OwnedMutexGuard;
+
+/// Sweep dead entries no earlier than at this many entries.
+const MIN_SWEEP_AT: usize = 64;
+
+/// The per-account create locks.
+#[derive(Debug)]
+pub struct CreateLocks {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    locks: HashMap<String, Weak<tokio::sync::Mutex<()>>>,
+    sweep_at: usize,
+}
+
+impl Default for CreateLocks {
+    fn default() -> CreateLocks {
+        CreateLocks {
+            inner: Mutex::new(Inner {
+                locks: HashMap::new(),
+                sweep_at: MIN_SWEEP_AT,
+            }),
+        }
+    }
+}
+
+impl CreateLocks {
+    /// Waits until no other create of `account_id` runs; the create holds
+    /// the returned guard until it has inserted its task (or refused).
+    pub async fn lock(&self, account_id: &str) -> OwnedMutexGuard<()> {
+        self.mutex(account_id).lock_owned().await
+    }
+
+    fn mutex(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = inner.locks.get(account_id).and_then(Weak::upgrade) {
+            return m;
+        }
+        if inner.locks.len() >= inner.sweep_at {
+            inner.locks.retain(|_, w| w.strong_count() > 0);
+            inner.sweep_at = (inner.locks.len() * 2).max(MIN_SWEEP_AT);
+        }
+        let m = Arc::new(tokio::sync::Mutex::new(()));
+        inner
+            .locks
+            .insert(account_id.to_string(), Arc::downgrade(&m));
+        m
+    }
+
+    /// Entries in the map, live or dead (tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .locks
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::time::timeout;
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    #[tokio::test]
+    async fn accounts_do_not_block_each_other() {
+        let locks = CreateLocks::default();
+        let _a = locks.lock("a").await;
+        let b = timeout(SHORT, locks.lock("b")).await;
+        assert!(b.is_ok(), "account b waited for account a");
+    }
+
+    #[tokio::test]
+    async fn one_accounts_creates_are_serialised() {
+        let locks = Arc::new(CreateLocks::default());
+        let first = locks.lock("a").await;
+        assert!(
+            timeout(SHORT, locks.lock("a")).await.is_err(),
+            "a second create of account a ran while the first held the lock"
+        );
+        let waiter = {
+            let locks = locks.clone();
+            tokio::spawn(async move {
+                let _g = locks.lock("a").await;
+            })
+        };
+        tokio::time::sleep(SHORT).await;
+        assert!(!waiter.is_finished(), "the waiter must wait");
+        drop(first);
+        timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiter gets the lock once the first create ends")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn dead_entries_are_swept() {
+        let locks = CreateLocks::default();
+        for i in 0..(MIN_SWEEP_AT * 4) {
+            let _g = locks.lock(&format!("acct{i}")).await;
+        }
+        assert!(locks.len() <= MIN_SWEEP_AT + 1, "{}", locks.len());
+        // A held entry survives a sweep and keeps serialising.
+        let held = locks.lock("keep").await;
+        for i in 0..(MIN_SWEEP_AT * 4) {
+            let _g = locks.lock(&format!("other{i}")).await;
+        }
+        assert!(timeout(SHORT, locks.lock("keep")).await.is_err());
+        drop(held);
+        assert!(timeout(SHORT, locks.lock("keep")).await.is_ok());
+    }
+}

@@ -1,0 +1,120 @@
+//! The typed request and response of every action, field names exactly as
+//! Tencent's SDK models (`live/v20180801/models.py`).
+//!
+//! A request is read from the decoded [`Params`] once, before any check,
+//! through the same accessors that define Tencent's coercions (decimal
+//! strings for integers, `True`/`1` for booleans, flattened `A.0.B` keys
+//! from GET and form requests); a value of the wrong type is refused with
+//! the accessor's message naming the field. Unknown fields are ignored.
+//! Value checks (ranges, formats, required fields) stay with the handlers.
+//!
+//! A response is a `Serialize` struct rendered into the envelope's
+//! `Response` object ([`reply`]).
+
+mod streams;
+mod tasks;
+mod templates;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::error::Error;
+
+pub(super) use streams::*;
+pub(super) use tasks::*;
+pub(super) use templates::*;
+
+/// Declares a request struct read from [`Params`]: each field names its
+/// reader (in [`read`]) and its wire name.
+macro_rules! request {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident: $ty:ty = $read:ident($wire:literal), )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub(in crate::api) struct $name {
+            $( $(#[$fmeta])* pub(in crate::api) $field: $ty, )*
+        }
+
+        impl $name {
+            /// The wire names of the fields, in declaration order.
+            #[cfg(test)]
+            pub(in crate::api) const FIELDS: &'static [&'static str] = &[$( $wire, )*];
+
+            /// Reads the request; a field of the wrong type is refused.
+            #[allow(unused_variables)]
+            pub(in crate::api) fn from_params(p: &tcapi::Params) -> Result<$name, $crate::api::error::Error> {
+                Ok($name {
+                    $( $field: $crate::api::wire::read::$read(p, $wire)?, )*
+                })
+            }
+        }
+    };
+}
+pub(crate) use request;
+
+/// The readers a [`request!`] field names.
+pub(super) mod read {
+    use serde_json::Value;
+    use tcapi::Params;
+
+    use crate::api::error::Error;
+
+    /// A string (`X must be a string` otherwise).
+    pub(crate) fn text(p: &Params, name: &str) -> Result<Option<String>, Error> {
+        Ok(p.str_opt(name)?)
+    }
+
+    /// A signed integer, a JSON integer or a decimal string.
+    pub(crate) fn int(p: &Params, name: &str) -> Result<Option<i64>, Error> {
+        Ok(p.i64_opt(name)?)
+    }
+
+    /// An unsigned integer, a JSON integer or a decimal string.
+    pub(crate) fn uint(p: &Params, name: &str) -> Result<Option<u64>, Error> {
+        Ok(p.u64_opt(name)?)
+    }
+
+    /// A boolean: `true`/`false`, 0/1, or those as strings (any case).
+    pub(crate) fn boolean(p: &Params, name: &str) -> Result<Option<bool>, Error> {
+        Ok(p.bool_opt(name)?)
+    }
+
+    /// An id given as a JSON string (trimmed) or integer.
+    pub(crate) fn id(p: &Params, name: &str) -> Result<Option<String>, Error> {
+        crate::api::params::id_opt(p, name)
+    }
+
+    /// A list of strings (a JSON array or `Name.0=…&Name.1=…`).
+    pub(crate) fn texts(p: &Params, name: &str) -> Result<Option<Vec<String>>, Error> {
+        Ok(p.str_list_opt(name)?)
+    }
+
+    /// A field Tencent defines and liverec accepts without using: any
+    /// value, never refused.
+    pub(crate) fn ignored(p: &Params, name: &str) -> Result<Option<Value>, Error> {
+        Ok(p.get(name).cloned())
+    }
+
+    /// A nested object (`X must be an object` otherwise), decoded further
+    /// by the handler (e.g. a template's `FlvParam`).
+    pub(crate) fn object(p: &Params, name: &str) -> Result<Option<Params>, Error> {
+        Ok(p.object_opt(name)?)
+    }
+}
+
+/// The `Response` fields of a reply (RequestId is added by the envelope).
+pub(super) fn reply<T: Serialize>(response: &T) -> Result<Map<String, Value>, Error> {
+    match serde_json::to_value(response).map_err(Error::internal)? {
+        Value::Object(m) => Ok(m),
+        other => Err(Error::internal(format!(
+            "a response rendered as {other}, not an object"
+        ))),
+    }
+}

@@ -1,0 +1,241 @@
+//! Requests and responses of the recording template and rule actions. The
+//! nested template parameters (`FlvParam`, `HlsSpecialParam`, …) are read
+//! as objects here and decoded and validated by `templates/body.rs`, whose
+//! stored form is `task::template::TemplateBody`.
+
+use serde::Serialize;
+use tcapi::Params;
+
+use super::{Empty, request};
+use crate::task::FileFormat;
+use crate::task::template::TemplateBody;
+
+request! {
+    /// CreateLiveRecordTemplate.
+    CreateLiveRecordTemplateRequest {
+        template_name: Option<String> = text("TemplateName"),
+        description: Option<String> = text("Description"),
+        flv_param: Option<Params> = object("FlvParam"),
+        hls_param: Option<Params> = object("HlsParam"),
+        mp4_param: Option<Params> = object("Mp4Param"),
+        aac_param: Option<Params> = object("AacParam"),
+        is_delay_live: Option<i64> = int("IsDelayLive"),
+        hls_special_param: Option<Params> = object("HlsSpecialParam"),
+        mp3_param: Option<Params> = object("Mp3Param"),
+        cos_store: Option<i64> = int("CosStore"),
+        remove_watermark: Option<bool> = boolean("RemoveWatermark"),
+        flv_special_param: Option<Params> = object("FlvSpecialParam"),
+    }
+}
+
+/// CreateLiveRecordTemplate's answer.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::api) struct CreateLiveRecordTemplateResponse {
+    /// The new template.
+    pub(in crate::api) template_id: i64,
+}
+
+request! {
+    /// ModifyLiveRecordTemplate (Tencent's model has no IsDelayLive or
+    /// CosStore: they are ignored like any unknown field).
+    ModifyLiveRecordTemplateRequest {
+        template_id: Option<i64> = int("TemplateId"),
+        template_name: Option<String> = text("TemplateName"),
+        description: Option<String> = text("Description"),
+        flv_param: Option<Params> = object("FlvParam"),
+        hls_param: Option<Params> = object("HlsParam"),
+        mp4_param: Option<Params> = object("Mp4Param"),
+        aac_param: Option<Params> = object("AacParam"),
+        hls_special_param: Option<Params> = object("HlsSpecialParam"),
+        mp3_param: Option<Params> = object("Mp3Param"),
+        remove_watermark: Option<bool> = boolean("RemoveWatermark"),
+        flv_special_param: Option<Params> = object("FlvSpecialParam"),
+    }
+}
+
+/// ModifyLiveRecordTemplate's answer.
+pub(in crate::api) type ModifyLiveRecordTemplateResponse = Empty;
+
+/// The template fields of a Create or Modify request, as `body::apply`
+/// takes them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(in crate::api) struct TemplateFields {
+    /// Description.
+    pub(in crate::api) description: Option<String>,
+    /// FlvParam, HlsParam, Mp4Param, AacParam, Mp3Param.
+    pub(in crate::api) params: [Option<Params>; 5],
+    /// IsDelayLive (Create only).
+    pub(in crate::api) is_delay_live: Option<i64>,
+    /// HlsSpecialParam.
+    pub(in crate::api) hls_special_param: Option<Params>,
+    /// CosStore (Create only).
+    pub(in crate::api) cos_store: Option<i64>,
+    /// RemoveWatermark.
+    pub(in crate::api) remove_watermark: Option<bool>,
+    /// FlvSpecialParam.
+    pub(in crate::api) flv_special_param: Option<Params>,
+}
+
+impl TemplateFields {
+    /// The RecordParam object of `format`, with its wire name.
+    pub(in crate::api) fn param(&self, format: FileFormat) -> (&'static str, Option<&Params>) {
+        let (name, i) = match format {
+            FileFormat::Flv => ("FlvParam", 0),
+            FileFormat::Hls => ("HlsParam", 1),
+            FileFormat::Mp4 => ("Mp4Param", 2),
+            FileFormat::Aac => ("AacParam", 3),
+            FileFormat::Mp3 => ("Mp3Param", 4),
+        };
+        (name, self.params[i].as_ref())
+    }
+}
+
+impl From<CreateLiveRecordTemplateRequest> for TemplateFields {
+    fn from(r: CreateLiveRecordTemplateRequest) -> TemplateFields {
+        TemplateFields {
+            description: r.description,
+            params: [
+                r.flv_param,
+                r.hls_param,
+                r.mp4_param,
+                r.aac_param,
+                r.mp3_param,
+            ],
+            is_delay_live: r.is_delay_live,
+            hls_special_param: r.hls_special_param,
+            cos_store: r.cos_store,
+            remove_watermark: r.remove_watermark,
+            flv_special_param: r.flv_special_param,
+        }
+    }
+}
+
+impl From<ModifyLiveRecordTemplateRequest> for TemplateFields {
+    fn from(r: ModifyLiveRecordTemplateRequest) -> TemplateFields {
+        TemplateFields {
+            description: r.description,
+            params: [
+                r.flv_param,
+                r.hls_param,
+                r.mp4_param,
+                r.aac_param,
+                r.mp3_param,
+            ],
+            is_delay_live: None,
+            hls_special_param: r.hls_special_param,
+            cos_store: None,
+            remove_watermark: r.remove_watermark,
+            flv_special_param: r.flv_special_param,
+        }
+    }
+}
+
+request! {
+    /// DeleteLiveRecordTemplate.
+    DeleteLiveRecordTemplateRequest {
+        template_id: Option<i64> = int("TemplateId"),
+    }
+}
+
+/// DeleteLiveRecordTemplate's answer.
+pub(in crate::api) type DeleteLiveRecordTemplateResponse = Empty;
+
+request! {
+    /// DescribeLiveRecordTemplate.
+    DescribeLiveRecordTemplateRequest {
+        template_id: Option<i64> = int("TemplateId"),
+    }
+}
+
+/// DescribeLiveRecordTemplate's answer.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::api) struct DescribeLiveRecordTemplateResponse {
+    /// The template.
+    pub(in crate::api) template: RecordTemplateInfo,
+}
+
+request! {
+    /// DescribeLiveRecordTemplates.
+    DescribeLiveRecordTemplatesRequest {
+        is_delay_live: Option<i64> = int("IsDelayLive"),
+    }
+}
+
+/// DescribeLiveRecordTemplates's answer.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::api) struct DescribeLiveRecordTemplatesResponse {
+    /// The templates.
+    pub(in crate::api) templates: Vec<RecordTemplateInfo>,
+}
+
+/// `RecordTemplateInfo`: the id and name, then the body's fields.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::api) struct RecordTemplateInfo {
+    /// TemplateId.
+    pub(in crate::api) template_id: i64,
+    /// TemplateName.
+    pub(in crate::api) template_name: String,
+    /// Everything else, every format present.
+    #[serde(flatten)]
+    pub(in crate::api) body: TemplateBody,
+}
+
+request! {
+    /// CreateLiveRecordRule.
+    CreateLiveRecordRuleRequest {
+        domain_name: Option<String> = text("DomainName"),
+        template_id: Option<i64> = int("TemplateId"),
+        app_name: Option<String> = text("AppName"),
+        stream_name: Option<String> = text("StreamName"),
+    }
+}
+
+/// CreateLiveRecordRule's answer.
+pub(in crate::api) type CreateLiveRecordRuleResponse = Empty;
+
+request! {
+    /// DeleteLiveRecordRule.
+    DeleteLiveRecordRuleRequest {
+        domain_name: Option<String> = text("DomainName"),
+        app_name: Option<String> = text("AppName"),
+        stream_name: Option<String> = text("StreamName"),
+    }
+}
+
+/// DeleteLiveRecordRule's answer.
+pub(in crate::api) type DeleteLiveRecordRuleResponse = Empty;
+
+request! {
+    /// DescribeLiveRecordRules (no parameters).
+    DescribeLiveRecordRulesRequest {}
+}
+
+/// DescribeLiveRecordRules's answer.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::api) struct DescribeLiveRecordRulesResponse {
+    /// The rules.
+    pub(in crate::api) rules: Vec<RuleInfo>,
+}
+
+/// `RuleInfo`.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::api) struct RuleInfo {
+    /// Beijing time.
+    pub(in crate::api) create_time: String,
+    /// Beijing time.
+    pub(in crate::api) update_time: String,
+    /// TemplateId.
+    pub(in crate::api) template_id: i64,
+    /// DomainName.
+    pub(in crate::api) domain_name: String,
+    /// AppName.
+    pub(in crate::api) app_name: String,
+    /// StreamName.
+    pub(in crate::api) stream_name: String,
+}

@@ -1,0 +1,472 @@
+//! Compatibility with Tencent's SDK: the field lists of the official
+//! Python SDK's `live/v20180801/models.py`, copied here as data, against
+//! our request and response structs. Every request field the SDK can send
+//! is one our struct reads (or ignores by name); every field we answer with
+//! has the SDK's name.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::*;
+use crate::api::action::Action;
+
+/// (action, request fields, response fields without RequestId), from the
+/// SDK's `<Action>Request` / `<Action>Response` models.
+const SDK_ACTIONS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "CreateLiveRecord",
+        &[
+            "StreamName",
+            "AppName",
+            "DomainName",
+            "StartTime",
+            "EndTime",
+            "RecordType",
+            "FileFormat",
+            "Highlight",
+            "MixStream",
+            "StreamParam",
+        ],
+        &["TaskId"],
+    ),
+    ("StopLiveRecord", &["StreamName", "TaskId"], &[]),
+    ("DeleteLiveRecord", &["StreamName", "TaskId"], &[]),
+    (
+        "CreateRecordTask",
+        &[
+            "StreamName",
+            "DomainName",
+            "AppName",
+            "EndTime",
+            "StartTime",
+            "StreamType",
+            "TemplateId",
+            "Extension",
+        ],
+        &["TaskId"],
+    ),
+    ("StopRecordTask", &["TaskId"], &[]),
+    ("DeleteRecordTask", &["TaskId"], &[]),
+    (
+        "DescribeRecordTask",
+        &[
+            "StartTime",
+            "EndTime",
+            "StreamName",
+            "DomainName",
+            "AppName",
+            "ScrollToken",
+        ],
+        &["ScrollToken", "TaskList"],
+    ),
+    (
+        "CreateLiveRecordTemplate",
+        &[
+            "TemplateName",
+            "Description",
+            "FlvParam",
+            "HlsParam",
+            "Mp4Param",
+            "AacParam",
+            "IsDelayLive",
+            "HlsSpecialParam",
+            "Mp3Param",
+            "CosStore",
+            "RemoveWatermark",
+            "FlvSpecialParam",
+        ],
+        &["TemplateId"],
+    ),
+    (
+        "ModifyLiveRecordTemplate",
+        &[
+            "TemplateId",
+            "TemplateName",
+            "Description",
+            "FlvParam",
+            "HlsParam",
+            "Mp4Param",
+            "AacParam",
+            "HlsSpecialParam",
+            "Mp3Param",
+            "RemoveWatermark",
+            "FlvSpecialParam",
+        ],
+        &[],
+    ),
+    ("DeleteLiveRecordTemplate", &["TemplateId"], &[]),
+    ("DescribeLiveRecordTemplate", &["TemplateId"], &["Template"]),
+    (
+        "DescribeLiveRecordTemplates",
+        &["IsDelayLive"],
+        &["Templates"],
+    ),
+    (
+        "CreateLiveRecordRule",
+        &["DomainName", "TemplateId", "AppName", "StreamName"],
+        &[],
+    ),
+    (
+        "DeleteLiveRecordRule",
+        &["DomainName", "AppName", "StreamName"],
+        &[],
+    ),
+    ("DescribeLiveRecordRules", &[], &["Rules"]),
+    (
+        "DescribeLiveStreamOnlineList",
+        &["DomainName", "AppName", "PageNum", "PageSize", "StreamName"],
+        &["TotalNum", "TotalPage", "PageNum", "PageSize", "OnlineInfo"],
+    ),
+    (
+        "DescribeLiveStreamState",
+        &["AppName", "DomainName", "StreamName"],
+        &["StreamState"],
+    ),
+    (
+        "DropLiveStream",
+        &["StreamName", "DomainName", "AppName"],
+        &[],
+    ),
+    (
+        "DescribeLiveStreamEventList",
+        &[
+            "StartTime",
+            "EndTime",
+            "AppName",
+            "DomainName",
+            "StreamName",
+            "PageNum",
+            "PageSize",
+            "IsFilter",
+            "IsStrict",
+            "IsAsc",
+        ],
+        &["EventList", "PageNum", "PageSize", "TotalNum", "TotalPage"],
+    ),
+    (
+        "ForbidLiveStream",
+        &[
+            "AppName",
+            "DomainName",
+            "StreamName",
+            "ResumeTime",
+            "Reason",
+        ],
+        &[],
+    ),
+    (
+        "ResumeLiveStream",
+        &["AppName", "DomainName", "StreamName"],
+        &[],
+    ),
+    (
+        "DescribeLivePushAuthKey",
+        &["DomainName"],
+        &["PushAuthKeyInfo"],
+    ),
+    (
+        "ModifyLivePushAuthKey",
+        &[
+            "DomainName",
+            "Enable",
+            "MasterAuthKey",
+            "BackupAuthKey",
+            "AuthDelta",
+        ],
+        &[],
+    ),
+];
+
+/// (model, fields) of the nested SDK models we answer with.
+const SDK_MODELS: &[(&str, &[&str])] = &[
+    (
+        "RecordTemplateInfo",
+        &[
+            "TemplateId",
+            "TemplateName",
+            "Description",
+            "FlvParam",
+            "HlsParam",
+            "Mp4Param",
+            "AacParam",
+            "IsDelayLive",
+            "HlsSpecialParam",
+            "Mp3Param",
+            "RemoveWatermark",
+            "CosStore",
+            "FlvSpecialParam",
+        ],
+    ),
+    (
+        "RecordParam",
+        &[
+            "RecordInterval",
+            "StorageTime",
+            "Enable",
+            "VodSubAppId",
+            "VodFileName",
+            "Procedure",
+            "StorageMode",
+            "ClassId",
+            "CosBucketName",
+            "CosBucketRegion",
+            "CosBucketPath",
+        ],
+    ),
+    ("HlsSpecialParam", &["FlowContinueDuration"]),
+    ("FlvSpecialParam", &["UploadInRecording"]),
+    (
+        "RuleInfo",
+        &[
+            "CreateTime",
+            "UpdateTime",
+            "TemplateId",
+            "DomainName",
+            "AppName",
+            "StreamName",
+        ],
+    ),
+    (
+        "RecordTask",
+        &[
+            "TaskId",
+            "DomainName",
+            "AppName",
+            "StreamName",
+            "StartTime",
+            "EndTime",
+            "TemplateId",
+            "Stopped",
+        ],
+    ),
+    (
+        "StreamOnlineInfo",
+        &[
+            "StreamName",
+            "PublishTimeList",
+            "AppName",
+            "DomainName",
+            "PushToDelay",
+        ],
+    ),
+    ("PublishTime", &["PublishTime"]),
+    (
+        "StreamEventInfo",
+        &[
+            "AppName",
+            "DomainName",
+            "StreamName",
+            "StreamStartTime",
+            "StreamEndTime",
+            "StopReason",
+            "Duration",
+            "ClientIp",
+            "Resolution",
+        ],
+    ),
+    (
+        "PushAuthKeyInfo",
+        &[
+            "DomainName",
+            "Enable",
+            "MasterAuthKey",
+            "BackupAuthKey",
+            "AuthDelta",
+        ],
+    ),
+];
+
+/// The request fields our struct of `action` reads.
+fn request_fields(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::CreateLiveRecord => CreateLiveRecordRequest::FIELDS,
+        Action::StopLiveRecord => StopLiveRecordRequest::FIELDS,
+        Action::DeleteLiveRecord => DeleteLiveRecordRequest::FIELDS,
+        Action::DescribeRecordFiles => DescribeRecordFilesRequest::FIELDS,
+        Action::DeleteRecordFiles => DeleteRecordFilesRequest::FIELDS,
+        Action::CreateRecordTask => CreateRecordTaskRequest::FIELDS,
+        Action::StopRecordTask => StopRecordTaskRequest::FIELDS,
+        Action::DeleteRecordTask => DeleteRecordTaskRequest::FIELDS,
+        Action::DescribeRecordTask => DescribeRecordTaskRequest::FIELDS,
+        Action::CreateLiveRecordTemplate => CreateLiveRecordTemplateRequest::FIELDS,
+        Action::ModifyLiveRecordTemplate => ModifyLiveRecordTemplateRequest::FIELDS,
+        Action::DeleteLiveRecordTemplate => DeleteLiveRecordTemplateRequest::FIELDS,
+        Action::DescribeLiveRecordTemplate => DescribeLiveRecordTemplateRequest::FIELDS,
+        Action::DescribeLiveRecordTemplates => DescribeLiveRecordTemplatesRequest::FIELDS,
+        Action::CreateLiveRecordRule => CreateLiveRecordRuleRequest::FIELDS,
+        Action::DeleteLiveRecordRule => DeleteLiveRecordRuleRequest::FIELDS,
+        Action::DescribeLiveRecordRules => DescribeLiveRecordRulesRequest::FIELDS,
+        Action::DescribeLiveStreamOnlineList => DescribeLiveStreamOnlineListRequest::FIELDS,
+        Action::DescribeLiveStreamState => DescribeLiveStreamStateRequest::FIELDS,
+        Action::DropLiveStream => DropLiveStreamRequest::FIELDS,
+        Action::DescribeLiveStreamEventList => DescribeLiveStreamEventListRequest::FIELDS,
+        Action::ForbidLiveStream => ForbidLiveStreamRequest::FIELDS,
+        Action::ResumeLiveStream => ResumeLiveStreamRequest::FIELDS,
+        Action::DescribeLivePushAuthKey => DescribeLivePushAuthKeyRequest::FIELDS,
+        Action::ModifyLivePushAuthKey => ModifyLivePushAuthKeyRequest::FIELDS,
+    }
+}
+
+/// The top-level keys a response renders with every list non-empty.
+fn keys<T: Serialize>(v: &T) -> Vec<String> {
+    match serde_json::to_value(v).unwrap() {
+        Value::Object(m) => m.keys().cloned().collect(),
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// The response keys of `action` (lists with one default element).
+fn response_fields(action: Action) -> Vec<String> {
+    match action {
+        Action::CreateLiveRecord => keys(&CreateLiveRecordResponse::default()),
+        Action::StopLiveRecord => keys(&StopLiveRecordResponse::default()),
+        Action::DeleteLiveRecord => keys(&DeleteLiveRecordResponse::default()),
+        Action::DescribeRecordFiles => keys(&DescribeRecordFilesResponse::default()),
+        Action::DeleteRecordFiles => keys(&DeleteRecordFilesResponse::default()),
+        Action::CreateRecordTask => keys(&CreateRecordTaskResponse::default()),
+        Action::StopRecordTask => keys(&StopRecordTaskResponse::default()),
+        Action::DeleteRecordTask => keys(&DeleteRecordTaskResponse::default()),
+        Action::DescribeRecordTask => keys(&DescribeRecordTaskResponse::default()),
+        Action::CreateLiveRecordTemplate => keys(&CreateLiveRecordTemplateResponse::default()),
+        Action::ModifyLiveRecordTemplate => keys(&ModifyLiveRecordTemplateResponse::default()),
+        Action::DeleteLiveRecordTemplate => keys(&DeleteLiveRecordTemplateResponse::default()),
+        Action::DescribeLiveRecordTemplate => keys(&DescribeLiveRecordTemplateResponse::default()),
+        Action::DescribeLiveRecordTemplates => {
+            keys(&DescribeLiveRecordTemplatesResponse::default())
+        }
+        Action::CreateLiveRecordRule => keys(&CreateLiveRecordRuleResponse::default()),
+        Action::DeleteLiveRecordRule => keys(&DeleteLiveRecordRuleResponse::default()),
+        Action::DescribeLiveRecordRules => keys(&DescribeLiveRecordRulesResponse::default()),
+        Action::DescribeLiveStreamOnlineList => {
+            keys(&DescribeLiveStreamOnlineListResponse::default())
+        }
+        Action::DescribeLiveStreamState => keys(&DescribeLiveStreamStateResponse::default()),
+        Action::DropLiveStream => keys(&DropLiveStreamResponse::default()),
+        Action::DescribeLiveStreamEventList => {
+            keys(&DescribeLiveStreamEventListResponse::default())
+        }
+        Action::ForbidLiveStream => keys(&ForbidLiveStreamResponse::default()),
+        Action::ResumeLiveStream => keys(&ResumeLiveStreamResponse::default()),
+        Action::DescribeLivePushAuthKey => keys(&DescribeLivePushAuthKeyResponse::default()),
+        Action::ModifyLivePushAuthKey => keys(&ModifyLivePushAuthKeyResponse::default()),
+    }
+}
+
+/// The keys of our nested model called `model` in the SDK.
+fn model_fields(model: &str) -> Vec<String> {
+    use crate::task::template::{FlvSpecialParam, HlsSpecialParam, RecordParam};
+    match model {
+        "RecordTemplateInfo" => keys(&RecordTemplateInfo {
+            body: crate::api::templates::shown_default(),
+            ..RecordTemplateInfo::default()
+        }),
+        "RecordParam" => keys(&RecordParam::default()),
+        "HlsSpecialParam" => keys(&HlsSpecialParam::default()),
+        "FlvSpecialParam" => keys(&FlvSpecialParam::default()),
+        "RuleInfo" => keys(&RuleInfo::default()),
+        "RecordTask" => keys(&RecordTask::default()),
+        "StreamOnlineInfo" => keys(&StreamOnlineInfo::default()),
+        "PublishTime" => keys(&PublishTime::default()),
+        "StreamEventInfo" => keys(&StreamEventInfo::default()),
+        "PushAuthKeyInfo" => keys(&PushAuthKeyInfo::default()),
+        other => panic!("no model {other}"),
+    }
+}
+
+fn sorted<S: AsRef<str>>(v: &[S]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.as_ref().to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_sdk_request_field_is_known() {
+    for (name, request, _) in SDK_ACTIONS {
+        let action = match crate::api::action::ActionName::parse(name) {
+            crate::api::action::ActionName::Known(a) => a,
+            other => panic!("{name}: {other:?}"),
+        };
+        let ours = request_fields(action);
+        for field in *request {
+            assert!(ours.contains(field), "{name}: SDK field {field} is unknown");
+        }
+        // And we read nothing the SDK does not define.
+        for field in ours {
+            assert!(
+                request.contains(field),
+                "{name}: {field} is not an SDK field"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_response_field_has_the_sdk_name() {
+    for (name, _, response) in SDK_ACTIONS {
+        let action = match crate::api::action::ActionName::parse(name) {
+            crate::api::action::ActionName::Known(a) => a,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(sorted(&response_fields(action)), sorted(response), "{name}");
+    }
+    for (model, fields) in SDK_MODELS {
+        assert_eq!(sorted(&model_fields(model)), sorted(fields), "{model}");
+    }
+}
+
+#[test]
+fn every_action_is_covered() {
+    // liverec's own file actions are not in the SDK.
+    let own = [Action::DescribeRecordFiles, Action::DeleteRecordFiles];
+    for a in Action::ALL {
+        let in_sdk = SDK_ACTIONS.iter().any(|(n, _, _)| *n == a.name());
+        assert_eq!(in_sdk, !own.contains(a), "{}", a.name());
+        // Every struct reads without failing on an empty request.
+        assert!(!response_fields(*a).contains(&"RequestId".to_string()));
+        let _ = request_fields(*a);
+    }
+}
+
+#[test]
+fn coercions_of_the_wire_types_are_kept() {
+    let p = tcapi::Params::from_pairs([
+        ("TaskId", "42"),
+        ("StreamName", "s"),
+        ("Highlight", "1"),
+        ("FileIds.0", "a"),
+        ("FileIds.1", "b"),
+        ("Unknown", "x"),
+    ])
+    .unwrap();
+    let r = StopLiveRecordRequest::from_params(&p).unwrap();
+    assert_eq!((r.task_id, r.stream_name.as_deref()), (Some(42), Some("s")));
+    let r = CreateLiveRecordRequest::from_params(&p).unwrap();
+    assert_eq!(r.highlight, Some(1));
+    let r = DeleteRecordFilesRequest::from_params(&p).unwrap();
+    assert_eq!(r.file_ids, Some(vec!["a".to_string(), "b".to_string()]));
+    // A legacy TaskId given as a number where liverec's files take a string.
+    let p = tcapi::Params::from_map(
+        serde_json::json!({"TaskId": 7, "Extension": {"any": 1}, "RemoveWatermark": "True"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let r = DescribeRecordFilesRequest::from_params(&p).unwrap();
+    assert_eq!(r.task_id.as_deref(), Some("7"));
+    let r = CreateRecordTaskRequest::from_params(&p).unwrap();
+    assert_eq!(r._extension, Some(serde_json::json!({"any": 1})));
+    let r = CreateLiveRecordTemplateRequest::from_params(&p).unwrap();
+    assert_eq!(r.remove_watermark, Some(true));
+    // Wrong types are refused naming the field, as the accessors word it.
+    let p = tcapi::Params::from_map(
+        serde_json::json!({"TaskId": "x", "StreamName": 5})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let e = StopLiveRecordRequest::from_params(&p)
+        .unwrap_err()
+        .to_api("");
+    assert_eq!(e.code, tcapi::ErrorCode::InvalidParameter);
+    assert_eq!(e.message, "StreamName must be a string");
+}
