@@ -49,7 +49,13 @@ pub(super) async fn handle(
     body: Body,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let span = tracing::info_span!("req", request_id = %request_id, action = tracing::field::Empty);
+    // The account is recorded once the SecretId is known; never a secret.
+    let span = tracing::info_span!(
+        "req",
+        request_id = %request_id,
+        action = tracing::field::Empty,
+        account = tracing::field::Empty,
+    );
     let result = process(&state, &method, &uri, &headers, body)
         .instrument(span.clone())
         .await;
@@ -69,6 +75,32 @@ pub(super) async fn handle(
             tracing::info!(parent: &span, code = err.code.as_str(), message = %err.message, "request refused");
             reply(tcapi::error_body(&err, &request_id))
         }
+    }
+}
+
+/// The SecretId of a TC3 `Authorization` header
+/// (`TC3-HMAC-SHA256 Credential=AKID…/date/service/tc3_request, …`).
+fn tc3_secret_id(headers: &HeaderMap) -> Option<&str> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let rest = auth.strip_prefix("TC3-HMAC-SHA256")?;
+    let credential = rest.split_once("Credential=")?.1;
+    let id = credential.split(['/', ',']).next()?.trim();
+    (!id.is_empty()).then_some(id)
+}
+
+/// Why the body could not be read: it did not arrive in time (the HTTP
+/// listener's deadline), or it is over the size limit.
+fn body_error(e: &axum::Error) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(t) = c.downcast_ref::<crate::http_server::BodyTimeout>() {
+            return Error::Invalid(t.to_string());
+        }
+        cause = c.source();
+    }
+    Error::TooLarge {
+        what: "request body",
+        limit: tcapi::MAX_POST_BODY,
     }
 }
 
@@ -92,17 +124,24 @@ async fn process(
             },
         ));
     }
+    // TC3 names its SecretId in a header: a request from an unknown key is
+    // refused before its body is read (v1 carries it in the body).
+    if let Some(secret_id) = tc3_secret_id(headers) {
+        let action = || {
+            headers
+                .get("x-tc-action")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(unknown, str::to_string)
+        };
+        match state.store.key(secret_id).await {
+            Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => {}
+            Ok(_) => return Err((action(), Error::SecretIdNotFound)),
+            Err(e) => return Err((action(), e.into())),
+        }
+    }
     let body = match to_bytes(body, tcapi::MAX_POST_BODY).await {
         Ok(b) => b,
-        Err(_) => {
-            return Err((
-                unknown(),
-                Error::TooLarge {
-                    what: "request body",
-                    limit: tcapi::MAX_POST_BODY,
-                },
-            ));
-        }
+        Err(e) => return Err((unknown(), body_error(&e))),
     };
     let header_pairs: Vec<(&str, &str)> = headers
         .iter()
@@ -119,7 +158,10 @@ async fn process(
     tracing::Span::current().record("action", action.as_str());
     let fail = |e: Error| (action.clone(), e);
     let key = match state.store.key(&req.secret_id).await {
-        Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => k,
+        Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => {
+            tracing::Span::current().record("account", k.account_id.as_str());
+            k
+        }
         // A rotated-out key past its grace period is as good as gone.
         Ok(_) => return Err(fail(Error::SecretIdNotFound)),
         Err(e) => return Err(fail(e.into())),
@@ -179,5 +221,35 @@ async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult
         Action::ResumeLiveStream => streams::resume(state, call).await,
         Action::DescribeLivePushAuthKey => push_auth::describe_push_auth_key(state, call).await,
         Action::ModifyLivePushAuthKey => push_auth::modify_push_auth_key(state, call).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_auth(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            header::HeaderValue::from_str(value).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn tc3_secret_id_comes_from_the_credential_scope() {
+        let h = with_auth(
+            "TC3-HMAC-SHA256 Credential=AKIDabc/2026-12-07/live/tc3_request, SignedHeaders=content-type;host, Signature=00",
+        );
+        assert_eq!(tc3_secret_id(&h), Some("AKIDabc"));
+        for bad in [
+            "HmacSHA1 Credential=AKIDabc/x",
+            "TC3-HMAC-SHA256 SignedHeaders=host",
+            "TC3-HMAC-SHA256 Credential=/2026-12-07/live/tc3_request",
+        ] {
+            assert_eq!(tc3_secret_id(&with_auth(bad)), None, "{bad}");
+        }
+        assert_eq!(tc3_secret_id(&HeaderMap::new()), None);
     }
 }

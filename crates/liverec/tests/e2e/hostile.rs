@@ -324,6 +324,10 @@ fn slow_http_clients_are_dropped_and_connections_capped() {
         took >= Duration::from_millis(800) && took < Duration::from_secs(5),
         "{took:?} {answer}"
     );
+    assert!(
+        answer.contains("request body not received within 1s"),
+        "a clear error, not a size error: {answer}"
+    );
     // Four connections are taken; a fifth is closed at once.
     let held: Vec<TcpStream> = (0..4)
         .map(|_| TcpStream::connect(s.api).expect("connect"))
@@ -345,4 +349,25 @@ fn slow_http_clients_are_dropped_and_connections_capped() {
         s.sdk("DescribeRecordFiles", serde_json::json!({})).ok()["TotalCount"],
         0
     );
+}
+
+#[test]
+fn an_unknown_tc3_key_is_refused_before_the_body_is_read() {
+    let s = Server::start();
+    let mut sock = TcpStream::connect(s.api).expect("connect");
+    // Announces 9 MiB and sends none of it: the answer comes at once.
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-TC-Action: DescribeRecordFiles\r\n\
+         Authorization: TC3-HMAC-SHA256 Credential=AKIDnobody/2026-12-07/live/tc3_request, SignedHeaders=content-type;host, Signature=00\r\n\
+         Content-Length: 9437184\r\n\r\n",
+        s.api
+    );
+    sock.write_all(head.as_bytes()).expect("head");
+    sock.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 4096];
+    let n = sock.read(&mut buf).expect("an answer before the body");
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("AuthFailure.SecretIdNotFound"), "{answer}");
 }
