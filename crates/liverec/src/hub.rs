@@ -8,7 +8,7 @@ mod ring;
 mod subscription;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use media::{Frame, Track, Tracks};
 use tokio::sync::broadcast;
@@ -16,10 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::task::StreamKey;
 use ring::Ring;
+use subscription::Queue;
 pub use subscription::{Next, Subscription};
-
-/// Packets buffered per subscriber before it starts losing them.
-const SUBSCRIBER_QUEUE: usize = 4096;
 
 /// One frame as the hub distributes it.
 #[derive(Clone, Debug)]
@@ -108,7 +106,10 @@ impl StopReason {
 #[derive(Debug)]
 struct StreamState {
     ring: Ring,
-    tx: Option<broadcast::Sender<Packet>>,
+    /// The subscribers' queues (dropped subscriptions are pruned on push).
+    subscribers: Vec<Weak<Queue>>,
+    /// The publisher is gone: new subscriptions get only the backlog.
+    ended: bool,
     /// Whether the stream carries video, once known (metadata or first
     /// frame); recordings wait for it before choosing their start.
     has_video: Option<bool>,
@@ -127,10 +128,14 @@ impl LiveStream {
     /// keyframe; `None` starts from the newest keyframe. Audio-only streams
     /// start at the first packet at or after `from_ms`.
     pub fn subscribe(&self, from_ms: Option<i64>) -> Subscription {
-        let st = self.lock();
+        let mut st = self.lock();
         let backlog = st.ring.from(from_ms);
-        let rx = st.tx.as_ref().map(|tx| tx.subscribe());
-        Subscription::new(backlog, rx)
+        let queue = (!st.ended).then(|| {
+            let q = Arc::new(Queue::default());
+            st.subscribers.push(Arc::downgrade(&q));
+            q
+        });
+        Subscription::new(backlog, queue)
     }
 
     /// Whether the stream has video; None until the publisher said or sent it.
@@ -221,7 +226,6 @@ impl Hub {
         if streams.contains_key(&key) {
             return Err(HubError::Busy(key));
         }
-        let (tx, _) = broadcast::channel(SUBSCRIBER_QUEUE);
         let stream = Arc::new(LiveStream {
             key: key.clone(),
             info,
@@ -229,7 +233,8 @@ impl Hub {
             stop: OnceLock::new(),
             state: Mutex::new(StreamState {
                 ring: Ring::new(self.preroll_ms),
-                tx: Some(tx),
+                subscribers: Vec::new(),
+                ended: false,
                 has_video: None,
                 has_audio: None,
             }),
@@ -316,10 +321,13 @@ impl Publisher {
                     st.has_video.get_or_insert(packet.tracks.video.is_some());
                 }
             }
-            if let Some(tx) = &st.tx {
-                // No receivers is fine: nobody records this stream yet.
-                let _ = tx.send(packet.clone());
-            }
+            st.subscribers.retain(|w| match w.upgrade() {
+                Some(q) => {
+                    q.push(packet.clone());
+                    true
+                }
+                None => false,
+            });
             st.ring.push(packet);
         }
         if !self.announced {
@@ -333,7 +341,10 @@ impl Drop for Publisher {
     fn drop(&mut self) {
         {
             let mut st = self.stream.lock();
-            st.tx = None;
+            st.ended = true;
+            for q in st.subscribers.drain(..).filter_map(|w| w.upgrade()) {
+                q.close();
+            }
             st.ring.clear();
         }
         let mut streams = self.hub.streams();

@@ -59,6 +59,25 @@ macro_rules! request {
 }
 pub(crate) use request;
 
+/// A response struct: PascalCase field names as in Tencent's models, each
+/// field visible to the handlers that fill it.
+macro_rules! response {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident: $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, serde::Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        pub(in crate::api) struct $name {
+            $( $(#[$fmeta])* pub(in crate::api) $field: $ty, )*
+        }
+    };
+}
+pub(crate) use response;
+
 /// The readers a [`request!`] field names.
 pub(super) mod read {
     use serde_json::Value;

@@ -1,15 +1,23 @@
 //! A subscriber's view of one live stream: the pre-roll backlog it started
-//! from, then live packets. Reports losses (a subscriber that fell more than
-//! the queue behind) so the caller can resynchronize at a keyframe.
+//! from, then live packets through a queue of its own, bounded in packets
+//! and in bytes. A subscriber that falls further behind loses its oldest
+//! packets (counted, reported once as [`Next::Lost`]) so the caller can
+//! resynchronize at a keyframe; the publisher never waits for it.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::broadcast::{
-    self,
-    error::{RecvError, TryRecvError},
-};
+use tokio::sync::Notify;
 
 use super::Packet;
+
+/// Packets queued per subscriber before it starts losing the oldest.
+pub(super) const MAX_QUEUED_PACKETS: usize = 4096;
+
+/// Payload bytes queued per subscriber before it starts losing the oldest
+/// (payloads are shared with the pre-roll and other subscribers; this
+/// bounds what one slow subscriber keeps alive beyond them).
+pub(super) const MAX_QUEUED_BYTES: usize = 64 << 20;
 
 /// What [`Subscription::next`] yields.
 #[derive(Debug)]
@@ -22,21 +30,89 @@ pub enum Next {
     End,
 }
 
+#[derive(Debug, Default)]
+struct QueueState {
+    packets: VecDeque<Packet>,
+    bytes: usize,
+    lost: u64,
+    closed: bool,
+}
+
+/// One subscriber's queue, filled by the publisher.
+#[derive(Debug, Default)]
+pub(super) struct Queue {
+    state: Mutex<QueueState>,
+    /// One waiter (the subscriber); a notification sent while it is not
+    /// waiting is kept for its next wait.
+    ready: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends a packet, dropping the oldest beyond the caps.
+    pub(super) fn push(&self, packet: Packet) {
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.bytes += packet.frame.data.len();
+            st.packets.push_back(packet);
+            while st.packets.len() > MAX_QUEUED_PACKETS || st.bytes > MAX_QUEUED_BYTES {
+                let Some(old) = st.packets.pop_front() else {
+                    break;
+                };
+                st.bytes -= old.frame.data.len();
+                st.lost += 1;
+            }
+        }
+        self.ready.notify_one();
+    }
+
+    /// The publisher is gone: what is queued is still delivered, then End.
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+
+    /// Payload bytes queued now.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn take(&self) -> Option<Next> {
+        let mut st = self.lock();
+        if st.lost > 0 {
+            let n = std::mem::take(&mut st.lost);
+            metrics::counter!("liverec_subscriber_packets_lost_total").increment(n);
+            metrics::counter!("liverec_subscriber_resyncs_total").increment(1);
+            return Some(Next::Lost(n));
+        }
+        if let Some(p) = st.packets.pop_front() {
+            st.bytes -= p.frame.data.len();
+            return Some(Next::Packet(p));
+        }
+        st.closed.then_some(Next::End)
+    }
+}
+
 /// See the module doc.
 #[derive(Debug)]
 pub struct Subscription {
     backlog: VecDeque<Packet>,
-    rx: Option<broadcast::Receiver<Packet>>,
+    /// None when the stream had already ended at subscribe time.
+    queue: Option<Arc<Queue>>,
 }
 
 impl Subscription {
-    pub(super) fn new(
-        backlog: Vec<Packet>,
-        rx: Option<broadcast::Receiver<Packet>>,
-    ) -> Subscription {
+    pub(super) fn new(backlog: Vec<Packet>, queue: Option<Arc<Queue>>) -> Subscription {
         Subscription {
             backlog: backlog.into(),
-            rx,
+            queue,
         }
     }
 
@@ -51,17 +127,9 @@ impl Subscription {
         if let Some(p) = self.backlog.pop_front() {
             return Some(Next::Packet(p));
         }
-        let Some(rx) = &mut self.rx else {
-            return Some(Next::End);
-        };
-        match rx.try_recv() {
-            Ok(p) => Some(Next::Packet(p)),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Lagged(n)) => {
-                metrics::counter!("liverec_subscriber_packets_lost_total").increment(n);
-                Some(Next::Lost(n))
-            }
-            Err(TryRecvError::Closed) => Some(Next::End),
+        match &self.queue {
+            Some(q) => q.take(),
+            None => Some(Next::End),
         }
     }
 
@@ -70,16 +138,19 @@ impl Subscription {
         if let Some(p) = self.backlog.pop_front() {
             return Next::Packet(p);
         }
-        let Some(rx) = &mut self.rx else {
+        let Some(q) = &self.queue else {
             return Next::End;
         };
-        match rx.recv().await {
-            Ok(p) => Next::Packet(p),
-            Err(RecvError::Lagged(n)) => {
-                metrics::counter!("liverec_subscriber_packets_lost_total").increment(n);
-                Next::Lost(n)
+        loop {
+            if let Some(next) = q.take() {
+                return next;
             }
-            Err(RecvError::Closed) => Next::End,
+            q.ready.notified().await;
         }
+    }
+
+    #[cfg(test)]
+    pub(super) fn queue(&self) -> Option<&Arc<Queue>> {
+        self.queue.as_ref()
     }
 }

@@ -1,5 +1,6 @@
 //! Unit tests of `hub`.
 
+use super::subscription::{MAX_QUEUED_BYTES, MAX_QUEUED_PACKETS};
 use super::*;
 use bytes::Bytes;
 use media::{Frame, Track};
@@ -136,9 +137,46 @@ async fn slow_subscriber_is_told_it_lost_packets() {
         .publish(StreamKey::new("d", "live", "s"), info())
         .unwrap();
     let mut sub = p.stream().subscribe(None);
-    for i in 0..(SUBSCRIBER_QUEUE as i64 + 10) {
+    for i in 0..(MAX_QUEUED_PACKETS as i64 + 10) {
         p.push(pkt(Track::Audio, true, i));
     }
     assert!(matches!(sub.next().await, Next::Lost(10)));
     assert!(matches!(sub.next().await, Next::Packet(_)));
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_keeps_at_most_its_byte_cap() {
+    let hub = Hub::new(1_000);
+    let mut p = hub
+        .publish(StreamKey::new("d", "live", "s"), info())
+        .unwrap();
+    let mut slow = p.stream().subscribe(None);
+    let mut fast = p.stream().subscribe(None);
+    let mib = Bytes::from(vec![0u8; 1 << 20]);
+    let frames = MAX_QUEUED_BYTES / (1 << 20) + 36;
+    for i in 0..frames {
+        let mut packet = pkt(Track::Video, i % 10 == 0, i as i64);
+        packet.frame.data = mib.clone();
+        p.push(packet);
+        // The fast subscriber keeps up and loses nothing.
+        assert!(matches!(fast.next().await, Next::Packet(_)));
+    }
+    let queued = slow.queue().unwrap().bytes();
+    assert!(queued <= MAX_QUEUED_BYTES, "{queued} bytes queued");
+    assert_eq!(queued, MAX_QUEUED_BYTES);
+    assert!(matches!(slow.next().await, Next::Lost(36)));
+    // Then the newest packets, oldest first.
+    match slow.next().await {
+        Next::Packet(packet) => assert_eq!(packet.frame.dts, 36),
+        other => panic!("{other:?}"),
+    }
+    assert!(fast.try_next().is_none(), "nothing more for the fast one");
+    // A dropped subscription is pruned and costs the publisher nothing.
+    drop(slow);
+    p.push(pkt(Track::Audio, true, 999));
+    assert_eq!(p.stream().lock().subscribers.len(), 1);
+    // The end reaches subscribers after what is queued.
+    drop(p);
+    assert!(matches!(fast.next().await, Next::Packet(_)));
+    assert!(matches!(fast.next().await, Next::End));
 }

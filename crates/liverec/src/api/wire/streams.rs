@@ -1,9 +1,7 @@
 //! Requests and responses of the stream actions: online list, state, drop,
 //! publish event list, forbid/resume and the push-authentication keys.
 
-use serde::Serialize;
-
-use super::{Empty, request};
+use super::{Empty, request, response};
 
 request! {
     /// DescribeLiveStreamOnlineList.
@@ -16,44 +14,44 @@ request! {
     }
 }
 
-/// DescribeLiveStreamOnlineList's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLiveStreamOnlineListResponse {
-    /// Live streams matching the filter.
-    pub(in crate::api) total_num: usize,
-    /// Pages.
-    pub(in crate::api) total_page: u64,
-    /// This page (1-based).
-    pub(in crate::api) page_num: u64,
-    /// Page size.
-    pub(in crate::api) page_size: u64,
-    /// This page's streams.
-    pub(in crate::api) online_info: Vec<StreamOnlineInfo>,
+response! {
+    /// DescribeLiveStreamOnlineList's answer.
+    DescribeLiveStreamOnlineListResponse {
+        /// Live streams matching the filter.
+        total_num: usize,
+        /// Pages.
+        total_page: u64,
+        /// This page (1-based).
+        page_num: u64,
+        /// Page size.
+        page_size: u64,
+        /// This page's streams.
+        online_info: Vec<StreamOnlineInfo>,
+    }
 }
 
-/// `StreamOnlineInfo`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct StreamOnlineInfo {
-    /// StreamName.
-    pub(in crate::api) stream_name: String,
-    /// AppName.
-    pub(in crate::api) app_name: String,
-    /// DomainName.
-    pub(in crate::api) domain_name: String,
-    /// When the current publish started.
-    pub(in crate::api) publish_time_list: Vec<PublishTime>,
-    /// 0: not a delayed stream.
-    pub(in crate::api) push_to_delay: i64,
+response! {
+    /// `StreamOnlineInfo`.
+    StreamOnlineInfo {
+        /// StreamName.
+        stream_name: String,
+        /// AppName.
+        app_name: String,
+        /// DomainName.
+        domain_name: String,
+        /// When the current publish started.
+        publish_time_list: Vec<PublishTime>,
+        /// 0: not a delayed stream.
+        push_to_delay: i64,
+    }
 }
 
-/// `PublishTime`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct PublishTime {
-    /// UTC `2019-01-04T12:00:00Z`.
-    pub(in crate::api) publish_time: String,
+response! {
+    /// `PublishTime`.
+    PublishTime {
+        /// UTC `2019-01-04T12:00:00Z`.
+        publish_time: String,
+    }
 }
 
 /// The DomainName, AppName and StreamName of one stream.
@@ -75,12 +73,12 @@ stream_request! {
     DescribeLiveStreamStateRequest
 }
 
-/// DescribeLiveStreamState's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLiveStreamStateResponse {
-    /// `active`, `inactive` or `forbid`.
-    pub(in crate::api) stream_state: &'static str,
+response! {
+    /// DescribeLiveStreamState's answer.
+    DescribeLiveStreamStateResponse {
+        /// `active`, `inactive` or `forbid`.
+        stream_state: &'static str,
+    }
 }
 
 stream_request! {
@@ -107,44 +105,44 @@ request! {
     }
 }
 
-/// DescribeLiveStreamEventList's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLiveStreamEventListResponse {
-    /// This page's sessions.
-    pub(in crate::api) event_list: Vec<StreamEventInfo>,
-    /// This page (1-based).
-    pub(in crate::api) page_num: u64,
-    /// Page size.
-    pub(in crate::api) page_size: u64,
-    /// Sessions matching the filter.
-    pub(in crate::api) total_num: u64,
-    /// Pages.
-    pub(in crate::api) total_page: u64,
+response! {
+    /// DescribeLiveStreamEventList's answer.
+    DescribeLiveStreamEventListResponse {
+        /// This page's sessions.
+        event_list: Vec<StreamEventInfo>,
+        /// This page (1-based).
+        page_num: u64,
+        /// Page size.
+        page_size: u64,
+        /// Sessions matching the filter.
+        total_num: u64,
+        /// Pages.
+        total_page: u64,
+    }
 }
 
-/// `StreamEventInfo`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct StreamEventInfo {
-    /// AppName.
-    pub(in crate::api) app_name: String,
-    /// DomainName.
-    pub(in crate::api) domain_name: String,
-    /// StreamName.
-    pub(in crate::api) stream_name: String,
-    /// UTC start.
-    pub(in crate::api) stream_start_time: String,
-    /// UTC end, "" while live.
-    pub(in crate::api) stream_end_time: String,
-    /// Why the publish ended.
-    pub(in crate::api) stop_reason: String,
-    /// Seconds (so far, while live).
-    pub(in crate::api) duration: i64,
-    /// The publisher's address.
-    pub(in crate::api) client_ip: String,
-    /// `WIDTHxHEIGHT`.
-    pub(in crate::api) resolution: String,
+response! {
+    /// `StreamEventInfo`.
+    StreamEventInfo {
+        /// AppName.
+        app_name: String,
+        /// DomainName.
+        domain_name: String,
+        /// StreamName.
+        stream_name: String,
+        /// UTC start.
+        stream_start_time: String,
+        /// UTC end, "" while live.
+        stream_end_time: String,
+        /// Why the publish ended.
+        stop_reason: String,
+        /// Seconds (so far, while live).
+        duration: i64,
+        /// The publisher's address.
+        client_ip: String,
+        /// `WIDTHxHEIGHT`.
+        resolution: String,
+    }
 }
 
 request! {
@@ -176,28 +174,28 @@ request! {
     }
 }
 
-/// DescribeLivePushAuthKey's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLivePushAuthKeyResponse {
-    /// The caller's settings for the domain.
-    pub(in crate::api) push_auth_key_info: PushAuthKeyInfo,
+response! {
+    /// DescribeLivePushAuthKey's answer.
+    DescribeLivePushAuthKeyResponse {
+        /// The caller's settings for the domain.
+        push_auth_key_info: PushAuthKeyInfo,
+    }
 }
 
-/// `PushAuthKeyInfo`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct PushAuthKeyInfo {
-    /// DomainName.
-    pub(in crate::api) domain_name: String,
-    /// 1 enabled, 0 disabled.
-    pub(in crate::api) enable: i64,
-    /// Master key.
-    pub(in crate::api) master_auth_key: String,
-    /// Backup key.
-    pub(in crate::api) backup_auth_key: String,
-    /// Validity, seconds.
-    pub(in crate::api) auth_delta: i64,
+response! {
+    /// `PushAuthKeyInfo`.
+    PushAuthKeyInfo {
+        /// DomainName.
+        domain_name: String,
+        /// 1 enabled, 0 disabled.
+        enable: i64,
+        /// Master key.
+        master_auth_key: String,
+        /// Backup key.
+        backup_auth_key: String,
+        /// Validity, seconds.
+        auth_delta: i64,
+    }
 }
 
 request! {

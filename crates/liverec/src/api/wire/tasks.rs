@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::request;
+use super::{request, response};
 
 request! {
     /// CreateLiveRecord.
@@ -23,12 +23,12 @@ request! {
     }
 }
 
-/// CreateLiveRecord's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct CreateLiveRecordResponse {
-    /// The legacy (integer) TaskId.
-    pub(in crate::api) task_id: i64,
+response! {
+    /// CreateLiveRecord's answer.
+    CreateLiveRecordResponse {
+        /// The legacy (integer) TaskId.
+        task_id: i64,
+    }
 }
 
 /// StopLiveRecord's answer.
@@ -68,12 +68,12 @@ request! {
     }
 }
 
-/// CreateRecordTask's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct CreateRecordTaskResponse {
-    /// The opaque TaskId.
-    pub(in crate::api) task_id: String,
+response! {
+    /// CreateRecordTask's answer.
+    CreateRecordTaskResponse {
+        /// The opaque TaskId.
+        task_id: String,
+    }
 }
 
 /// StopRecordTask's answer.
@@ -108,36 +108,36 @@ request! {
     }
 }
 
-/// DescribeRecordTask's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeRecordTaskResponse {
-    /// The next page's token ("" on the last page).
-    pub(in crate::api) scroll_token: String,
-    /// The tasks.
-    pub(in crate::api) task_list: Vec<RecordTask>,
+response! {
+    /// DescribeRecordTask's answer.
+    DescribeRecordTaskResponse {
+        /// The next page's token ("" on the last page).
+        scroll_token: String,
+        /// The tasks.
+        task_list: Vec<RecordTask>,
+    }
 }
 
-/// `RecordTask`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct RecordTask {
-    /// TaskId.
-    pub(in crate::api) task_id: Option<String>,
-    /// DomainName.
-    pub(in crate::api) domain_name: String,
-    /// AppName.
-    pub(in crate::api) app_name: String,
-    /// StreamName.
-    pub(in crate::api) stream_name: String,
-    /// Unix seconds.
-    pub(in crate::api) start_time: i64,
-    /// Unix seconds.
-    pub(in crate::api) end_time: i64,
-    /// TemplateId.
-    pub(in crate::api) template_id: i64,
-    /// Unix seconds of the stop, 0 if not stopped.
-    pub(in crate::api) stopped: i64,
+response! {
+    /// `RecordTask`.
+    RecordTask {
+        /// TaskId.
+        task_id: Option<String>,
+        /// DomainName.
+        domain_name: String,
+        /// AppName.
+        app_name: String,
+        /// StreamName.
+        stream_name: String,
+        /// Unix seconds.
+        start_time: i64,
+        /// Unix seconds.
+        end_time: i64,
+        /// TemplateId.
+        template_id: i64,
+        /// Unix seconds of the stop, 0 if not stopped.
+        stopped: i64,
+    }
 }
 
 request! {
@@ -154,50 +154,50 @@ request! {
     }
 }
 
-/// DescribeRecordFiles's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeRecordFilesResponse {
-    /// Files matching the filter.
-    pub(in crate::api) total_count: i64,
-    /// This page.
-    pub(in crate::api) file_list: Vec<RecordFile>,
+response! {
+    /// DescribeRecordFiles's answer.
+    DescribeRecordFilesResponse {
+        /// Files matching the filter.
+        total_count: i64,
+        /// This page.
+        file_list: Vec<RecordFile>,
+    }
 }
 
-/// One file of DescribeRecordFiles.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct RecordFile {
-    /// FileId.
-    pub(in crate::api) file_id: String,
-    /// TaskId.
-    pub(in crate::api) task_id: String,
-    /// DomainName.
-    pub(in crate::api) domain_name: String,
-    /// AppName.
-    pub(in crate::api) app_name: String,
-    /// StreamName.
-    pub(in crate::api) stream_name: String,
-    /// flv, hls, mp4, aac, mp3.
-    pub(in crate::api) file_format: &'static str,
-    /// video, audio.
-    pub(in crate::api) record_type: &'static str,
-    /// Unix seconds.
-    pub(in crate::api) start_time: i64,
-    /// Unix seconds.
-    pub(in crate::api) end_time: i64,
-    /// Unix ms.
-    pub(in crate::api) start_time_ms: i64,
-    /// Unix ms.
-    pub(in crate::api) end_time_ms: i64,
-    /// Seconds.
-    pub(in crate::api) duration: f64,
-    /// Bytes.
-    pub(in crate::api) file_size: i64,
-    /// Download URL.
-    pub(in crate::api) video_url: String,
-    /// recording, finished, …
-    pub(in crate::api) status: &'static str,
+response! {
+    /// One file of DescribeRecordFiles.
+    RecordFile {
+        /// FileId.
+        file_id: String,
+        /// TaskId.
+        task_id: String,
+        /// DomainName.
+        domain_name: String,
+        /// AppName.
+        app_name: String,
+        /// StreamName.
+        stream_name: String,
+        /// flv, hls, mp4, aac, mp3.
+        file_format: &'static str,
+        /// video, audio.
+        record_type: &'static str,
+        /// Unix seconds.
+        start_time: i64,
+        /// Unix seconds.
+        end_time: i64,
+        /// Unix ms.
+        start_time_ms: i64,
+        /// Unix ms.
+        end_time_ms: i64,
+        /// Seconds.
+        duration: f64,
+        /// Bytes.
+        file_size: i64,
+        /// Download URL.
+        video_url: String,
+        /// recording, finished, …
+        status: &'static str,
+    }
 }
 
 /// DeleteRecordFiles's answer.

@@ -3,10 +3,9 @@
 //! as objects here and decoded and validated by `templates/body.rs`, whose
 //! stored form is `task::template::TemplateBody`.
 
-use serde::Serialize;
 use tcapi::Params;
 
-use super::{Empty, request};
+use super::{Empty, request, response};
 use crate::task::FileFormat;
 use crate::task::template::TemplateBody;
 
@@ -28,12 +27,12 @@ request! {
     }
 }
 
-/// CreateLiveRecordTemplate's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct CreateLiveRecordTemplateResponse {
-    /// The new template.
-    pub(in crate::api) template_id: i64,
+response! {
+    /// CreateLiveRecordTemplate's answer.
+    CreateLiveRecordTemplateResponse {
+        /// The new template.
+        template_id: i64,
+    }
 }
 
 request! {
@@ -148,12 +147,12 @@ request! {
     }
 }
 
-/// DescribeLiveRecordTemplate's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLiveRecordTemplateResponse {
-    /// The template.
-    pub(in crate::api) template: RecordTemplateInfo,
+response! {
+    /// DescribeLiveRecordTemplate's answer.
+    DescribeLiveRecordTemplateResponse {
+        /// The template.
+        template: RecordTemplateInfo,
+    }
 }
 
 request! {
@@ -163,25 +162,25 @@ request! {
     }
 }
 
-/// DescribeLiveRecordTemplates's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLiveRecordTemplatesResponse {
-    /// The templates.
-    pub(in crate::api) templates: Vec<RecordTemplateInfo>,
+response! {
+    /// DescribeLiveRecordTemplates's answer.
+    DescribeLiveRecordTemplatesResponse {
+        /// The templates.
+        templates: Vec<RecordTemplateInfo>,
+    }
 }
 
-/// `RecordTemplateInfo`: the id and name, then the body's fields.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct RecordTemplateInfo {
-    /// TemplateId.
-    pub(in crate::api) template_id: i64,
-    /// TemplateName.
-    pub(in crate::api) template_name: String,
-    /// Everything else, every format present.
-    #[serde(flatten)]
-    pub(in crate::api) body: TemplateBody,
+response! {
+    /// `RecordTemplateInfo`: the id and name, then the body's fields.
+    RecordTemplateInfo {
+        /// TemplateId.
+        template_id: i64,
+        /// TemplateName.
+        template_name: String,
+        /// Everything else, every format present.
+        #[serde(flatten)]
+        body: TemplateBody,
+    }
 }
 
 request! {
@@ -214,28 +213,28 @@ request! {
     DescribeLiveRecordRulesRequest {}
 }
 
-/// DescribeLiveRecordRules's answer.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct DescribeLiveRecordRulesResponse {
-    /// The rules.
-    pub(in crate::api) rules: Vec<RuleInfo>,
+response! {
+    /// DescribeLiveRecordRules's answer.
+    DescribeLiveRecordRulesResponse {
+        /// The rules.
+        rules: Vec<RuleInfo>,
+    }
 }
 
-/// `RuleInfo`.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::api) struct RuleInfo {
-    /// Beijing time.
-    pub(in crate::api) create_time: String,
-    /// Beijing time.
-    pub(in crate::api) update_time: String,
-    /// TemplateId.
-    pub(in crate::api) template_id: i64,
-    /// DomainName.
-    pub(in crate::api) domain_name: String,
-    /// AppName.
-    pub(in crate::api) app_name: String,
-    /// StreamName.
-    pub(in crate::api) stream_name: String,
+response! {
+    /// `RuleInfo`.
+    RuleInfo {
+        /// Beijing time.
+        create_time: String,
+        /// Beijing time.
+        update_time: String,
+        /// TemplateId.
+        template_id: i64,
+        /// DomainName.
+        domain_name: String,
+        /// AppName.
+        app_name: String,
+        /// StreamName.
+        stream_name: String,
+    }
 }
