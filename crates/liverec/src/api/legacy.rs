@@ -121,20 +121,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     if highlight && live.is_empty() {
         return Err(Error::StreamOffline { app, stream });
     }
-    // The daily quota counts from midnight China Standard Time.
-    let day_start = crate::clock::cst_day_start(now);
-    let created = store
-        .count_tasks_created_since(&call.account_id, day_start)
-        .await?;
-    if created >= i64::try_from(state.settings.max_tasks_per_day).unwrap_or(i64::MAX) {
-        return Err(Error::DailyTaskQuota(state.settings.max_tasks_per_day));
-    }
-    let running = store
-        .count_tasks_overlapping(&call.account_id, start_ms.max(now), end_ms)
-        .await?;
-    if running >= i64::try_from(state.settings.max_running_tasks).unwrap_or(i64::MAX) {
-        return Err(Error::RunningTaskQuota(state.settings.max_running_tasks));
-    }
+    task_ops::check_quotas(state, call, Family::Legacy, (start_ms, end_ms), now).await?;
     let task = store
         .insert_task(&NewTask {
             family: Family::Legacy,

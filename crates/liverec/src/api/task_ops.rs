@@ -1,6 +1,6 @@
 //! What the legacy (CreateLiveRecord) and new (CreateRecordTask) task
-//! families share: recognising a client's retry of a create call, and
-//! stopping a task.
+//! families share: recognising a client's retry of a create call, the
+//! per-account quotas, and stopping a task.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -10,6 +10,7 @@ use super::endpoint::Call;
 use super::error::Error;
 use crate::plan::PlanKey;
 use crate::store::Task;
+use crate::task::Family;
 
 /// An identical create call within this window is a retry of the first.
 const RETRY_WINDOW_MS: i64 = 60_000;
@@ -18,6 +19,37 @@ const RETRY_WINDOW_MS: i64 = 60_000;
 /// of the fields that define the task.
 pub(super) fn request_hash(canonical: &Value) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Refuses a create that would pass the account's quotas for its family:
+/// tasks created since midnight China Standard Time (`max_tasks_per_day`)
+/// and tasks armed at some moment of the new task's window
+/// (`max_running_tasks`). Call it under the account's create lock.
+pub(super) async fn check_quotas(
+    state: &AppState,
+    call: &Call,
+    family: Family,
+    window: (i64, i64),
+    now: i64,
+) -> Result<(), Error> {
+    let settings = &state.settings;
+    let day_start = crate::clock::cst_day_start(now);
+    let created = state
+        .store
+        .count_tasks_created_since(&call.account_id, family, day_start)
+        .await?;
+    if created >= i64::try_from(settings.max_tasks_per_day).unwrap_or(i64::MAX) {
+        return Err(Error::DailyTaskQuota(settings.max_tasks_per_day));
+    }
+    let (start, end) = window;
+    let running = state
+        .store
+        .count_tasks_overlapping(&call.account_id, family, start.max(now), end)
+        .await?;
+    if running >= i64::try_from(settings.max_running_tasks).unwrap_or(i64::MAX) {
+        return Err(Error::RunningTaskQuota(settings.max_running_tasks));
+    }
+    Ok(())
 }
 
 /// The task an identical create call of this account made within the retry

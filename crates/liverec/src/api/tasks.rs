@@ -102,6 +102,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
         return task_id_reply(t);
     }
+    task_ops::check_quotas(state, call, Family::Task, (start, end), now).await?;
     let store = &state.store;
     let task = store
         .insert_task(&NewTask {

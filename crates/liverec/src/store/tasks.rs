@@ -257,35 +257,43 @@ impl Store {
         rows.iter().map(task_from_row).collect()
     }
 
-    /// Tasks created by `account_id` at or after `since_ms` (deleted ones
-    /// excluded, as Tencent counts them).
-    pub async fn count_tasks_created_since(&self, account_id: &str, since_ms: i64) -> Result<i64> {
+    /// Tasks of one family created by `account_id` at or after `since_ms`
+    /// (deleted ones excluded, as Tencent counts them).
+    pub async fn count_tasks_created_since(
+        &self,
+        account_id: &str,
+        family: Family,
+        since_ms: i64,
+    ) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND created_ms >= $2 AND deleted_ms IS NULL \
-             AND family = 'legacy'",
+             AND family = $3",
         )
         .bind(account_id)
         .bind(since_ms)
+        .bind(family_name(family))
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
     }
 
-    /// Tasks of `account_id` that are armed at some moment of
+    /// Tasks of one family of `account_id` that are armed at some moment of
     /// [`start_ms`, `end_ms`) (not stopped, not deleted).
     pub async fn count_tasks_overlapping(
         &self,
         account_id: &str,
+        family: Family,
         start_ms: i64,
         end_ms: i64,
     ) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND deleted_ms IS NULL AND stopped_ms IS NULL \
-             AND family = 'legacy' AND start_ms < $3 AND end_ms > $2",
+             AND family = $4 AND start_ms < $3 AND end_ms > $2",
         )
         .bind(account_id)
         .bind(start_ms)
         .bind(end_ms)
+        .bind(family_name(family))
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
@@ -365,8 +373,24 @@ mod tests {
                 t2.id
             );
             assert!(s.find_duplicate("b", "h", 0).await.unwrap().is_none());
-            assert_eq!(s.count_tasks_created_since("a", 0).await.unwrap(), 2);
-            assert_eq!(s.count_tasks_overlapping("a", 6000, 7000).await.unwrap(), 1);
+            assert_eq!(
+                s.count_tasks_created_since("a", Family::Legacy, 0)
+                    .await
+                    .unwrap(),
+                2
+            );
+            assert_eq!(
+                s.count_tasks_overlapping("a", Family::Legacy, 6000, 7000)
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert_eq!(
+                s.count_tasks_created_since("a", Family::Task, 0)
+                    .await
+                    .unwrap(),
+                0
+            );
             s.stop_task(t2.id, 3000).await.unwrap();
             s.stop_task(t2.id, 4000).await.unwrap();
             assert_eq!(

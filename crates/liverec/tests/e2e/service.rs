@@ -273,6 +273,34 @@ fn quotas_and_rate_limits() {
 }
 
 #[test]
+fn record_task_quotas_count_their_own_family() {
+    let s = Server::start_with(&[
+        ("LIVEREC_MAX_TASKS_PER_DAY", "3"),
+        ("LIVEREC_MAX_RUNNING_TASKS", "2"),
+    ]);
+    let t = now_s();
+    // Two legacy tasks over the same window use the legacy quota only.
+    for name in ["l1", "l2"] {
+        s.sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": name, "StartTime": cst(t + 100), "EndTime": cst(t + 400)}),
+        )
+        .ok();
+    }
+    let task = |name: &str, a: i64, b: i64| {
+        json!({"StreamName": name, "AppName": "live", "DomainName": "q.example.com",
+               "StartTime": t + a, "EndTime": t + b})
+    };
+    s.sdk("CreateRecordTask", task("r1", 100, 200)).ok();
+    s.sdk("CreateRecordTask", task("r2", 150, 250)).ok();
+    s.sdk("CreateRecordTask", task("r3", 180, 190))
+        .err("LimitExceeded.MaximumRunningTask");
+    s.sdk("CreateRecordTask", task("r4", 300, 400)).ok();
+    s.sdk("CreateRecordTask", task("r5", 500, 600))
+        .err("LimitExceeded.MaximumTask");
+}
+
+#[test]
 fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     let s = Server::start();
     let url = s.rtmp_url("live", "solo");
