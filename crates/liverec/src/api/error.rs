@@ -62,6 +62,18 @@ pub(crate) enum Error {
     /// A malformed rule DomainName (the message quotes it).
     DomainFormat(String),
 
+    // ---- push domains ----
+    /// A DomainName longer than allowed (the message says the limit).
+    DomainTooLong(String),
+    /// AddLiveDomain of a domain the caller claimed already.
+    DomainExists(String),
+    /// AddLiveDomain of a domain another account claimed.
+    DomainTaken(String),
+    /// Describe/Delete of a domain the caller did not claim.
+    DomainNotFound(String),
+    /// The account has the maximum number (the value) of domains.
+    TooManyDomains(usize),
+
     // ---- tasks and files ----
     /// A legacy TaskId that does not exist for this stream.
     LegacyTaskNotFound {
@@ -181,6 +193,23 @@ impl Error {
             Error::InvalidValue(m) => (C::InvalidParameterValue, m.clone()),
             Error::VodFileName(m) => (C::InvalidParameterInvalidVodFileName, m.clone()),
             Error::DomainFormat(m) => (C::InvalidParameterDomainFormatError, m.clone()),
+            Error::DomainTooLong(m) => (C::InvalidParameterDomainTooLong, m.clone()),
+            Error::DomainExists(d) => (
+                C::InvalidParameterDomainAlreadyExist,
+                format!("Domain {d} is already one of this account's push domains."),
+            ),
+            Error::DomainTaken(d) => (
+                C::FailedOperationDomainAdded,
+                format!("Domain {d} was already added by another account."),
+            ),
+            Error::DomainNotFound(d) => (
+                C::ResourceNotFoundDomainNotExist,
+                format!("Domain {d} is not a push domain of this account."),
+            ),
+            Error::TooManyDomains(max) => (
+                C::FailedOperationHostOutLimit,
+                format!("An account has at most {max} push domains; delete one first."),
+            ),
             Error::LegacyTaskNotFound { id, stream } => (
                 C::ResourceNotFoundTaskId,
                 format!("TaskId {id} does not exist for stream {stream}."),
