@@ -51,6 +51,27 @@ pub(super) fn domain_name(value: Option<String>) -> Result<String, Error> {
     Ok(d)
 }
 
+/// Whether `account_id` owns the (normalized) `domain`: it claimed it, or
+/// nobody did and it is the bootstrap account.
+pub(super) async fn owns(state: &AppState, account_id: &str, domain: &str) -> Result<bool, Error> {
+    Ok(state.store.domain_owner(domain).await? == account_id)
+}
+
+/// Refuses with `refusal(domain)` unless `account_id` owns `domain`.
+pub(super) async fn require_owner(
+    state: &AppState,
+    account_id: &str,
+    domain: &str,
+    refusal: fn(String) -> Error,
+) -> Result<(), Error> {
+    if owns(state, account_id, domain).await? {
+        Ok(())
+    } else {
+        tracing::info!(%domain, account = %account_id, "refused: the domain belongs to another account");
+        Err(refusal(domain.to_string()))
+    }
+}
+
 fn domain_type(value: Option<u64>) -> Result<u64, Error> {
     value.ok_or_else(|| missing("DomainType"))
 }

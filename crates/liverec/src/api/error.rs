@@ -73,6 +73,11 @@ pub(crate) enum Error {
     DomainNotFound(String),
     /// The account has the maximum number (the value) of domains.
     TooManyDomains(usize),
+    /// A stream action naming a domain another account owns (or nobody
+    /// claimed, for any account but the bootstrap one).
+    StreamDomainNotOwned(String),
+    /// Push-authentication keys of a domain the caller does not own.
+    PushDomainNotOwned(String),
 
     // ---- tasks and files ----
     /// A legacy TaskId that does not exist for this stream.
@@ -209,6 +214,14 @@ impl Error {
             Error::TooManyDomains(max) => (
                 C::FailedOperationHostOutLimit,
                 format!("An account has at most {max} push domains; delete one first."),
+            ),
+            Error::StreamDomainNotOwned(d) => (
+                C::InternalErrorConfigNotExist,
+                format!("DomainName {d} is not a push domain of this account."),
+            ),
+            Error::PushDomainNotOwned(d) => (
+                C::ResourceNotFoundPushDomainNoRecord,
+                format!("DomainName {d} is not a push domain of this account."),
             ),
             Error::LegacyTaskNotFound { id, stream } => (
                 C::ResourceNotFoundTaskId,

@@ -4,6 +4,7 @@
 //! and recording actions scoped to the owner of a stream's domain.
 
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -190,4 +191,281 @@ fn domains_are_claimed_once_listed_and_released() {
         domain_names(&mine),
         ["cli.example.com", "second.example.com"]
     );
+}
+
+/// The StreamNames of an online list.
+fn online_names(s: &Server, o: &SdkOpts) -> Vec<String> {
+    let r = s
+        .sdk_with(o, "DescribeLiveStreamOnlineList", json!({}))
+        .ok();
+    let mut v: Vec<String> = r["OnlineInfo"]
+        .as_array()
+        .expect("OnlineInfo")
+        .iter()
+        .map(|i| i["StreamName"].as_str().unwrap_or_default().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// UTC `2019-01-04T12:00:00Z` of Unix seconds.
+fn time_utc(unix_s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .expect("time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+fn stream(domain: &str, name: &str) -> Value {
+    json!({"DomainName": domain, "AppName": "live", "StreamName": name})
+}
+
+fn state(s: &Server, o: &SdkOpts, domain: &str, name: &str) -> String {
+    s.sdk_with(o, "DescribeLiveStreamState", stream(domain, name))
+        .ok()["StreamState"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A `liverec-push` URL of live/`name` on the server's RTMP port, with the
+/// host `host` (its tcUrl domain).
+fn url_on(s: &Server, host: &str, name: &str) -> String {
+    format!("rtmp://{host}:{}/live/{name}", s.rtmp.port())
+}
+
+#[test]
+fn every_stream_action_is_the_domain_owners() {
+    let s = Server::start();
+    let a = SdkOpts::default();
+    let b = s.new_account("tenant-b");
+    // B owns "localhost"; 127.0.0.1, claimed by nobody, is the bootstrap
+    // account's (A's).
+    s.sdk_with(
+        &b,
+        "AddLiveDomain",
+        json!({"DomainName": "localhost", "DomainType": 0}),
+    )
+    .ok();
+    let _pa = s.publish("own-a", "h264_aac_10s.flv");
+    let _pb = s.publish_with("own-b", || {
+        Publisher::push(&url_on(&s, "localhost", "own-b"), "h264_aac_10s.flv")
+    });
+    assert_eq!(online_names(&s, &a), ["own-a"]);
+    assert_eq!(online_names(&s, &b), ["own-b"]);
+    assert_eq!(state(&s, &a, "127.0.0.1", "own-a"), "active");
+    assert_eq!(state(&s, &b, "localhost", "own-b"), "active");
+
+    // Each account, on the other's stream: the not-found code, never a
+    // result, and nothing changes.
+    let now = now_s();
+    let window = |extra: Value| {
+        let mut p = json!({
+            "StartTime": time_utc(now - 600),
+            "EndTime": time_utc(now + 60),
+        });
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    for (who, other_domain, other_stream) in
+        [(&b, "127.0.0.1", "own-a"), (&a, "localhost", "own-b")]
+    {
+        let target = stream(other_domain, other_stream);
+        for action in [
+            "DescribeLiveStreamState",
+            "DropLiveStream",
+            "ForbidLiveStream",
+            "ResumeLiveStream",
+        ] {
+            let m = s
+                .sdk_with(who, action, target.clone())
+                .err("InternalError.ConfigNotExist");
+            assert!(m.contains(other_domain), "{action}: {m}");
+        }
+        s.sdk_with(
+            who,
+            "DescribeLiveStreamOnlineList",
+            json!({"DomainName": other_domain}),
+        )
+        .err("InternalError.ConfigNotExist");
+        s.sdk_with(
+            who,
+            "DescribeLiveStreamEventList",
+            window(json!({"DomainName": other_domain})),
+        )
+        .err("InternalError.ConfigNotExist");
+        s.sdk_with(
+            who,
+            "DescribeLivePushAuthKey",
+            json!({"DomainName": other_domain}),
+        )
+        .err("ResourceNotFound.PushDomainNoRecord");
+        s.sdk_with(
+            who,
+            "ModifyLivePushAuthKey",
+            json!({"DomainName": other_domain, "Enable": 1, "MasterAuthKey": "stolen"}),
+        )
+        .err("ResourceNotFound.PushDomainNoRecord");
+    }
+    // Both streams are still live, neither forbidden nor dropped.
+    assert_eq!(state(&s, &a, "127.0.0.1", "own-a"), "active");
+    assert_eq!(state(&s, &b, "localhost", "own-b"), "active");
+    assert_eq!((s.publishes("own-a"), s.publishes("own-b")), (1, 1));
+    // The publish history is each account's own.
+    let events = |o: &SdkOpts| {
+        let r = s
+            .sdk_with(o, "DescribeLiveStreamEventList", window(json!({})))
+            .ok();
+        r["EventList"]
+            .as_array()
+            .expect("EventList")
+            .iter()
+            .map(|e| e["StreamName"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(&a), ["own-a"]);
+    assert_eq!(events(&b), ["own-b"]);
+    // The owner may act: B drops its own stream.
+    s.sdk_with(&b, "DropLiveStream", stream("localhost", "own-b"))
+        .ok();
+    wait_for(Duration::from_secs(10), "own-b dropped", || {
+        (state(&s, &b, "localhost", "own-b") == "inactive").then_some(())
+    });
+    assert_eq!(state(&s, &a, "127.0.0.1", "own-a"), "active");
+}
+
+#[test]
+fn push_authentication_uses_the_owners_keys_only() {
+    let s = Server::start();
+    let a = SdkOpts::default();
+    let b = s.new_account("tenant-b");
+    s.sdk_with(
+        &b,
+        "AddLiveDomain",
+        json!({"DomainName": "LOCALHOST.", "DomainType": 0}),
+    )
+    .ok();
+    let (key_a, key_b) = ("keyOfAccountA", "keyOfAccountB");
+    s.sdk_with(
+        &a,
+        "ModifyLivePushAuthKey",
+        json!({"DomainName": "127.0.0.1", "Enable": 1, "MasterAuthKey": key_a}),
+    )
+    .ok();
+    s.sdk_with(
+        &b,
+        "ModifyLivePushAuthKey",
+        json!({"DomainName": "localhost", "Enable": 1, "MasterAuthKey": key_b}),
+    )
+    .ok();
+    let tx_time = format!("{:X}", now_s() + 300);
+    let signed = |host: &str, name: &str, key: &str| {
+        format!(
+            "{}?txSecret={}&txTime={tx_time}",
+            url_on(&s, host, name),
+            tcapi::push_tx_secret(key, name, &tx_time)
+        )
+    };
+    // The other account's key does not open a domain.
+    crate::streams::assert_refused(
+        &signed("localhost", "pa-x", key_a),
+        "NetStream.Publish.Unauthorized",
+    );
+    crate::streams::assert_refused(
+        &signed("127.0.0.1", "pa-y", key_b),
+        "NetStream.Publish.Unauthorized",
+    );
+    assert_eq!((s.publishes("pa-x"), s.publishes("pa-y")), (0, 0));
+    // The owner's key does.
+    let (st, err) = crate::streams::push_once(&signed("localhost", "pa-b", key_b));
+    assert!(
+        st.is_some_and(|st| st.success()),
+        "B's key on B's domain: {err}"
+    );
+    let (st, err) = crate::streams::push_once(&signed("127.0.0.1", "pa-a", key_a));
+    assert!(
+        st.is_some_and(|st| st.success()),
+        "A's key on A's domain: {err}"
+    );
+    let log = s.log();
+    assert!(
+        log.contains("push authentication failed for localhost/live/pa-x: wrong txSecret"),
+        "{log}"
+    );
+    assert!(!log.contains(key_a) && !log.contains(key_b));
+}
+
+/// ffmpeg publishing `fixture` (looped, real time) to live/`name` on the
+/// server's RTMP port with the tcUrl `tc_url`, which may name any host.
+struct TcUrlPublisher(std::process::Child);
+
+impl TcUrlPublisher {
+    fn start(s: &Server, name: &str, tc_url: &str) -> TcUrlPublisher {
+        let child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
+            .args(["-re", "-stream_loop", "-1", "-i"])
+            .arg(fixture("h264_aac_10s.flv"))
+            .args(["-c", "copy", "-f", "flv", "-rtmp_tcurl", tc_url])
+            .arg(s.rtmp_url("live", name))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start ffmpeg");
+        TcUrlPublisher(child)
+    }
+}
+
+impl Drop for TcUrlPublisher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn strict_domains_and_a_trailing_dot_tc_url() {
+    let mut s = Server::start_with(&[("LIVEREC_STRICT_DOMAINS", "true")]);
+    let b = s.new_account("tenant-b");
+    // Nobody claimed 127.0.0.1: refused, with the reason logged.
+    crate::streams::assert_refused(&s.rtmp_url("live", "st-1"), "NetStream.Publish.Rejected");
+    let log = s.wait_log("is not a push domain of any account");
+    assert!(log.contains("127.0.0.1/live/st-1"), "{log}");
+    assert_eq!(s.publishes("st-1"), 0);
+    // Claimed (by the operator for the bootstrap account), it is accepted.
+    let (ok, text) = domains_cli(&s, &["add", "127.0.0.1"]);
+    assert!(ok, "{text}");
+    let (st, err) = crate::streams::push_once(&s.rtmp_url("live", "st-2"));
+    assert!(st.is_some_and(|st| st.success()), "claimed: {err}");
+
+    // `Example.COM.:1935` is example.com: B's once B claims it.
+    let tc = "rtmp://Example.COM.:1935/live";
+    {
+        let _p = TcUrlPublisher::start(&s, "st-dot", tc);
+        let log = s.wait_log("example.com/live/st-dot");
+        assert!(
+            log.contains(
+                "domain example.com of stream example.com/live/st-dot is not a push domain"
+            ),
+            "{log}"
+        );
+    }
+    s.sdk_with(
+        &b,
+        "AddLiveDomain",
+        json!({"DomainName": "example.com", "DomainType": 0}),
+    )
+    .ok();
+    let _p = TcUrlPublisher::start(&s, "st-dot", tc);
+    s.wait_publishes("st-dot", 1);
+    let r = s
+        .sdk_with(&b, "DescribeLiveStreamOnlineList", json!({}))
+        .ok();
+    assert_eq!(r["OnlineInfo"][0]["StreamName"], "st-dot", "{r}");
+    assert_eq!(r["OnlineInfo"][0]["DomainName"], "example.com", "{r}");
+    assert_eq!(online_names(&s, &SdkOpts::default()), Vec::<String>::new());
+    assert_eq!(state(&s, &b, "EXAMPLE.com.", "st-dot"), "active");
+    s.stop();
 }

@@ -192,6 +192,16 @@ fn table() -> Vec<(Error, &'static str, String)> {
             "An account has at most 100 push domains; delete one first.".into(),
         ),
         (
+            Error::StreamDomainNotOwned("a.com".into()),
+            "InternalError.ConfigNotExist",
+            "DomainName a.com is not a push domain of this account.".into(),
+        ),
+        (
+            Error::PushDomainNotOwned("a.com".into()),
+            "ResourceNotFound.PushDomainNoRecord",
+            "DomainName a.com is not a push domain of this account.".into(),
+        ),
+        (
             Error::Internal("disk on fire".into()),
             "InternalError",
             format!("Internal error; quote RequestId {RID} when reporting it."),
@@ -221,6 +231,8 @@ fn variant(e: &Error) -> &'static str {
         Error::DomainTaken(_) => "DomainTaken",
         Error::DomainNotFound(_) => "DomainNotFound",
         Error::TooManyDomains(_) => "TooManyDomains",
+        Error::StreamDomainNotOwned(_) => "StreamDomainNotOwned",
+        Error::PushDomainNotOwned(_) => "PushDomainNotOwned",
         Error::LegacyTaskNotFound { .. } => "LegacyTaskNotFound",
         Error::TaskNotFound(_) => "TaskNotFound",
         Error::TaskRecording(_) => "TaskRecording",
@@ -241,7 +253,7 @@ fn variant(e: &Error) -> &'static str {
 }
 
 /// How many variants [`variant`] names (update with the enum).
-const VARIANTS: usize = 35;
+const VARIANTS: usize = 37;
 
 #[test]
 fn every_variant_has_its_code_and_envelope() {
