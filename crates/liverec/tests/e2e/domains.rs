@@ -469,3 +469,109 @@ fn strict_domains_and_a_trailing_dot_tc_url() {
     assert_eq!(state(&s, &b, "EXAMPLE.com.", "st-dot"), "active");
     s.stop();
 }
+
+#[test]
+fn recording_another_accounts_stream_is_refused_or_records_nothing() {
+    let s = Server::start();
+    let b = s.new_account("tenant-b");
+    s.sdk_with(
+        &b,
+        "AddLiveDomain",
+        json!({"DomainName": "localhost", "DomainType": 0}),
+    )
+    .ok();
+    let _pa = s.publish("rec-a", "h264_aac_10s.flv");
+    let _pb = s.publish_with("rec-b", || {
+        Publisher::push(&url_on(&s, "localhost", "rec-b"), "h264_aac_10s.flv")
+    });
+    let now = now_s();
+    // Highlights of A's stream, named by domain or not: not live for B.
+    for p in [
+        json!({"StreamName": "rec-a", "DomainName": "127.0.0.1", "Highlight": 1}),
+        json!({"StreamName": "rec-a", "Highlight": 1}),
+    ] {
+        s.sdk_with(&b, "CreateLiveRecord", p)
+            .err("ResourceUnavailable.StreamNotExist");
+    }
+    // Scheduled tasks and rules naming A's domain do not exist for B.
+    s.sdk_with(
+        &b,
+        "CreateLiveRecord",
+        json!({"StreamName": "rec-a", "DomainName": "127.0.0.1",
+               "StartTime": cst(now - 10), "EndTime": cst(now + 120)}),
+    )
+    .err_naming("ResourceNotFound.DomainNotExist", "127.0.0.1");
+    s.sdk_with(
+        &b,
+        "CreateRecordTask",
+        json!({"StreamName": "rec-a", "DomainName": "127.0.0.1", "AppName": "live",
+               "EndTime": now + 120}),
+    )
+    .err_naming("ResourceNotFound.DomainNotExist", "127.0.0.1");
+    let template = s
+        .sdk_with(
+            &b,
+            "CreateLiveRecordTemplate",
+            json!({"TemplateName": "b", "FlvParam": {"Enable": 1}}),
+        )
+        .ok()["TemplateId"]
+        .clone();
+    s.sdk_with(
+        &b,
+        "CreateLiveRecordRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "rec-a",
+               "TemplateId": template}),
+    )
+    .err("ResourceNotFound.DomainNotExist");
+    // A task without a DomainName is accepted but matches only B's streams:
+    // it would record a rec-a on B's domains, never A's rec-a.
+    let b_task = s
+        .sdk_with(
+            &b,
+            "CreateLiveRecord",
+            json!({"StreamName": "rec-a", "StartTime": cst(now - 10), "EndTime": cst(now + 120)}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    // A records its own stream meanwhile.
+    let (_, a_files) = s.record_for("rec-a", 2);
+    assert_eq!(a_files.len(), 1);
+    assert_eq!(a_files[0]["DomainName"], "127.0.0.1", "{}", a_files[0]);
+    let b_files = s.sdk_with(&b, "DescribeRecordFiles", json!({})).ok();
+    assert_eq!(b_files["TotalCount"], 0, "B recorded A's stream: {b_files}");
+    s.sdk_with(
+        &b,
+        "StopLiveRecord",
+        json!({"StreamName": "rec-a", "TaskId": b_task}),
+    )
+    .ok();
+    // B records its own stream.
+    let b_high = s
+        .sdk_with(
+            &b,
+            "CreateLiveRecord",
+            json!({"StreamName": "rec-b", "Highlight": 1}),
+        )
+        .ok()["TaskId"]
+        .as_i64()
+        .expect("TaskId");
+    std::thread::sleep(Duration::from_secs(2));
+    s.sdk_with(
+        &b,
+        "StopLiveRecord",
+        json!({"StreamName": "rec-b", "TaskId": b_high}),
+    )
+    .ok();
+    let files = wait_for(Duration::from_secs(10), "B's file", || {
+        let r = s.sdk_with(&b, "DescribeRecordFiles", json!({})).ok();
+        let list = r["FileList"].as_array().cloned().unwrap_or_default();
+        (list.len() == 1 && list[0]["Status"] != "recording").then_some(list)
+    });
+    assert_eq!(files[0]["StreamName"], "rec-b");
+    assert_eq!(files[0]["DomainName"], "localhost");
+    // A's listing has only A's file.
+    let mine = s.files(json!({}));
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["StreamName"], "rec-a");
+}
