@@ -129,8 +129,8 @@ async fn domains(store: &liverec::store::Store, action: DomainsAction) -> anyhow
     match action {
         DomainsAction::Add { domain, account } => {
             let name = normalize_domain(&domain);
-            if name.is_empty() {
-                anyhow::bail!("empty domain name");
+            if !liverec::task::is_domain_name(&name) {
+                anyhow::bail!("{domain:?} is not a valid domain name");
             }
             if !store.account_exists(&account).await? {
                 anyhow::bail!("no account {account} (see `liverec keys list`)");

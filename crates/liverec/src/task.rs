@@ -163,6 +163,13 @@ pub fn normalize_domain(host: &str) -> String {
     without_dot.to_ascii_lowercase()
 }
 
+/// Whether a normalized domain is well formed: letters, digits, `.`, `-`,
+/// `_` (or an IP literal's `:`, `[`, `]`), not empty, no empty label.
+pub fn is_domain_name(d: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
+    !d.is_empty() && d.chars().all(ok) && !d.starts_with('.') && !d.contains("..")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

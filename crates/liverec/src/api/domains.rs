@@ -19,7 +19,7 @@ use super::wire::{
     DescribeLiveDomainsResponse, DomainInfo, reply,
 };
 use crate::store::{Claim, Domain};
-use crate::task::normalize_domain;
+use crate::task::{is_domain_name, normalize_domain};
 
 /// A domain name is at most this long (DNS: 253).
 pub(super) const MAX_DOMAIN_LEN: usize = 253;
@@ -42,8 +42,7 @@ pub(super) fn domain_name(value: Option<String>) -> Result<String, Error> {
             "DomainName must be at most {MAX_DOMAIN_LEN} characters"
         )));
     }
-    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
-    if d.is_empty() || !d.chars().all(ok) || d.starts_with('.') || d.contains("..") {
+    if !is_domain_name(&d) {
         return Err(Error::DomainFormat(format!(
             "DomainName {raw:?} is not a valid domain name"
         )));

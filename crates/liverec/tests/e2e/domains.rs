@@ -173,6 +173,8 @@ fn domains_are_claimed_once_listed_and_released() {
     assert!(ok && text.contains("cli.example.com"), "{text}");
     let (ok, text) = domains_cli(&s, &["add", "push.example.com"]);
     assert!(!ok && text.contains(&b_account), "{text}");
+    let (ok, text) = domains_cli(&s, &["add", "bad name"]);
+    assert!(!ok && text.contains("not a valid domain name"), "{text}");
     let (ok, text) = domains_cli(&s, &["add", "z.example.com", "--account", "nope"]);
     assert!(!ok && text.contains("no account nope"), "{text}");
     let (ok, text) = domains_cli(&s, &["add", "z.example.com", "--account", &b_account]);
