@@ -7,6 +7,7 @@
 
 mod action;
 mod create_lock;
+mod domains;
 mod endpoint;
 mod error;
 mod files;

@@ -86,6 +86,10 @@ pub struct Config {
     /// Below this many free bytes on the storage filesystem new recordings
     /// are refused and open ones finalized. Default 1 GiB; 0 disables.
     pub min_free_bytes: u64,
+    /// Refuse a publish to a domain nobody claimed (AddLiveDomain, `liverec
+    /// domains add`) instead of giving it to the bootstrap account. Default
+    /// false (the embedded default with one account needs no domain setup).
+    pub strict_domains: bool,
 }
 
 impl Default for Config {
@@ -122,6 +126,7 @@ impl Default for Config {
             hls_segment_seconds: 6,
             describe_task_page_size: 100,
             min_free_bytes: 1 << 30,
+            strict_domains: false,
         }
     }
 }

@@ -94,7 +94,7 @@ pub async fn rotate(
 pub async fn bootstrap(store: &Store, settings: &Settings, now_ms: i64) -> anyhow::Result<()> {
     if let Some((id, key)) = &settings.bootstrap {
         store
-            .upsert_key("default", "default", id, key, now_ms)
+            .upsert_key(crate::store::BOOTSTRAP_ACCOUNT, "default", id, key, now_ms)
             .await?;
         return Ok(());
     }
@@ -103,7 +103,13 @@ pub async fn bootstrap(store: &Store, settings: &Settings, now_ms: i64) -> anyho
     }
     let k = generate();
     store
-        .create_account_with_key("default", "default", &k.secret_id, &k.secret_key, now_ms)
+        .create_account_with_key(
+            crate::store::BOOTSTRAP_ACCOUNT,
+            "default",
+            &k.secret_id,
+            &k.secret_key,
+            now_ms,
+        )
         .await?;
     let path = settings.data_dir.join("credentials");
     let mut f = std::fs::OpenOptions::new()

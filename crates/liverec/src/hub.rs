@@ -48,6 +48,9 @@ pub struct SessionInfo {
     pub client_addr: String,
     /// Query string of the publish URL.
     pub stream_param: String,
+    /// The account the stream's domain belongs to (SPEC §2 "Ownership"):
+    /// only its plans record the stream, only it sees and controls it.
+    pub owner: String,
 }
 
 /// A stream that is live now.

@@ -35,8 +35,11 @@ pub struct IngestCtx {
     pub clock: Arc<dyn Clock>,
     /// Deadlines and connection caps.
     pub limits: RtmpLimits,
-    /// Database (push authentication, forbidden streams, publish sessions).
+    /// Database (domain owners, push authentication, forbidden streams,
+    /// publish sessions).
     pub store: crate::store::Store,
+    /// Refuse publishes to domains nobody claimed (`strict_domains`).
+    pub strict_domains: bool,
 }
 
 /// Connections open per IP address; a [`PeerSlot`] holds one.

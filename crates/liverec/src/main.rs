@@ -1,5 +1,5 @@
-//! The `liverec` command line: `serve` (and `serve --print-config`) and `keys
-//! create|list|rotate|revoke`. Parses flags, loads the configuration (warning
+//! The `liverec` command line: `serve` (and `serve --print-config`), `keys
+//! create|list|rotate|revoke` and `domains add|list|remove`. Parses flags, loads the configuration (warning
 //! about `LIVEREC_*` variables it does not know), sets up logging and metrics, and hands over to
 //! the library.
 
@@ -44,6 +44,31 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Manage push domains and the accounts that own them.
+    Domains {
+        #[command(subcommand)]
+        action: DomainsAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DomainsAction {
+    /// Give a push domain to an account (refused when another owns it).
+    Add {
+        /// The domain (normalized: lower case, port and trailing dot removed).
+        domain: String,
+        /// The owning account's id (`liverec keys list`).
+        #[arg(long, default_value = liverec::store::BOOTSTRAP_ACCOUNT)]
+        account: String,
+    },
+    /// List claimed domains and their accounts (every other domain belongs
+    /// to the bootstrap account).
+    List,
+    /// Release a domain: it belongs to the bootstrap account again.
+    Remove {
+        /// The domain.
+        domain: String,
     },
 }
 
@@ -96,6 +121,48 @@ fn format_ms(ms: i64) -> String {
 
 fn now_ms() -> i64 {
     liverec::clock::Clock::now_ms(&liverec::clock::SystemClock)
+}
+
+async fn domains(store: &liverec::store::Store, action: DomainsAction) -> anyhow::Result<()> {
+    use liverec::store::Claim;
+    use liverec::task::normalize_domain;
+    match action {
+        DomainsAction::Add { domain, account } => {
+            let name = normalize_domain(&domain);
+            if !liverec::task::is_domain_name(&name) {
+                anyhow::bail!("{domain:?} is not a valid domain name");
+            }
+            if !store.account_exists(&account).await? {
+                anyhow::bail!("no account {account} (see `liverec keys list`)");
+            }
+            match store.claim_domain(&name, &account, now_ms()).await? {
+                Claim::Added => println!("{name} belongs to account {account}"),
+                Claim::AlreadyMine => println!("{name} already belongs to account {account}"),
+                Claim::Taken(owner) => {
+                    anyhow::bail!("{name} belongs to account {owner}; remove it first")
+                }
+            }
+        }
+        DomainsAction::List => {
+            println!("{:<40} {:<24} ADDED", "DOMAIN", "ACCOUNT");
+            for d in store.domains(None).await? {
+                println!(
+                    "{:<40} {:<24} {}",
+                    d.name,
+                    d.account_id,
+                    format_ms(d.created_ms)
+                );
+            }
+        }
+        DomainsAction::Remove { domain } => {
+            let name = normalize_domain(&domain);
+            if !store.release_domain(&name, None).await? {
+                anyhow::bail!("no claimed domain {name}");
+            }
+            println!("removed {name}; it belongs to the bootstrap account again");
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -188,6 +255,13 @@ async fn main() -> anyhow::Result<()> {
             }
             store.close().await;
             Ok(())
+        }
+        Command::Domains { action } => {
+            liverec::credentials::create_data_dir(&settings.data_dir)?;
+            let store = liverec::store::Store::open(&settings.database_url).await?;
+            let result = domains(&store, action).await;
+            store.close().await;
+            result
         }
     }
 }

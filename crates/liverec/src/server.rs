@@ -122,6 +122,7 @@ pub async fn serve(
             clock: clock.clone(),
             limits: settings.rtmp.clone(),
             store: store.clone(),
+            strict_domains: settings.strict_domains,
         },
         shutdown.clone(),
     ));

@@ -4,6 +4,7 @@
 //! `Any` has no uuid/time types. Only this module knows SQL.
 
 mod accounts;
+mod domains;
 mod files;
 mod migrations;
 mod rules;
@@ -15,6 +16,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
 pub use accounts::{ApiKey, KeyListing};
+pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};

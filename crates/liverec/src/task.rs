@@ -143,7 +143,9 @@ impl fmt::Display for StreamKey {
     }
 }
 
-/// Lower-cases a host and removes a `:port` suffix (IPv6 brackets kept).
+/// Lower-cases a host and removes a `:port` suffix (IPv6 brackets kept)
+/// and then one trailing dot (`Example.COM.:1935` is `example.com`); IDNA
+/// names are left as written.
 pub fn normalize_domain(host: &str) -> String {
     let h = host.trim();
     let without_port = if let Some(rest) = h.strip_prefix('[') {
@@ -157,7 +159,15 @@ pub fn normalize_domain(host: &str) -> String {
             _ => h,
         }
     };
-    without_port.to_ascii_lowercase()
+    let without_dot = without_port.strip_suffix('.').unwrap_or(without_port);
+    without_dot.to_ascii_lowercase()
+}
+
+/// Whether a normalized domain is well formed: letters, digits, `.`, `-`,
+/// `_` (or an IP literal's `:`, `[`, `]`), not empty, no empty label.
+pub fn is_domain_name(d: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
+    !d.is_empty() && d.chars().all(ok) && !d.starts_with('.') && !d.contains("..")
 }
 
 #[cfg(test)]
@@ -182,6 +192,13 @@ mod tests {
         );
         assert_eq!(normalize_domain("127.0.0.1"), "127.0.0.1");
         assert_eq!(normalize_domain("[::1]:1935"), "[::1]");
+        assert_eq!(normalize_domain("Example.COM.:1935"), "example.com");
+        assert_eq!(normalize_domain("example.com."), "example.com");
+        assert_eq!(normalize_domain("example.com.."), "example.com.", "one dot");
+        assert_eq!(
+            normalize_domain("xn--bcher-kva.Example"),
+            "xn--bcher-kva.example"
+        );
         let k = StreamKey::new("A.com:1935", "live", "s");
         assert!(k.matches("", "live", "s"));
         assert!(k.matches("a.COM", "live", "s"));

@@ -134,10 +134,14 @@ error_codes! {
     FailedOperationConfInUsed = "FailedOperation.ConfInUsed",
     /// No stream is online.
     FailedOperationHasNotLivingStream = "FailedOperation.HasNotLivingStream",
+    /// The account has the maximum number of domains.
+    FailedOperationHostOutLimit = "FailedOperation.HostOutLimit",
     /// A parameter is wrong.
     FailedOperationInvalidParam = "FailedOperation.InvalidParam",
     /// The record was not found.
     FailedOperationNotFound = "FailedOperation.NotFound",
+    /// The domain was already added (by another account).
+    FailedOperationDomainAdded = "FailedOperation.DomainAdded",
     /// Starting the mix failed.
     FailedOperationProcessMixError = "FailedOperation.ProcessMixError",
     /// The rule already exists.
@@ -194,8 +198,12 @@ error_codes! {
     InvalidParameterArgsNotMatch = "InvalidParameter.ArgsNotMatch",
     /// The configuration was not found.
     InvalidParameterConfNotFound = "InvalidParameter.ConfNotFound",
+    /// The domain already exists (in this account).
+    InvalidParameterDomainAlreadyExist = "InvalidParameter.DomainAlreadyExist",
     /// The domain name is malformed.
     InvalidParameterDomainFormatError = "InvalidParameter.DomainFormatError",
+    /// The domain name is too long.
+    InvalidParameterDomainTooLong = "InvalidParameter.DomainTooLong",
     /// The callback URL is malformed.
     InvalidParameterInvalidCallbackUrl = "InvalidParameter.InvalidCallbackUrl",
     /// A mix input parameter is wrong.
@@ -240,6 +248,8 @@ error_codes! {
     ResourceNotFoundFreezeService = "ResourceNotFound.FreezeService",
     /// The service is suspended for arrears.
     ResourceNotFoundStopService = "ResourceNotFound.StopService",
+    /// The push domain does not exist.
+    ResourceNotFoundPushDomainNoRecord = "ResourceNotFound.PushDomainNoRecord",
     /// The TaskId does not exist.
     ResourceNotFoundTaskId = "ResourceNotFound.TaskId",
     /// The task does not exist.

@@ -87,6 +87,14 @@ actions! {
     DescribeLivePushAuthKey,
     /// Push authentication: change.
     ModifyLivePushAuthKey,
+    /// Push domains: claim one (SPEC §2).
+    AddLiveDomain,
+    /// Push domains: list the caller's.
+    DescribeLiveDomains,
+    /// Push domains: describe one.
+    DescribeLiveDomain,
+    /// Push domains: release one.
+    DeleteLiveDomain,
 }
 
 /// Actions of Tencent's live API that liverec does not implement yet: they
@@ -140,7 +148,11 @@ impl Action {
             | Action::ForbidLiveStream
             | Action::ResumeLiveStream
             | Action::DescribeLivePushAuthKey
-            | Action::ModifyLivePushAuthKey => RateClass::Other,
+            | Action::ModifyLivePushAuthKey
+            | Action::AddLiveDomain
+            | Action::DescribeLiveDomains
+            | Action::DescribeLiveDomain
+            | Action::DeleteLiveDomain => RateClass::Other,
         }
     }
 }
@@ -190,7 +202,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 25);
+        assert_eq!(Action::ALL.len(), 29);
         for a in Action::ALL {
             assert_eq!(ActionName::parse(a.name()), ActionName::Known(*a));
         }

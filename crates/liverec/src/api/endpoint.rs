@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::action::{Action, ActionName};
 use super::error::Error;
-use super::{AppState, files, legacy, push_auth, streams, tasks, templates};
+use super::{AppState, domains, files, legacy, push_auth, streams, tasks, templates};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
@@ -221,6 +221,10 @@ async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult
         Action::ResumeLiveStream => streams::resume(state, call).await,
         Action::DescribeLivePushAuthKey => push_auth::describe_push_auth_key(state, call).await,
         Action::ModifyLivePushAuthKey => push_auth::modify_push_auth_key(state, call).await,
+        Action::AddLiveDomain => domains::add(state, call).await,
+        Action::DescribeLiveDomains => domains::describe_list(state, call).await,
+        Action::DescribeLiveDomain => domains::describe(state, call).await,
+        Action::DeleteLiveDomain => domains::delete(state, call).await,
     }
 }
 

@@ -62,6 +62,23 @@ pub(crate) enum Error {
     /// A malformed rule DomainName (the message quotes it).
     DomainFormat(String),
 
+    // ---- push domains ----
+    /// A DomainName longer than allowed (the message says the limit).
+    DomainTooLong(String),
+    /// AddLiveDomain of a domain the caller claimed already.
+    DomainExists(String),
+    /// AddLiveDomain of a domain another account claimed.
+    DomainTaken(String),
+    /// Describe/Delete of a domain the caller did not claim.
+    DomainNotFound(String),
+    /// The account has the maximum number (the value) of domains.
+    TooManyDomains(usize),
+    /// A stream action naming a domain another account owns (or nobody
+    /// claimed, for any account but the bootstrap one).
+    StreamDomainNotOwned(String),
+    /// Push-authentication keys of a domain the caller does not own.
+    PushDomainNotOwned(String),
+
     // ---- tasks and files ----
     /// A legacy TaskId that does not exist for this stream.
     LegacyTaskNotFound {
@@ -181,6 +198,31 @@ impl Error {
             Error::InvalidValue(m) => (C::InvalidParameterValue, m.clone()),
             Error::VodFileName(m) => (C::InvalidParameterInvalidVodFileName, m.clone()),
             Error::DomainFormat(m) => (C::InvalidParameterDomainFormatError, m.clone()),
+            Error::DomainTooLong(m) => (C::InvalidParameterDomainTooLong, m.clone()),
+            Error::DomainExists(d) => (
+                C::InvalidParameterDomainAlreadyExist,
+                format!("Domain {d} is already one of this account's push domains."),
+            ),
+            Error::DomainTaken(d) => (
+                C::FailedOperationDomainAdded,
+                format!("Domain {d} was already added by another account."),
+            ),
+            Error::DomainNotFound(d) => (
+                C::ResourceNotFoundDomainNotExist,
+                format!("Domain {d} is not a push domain of this account."),
+            ),
+            Error::TooManyDomains(max) => (
+                C::FailedOperationHostOutLimit,
+                format!("An account has at most {max} push domains; delete one first."),
+            ),
+            Error::StreamDomainNotOwned(d) => (
+                C::InternalErrorConfigNotExist,
+                format!("DomainName {d} is not a push domain of this account."),
+            ),
+            Error::PushDomainNotOwned(d) => (
+                C::ResourceNotFoundPushDomainNoRecord,
+                format!("DomainName {d} is not a push domain of this account."),
+            ),
             Error::LegacyTaskNotFound { id, stream } => (
                 C::ResourceNotFoundTaskId,
                 format!("TaskId {id} does not exist for stream {stream}."),

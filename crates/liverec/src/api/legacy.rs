@@ -1,9 +1,15 @@
 //! The legacy task API of the seed page: CreateLiveRecord, StopLiveRecord,
 //! DeleteLiveRecord (SPEC §3.1). Validation first, then de-duplication of
 //! client retries, then quotas, then the effect.
+//!
+//! Ownership (SPEC §2): a DomainName the caller does not own is
+//! `ResourceNotFound.DomainNotExist` (a highlight recording of it
+//! `ResourceUnavailable.StreamNotExist`, as for a stream that is not live);
+//! without a DomainName the task records only the caller's streams.
 
 use serde_json::json;
 
+use super::domains::owns;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{
@@ -34,6 +40,14 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         return Err(invalid_value("DomainName is too long"));
     }
     let highlight = flag_value("Highlight", r.highlight)?.unwrap_or(false);
+    if !domain.is_empty() && !owns(state, &call.account_id, &domain).await? {
+        tracing::info!(%domain, account = %call.account_id, "CreateLiveRecord refused: the domain belongs to another account");
+        return Err(if highlight {
+            Error::StreamOffline { app, stream }
+        } else {
+            Error::DomainNotFound(domain)
+        });
+    }
     if flag_value("MixStream", r.mix_stream)?.unwrap_or(false) {
         return Err(invalid_value(
             "MixStream=1 (recording the C stream of an A+B=C mix) is not supported by this liverec version yet",
@@ -111,7 +125,12 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         );
         return reply(&CreateLiveRecordResponse { task_id: t.id });
     }
-    let live = state.hub.find(&domain, &app, &stream);
+    let live: Vec<_> = state
+        .hub
+        .find(&domain, &app, &stream)
+        .into_iter()
+        .filter(|s| s.info.owner == call.account_id)
+        .collect();
     if format.audio_only() && !live.is_empty() && live.iter().all(|s| s.has_audio() == Some(false))
     {
         return Err(invalid_value(format!(

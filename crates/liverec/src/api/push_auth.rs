@@ -1,11 +1,11 @@
 //! Push-authentication keys (`tencent-api.md` §4.2):
-//! DescribeLivePushAuthKey and ModifyLivePushAuthKey. Settings belong to
-//! the account that wrote them (per account and DomainName; another account
-//! reads the defaults: disabled, empty keys, AuthDelta 0). A publish must
-//! satisfy the keys of one account that enabled push auth for its domain
-//! (`ingest/auth.rs`).
+//! DescribeLivePushAuthKey and ModifyLivePushAuthKey. Only the owner of a
+//! domain (SPEC §2 "Ownership") reads and changes its keys; another account
+//! gets `ResourceNotFound.PushDomainNoRecord`. A publish must satisfy the
+//! owner's keys when the owner enabled push auth (`ingest/auth.rs`).
 
 use super::AppState;
+use super::domains::require_owner;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{check_name, flag_value, invalid_value, required};
@@ -21,16 +21,23 @@ const MAX_KEY_LEN: usize = 64;
 /// AuthDelta at most (30 days).
 const MAX_AUTH_DELTA_S: u64 = 30 * 86_400;
 
-fn push_domain(value: Option<String>) -> Result<String, Error> {
+/// The required DomainName (normalized), refused unless the caller owns it.
+async fn push_domain(
+    state: &AppState,
+    call: &Call,
+    value: Option<String>,
+) -> Result<String, Error> {
     let d = required("DomainName", value)?;
     check_name("DomainName", &d)?;
-    Ok(normalize_domain(&d))
+    let d = normalize_domain(&d);
+    require_owner(state, &call.account_id, &d, Error::PushDomainNotOwned).await?;
+    Ok(d)
 }
 
 /// DescribeLivePushAuthKey: the caller's settings for DomainName.
 pub(super) async fn describe_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
     let r = DescribeLivePushAuthKeyRequest::from_params(&call.req.params)?;
-    let domain = push_domain(r.domain_name)?;
+    let domain = push_domain(state, call, r.domain_name).await?;
     let a = state
         .store
         .push_auth(&call.account_id, &domain)
@@ -67,7 +74,7 @@ fn auth_key(name: &str, value: Option<String>) -> Result<Option<String>, Error> 
 /// for DomainName; absent fields keep their value.
 pub(super) async fn modify_push_auth_key(state: &AppState, call: &Call) -> ActionResult {
     let r = ModifyLivePushAuthKeyRequest::from_params(&call.req.params)?;
-    let domain = push_domain(r.domain_name)?;
+    let domain = push_domain(state, call, r.domain_name).await?;
     let enable = flag_value("Enable", r.enable)?;
     let master = auth_key("MasterAuthKey", r.master_auth_key)?;
     let backup = auth_key("BackupAuthKey", r.backup_auth_key)?;

@@ -2,14 +2,13 @@
 //! state, drop, publish event list, forbid/resume; the push-authentication
 //! keys are in [`super::push_auth`].
 //!
-//! Accounts and domains: streams are global to the server, as a push domain
-//! belongs to one Tencent account but liverec accepts any domain. Any
-//! account may therefore list, query, drop, forbid and resume any stream and
-//! read every publish session. Push-authentication settings belong to the
-//! account that wrote them (per account and DomainName; another account
-//! reads the defaults: disabled, empty keys, AuthDelta 0). A publish must
-//! satisfy the keys of one account that enabled push auth for its domain
-//! (`ingest/auth.rs`).
+//! Accounts and domains (SPEC §2 "Ownership"): a stream belongs to the
+//! owner of its domain (the account that claimed it, else the bootstrap
+//! account). Only the owner lists, queries, drops, forbids and resumes it
+//! and reads its publish sessions; another account naming the domain gets
+//! `InternalError.ConfigNotExist` (the "configuration does not exist" code
+//! of these actions' lists), and lists without a DomainName show only the
+//! caller's streams: those whose domain it owned when they were published.
 //!
 //! Times on the wire are UTC `2019-01-04T12:00:00Z` (any RFC 3339 offset is
 //! accepted on input).
@@ -18,6 +17,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
+use super::domains::require_owner;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{check_name, flag_value, invalid_value, missing, required, trimmed};
@@ -115,10 +115,43 @@ fn stream_key(
     Ok(StreamKey::new(&names[0], &names[1], &names[2]))
 }
 
+/// The required stream names, refused unless the caller owns the domain.
+async fn owned_key(
+    state: &AppState,
+    call: &Call,
+    domain: Option<String>,
+    app: Option<String>,
+    stream: Option<String>,
+) -> Result<StreamKey, Error> {
+    let key = stream_key(domain, app, stream)?;
+    require_owner(
+        state,
+        &call.account_id,
+        &key.domain,
+        Error::StreamDomainNotOwned,
+    )
+    .await?;
+    Ok(key)
+}
+
+/// An optional DomainName filter (normalized), refused unless the caller
+/// owns the domain.
+async fn owned_filter(
+    state: &AppState,
+    call: &Call,
+    domain: Option<String>,
+) -> Result<Option<String>, Error> {
+    let domain = opt_name("DomainName", domain)?.map(|d| normalize_domain(&d));
+    if let Some(d) = &domain {
+        require_owner(state, &call.account_id, d, Error::StreamDomainNotOwned).await?;
+    }
+    Ok(domain)
+}
+
 /// DescribeLiveStreamOnlineList.
 pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> ActionResult {
     let r = DescribeLiveStreamOnlineListRequest::from_params(&call.req.params)?;
-    let domain = opt_name("DomainName", r.domain_name)?.map(|d| normalize_domain(&d));
+    let domain = owned_filter(state, call, r.domain_name).await?;
     let app = opt_name("AppName", r.app_name)?;
     let stream = opt_name("StreamName", r.stream_name)?;
     // Tencent documents PageSize 10–300000; smaller pages are honoured too.
@@ -127,6 +160,7 @@ pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> Actio
         .hub
         .list()
         .into_iter()
+        .filter(|s| s.info.owner == call.account_id)
         .filter(|s| domain.as_ref().is_none_or(|d| *d == s.key.domain))
         .filter(|s| app.as_ref().is_none_or(|a| *a == s.key.app))
         .filter(|s| stream.as_ref().is_none_or(|n| *n == s.key.stream))
@@ -160,7 +194,7 @@ pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> Actio
 /// `active` while published, else `inactive`.
 pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResult {
     let r = DescribeLiveStreamStateRequest::from_params(&call.req.params)?;
-    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
+    let key = owned_key(state, call, r.domain_name, r.app_name, r.stream_name).await?;
     let forbid = state
         .store
         .active_forbid(&key.domain, &key.app, &key.stream, state.clock.now_ms())
@@ -179,7 +213,7 @@ pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResul
 /// any disconnect. Succeeds when the stream is not live.
 pub(super) async fn drop_stream(state: &AppState, call: &Call) -> ActionResult {
     let r = DropLiveStreamRequest::from_params(&call.req.params)?;
-    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
+    let key = owned_key(state, call, r.domain_name, r.app_name, r.stream_name).await?;
     match state.hub.get(&key) {
         Some(s) => {
             s.disconnect(StopReason::Dropped);
@@ -194,7 +228,7 @@ pub(super) async fn drop_stream(state: &AppState, call: &Call) -> ActionResult {
 /// ResumeTime, and drops a current publisher.
 pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
     let r = ForbidLiveStreamRequest::from_params(&call.req.params)?;
-    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
+    let key = owned_key(state, call, r.domain_name, r.app_name, r.stream_name).await?;
     let now = state.clock.now_ms();
     let resume_ms = match r.resume_time.filter(|s| !s.trim().is_empty()) {
         None => None,
@@ -239,7 +273,7 @@ pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
 /// ResumeLiveStream: lifts a forbid (success when there is none).
 pub(super) async fn resume(state: &AppState, call: &Call) -> ActionResult {
     let r = ResumeLiveStreamRequest::from_params(&call.req.params)?;
-    let key = stream_key(r.domain_name, r.app_name, r.stream_name)?;
+    let key = owned_key(state, call, r.domain_name, r.app_name, r.stream_name).await?;
     let lifted = state
         .store
         .resume_stream(&key.domain, &key.app, &key.stream)
@@ -301,7 +335,8 @@ pub(super) async fn describe_event_list(state: &AppState, call: &Call) -> Action
     let q = SessionQuery {
         from_ms: from,
         to_ms: to,
-        domain: opt_name("DomainName", r.domain_name)?.map(|d| normalize_domain(&d)),
+        account_id: Some(call.account_id.clone()),
+        domain: owned_filter(state, call, r.domain_name).await?,
         app: opt_name("AppName", r.app_name)?,
         stream: opt_name("StreamName", r.stream_name)?,
         strict: flag_value("IsStrict", r.is_strict)?.unwrap_or(false),
@@ -395,6 +430,7 @@ mod tests {
                 client_addr: "[::1]:5000".into(),
                 stream_param: String::new(),
                 start_ms: 1_546_603_200_000,
+                account_id: "a".into(),
             },
             end_ms: Some(1_546_603_210_600),
             stop_reason: "dropped".into(),

@@ -2,12 +2,14 @@
 //! StopRecordTask, DeleteRecordTask, DescribeRecordTask. String TaskIds,
 //! Unix-second times; formats come from the task's template (HLS without
 //! one). Tasks of this family are invisible to the legacy actions and the
-//! other way round.
+//! other way round. A DomainName the caller does not own (SPEC §2) is
+//! `ResourceNotFound.DomainNotExist`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
+use super::domains::require_owner;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{check_name, invalid_value, missing, required, trimmed};
@@ -60,6 +62,8 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     check_name("AppName", &app)?;
     let domain = normalize_domain(&required("DomainName", r.domain_name)?);
     check_name("DomainName", &domain)?;
+    // SPEC §2: only the owner of the domain records its streams.
+    require_owner(state, &call.account_id, &domain, Error::DomainNotFound).await?;
     let end = seconds("EndTime", r.end_time)?.ok_or_else(|| missing("EndTime"))?;
     let start_raw = seconds("StartTime", r.start_time)?;
     let start = start_raw.unwrap_or(now);

@@ -14,11 +14,15 @@
 //! `InternalError.ConfOutLimit`; an existing rule target is
 //! `FailedOperation.RuleAlreadyExist`; DeleteLiveRecordRule without a match
 //! is `FailedOperation.NotFound`. Another account's template or rule is
-//! answered exactly as one that does not exist.
+//! answered exactly as one that does not exist. A rule for a domain the
+//! caller does not own (SPEC §2) is `ResourceNotFound.DomainNotExist`;
+//! deleting one's own rule needs no ownership (the domain may have changed
+//! hands since).
 
 mod body;
 
 use super::AppState;
+use super::domains::owns;
 use super::endpoint::{ActionResult, Call};
 use super::error::Error;
 use super::params::{check_name, flag_value, missing, required};
@@ -225,6 +229,15 @@ pub(super) async fn create_rule(state: &AppState, call: &Call) -> ActionResult {
     let domain = rule_domain(r.domain_name)?;
     let id = template_id(r.template_id)?;
     let (app, stream) = rule_target(r.app_name, r.stream_name)?;
+    // SPEC §2: a rule names only the caller's domains. A template that does
+    // not exist is reported first, as before ownership was checked.
+    if !owns(state, &call.account_id, &domain).await? {
+        if state.store.template(&call.account_id, id).await?.is_none() {
+            return Err(Error::TemplateConfNotFound(id));
+        }
+        tracing::info!(%domain, account = %call.account_id, "CreateLiveRecordRule refused: the domain belongs to another account");
+        return Err(Error::DomainNotFound(domain));
+    }
     let new = NewRule {
         account_id: &call.account_id,
         domain: &domain,

@@ -11,6 +11,7 @@
 //! A response is a `Serialize` struct rendered into the envelope's
 //! `Response` object ([`reply`]).
 
+mod domains;
 mod streams;
 mod tasks;
 mod templates;
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 
+pub(super) use domains::*;
 pub(super) use streams::*;
 pub(super) use tasks::*;
 pub(super) use templates::*;

@@ -39,6 +39,7 @@ pub(super) const KNOWN: &[&str] = &[
     "hls_segment_seconds",
     "describe_task_page_size",
     "min_free_bytes",
+    "strict_domains",
 ];
 
 /// Settings SPEC §1 names that this version does not implement yet.
@@ -49,7 +50,6 @@ const PLANNED: &[&str] = &[
     "tls_cert",
     "tls_key",
     "rtmps_listen",
-    "strict_domains",
     "callback_url",
     "callback_key",
     "callback_retry_seconds",

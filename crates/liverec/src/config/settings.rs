@@ -124,6 +124,7 @@ impl Config {
             hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
             describe_task_page_size: self.describe_task_page_size.clamp(1, 1000),
             min_free_bytes: self.min_free_bytes,
+            strict_domains: self.strict_domains,
         })
     }
 }
@@ -221,4 +222,6 @@ pub struct Settings {
     pub describe_task_page_size: u64,
     /// Free-space floor of the storage filesystem, bytes (0 = none).
     pub min_free_bytes: u64,
+    /// Refuse publishes to domains nobody claimed.
+    pub strict_domains: bool,
 }

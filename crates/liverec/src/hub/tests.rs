@@ -11,6 +11,7 @@ fn info() -> SessionInfo {
         started_ms: 0,
         client_addr: "127.0.0.1:5".into(),
         stream_param: String::new(),
+        owner: "default".into(),
     }
 }
 

@@ -1,10 +1,13 @@
-//! Publish admission beyond the hub's one-publisher rule: forbidden streams
+//! Publish admission beyond the hub's one-publisher rule: the owner of the
+//! stream's domain (SPEC §2 "Ownership"), forbidden streams
 //! (ForbidLiveStream) and push authentication (`tencent-api.md` §4.2).
 //!
-//! A publish to a domain for which any account has enabled push
-//! authentication must carry `txSecret` and `txTime` in its query, with
-//! `txSecret == md5(KEY + StreamName + txTime)` for the master or backup key
-//! of one such account and `now <= txTime + AuthDelta` of that account.
+//! The owner is the account that claimed the domain, else the bootstrap
+//! account; with `strict_domains` a publish to a domain nobody claimed is
+//! refused. When the owner enabled push authentication for the domain, a
+//! publish must carry `txSecret` and `txTime` in its query, with
+//! `txSecret == md5(KEY + StreamName + txTime)` for the owner's master or
+//! backup key and `now <= txTime + AuthDelta`; no other account's keys count.
 //! `txTime` is hashed exactly as written; it is read as hex Unix seconds
 //! (Tencent's format, `5C271099`), or as decimal when it is a run of more
 //! than 8 decimal digits (a decimal Unix time after 1973; an 8-character hex
@@ -17,7 +20,7 @@ use std::fmt;
 
 use rtmp::StatusCode;
 
-use crate::store::{PushAuth, Store, StoreError};
+use crate::store::{BOOTSTRAP_ACCOUNT, PushAuth, Store, StoreError};
 use crate::task::StreamKey;
 
 /// Why a publish was not admitted.
@@ -33,6 +36,8 @@ pub(super) enum Refusal {
         stream: StreamKey,
         failure: AuthFailure,
     },
+    /// Strict domains: nobody claimed the stream's domain.
+    Unclaimed { stream: StreamKey },
     /// The settings could not be read; refusing is the safe side.
     Store(StoreError),
 }
@@ -41,7 +46,7 @@ impl Refusal {
     /// The `onStatus` code sent to the publisher.
     pub(super) fn code(&self) -> StatusCode {
         match self {
-            Refusal::Forbidden { .. } => StatusCode::PublishRejected,
+            Refusal::Forbidden { .. } | Refusal::Unclaimed { .. } => StatusCode::PublishRejected,
             Refusal::Auth { .. } => StatusCode::PublishUnauthorized,
             Refusal::Store(_) => StatusCode::PublishFailed,
         }
@@ -62,6 +67,11 @@ impl fmt::Display for Refusal {
             Refusal::Auth { stream, failure } => {
                 write!(f, "push authentication failed for {stream}: {failure}")
             }
+            Refusal::Unclaimed { stream } => write!(
+                f,
+                "domain {} of stream {stream} is not a push domain of any account (strict_domains)",
+                stream.domain
+            ),
             Refusal::Store(e) => write!(f, "cannot check publish permission: {e}"),
         }
     }
@@ -110,13 +120,25 @@ impl fmt::Display for AuthFailure {
     }
 }
 
-/// Decides whether the publish of `stream` with URL query `query` may go on.
+/// Decides whether the publish of `stream` with URL query `query` may go
+/// on; the account that owns the stream when it does. `strict`: a domain
+/// nobody claimed is refused instead of belonging to the bootstrap account.
 pub(super) async fn admit(
     store: &Store,
     stream: &StreamKey,
     query: &str,
     now_ms: i64,
-) -> Result<(), Refusal> {
+    strict: bool,
+) -> Result<String, Refusal> {
+    let owner = match store.domain(&stream.domain).await.map_err(Refusal::Store)? {
+        Some(d) => d.account_id,
+        None if strict => {
+            return Err(Refusal::Unclaimed {
+                stream: stream.clone(),
+            });
+        }
+        None => BOOTSTRAP_ACCOUNT.to_string(),
+    };
     let forbid = store
         .active_forbid(&stream.domain, &stream.app, &stream.stream, now_ms)
         .await
@@ -127,16 +149,20 @@ pub(super) async fn admit(
             until: f.resume_ms,
         });
     }
-    let settings = store
-        .enabled_push_auth(&stream.domain)
+    let settings: Vec<PushAuth> = store
+        .push_auth(&owner, &stream.domain)
         .await
-        .map_err(Refusal::Store)?;
-    check_push_auth(&settings, &stream.stream, query, now_ms.div_euclid(1000)).map_err(|failure| {
-        Refusal::Auth {
+        .map_err(Refusal::Store)?
+        .into_iter()
+        .filter(|a| a.enabled)
+        .collect();
+    check_push_auth(&settings, &stream.stream, query, now_ms.div_euclid(1000)).map_err(
+        |failure| Refusal::Auth {
             stream: stream.clone(),
             failure,
-        }
-    })
+        },
+    )?;
+    Ok(owner)
 }
 
 /// Checks again, once the publisher holds the stream in the hub, that no
@@ -164,8 +190,8 @@ pub(super) async fn recheck_forbid(
     }
 }
 
-/// Checks `txSecret`/`txTime` of `query` against the enabled settings of
-/// every account for the domain; no settings means no authentication.
+/// Checks `txSecret`/`txTime` of `query` against enabled settings (the
+/// owner's, for the domain); no settings means no authentication.
 pub(super) fn check_push_auth(
     settings: &[PushAuth],
     stream_name: &str,

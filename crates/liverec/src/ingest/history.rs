@@ -30,6 +30,7 @@ impl SessionLog {
             client_addr: stream.info.client_addr.clone(),
             stream_param: stream.info.stream_param.clone(),
             start_ms: stream.info.started_ms,
+            account_id: stream.info.owner.clone(),
         };
         let store = store.clone();
         let insert = tokio::spawn(

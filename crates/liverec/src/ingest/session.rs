@@ -253,16 +253,28 @@ impl<'a> Connection<'a> {
         span.record("app", key.app.as_str());
         span.record("stream", key.stream.as_str());
         let now = self.ctx.clock.now_ms();
-        if let Err(refusal) = auth::admit(&self.ctx.store, &key, &stream_param, now).await {
-            return self
-                .refuse(stream_id, refusal.code(), refusal.to_string())
-                .await;
-        }
+        let owner = match auth::admit(
+            &self.ctx.store,
+            &key,
+            &stream_param,
+            now,
+            self.ctx.strict_domains,
+        )
+        .await
+        {
+            Ok(owner) => owner,
+            Err(refusal) => {
+                return self
+                    .refuse(stream_id, refusal.code(), refusal.to_string())
+                    .await;
+            }
+        };
         let info = SessionInfo {
             session_id: uuid::Uuid::new_v4().simple().to_string(),
             started_ms: now,
             client_addr: self.peer.to_string(),
             stream_param,
+            owner,
         };
         match self.ctx.hub.publish(key.clone(), info) {
             Ok(publisher) => {
@@ -274,7 +286,7 @@ impl<'a> Connection<'a> {
                 }
                 self.session.accept_publish(stream_id);
                 let stream = publisher.stream();
-                tracing::info!(stream = %key, session = %stream.info.session_id, "publish started");
+                tracing::info!(stream = %key, session = %stream.info.session_id, owner = %stream.info.owner, "publish started");
                 let log = SessionLog::start(&self.ctx.store, stream);
                 self.publishing = Some(Publishing {
                     stream_id,

@@ -107,6 +107,7 @@ pub(crate) fn live_stream(hub: &Arc<crate::hub::Hub>) -> crate::hub::Publisher {
         started_ms: T0,
         client_addr: "127.0.0.1:5".into(),
         stream_param: String::new(),
+        owner: "a".into(),
     };
     hub.publish(
         crate::task::StreamKey::new("push.example.com", "live", "s"),

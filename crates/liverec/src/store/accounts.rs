@@ -123,7 +123,8 @@ impl Store {
         }
     }
 
-    async fn account_exists(&self, account_id: &str) -> Result<bool> {
+    /// Whether the account exists.
+    pub async fn account_exists(&self, account_id: &str) -> Result<bool> {
         let row = sqlx::query("SELECT COUNT(*) FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_one(self.pool())

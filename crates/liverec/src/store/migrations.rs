@@ -135,6 +135,20 @@ CREATE TABLE stream_forbids (
     r#"
 ALTER TABLE api_keys ADD COLUMN expires_ms BIGINT;
 "#,
+    // 4: push domains and their owners; the account a publish session's
+    // domain belonged to when it started (earlier sessions: the bootstrap
+    // account's, as every domain was).
+    r#"
+CREATE TABLE domains (
+    name TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    domain_type BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX domains_by_account ON domains(account_id, name);
+ALTER TABLE stream_sessions ADD COLUMN account_id TEXT NOT NULL DEFAULT 'default';
+CREATE INDEX stream_sessions_by_account ON stream_sessions(account_id, start_ms);
+"#,
 ];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.

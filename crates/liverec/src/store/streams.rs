@@ -27,6 +27,8 @@ pub struct NewSession {
     pub stream_param: String,
     /// Start, ms.
     pub start_ms: i64,
+    /// The account the domain belonged to when the publish started.
+    pub account_id: String,
 }
 
 /// A stored publish session.
@@ -50,6 +52,8 @@ pub struct SessionQuery {
     pub from_ms: i64,
     /// See `from_ms`.
     pub to_ms: i64,
+    /// Sessions of streams this account owned when they started.
+    pub account_id: Option<String>,
     /// Exact domain.
     pub domain: Option<String>,
     /// Exact AppName.
@@ -104,8 +108,7 @@ pub struct Forbid {
     pub created_ms: i64,
 }
 
-const SESSION_COLUMNS: &str =
-    "id, domain, app, stream, client_addr, stream_param, start_ms, end_ms, stop_reason, resolution";
+const SESSION_COLUMNS: &str = "id, domain, app, stream, client_addr, stream_param, start_ms, end_ms, stop_reason, resolution, account_id";
 
 fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
     Ok(SessionRow {
@@ -117,6 +120,7 @@ fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
             client_addr: r.try_get("client_addr")?,
             stream_param: r.try_get("stream_param")?,
             start_ms: r.try_get("start_ms")?,
+            account_id: r.try_get("account_id")?,
         },
         end_ms: r.try_get("end_ms")?,
         stop_reason: r.try_get("stop_reason")?,
@@ -142,7 +146,7 @@ impl Store {
     /// Records the start of a publish session.
     pub async fn insert_session(&self, s: &NewSession) -> Result<()> {
         sqlx::query(super::dynamic(format!(
-            "INSERT INTO stream_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '')"
+            "INSERT INTO stream_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '', $8)"
         )))
         .bind(&s.id)
         .bind(&s.domain)
@@ -151,6 +155,7 @@ impl Store {
         .bind(&s.client_addr)
         .bind(&s.stream_param)
         .bind(s.start_ms)
+        .bind(&s.account_id)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -199,7 +204,11 @@ impl Store {
             clauses.push("end_ms IS NOT NULL".into());
         }
         let mut texts: Vec<&str> = Vec::new();
-        for (col, v) in [("domain", &q.domain), ("app", &q.app)] {
+        for (col, v) in [
+            ("account_id", &q.account_id),
+            ("domain", &q.domain),
+            ("app", &q.app),
+        ] {
             if let Some(v) = v {
                 texts.push(v);
                 clauses.push(format!("{col} = ${}", 2 + texts.len()));
@@ -383,6 +392,7 @@ mod tests {
             client_addr: "10.0.0.1:5000".into(),
             stream_param: "a=b".into(),
             start_ms,
+            account_id: "a".into(),
         }
     }
 
@@ -423,6 +433,15 @@ mod tests {
             );
             assert_eq!(rows[1].end_ms, Some(5000));
             assert_eq!(rows[1].stop_reason, "unpublish");
+            assert_eq!(rows[1].session.account_id, "a");
+            // Only the sessions of the account's streams.
+            for (account, n) in [("a", 3), ("b", 0)] {
+                let q = SessionQuery {
+                    account_id: Some(account.into()),
+                    ..all.clone()
+                };
+                assert_eq!(s.list_sessions(&q).await.unwrap().0, n, "{account}");
+            }
             assert_eq!(rows[1].resolution, "1280x720");
             assert_eq!(rows[2].end_ms, Some(4000));
             assert_eq!(rows[2].stop_reason, "dropped");

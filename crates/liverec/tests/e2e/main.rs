@@ -8,6 +8,7 @@ mod harness;
 mod probe;
 
 mod api;
+mod domains;
 mod files;
 mod formats;
 mod hostile;

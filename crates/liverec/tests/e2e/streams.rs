@@ -25,14 +25,14 @@ fn is_utc(s: &str) -> bool {
 
 /// `liverec-push` of the fixture for at most 2 s; its exit status (None if
 /// it did not exit within 20 s) and stderr.
-fn push_once(url: &str) -> (Option<ExitStatus>, String) {
+pub(crate) fn push_once(url: &str) -> (Option<ExitStatus>, String) {
     let mut p = Publisher::push_with(url, "h264_aac_10s.flv", &["--realtime", "--seconds", "2"]);
     let status = p.wait_exit(Duration::from_secs(20));
     (status, p.stderr())
 }
 
 /// Asserts that `liverec-push` to `url` is refused with `code`.
-fn assert_refused(url: &str, code: &str) {
+pub(crate) fn assert_refused(url: &str, code: &str) {
     let (status, err) = push_once(url);
     assert_eq!(
         status.and_then(|s| s.code()),
@@ -518,10 +518,18 @@ fn push_auth_keys_and_publish_authentication() {
         info(&me),
         json!({"DomainName": "127.0.0.1", "Enable": 1, "MasterAuthKey": master, "BackupAuthKey": backup, "AuthDelta": 120})
     );
-    // Another account has its own (default) settings for the domain.
+    // Another account has no settings for a domain it does not own (SPEC
+    // §2): it can neither read nor change the owner's keys.
     let other = s.new_account("other");
-    assert_eq!(info(&other)["Enable"], 0);
-    assert_eq!(info(&other)["MasterAuthKey"], "");
+    let theirs = s.sdk_with(&other, "DescribeLivePushAuthKey", domain.clone());
+    let m = theirs.err("ResourceNotFound.PushDomainNoRecord");
+    assert!(!m.contains(master), "{m}");
+    s.sdk_with(
+        &other,
+        "ModifyLivePushAuthKey",
+        json!({"DomainName": "127.0.0.1", "Enable": 0}),
+    )
+    .err("ResourceNotFound.PushDomainNoRecord");
 
     let url = |stream: &str, query: &str| format!("{}?{query}", s.rtmp_url("live", stream));
     let signed = |key: &str, stream: &str, tx_time: &str| {

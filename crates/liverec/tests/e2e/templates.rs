@@ -508,12 +508,25 @@ fn fifty_templates_per_account_and_accounts_are_isolated() {
         s.sdk_with(&b, "DescribeLiveRecordRules", json!({})).ok()["Rules"],
         json!([])
     );
-    // B has a quota of its own, and may bind the same target.
+    // B has a quota of its own, and may bind the same app and stream on a
+    // domain it owns; A's domain is not B's to bind (SPEC §2).
     let bt = create_template(&s, &b, json!({"TemplateName": "t1"}));
     s.sdk_with(
         &b,
         "CreateLiveRecordRule",
         json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "iso", "TemplateId": bt}),
+    )
+    .err("ResourceNotFound.DomainNotExist");
+    s.sdk_with(
+        &b,
+        "AddLiveDomain",
+        json!({"DomainName": "carol.example.com", "DomainType": 0}),
+    )
+    .ok();
+    s.sdk_with(
+        &b,
+        "CreateLiveRecordRule",
+        json!({"DomainName": "carol.example.com", "AppName": "live", "StreamName": "iso", "TemplateId": bt}),
     )
     .ok();
     // A's template and rule are untouched.

@@ -167,6 +167,41 @@ fn table() -> Vec<(Error, &'static str, String)> {
             "No recording rule for d.com/live/.".into(),
         ),
         (
+            Error::DomainTooLong("DomainName must be at most 253 characters".into()),
+            "InvalidParameter.DomainTooLong",
+            "DomainName must be at most 253 characters".into(),
+        ),
+        (
+            Error::DomainExists("a.com".into()),
+            "InvalidParameter.DomainAlreadyExist",
+            "Domain a.com is already one of this account's push domains.".into(),
+        ),
+        (
+            Error::DomainTaken("a.com".into()),
+            "FailedOperation.DomainAdded",
+            "Domain a.com was already added by another account.".into(),
+        ),
+        (
+            Error::DomainNotFound("a.com".into()),
+            "ResourceNotFound.DomainNotExist",
+            "Domain a.com is not a push domain of this account.".into(),
+        ),
+        (
+            Error::TooManyDomains(100),
+            "FailedOperation.HostOutLimit",
+            "An account has at most 100 push domains; delete one first.".into(),
+        ),
+        (
+            Error::StreamDomainNotOwned("a.com".into()),
+            "InternalError.ConfigNotExist",
+            "DomainName a.com is not a push domain of this account.".into(),
+        ),
+        (
+            Error::PushDomainNotOwned("a.com".into()),
+            "ResourceNotFound.PushDomainNoRecord",
+            "DomainName a.com is not a push domain of this account.".into(),
+        ),
+        (
             Error::Internal("disk on fire".into()),
             "InternalError",
             format!("Internal error; quote RequestId {RID} when reporting it."),
@@ -191,6 +226,13 @@ fn variant(e: &Error) -> &'static str {
         Error::InvalidValue(_) => "InvalidValue",
         Error::VodFileName(_) => "VodFileName",
         Error::DomainFormat(_) => "DomainFormat",
+        Error::DomainTooLong(_) => "DomainTooLong",
+        Error::DomainExists(_) => "DomainExists",
+        Error::DomainTaken(_) => "DomainTaken",
+        Error::DomainNotFound(_) => "DomainNotFound",
+        Error::TooManyDomains(_) => "TooManyDomains",
+        Error::StreamDomainNotOwned(_) => "StreamDomainNotOwned",
+        Error::PushDomainNotOwned(_) => "PushDomainNotOwned",
         Error::LegacyTaskNotFound { .. } => "LegacyTaskNotFound",
         Error::TaskNotFound(_) => "TaskNotFound",
         Error::TaskRecording(_) => "TaskRecording",
@@ -211,7 +253,7 @@ fn variant(e: &Error) -> &'static str {
 }
 
 /// How many variants [`variant`] names (update with the enum).
-const VARIANTS: usize = 30;
+const VARIANTS: usize = 37;
 
 #[test]
 fn every_variant_has_its_code_and_envelope() {

@@ -175,6 +175,38 @@ const SDK_ACTIONS: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
+    (
+        "AddLiveDomain",
+        &[
+            "DomainName",
+            "DomainType",
+            "PlayType",
+            "IsDelayLive",
+            "IsMiniProgramLive",
+            "VerifyOwnerType",
+        ],
+        &[],
+    ),
+    (
+        "DescribeLiveDomains",
+        &[
+            "DomainStatus",
+            "DomainType",
+            "PageSize",
+            "PageNum",
+            "IsDelayLive",
+            "DomainPrefix",
+            "PlayType",
+        ],
+        &[
+            "AllCount",
+            "DomainList",
+            "CreateLimitCount",
+            "PlayTypeCount",
+        ],
+    ),
+    ("DescribeLiveDomain", &["DomainName"], &["DomainInfo"]),
+    ("DeleteLiveDomain", &["DomainName", "DomainType"], &[]),
 ];
 
 /// (model, fields) of the nested SDK models we answer with.
@@ -274,6 +306,23 @@ const SDK_MODELS: &[(&str, &[&str])] = &[
             "AuthDelta",
         ],
     ),
+    (
+        "DomainInfo",
+        &[
+            "Name",
+            "Type",
+            "Status",
+            "CreateTime",
+            "BCName",
+            "TargetDomain",
+            "PlayType",
+            "IsDelayLive",
+            "CurrentCName",
+            "RentTag",
+            "RentExpireTime",
+            "IsMiniProgramLive",
+        ],
+    ),
 ];
 
 /// The request fields our struct of `action` reads.
@@ -304,6 +353,10 @@ fn request_fields(action: Action) -> &'static [&'static str] {
         Action::ResumeLiveStream => ResumeLiveStreamRequest::FIELDS,
         Action::DescribeLivePushAuthKey => DescribeLivePushAuthKeyRequest::FIELDS,
         Action::ModifyLivePushAuthKey => ModifyLivePushAuthKeyRequest::FIELDS,
+        Action::AddLiveDomain => AddLiveDomainRequest::FIELDS,
+        Action::DescribeLiveDomains => DescribeLiveDomainsRequest::FIELDS,
+        Action::DescribeLiveDomain => DescribeLiveDomainRequest::FIELDS,
+        Action::DeleteLiveDomain => DeleteLiveDomainRequest::FIELDS,
     }
 }
 
@@ -349,6 +402,13 @@ fn response_fields(action: Action) -> Vec<String> {
         Action::ResumeLiveStream => keys(&ResumeLiveStreamResponse::default()),
         Action::DescribeLivePushAuthKey => keys(&DescribeLivePushAuthKeyResponse::default()),
         Action::ModifyLivePushAuthKey => keys(&ModifyLivePushAuthKeyResponse::default()),
+        Action::AddLiveDomain => keys(&AddLiveDomainResponse::default()),
+        Action::DescribeLiveDomains => keys(&DescribeLiveDomainsResponse {
+            domain_list: vec![DomainInfo::default()],
+            ..Default::default()
+        }),
+        Action::DescribeLiveDomain => keys(&DescribeLiveDomainResponse::default()),
+        Action::DeleteLiveDomain => keys(&DeleteLiveDomainResponse::default()),
     }
 }
 
@@ -369,6 +429,7 @@ fn model_fields(model: &str) -> Vec<String> {
         "PublishTime" => keys(&PublishTime::default()),
         "StreamEventInfo" => keys(&StreamEventInfo::default()),
         "PushAuthKeyInfo" => keys(&PushAuthKeyInfo::default()),
+        "DomainInfo" => keys(&DomainInfo::default()),
         other => panic!("no model {other}"),
     }
 }

@@ -37,6 +37,10 @@ impl Live for Arc<LiveStream> {
     fn is_kicked(&self) -> bool {
         LiveStream::is_kicked(self)
     }
+
+    fn owner(&self) -> &str {
+        &self.info.owner
+    }
 }
 
 /// A running recording task.

@@ -31,6 +31,15 @@ pub(super) trait Live: Clone {
     fn started_ms(&self) -> i64;
     /// Whether the server disconnected the publisher.
     fn is_kicked(&self) -> bool;
+    /// The account that owned the stream's domain when it was published.
+    fn owner(&self) -> &str;
+}
+
+/// Whether `plan` records `stream`: it names the stream and belongs to the
+/// stream's owner (SPEC §2: a plan of account A never records a stream of a
+/// domain B owns, with or without a DomainName).
+fn covers<S: Live>(plan: &Plan, stream: &S) -> bool {
+    plan.account_id == stream.owner() && plan.matches(stream.key())
 }
 
 /// Something for the actor to do. `S` is a live stream, `P` the open
@@ -139,7 +148,7 @@ impl<P> State<P> {
         self.armed.retain(|k, _| !matches!(k, PlanKey::Rule(_)));
         for p in plans {
             if !before.contains(&p.key) {
-                for s in live.iter().filter(|s| p.matches(s.key())) {
+                for s in live.iter().filter(|s| covers(&p, *s)) {
                     self.done.insert((p.key, s.session_id().to_string()));
                 }
             }
@@ -240,7 +249,7 @@ impl<P> State<P> {
         // Older plans first: they win the overlapping-task limit.
         active.sort_by_key(|p| (p.created_ms, p.key));
         for plan in active {
-            for stream in live.iter().filter(|s| plan.matches(s.key())) {
+            for stream in live.iter().filter(|s| covers(&plan, *s)) {
                 let key = (plan.key, stream.session_id().to_string());
                 if self.running.contains_key(&key) || self.done.contains(&key) || stream.is_kicked()
                 {

@@ -20,6 +20,7 @@ struct Fake {
     session: String,
     started_ms: i64,
     kicked: bool,
+    owner: String,
 }
 
 impl Live for Fake {
@@ -35,6 +36,9 @@ impl Live for Fake {
     fn is_kicked(&self) -> bool {
         self.kicked
     }
+    fn owner(&self) -> &str {
+        &self.owner
+    }
 }
 
 fn live(stream: &str, session: &str, started_ms: i64) -> Fake {
@@ -43,6 +47,7 @@ fn live(stream: &str, session: &str, started_ms: i64) -> Fake {
         session: session.into(),
         started_ms,
         kicked: false,
+        owner: "a".into(),
     }
 }
 
@@ -490,4 +495,30 @@ fn a_domainless_task_matches_every_domain() {
     let mut s = live("s", "p1", T0);
     s.key = StreamKey::new("other.example.com", "live", "s");
     assert_eq!(starts(&st.reconcile(T0, &[s])).len(), 1);
+}
+
+#[test]
+fn a_plan_records_only_streams_of_its_account() {
+    // With or without a DomainName, a task, a legacy task and a rule of
+    // account "b" never start on a stream whose domain "a" owns.
+    let mut domainless = task(1, "s", T0, T0 + MIN);
+    domainless.domain.clear();
+    let mut plans = vec![
+        domainless,
+        task(2, "s", T0, T0 + MIN),
+        plan(PlanKey::Task(3), Family::Legacy, "s", T0, T0 + MIN),
+        rule(4, "s"),
+    ];
+    for p in &mut plans {
+        p.account_id = "b".into();
+    }
+    let mut st = St::new(plans.clone());
+    let a_stream = live("s", "p1", T0);
+    assert!(starts(&st.reconcile(T0, from_ref(&a_stream))).is_empty());
+    // The same plans of the owner do start.
+    for p in &mut plans {
+        p.account_id = "a".into();
+    }
+    let mut st = St::new(plans);
+    assert_eq!(starts(&st.reconcile(T0, &[a_stream])).len(), 4);
 }
