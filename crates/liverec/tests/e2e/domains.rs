@@ -230,6 +230,16 @@ fn state(s: &Server, o: &SdkOpts, domain: &str, name: &str) -> String {
         .to_string()
 }
 
+/// `o` claims `domain` as a push domain (it must succeed).
+fn claim(s: &Server, o: &SdkOpts, domain: &str) {
+    s.sdk_with(
+        o,
+        "AddLiveDomain",
+        json!({"DomainName": domain, "DomainType": 0}),
+    )
+    .ok();
+}
+
 /// A `liverec-push` URL of live/`name` on the server's RTMP port, with the
 /// host `host` (its tcUrl domain).
 fn url_on(s: &Server, host: &str, name: &str) -> String {
@@ -243,12 +253,7 @@ fn every_stream_action_is_the_domain_owners() {
     let b = s.new_account("tenant-b");
     // B owns "localhost"; 127.0.0.1, claimed by nobody, is the bootstrap
     // account's (A's).
-    s.sdk_with(
-        &b,
-        "AddLiveDomain",
-        json!({"DomainName": "localhost", "DomainType": 0}),
-    )
-    .ok();
+    claim(&s, &b, "localhost");
     let _pa = s.publish("own-a", "h264_aac_10s.flv");
     let _pb = s.publish_with("own-b", || {
         Publisher::push(&url_on(&s, "localhost", "own-b"), "h264_aac_10s.flv")
@@ -343,12 +348,7 @@ fn push_authentication_uses_the_owners_keys_only() {
     let s = Server::start();
     let a = SdkOpts::default();
     let b = s.new_account("tenant-b");
-    s.sdk_with(
-        &b,
-        "AddLiveDomain",
-        json!({"DomainName": "LOCALHOST.", "DomainType": 0}),
-    )
-    .ok();
+    claim(&s, &b, "LOCALHOST.");
     let (key_a, key_b) = ("keyOfAccountA", "keyOfAccountB");
     s.sdk_with(
         &a,
@@ -454,12 +454,7 @@ fn strict_domains_and_a_trailing_dot_tc_url() {
             "{log}"
         );
     }
-    s.sdk_with(
-        &b,
-        "AddLiveDomain",
-        json!({"DomainName": "example.com", "DomainType": 0}),
-    )
-    .ok();
+    claim(&s, &b, "example.com");
     let _p = TcUrlPublisher::start(&s, "st-dot", tc);
     s.wait_publishes("st-dot", 1);
     let r = s
@@ -476,12 +471,7 @@ fn strict_domains_and_a_trailing_dot_tc_url() {
 fn recording_another_accounts_stream_is_refused_or_records_nothing() {
     let s = Server::start();
     let b = s.new_account("tenant-b");
-    s.sdk_with(
-        &b,
-        "AddLiveDomain",
-        json!({"DomainName": "localhost", "DomainType": 0}),
-    )
-    .ok();
+    claim(&s, &b, "localhost");
     let _pa = s.publish("rec-a", "h264_aac_10s.flv");
     let _pb = s.publish_with("rec-b", || {
         Publisher::push(&url_on(&s, "localhost", "rec-b"), "h264_aac_10s.flv")

@@ -238,6 +238,30 @@ fn health_and_metrics() {
     );
 }
 
+/// With at most 3 tasks a day and 2 at once, creates five tasks whose
+/// windows (seconds from now) overlap so that the third passes the running
+/// quota and the fifth the daily one; `body` builds each request.
+fn quota_sequence(s: &Server, action: &str, body: impl Fn(&str, i64, i64) -> Value) {
+    let steps = [
+        ("q1", 100, 200, None),
+        ("q2", 150, 250, None),
+        ("q3", 180, 190, Some("LimitExceeded.MaximumRunningTask")),
+        ("q4", 300, 400, None),
+        ("q5", 500, 600, Some("LimitExceeded.MaximumTask")),
+    ];
+    for (name, from, to, refusal) in steps {
+        let r = s.sdk(action, body(name, from, to));
+        match refusal {
+            None => {
+                r.ok();
+            }
+            Some(code) => {
+                r.err(code);
+            }
+        }
+    }
+}
+
 #[test]
 fn quotas_and_rate_limits() {
     let s = Server::start_with(&[
@@ -246,14 +270,11 @@ fn quotas_and_rate_limits() {
         ("LIVEREC_RATE_OTHER", "2"),
     ]);
     let t = now_s();
-    let window = |name: &str, a: i64, b: i64| json!({"StreamName": name, "StartTime": cst(t + a), "EndTime": cst(t + b)});
-    s.sdk("CreateLiveRecord", window("q1", 100, 200)).ok();
-    s.sdk("CreateLiveRecord", window("q2", 150, 250)).ok();
-    s.sdk("CreateLiveRecord", window("q3", 180, 190))
-        .err("LimitExceeded.MaximumRunningTask");
-    s.sdk("CreateLiveRecord", window("q4", 300, 400)).ok();
-    s.sdk("CreateLiveRecord", window("q5", 500, 600))
-        .err("LimitExceeded.MaximumTask");
+    quota_sequence(
+        &s,
+        "CreateLiveRecord",
+        |name, a, b| json!({"StreamName": name, "StartTime": cst(t + a), "EndTime": cst(t + b)}),
+    );
     // Two per second for other actions: a burst of raw calls hits the limit.
     let codes: Vec<String> = (0..6)
         .map(|_| {
@@ -287,17 +308,10 @@ fn record_task_quotas_count_their_own_family() {
         )
         .ok();
     }
-    let task = |name: &str, a: i64, b: i64| {
+    quota_sequence(&s, "CreateRecordTask", |name, a, b| {
         json!({"StreamName": name, "AppName": "live", "DomainName": "q.example.com",
                "StartTime": t + a, "EndTime": t + b})
-    };
-    s.sdk("CreateRecordTask", task("r1", 100, 200)).ok();
-    s.sdk("CreateRecordTask", task("r2", 150, 250)).ok();
-    s.sdk("CreateRecordTask", task("r3", 180, 190))
-        .err("LimitExceeded.MaximumRunningTask");
-    s.sdk("CreateRecordTask", task("r4", 300, 400)).ok();
-    s.sdk("CreateRecordTask", task("r5", 500, 600))
-        .err("LimitExceeded.MaximumTask");
+    });
 }
 
 #[test]
