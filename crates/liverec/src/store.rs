@@ -18,7 +18,7 @@ pub use accounts::{ApiKey, KeyListing};
 pub use files::{FileFilter, FileRow, FileStatus};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
-pub use tasks::{NewTask, Task, TaskQuery};
+pub use tasks::{NewTask, Task, TaskQuery, TaskSpec};
 pub use templates::{Outcome, Refused, Template};
 
 /// A database failure.

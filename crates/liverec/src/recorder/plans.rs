@@ -51,25 +51,26 @@ async fn task_plan_with(
     t: &Task,
     templates: &mut Templates,
 ) -> Result<Plan, StoreError> {
-    if t.family == Family::Legacy {
+    let s = &t.spec;
+    if s.family == Family::Legacy {
         return Ok(Plan::legacy(t));
     }
     let (outputs, hls_continue_ms) =
-        outputs_of(templates.get(store, &t.account_id, t.template_id).await?);
+        outputs_of(templates.get(store, &s.account_id, s.template_id).await?);
     Ok(Plan {
         key: PlanKey::Task(t.id),
         family: Family::Task,
-        account_id: t.account_id.clone(),
-        task_id: t.public_id.clone().unwrap_or_default(),
-        domain: t.domain.clone(),
-        app: t.app.clone(),
-        stream: t.stream.clone(),
-        start_ms: t.start_ms,
-        end_ms: t.end_ms,
+        account_id: s.account_id.clone(),
+        task_id: s.public_id.clone().unwrap_or_default(),
+        domain: s.domain.clone(),
+        app: s.app.clone(),
+        stream: s.stream.clone(),
+        start_ms: s.start_ms,
+        end_ms: s.end_ms,
         record_type: RecordType::Video,
         outputs,
         hls_continue_ms,
-        created_ms: t.created_ms,
+        created_ms: s.created_ms,
     })
 }
 

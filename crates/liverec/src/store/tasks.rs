@@ -17,9 +17,10 @@ fn family_name(f: Family) -> &'static str {
     }
 }
 
-/// A task to insert.
-#[derive(Clone, Debug)]
-pub struct NewTask {
+/// What a task records, and when: all of a task but its row id, its
+/// request hash and its stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
     /// Legacy (CreateLiveRecord) or new (CreateRecordTask).
     pub family: Family,
     /// The string TaskId of a new-API task.
@@ -50,10 +51,17 @@ pub struct NewTask {
     pub record_interval_s: i64,
     /// Retention, seconds (0 = forever).
     pub storage_time_s: i64,
-    /// Hash of the request, for retry de-duplication.
-    pub request_hash: String,
     /// Creation time, ms.
     pub created_ms: i64,
+}
+
+/// A task to insert.
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    /// The task.
+    pub spec: TaskSpec,
+    /// Hash of the request, for retry de-duplication.
+    pub request_hash: String,
 }
 
 /// DescribeRecordTask filters and paging.
@@ -80,38 +88,8 @@ pub struct TaskQuery {
 pub struct Task {
     /// Row id (the legacy TaskId).
     pub id: i64,
-    /// Legacy or new API.
-    pub family: Family,
-    /// The string TaskId of a new-API task.
-    pub public_id: Option<String>,
-    /// TemplateId of a new-API task (0 = none).
-    pub template_id: i64,
-    /// Owning account.
-    pub account_id: String,
-    /// Push domain; empty matches any domain.
-    pub domain: String,
-    /// AppName.
-    pub app: String,
-    /// StreamName.
-    pub stream: String,
-    /// Window start, ms.
-    pub start_ms: i64,
-    /// Window end, ms.
-    pub end_ms: i64,
-    /// Highlight mode.
-    pub highlight: bool,
-    /// What to record.
-    pub record_type: RecordType,
-    /// Output formats.
-    pub formats: Vec<FileFormat>,
-    /// StreamParam (decoded).
-    pub stream_param: String,
-    /// Segment length, seconds (0 = none).
-    pub record_interval_s: i64,
-    /// Retention, seconds (0 = forever).
-    pub storage_time_s: i64,
-    /// Creation time, ms.
-    pub created_ms: i64,
+    /// The task as created.
+    pub spec: TaskSpec,
     /// When StopLiveRecord ended it.
     pub stopped_ms: Option<i64>,
 }
@@ -127,8 +105,7 @@ fn task_from_row(r: &AnyRow) -> Result<Task> {
         .map(|f| FileFormat::parse(f).ok_or_else(|| StoreError::Corrupt(format!("format {f:?}"))))
         .collect::<Result<Vec<_>>>()?;
     let family: String = r.try_get("family")?;
-    Ok(Task {
-        id: r.try_get("id")?,
+    let spec = TaskSpec {
         family: match family.as_str() {
             "legacy" => Family::Legacy,
             "task" => Family::Task,
@@ -150,13 +127,18 @@ fn task_from_row(r: &AnyRow) -> Result<Task> {
         record_interval_s: r.try_get("record_interval_s")?,
         storage_time_s: r.try_get("storage_time_s")?,
         created_ms: r.try_get("created_ms")?,
+    };
+    Ok(Task {
+        id: r.try_get("id")?,
+        spec,
         stopped_ms: r.try_get("stopped_ms")?,
     })
 }
 
 impl Store {
     /// Inserts a task and returns it with its new id.
-    pub async fn insert_task(&self, t: &NewTask) -> Result<Task> {
+    pub async fn insert_task(&self, new: &NewTask) -> Result<Task> {
+        let t = &new.spec;
         let formats: Vec<&str> = t.formats.iter().map(|f| f.as_str()).collect();
         let row = sqlx::query(super::dynamic(format!(
             "INSERT INTO tasks (account_id, domain, app, stream, start_ms, end_ms, highlight, \
@@ -176,7 +158,7 @@ impl Store {
         .bind(&t.stream_param)
         .bind(t.record_interval_s)
         .bind(t.storage_time_s)
-        .bind(&t.request_hash)
+        .bind(&new.request_hash)
         .bind(t.created_ms)
         .bind(family_name(t.family))
         .bind(t.public_id.clone())
@@ -331,23 +313,25 @@ mod tests {
 
     pub(crate) fn new_task(account: &str, start: i64, end: i64) -> NewTask {
         NewTask {
-            family: Family::Legacy,
-            public_id: None,
-            template_id: 0,
-            account_id: account.into(),
-            domain: String::new(),
-            app: "live".into(),
-            stream: "s".into(),
-            start_ms: start,
-            end_ms: end,
-            highlight: false,
-            record_type: RecordType::Video,
-            formats: vec![FileFormat::Flv],
-            stream_param: String::new(),
-            record_interval_s: 0,
-            storage_time_s: 0,
+            spec: TaskSpec {
+                family: Family::Legacy,
+                public_id: None,
+                template_id: 0,
+                account_id: account.into(),
+                domain: String::new(),
+                app: "live".into(),
+                stream: "s".into(),
+                start_ms: start,
+                end_ms: end,
+                highlight: false,
+                record_type: RecordType::Video,
+                formats: vec![FileFormat::Flv],
+                stream_param: String::new(),
+                record_interval_s: 0,
+                storage_time_s: 0,
+                created_ms: start,
+            },
             request_hash: "h".into(),
-            created_ms: start,
         }
     }
 
