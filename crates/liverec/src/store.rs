@@ -160,6 +160,18 @@ impl Store {
     }
 }
 
+/// Reads the text column `column` through `parse`; a value `parse` does not
+/// know makes the row [`StoreError::Corrupt`], named by `what`.
+fn parsed<T>(
+    r: &sqlx::any::AnyRow,
+    column: &str,
+    what: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T> {
+    let text: String = sqlx::Row::try_get(r, column)?;
+    parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{what} {text:?}")))
+}
+
 /// Marks SQL assembled at run time as safe: callers build it only from
 /// constants of this module (column lists, numbered placeholders) and bind
 /// every value.

@@ -6,7 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, parsed};
 use crate::task::Family;
 use crate::task::{FileFormat, RecordType};
 
@@ -97,20 +97,25 @@ pub struct Task {
 const COLUMNS: &str = "id, family, public_id, template_id, account_id, domain, app, stream, start_ms, end_ms, highlight, record_type, \
                        formats, stream_param, record_interval_s, storage_time_s, created_ms, stopped_ms";
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// `SELECT` of every task column `WHERE` `condition` (a constant).
+fn select(condition: &str) -> sqlx::AssertSqlSafe<String> {
+    super::dynamic(format!("SELECT {COLUMNS} FROM tasks WHERE {condition}"))
+}
+
 fn task_from_row(r: &AnyRow) -> Result<Task> {
-    let record_type: String = r.try_get("record_type")?;
     let formats: String = r.try_get("formats")?;
     let formats = formats
         .split(',')
         .map(|f| FileFormat::parse(f).ok_or_else(|| StoreError::Corrupt(format!("format {f:?}"))))
         .collect::<Result<Vec<_>>>()?;
-    let family: String = r.try_get("family")?;
     let spec = TaskSpec {
-        family: match family.as_str() {
-            "legacy" => Family::Legacy,
-            "task" => Family::Task,
-            other => return Err(StoreError::Corrupt(format!("task family {other:?}"))),
-        },
+        family: parsed(r, "family", "task family", |f| match f {
+            "legacy" => Some(Family::Legacy),
+            "task" => Some(Family::Task),
+            _ => None,
+        })?,
         public_id: r.try_get("public_id")?,
         template_id: r.try_get("template_id")?,
         account_id: r.try_get("account_id")?,
@@ -120,8 +125,7 @@ fn task_from_row(r: &AnyRow) -> Result<Task> {
         start_ms: r.try_get("start_ms")?,
         end_ms: r.try_get("end_ms")?,
         highlight: r.try_get::<i64, _>("highlight")? != 0,
-        record_type: RecordType::parse(&record_type)
-            .ok_or_else(|| StoreError::Corrupt(format!("record_type {record_type:?}")))?,
+        record_type: parsed(r, "record_type", "record_type", RecordType::parse)?,
         formats,
         stream_param: r.try_get("stream_param")?,
         record_interval_s: r.try_get("record_interval_s")?,
@@ -176,28 +180,20 @@ impl Store {
         request_hash: &str,
         since_ms: i64,
     ) -> Result<Option<Task>> {
-        let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE account_id = $1 AND request_hash = $2 AND created_ms >= $3 \
-             AND deleted_ms IS NULL ORDER BY id DESC LIMIT 1"
-        )))
-        .bind(account_id)
-        .bind(request_hash)
-        .bind(since_ms)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(task_from_row).transpose()
+        let sql = select(
+            "account_id = $1 AND request_hash = $2 AND created_ms >= $3 \
+             AND deleted_ms IS NULL ORDER BY id DESC LIMIT 1",
+        );
+        let query = sqlx::query(sql).bind(account_id).bind(request_hash);
+        self.first_task(query.bind(since_ms)).await
     }
 
     /// A legacy task of `account_id` that is not deleted.
     pub async fn task(&self, account_id: &str, id: i64) -> Result<Option<Task>> {
-        let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'legacy'"
-        )))
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(task_from_row).transpose()
+        let sql =
+            select("id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'legacy'");
+        self.first_task(sqlx::query(sql).bind(id).bind(account_id))
+            .await
     }
 
     /// A new-API task of `account_id` by its string TaskId, not deleted.
@@ -206,13 +202,15 @@ impl Store {
         account_id: &str,
         public_id: &str,
     ) -> Result<Option<Task>> {
-        let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE public_id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'task'"
-        )))
-        .bind(public_id)
-        .bind(account_id)
-        .fetch_optional(self.pool())
-        .await?;
+        let sql =
+            select("public_id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'task'");
+        self.first_task(sqlx::query(sql).bind(public_id).bind(account_id))
+            .await
+    }
+
+    /// The first task `query` (a [`select`]) finds.
+    async fn first_task(&self, query: Query<'_>) -> Result<Option<Task>> {
+        let row = query.fetch_optional(self.pool()).await?;
         row.as_ref().map(task_from_row).transpose()
     }
 
@@ -220,12 +218,12 @@ impl Store {
     /// [`from_ms`, `to_ms`], optionally filtered by stream identity, with
     /// row ids above `after_id`, oldest first, at most `limit`.
     pub async fn new_tasks_in_window(&self, account_id: &str, q: &TaskQuery) -> Result<Vec<Task>> {
-        let rows = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE account_id = $1 AND family = 'task' AND deleted_ms IS NULL \
+        let rows = sqlx::query(select(
+            "account_id = $1 AND family = 'task' AND deleted_ms IS NULL \
              AND start_ms >= $2 AND end_ms <= $3 AND id > $4 \
              AND ($5 = '' OR stream = $5) AND ($6 = '' OR domain = $6) AND ($7 = '' OR app = $7) \
-             ORDER BY id LIMIT $8"
-        )))
+             ORDER BY id LIMIT $8",
+        ))
         .bind(account_id)
         .bind(q.from_ms)
         .bind(q.to_ms)
@@ -296,9 +294,9 @@ impl Store {
     /// Every task that may still record: not stopped, not deleted, ending
     /// after `now_ms`.
     pub async fn armed_tasks(&self, now_ms: i64) -> Result<Vec<Task>> {
-        let rows = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE deleted_ms IS NULL AND stopped_ms IS NULL AND end_ms > $1 ORDER BY id"
-        )))
+        let rows = sqlx::query(select(
+            "deleted_ms IS NULL AND stopped_ms IS NULL AND end_ms > $1 ORDER BY id",
+        ))
         .bind(now_ms)
         .fetch_all(self.pool())
         .await?;
