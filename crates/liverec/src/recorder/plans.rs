@@ -57,20 +57,15 @@ async fn task_plan_with(
     }
     let (outputs, hls_continue_ms) =
         outputs_of(templates.get(store, &s.account_id, s.template_id).await?);
+    // Stream, window and creation as for a legacy task; the string TaskId,
+    // and the outputs of the template.
     Ok(Plan {
-        key: PlanKey::Task(t.id),
         family: Family::Task,
-        account_id: s.account_id.clone(),
         task_id: s.public_id.clone().unwrap_or_default(),
-        domain: s.domain.clone(),
-        app: s.app.clone(),
-        stream: s.stream.clone(),
-        start_ms: s.start_ms,
-        end_ms: s.end_ms,
         record_type: RecordType::Video,
         outputs,
         hls_continue_ms,
-        created_ms: s.created_ms,
+        ..Plan::legacy(t)
     })
 }
 
