@@ -76,13 +76,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
                     ClientEvent::PublishRejected { code, description } => {
                         return Err(PushError::Rejected { code, description });
                     }
-                    ClientEvent::Status {
-                        code,
-                        level,
-                        description,
-                    } => {
-                        tracing::info!(%code, %level, %description, "status");
-                    }
+                    status => log_status(&status),
                 }
             }
         }
@@ -102,14 +96,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
                 ClientEvent::PublishRejected { code, description } => {
                     return Err(PushError::ServerError { code, description });
                 }
-                ClientEvent::Status {
-                    code,
-                    level,
-                    description,
-                } => {
-                    tracing::info!(%code, %level, %description, "status");
-                }
-                ClientEvent::PublishStarted => {}
+                other => log_status(&other),
             }
         }
         Ok(())
@@ -164,6 +151,18 @@ fn io_error(e: std::io::Error, phase: &'static str) -> PushError {
     match e.kind() {
         BrokenPipe | ConnectionAborted | ConnectionReset => PushError::Closed(phase),
         _ => PushError::Io(e),
+    }
+}
+
+/// Logs a status message of the server; other events are not logged.
+fn log_status(event: &ClientEvent) {
+    if let ClientEvent::Status {
+        code,
+        level,
+        description,
+    } = event
+    {
+        tracing::info!(%code, %level, %description, "status");
     }
 }
 

@@ -1,95 +1,40 @@
 //! Push tests: the publisher against an in-memory [`rtmp::ServerSession`]
 //! on a `tokio::io::duplex` pipe; the pure pieces are tested next to them.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
-use rtmp::{ServerConfig, ServerEvent, ServerSession};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::time::Instant;
 
 use super::link::tag_due;
 use super::*;
 
+#[path = "../tests/support/fake_server.rs"]
+mod fake_server;
+use fake_server::{FakeServer, Received};
+
 const H264_AAC: &[u8] = include_bytes!("../../../fixtures/h264_aac_10s.flv");
 const URL: &str = "rtmp://test.example:1935/live/s1?k=v";
 /// Bodies the fake server keeps (later messages keep only kind and time).
 const KEEP_BODIES: usize = 5000;
 
-#[derive(Debug, Default)]
-struct Received {
-    app: String,
-    tc_url: Option<String>,
-    name: String,
-    media: Vec<(TagKind, u32)>,
-    bodies: Vec<Bytes>,
-    unpublished: bool,
-    failed: bool,
-}
-
-/// A server that accepts (or refuses with BadName) one publish and records
-/// what arrives; it drops the connection on a protocol error or a refusal.
+/// The server end of a pipe: a [`FakeServer`] until the client closes,
+/// breaks the protocol or is refused.
 async fn fake_server(mut io: DuplexStream, accept: bool) -> Received {
-    let mut session = ServerSession::new(ServerConfig::default(), 7);
-    let mut got = Received::default();
+    let mut server = FakeServer::new(accept, KEEP_BODIES);
     let mut buf = vec![0; 64 * 1024];
-    let mut done = false;
-    while !done {
+    while !server.got.refused {
         let n = match io.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let mut queue: VecDeque<ServerEvent> = match session.feed(&buf[..n]) {
-            Ok(events) => events.into(),
-            Err(_) => {
-                got.failed = true;
-                break;
-            }
+        let Some(answer) = server.feed(&buf[..n]) else {
+            break;
         };
-        while let Some(event) = queue.pop_front() {
-            let (kind, timestamp, data) = match event {
-                ServerEvent::Connected { app, tc_url, .. } => {
-                    (got.app, got.tc_url) = (app, tc_url);
-                    continue;
-                }
-                ServerEvent::PublishRequested {
-                    stream_id, name, ..
-                } => {
-                    got.name = name;
-                    if accept {
-                        session.accept_publish(stream_id);
-                        queue.extend(session.feed(&[]).unwrap_or_default());
-                    } else {
-                        session.reject_publish(stream_id, rtmp::StatusCode::PublishBadName, "busy");
-                        done = true;
-                    }
-                    continue;
-                }
-                ServerEvent::Unpublished { .. } => {
-                    got.unpublished = true;
-                    continue;
-                }
-                ServerEvent::PlayRefused { .. } => continue,
-                ServerEvent::Audio {
-                    timestamp, data, ..
-                } => (TagKind::Audio, timestamp, data),
-                ServerEvent::Video {
-                    timestamp, data, ..
-                } => (TagKind::Video, timestamp, data),
-                ServerEvent::Data {
-                    timestamp, data, ..
-                } => (TagKind::Data, timestamp, data),
-            };
-            got.media.push((kind, timestamp));
-            if got.bodies.len() < KEEP_BODIES {
-                got.bodies.push(data);
-            }
-        }
-        if io.write_all(&session.take_output()).await.is_err() {
+        if io.write_all(&answer).await.is_err() {
             break;
         }
     }
-    got
+    server.got
 }
 
 fn options() -> PushOptions {

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use liverec_push::{Source, TagKind};
-use rtmp::{ServerConfig, ServerEvent, ServerSession};
+
+#[path = "support/fake_server.rs"]
+mod fake_server;
+use fake_server::{FakeServer, Received};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,18 +37,8 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// What the server received.
-#[derive(Debug, Default)]
-struct Received {
-    name: String,
-    /// (kind, timestamp, body) of every media message.
-    media: Vec<(TagKind, u32, Bytes)>,
-    unpublished: bool,
-}
-
-/// An RTMP server for one connection on a loopback port: it accepts the
-/// publish (or refuses it with `NetStream.Publish.BadName`) and records
-/// what arrives until the client closes.
+/// An RTMP server for one connection on a loopback port: a [`FakeServer`]
+/// that keeps every body, until the client closes.
 fn server(accept: bool) -> (u16, JoinHandle<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -53,54 +46,22 @@ fn server(accept: bool) -> (u16, JoinHandle<Received>) {
         let (mut sock, _) = listener.accept().unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
-        let mut session = ServerSession::new(ServerConfig::default(), 9);
-        let mut got = Received::default();
+        let mut server = FakeServer::new(accept, usize::MAX);
         let mut buf = vec![0; 64 * 1024];
         loop {
             let n = match sock.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let mut events = session.feed(&buf[..n]).unwrap();
-            while !events.is_empty() {
-                let mut more = Vec::new();
-                for event in events {
-                    match event {
-                        ServerEvent::PublishRequested {
-                            stream_id, name, ..
-                        } => {
-                            got.name = name;
-                            if accept {
-                                session.accept_publish(stream_id);
-                                more.extend(session.feed(&[]).unwrap());
-                            } else {
-                                session.reject_publish(
-                                    stream_id,
-                                    rtmp::StatusCode::PublishBadName,
-                                    "taken",
-                                );
-                            }
-                        }
-                        ServerEvent::Unpublished { .. } => got.unpublished = true,
-                        ServerEvent::Audio {
-                            timestamp, data, ..
-                        } => got.media.push((TagKind::Audio, timestamp, data)),
-                        ServerEvent::Video {
-                            timestamp, data, ..
-                        } => got.media.push((TagKind::Video, timestamp, data)),
-                        ServerEvent::Data {
-                            timestamp, data, ..
-                        } => got.media.push((TagKind::Data, timestamp, data)),
-                        _ => {}
-                    }
-                }
-                events = more;
-            }
-            if sock.write_all(&session.take_output()).is_err() {
+            let Some(answer) = server.feed(&buf[..n]) else {
+                break;
+            };
+            if sock.write_all(&answer).is_err() {
                 break;
             }
         }
-        got
+        assert!(!server.got.failed, "the client broke the protocol");
+        server.got
     });
     (port, handle)
 }
@@ -110,7 +71,8 @@ fn publishes_the_h265_fixture_byte_exact_and_exits_0() {
     let file = fixture("h265_aac_10s.flv");
     let source = Source::from_bytes(Bytes::from(std::fs::read(&file).unwrap())).unwrap();
     let (port, srv) = server(true);
-    let url = format!("rtmp://127.0.0.1:{port}/live/hevc?k=v");
+    let tc_url = format!("rtmp://127.0.0.1:{port}/live");
+    let url = format!("{tc_url}/hevc?k=v");
     let out = push(&[file.to_str().unwrap(), &url]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = String::from_utf8_lossy(&out.stdout);
@@ -121,15 +83,26 @@ fn publishes_the_h265_fixture_byte_exact_and_exits_0() {
     );
     assert!(report.ends_with("; end of file\n"), "{report}");
     let got = srv.join().unwrap();
+    assert_eq!(
+        (got.app.as_str(), got.tc_url.as_deref()),
+        ("live", Some(&*tc_url))
+    );
     assert_eq!(got.name, "hevc?k=v");
     assert!(got.unpublished, "unpublished before closing");
     assert_eq!(got.media.len(), tags.len());
-    for (i, (tag, (kind, ts, body))) in tags.iter().zip(&got.media).enumerate() {
-        assert_eq!((tag.kind, tag.timestamp), (*kind, *ts), "message {i}");
+    assert_eq!(got.bodies.len(), tags.len());
+    let received = got.media.iter().zip(&got.bodies);
+    for (i, (tag, (&(kind, ts), body))) in tags.iter().zip(received).enumerate() {
+        assert_eq!((tag.kind, tag.timestamp), (kind, ts), "message {i}");
         assert_eq!(&tag.body, body, "body of message {i}");
     }
     // Enhanced RTMP: the first video message is an `hvc1` sequence start.
-    let (_, _, first_video) = got.media.iter().find(|m| m.0 == TagKind::Video).unwrap();
+    let first_video = got
+        .media
+        .iter()
+        .position(|m| m.0 == TagKind::Video)
+        .unwrap();
+    let first_video = &got.bodies[first_video];
     assert_eq!(first_video[0] & 0x80, 0x80, "IsExHeader");
     assert_eq!(&first_video[1..5], b"hvc1");
 }
@@ -150,7 +123,7 @@ fn a_refused_publish_exits_4_with_the_status_code() {
     );
     let got = srv.join().unwrap();
     assert_eq!(got.name, "taken");
-    assert!(got.media.is_empty());
+    assert!(got.refused && got.media.is_empty());
 }
 
 #[test]

@@ -69,29 +69,30 @@ pub struct Plan {
 impl Plan {
     /// The plan of a legacy CreateLiveRecord task.
     pub fn legacy(t: &Task) -> Plan {
+        let s = &t.spec;
         Plan {
             key: PlanKey::Task(t.id),
             family: Family::Legacy,
-            account_id: t.account_id.clone(),
+            account_id: s.account_id.clone(),
             task_id: t.id.to_string(),
-            domain: t.domain.clone(),
-            app: t.app.clone(),
-            stream: t.stream.clone(),
-            start_ms: t.start_ms,
-            end_ms: t.end_ms,
-            record_type: t.record_type,
-            outputs: t
+            domain: s.domain.clone(),
+            app: s.app.clone(),
+            stream: s.stream.clone(),
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            record_type: s.record_type,
+            outputs: s
                 .formats
                 .iter()
                 .map(|&format| OutputPlan {
                     format,
-                    record_interval_s: t.record_interval_s,
-                    storage_time_s: t.storage_time_s,
+                    record_interval_s: s.record_interval_s,
+                    storage_time_s: s.storage_time_s,
                     file_name: None,
                 })
                 .collect(),
             hls_continue_ms: 0,
-            created_ms: t.created_ms,
+            created_ms: s.created_ms,
         }
     }
 

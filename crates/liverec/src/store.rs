@@ -20,7 +20,7 @@ pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
-pub use tasks::{NewTask, Task, TaskQuery};
+pub use tasks::{NewTask, Task, TaskQuery, TaskSpec};
 pub use templates::{Outcome, Refused, Template};
 
 /// A database failure.
@@ -160,6 +160,18 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Reads the text column `column` through `parse`; a value `parse` does not
+/// know makes the row [`StoreError::Corrupt`], named by `what`.
+fn parsed<T>(
+    r: &sqlx::any::AnyRow,
+    column: &str,
+    what: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T> {
+    let text: String = sqlx::Row::try_get(r, column)?;
+    parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{what} {text:?}")))
 }
 
 /// Marks SQL assembled at run time as safe: callers build it only from

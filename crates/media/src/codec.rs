@@ -37,6 +37,45 @@ pub struct SpsInfo {
     pub height: u32,
 }
 
+impl SpsInfo {
+    /// Reads the cropping window that ends the picture-size fields of an
+    /// SPS (H.264 `frame_cropping`, H.265 `conformance_window`: a flag, then
+    /// the left, right, top and bottom offsets) and takes it off the coded
+    /// size. `field_factor` is 2 for an H.264 SPS of field pictures (each
+    /// vertical offset counts twice), otherwise 1.
+    fn cropped(
+        r: &mut bits::BitReader<'_>,
+        (profile_idc, level_idc): (u8, u8),
+        (coded_width, coded_height): (u64, u64),
+        (separate_colour_plane, chroma_format_idc): (bool, u64),
+        field_factor: u64,
+    ) -> Result<SpsInfo, CodecError> {
+        let (mut left, mut right, mut top, mut bottom) = (0, 0, 0, 0);
+        if r.bit()? {
+            left = r.ue()?;
+            right = r.ue()?;
+            top = r.ue()?;
+            bottom = r.ue()?;
+        }
+        // Table 6-1 (both standards): SubWidthC/SubHeightC; ChromaArrayType 0
+        // crops in luma units.
+        let (sub_w, sub_h) = match (separate_colour_plane, chroma_format_idc) {
+            (false, 1) => (2, 2),
+            (false, 2) => (2, 1),
+            _ => (1, 1),
+        };
+        let width = coded_width.checked_sub(sub_w * (left + right));
+        let height = coded_height.checked_sub(sub_h * field_factor * (top + bottom));
+        let to_u32 = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok()).ok_or(r.invalid());
+        Ok(SpsInfo {
+            profile_idc,
+            level_idc,
+            width: to_u32(width)?,
+            height: to_u32(height)?,
+        })
+    }
+}
+
 /// Removes H.264/H.265 emulation-prevention bytes (the `03` in `00 00 03`),
 /// turning a NAL unit payload into its RBSP (H.264 §7.4.1, H.265 §7.4.2).
 pub fn rbsp(nal: &[u8]) -> Vec<u8> {
@@ -105,6 +144,34 @@ pub fn length_prefixed_to_annexb(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+
+    /// Asserts that `parse` refuses every proper prefix of `record`.
+    pub(super) fn assert_prefixes_refused<T>(
+        record: &Bytes,
+        parse: fn(&Bytes) -> Result<T, CodecError>,
+    ) {
+        for cut in 0..record.len() {
+            assert!(parse(&record.slice(..cut)).is_err(), "cut {cut}");
+        }
+    }
+
+    /// Feeds arbitrary bytes to a record parser and, behind the NAL header
+    /// byte `sps_header`, to an SPS parser: whatever they answer, they
+    /// must not panic.
+    pub(super) fn parse_garbage<T>(
+        data: Vec<u8>,
+        sps_header: u8,
+        parse_record: fn(&Bytes) -> Result<T, CodecError>,
+        parse_sps: fn(&[u8]) -> Result<SpsInfo, CodecError>,
+    ) {
+        let _ = parse_record(&Bytes::from(data.clone()));
+        let mut nal = data;
+        if let Some(b) = nal.first_mut() {
+            *b = sps_header;
+        }
+        let _ = parse_sps(&nal);
+    }
 
     #[test]
     fn rbsp_removes_emulation_prevention() {

@@ -153,6 +153,22 @@ pub(crate) fn h264_config() -> Arc<VideoConfig> {
     h264_config_of(SPS_640X360, PPS_640X360, 640, 360)
 }
 
+/// The fixtures' H.264 video alone.
+pub(crate) fn h264_only() -> Tracks {
+    Tracks {
+        video: Some(h264_config()),
+        audio: None,
+    }
+}
+
+/// The fixtures' H.264 video with their AAC audio.
+pub(crate) fn h264_aac() -> Tracks {
+    Tracks {
+        video: Some(h264_config()),
+        audio: Some(aac_config()),
+    }
+}
+
 /// VPS of a 320x240 libx265 stream (Main, level 2).
 pub(crate) const HEVC_VPS_320X240: &[u8] = &[
     0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03,

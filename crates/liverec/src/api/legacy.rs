@@ -22,7 +22,7 @@ use super::wire::{
 };
 use super::{AppState, task_ops};
 use crate::plan::{Family, Plan, PlanKey};
-use crate::store::{NewTask, Task};
+use crate::store::{NewTask, Task, TaskSpec};
 use crate::task::{FileFormat, RecordType, normalize_domain};
 
 /// Highlight recordings last at most this long (Tencent: 30 minutes).
@@ -143,23 +143,25 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     task_ops::check_quotas(state, call, Family::Legacy, (start_ms, end_ms), now).await?;
     let task = store
         .insert_task(&NewTask {
-            family: Family::Legacy,
-            public_id: None,
-            template_id: 0,
-            account_id: call.account_id.clone(),
-            domain,
-            app,
-            stream,
-            start_ms,
-            end_ms,
-            highlight,
-            record_type,
-            formats: vec![format],
-            stream_param: stream_param.text,
-            record_interval_s: stream_param.record_interval_s,
-            storage_time_s: stream_param.storage_time_s,
+            spec: TaskSpec {
+                family: Family::Legacy,
+                public_id: None,
+                template_id: 0,
+                account_id: call.account_id.clone(),
+                domain,
+                app,
+                stream,
+                start_ms,
+                end_ms,
+                highlight,
+                record_type,
+                formats: vec![format],
+                stream_param: stream_param.text,
+                record_interval_s: stream_param.record_interval_s,
+                storage_time_s: stream_param.storage_time_s,
+                created_ms: now,
+            },
             request_hash: hash,
-            created_ms: now,
         })
         .await?;
     tracing::info!(
@@ -184,7 +186,7 @@ async fn lookup(
     let stream = required("StreamName", stream)?;
     let id = id.ok_or_else(|| missing("TaskId"))?;
     match state.store.task(&call.account_id, id).await? {
-        Some(t) if t.stream == stream => Ok(t),
+        Some(t) if t.spec.stream == stream => Ok(t),
         Some(_) | None => Err(Error::LegacyTaskNotFound { id, stream }),
     }
 }

@@ -21,7 +21,7 @@ use super::wire::{
 use super::{AppState, task_ops};
 use crate::plan::{Family, PlanKey};
 use crate::recorder::task_plan;
-use crate::store::{NewTask, Task, TaskQuery};
+use crate::store::{NewTask, Task, TaskQuery, TaskSpec};
 use crate::task::{FileFormat, RecordType, normalize_domain};
 
 /// EndTime at most this far ahead (Tencent: 7 days).
@@ -103,41 +103,43 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     ]));
     let _serial = state.create_locks.lock(&call.account_id).await;
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
-        tracing::info!(task_id = ?t.public_id, "identical CreateRecordTask within 60 s: returning the first task");
+        tracing::info!(task_id = ?t.spec.public_id, "identical CreateRecordTask within 60 s: returning the first task");
         return task_id_reply(t);
     }
     task_ops::check_quotas(state, call, Family::Task, (start, end), now).await?;
     let store = &state.store;
     let task = store
         .insert_task(&NewTask {
-            family: Family::Task,
-            public_id: Some(new_task_id()),
-            template_id,
-            account_id: call.account_id.clone(),
-            domain,
-            app,
-            stream,
-            start_ms: start,
-            end_ms: end,
-            highlight: false,
-            record_type: RecordType::Video,
-            formats: vec![FileFormat::Hls],
-            stream_param: String::new(),
-            record_interval_s: 0,
-            storage_time_s: 0,
+            spec: TaskSpec {
+                family: Family::Task,
+                public_id: Some(new_task_id()),
+                template_id,
+                account_id: call.account_id.clone(),
+                domain,
+                app,
+                stream,
+                start_ms: start,
+                end_ms: end,
+                highlight: false,
+                record_type: RecordType::Video,
+                formats: vec![FileFormat::Hls],
+                stream_param: String::new(),
+                record_interval_s: 0,
+                storage_time_s: 0,
+                created_ms: now,
+            },
             request_hash: hash,
-            created_ms: now,
         })
         .await?;
     let plan = task_plan(store, &task).await?;
-    tracing::info!(task_id = ?task.public_id, start_ms = start, end_ms = end, template_id, "record task created");
+    tracing::info!(task_id = ?task.spec.public_id, start_ms = start, end_ms = end, template_id, "record task created");
     state.scheduler.arm(plan).await;
     task_id_reply(task)
 }
 
 fn task_id_reply(task: Task) -> ActionResult {
     reply(&CreateRecordTaskResponse {
-        task_id: task.public_id.unwrap_or_default(),
+        task_id: task.spec.public_id.unwrap_or_default(),
     })
 }
 
@@ -155,7 +157,7 @@ pub(super) async fn stop(state: &AppState, call: &Call) -> ActionResult {
     let r = StopRecordTaskRequest::from_params(&call.req.params)?;
     let task = lookup(state, call, r.task_id).await?;
     task_ops::stop(state, &task).await?;
-    tracing::info!(task_id = ?task.public_id, "record task stopped");
+    tracing::info!(task_id = ?task.spec.public_id, "record task stopped");
     reply(&StopRecordTaskResponse::default())
 }
 
@@ -169,7 +171,7 @@ pub(super) async fn delete(state: &AppState, call: &Call) -> ActionResult {
         .store
         .delete_task(task.id, state.clock.now_ms())
         .await?;
-    tracing::info!(task_id = ?task.public_id, "record task deleted");
+    tracing::info!(task_id = ?task.spec.public_id, "record task deleted");
     reply(&DeleteRecordTaskResponse::default())
 }
 
@@ -233,13 +235,13 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     let task_list = tasks
         .iter()
         .map(|t| RecordTask {
-            task_id: t.public_id.clone(),
-            domain_name: t.domain.clone(),
-            app_name: t.app.clone(),
-            stream_name: t.stream.clone(),
-            start_time: t.start_ms.div_euclid(1000),
-            end_time: t.end_ms.div_euclid(1000),
-            template_id: t.template_id,
+            task_id: t.spec.public_id.clone(),
+            domain_name: t.spec.domain.clone(),
+            app_name: t.spec.app.clone(),
+            stream_name: t.spec.stream.clone(),
+            start_time: t.spec.start_ms.div_euclid(1000),
+            end_time: t.spec.end_ms.div_euclid(1000),
+            template_id: t.spec.template_id,
             stopped: t.stopped_ms.map_or(0, |s| s.div_euclid(1000)),
         })
         .collect();

@@ -15,6 +15,12 @@ fn info() -> SessionInfo {
     }
 }
 
+/// Publishes d/live/s on `hub`.
+fn publish(hub: &Arc<Hub>) -> Publisher {
+    hub.publish(StreamKey::new("d", "live", "s"), info())
+        .unwrap()
+}
+
 fn pkt(track: Track, key: bool, t: i64) -> Packet {
     Packet {
         frame: Frame {
@@ -49,9 +55,7 @@ fn first_dts(v: &[Packet]) -> i64 {
 #[tokio::test]
 async fn preroll_is_keyframe_aligned_and_bounded() {
     let hub = Hub::new(5_000);
-    let mut p = hub
-        .publish(StreamKey::new("d", "live", "s"), info())
-        .unwrap();
+    let mut p = publish(&hub);
     feed(&mut p, 20_000);
     let s = p.stream().clone();
     let ring = s.lock().ring.from(Some(0));
@@ -71,9 +75,7 @@ async fn preroll_is_keyframe_aligned_and_bounded() {
 #[tokio::test]
 async fn subscribers_get_backlog_then_live_without_gap() {
     let hub = Hub::new(10_000);
-    let mut p = hub
-        .publish(StreamKey::new("d", "live", "s"), info())
-        .unwrap();
+    let mut p = publish(&hub);
     feed(&mut p, 3_000);
     let mut sub = p.stream().subscribe(Some(2_500));
     let backlog = sub.backlog_len();
@@ -120,9 +122,7 @@ async fn audio_only_starts_at_time_and_second_publisher_is_refused() {
 async fn events_announce_live_and_end() {
     let hub = Hub::new(1_000);
     let mut ev = hub.events();
-    let mut p = hub
-        .publish(StreamKey::new("d", "live", "s"), info())
-        .unwrap();
+    let mut p = publish(&hub);
     p.push(pkt(Track::Video, true, 0));
     p.push(pkt(Track::Video, false, 33));
     assert!(matches!(ev.recv().await.unwrap(), HubEvent::Live(_)));
@@ -134,9 +134,7 @@ async fn events_announce_live_and_end() {
 #[tokio::test]
 async fn slow_subscriber_is_told_it_lost_packets() {
     let hub = Hub::new(1_000);
-    let mut p = hub
-        .publish(StreamKey::new("d", "live", "s"), info())
-        .unwrap();
+    let mut p = publish(&hub);
     let mut sub = p.stream().subscribe(None);
     for i in 0..(MAX_QUEUED_PACKETS as i64 + 10) {
         p.push(pkt(Track::Audio, true, i));

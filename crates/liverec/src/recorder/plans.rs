@@ -51,25 +51,21 @@ async fn task_plan_with(
     t: &Task,
     templates: &mut Templates,
 ) -> Result<Plan, StoreError> {
-    if t.family == Family::Legacy {
+    let s = &t.spec;
+    if s.family == Family::Legacy {
         return Ok(Plan::legacy(t));
     }
     let (outputs, hls_continue_ms) =
-        outputs_of(templates.get(store, &t.account_id, t.template_id).await?);
+        outputs_of(templates.get(store, &s.account_id, s.template_id).await?);
+    // Stream, window and creation as for a legacy task; the string TaskId,
+    // and the outputs of the template.
     Ok(Plan {
-        key: PlanKey::Task(t.id),
         family: Family::Task,
-        account_id: t.account_id.clone(),
-        task_id: t.public_id.clone().unwrap_or_default(),
-        domain: t.domain.clone(),
-        app: t.app.clone(),
-        stream: t.stream.clone(),
-        start_ms: t.start_ms,
-        end_ms: t.end_ms,
+        task_id: s.public_id.clone().unwrap_or_default(),
         record_type: RecordType::Video,
         outputs,
         hls_continue_ms,
-        created_ms: t.created_ms,
+        ..Plan::legacy(t)
     })
 }
 

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, parsed};
 use crate::task::{FileFormat, RecordType};
 
 /// Where a file is in its life.
@@ -111,9 +111,6 @@ const COLUMNS: &str = "id, account_id, task_id, session_id, domain, app, stream,
                        media_info, storage_time_s, expire_ms";
 
 fn file_from_row(r: &AnyRow) -> Result<FileRow> {
-    let format: String = r.try_get("file_format")?;
-    let record_type: String = r.try_get("record_type")?;
-    let status: String = r.try_get("status")?;
     Ok(FileRow {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
@@ -122,18 +119,15 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow> {
         domain: r.try_get("domain")?,
         app: r.try_get("app")?,
         stream: r.try_get("stream")?,
-        format: FileFormat::parse(&format)
-            .ok_or_else(|| StoreError::Corrupt(format!("format {format:?}")))?,
-        record_type: RecordType::parse(&record_type)
-            .ok_or_else(|| StoreError::Corrupt(format!("record_type {record_type:?}")))?,
+        format: parsed(r, "file_format", "format", FileFormat::parse)?,
+        record_type: parsed(r, "record_type", "record_type", RecordType::parse)?,
         start_ms: r.try_get("start_ms")?,
         end_ms: r.try_get("end_ms")?,
         duration_ms: r.try_get("duration_ms")?,
         file_size: r.try_get("file_size")?,
         storage_key: r.try_get("storage_key")?,
         spool_path: r.try_get("spool_path")?,
-        status: FileStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        status: parsed(r, "status", "status", FileStatus::parse)?,
         stream_param: r.try_get("stream_param")?,
         media_info: r.try_get("media_info")?,
         storage_time_s: r.try_get("storage_time_s")?,

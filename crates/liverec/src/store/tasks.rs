@@ -6,7 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, parsed};
 use crate::task::Family;
 use crate::task::{FileFormat, RecordType};
 
@@ -17,9 +17,10 @@ fn family_name(f: Family) -> &'static str {
     }
 }
 
-/// A task to insert.
-#[derive(Clone, Debug)]
-pub struct NewTask {
+/// What a task records, and when: all of a task but its row id, its
+/// request hash and its stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
     /// Legacy (CreateLiveRecord) or new (CreateRecordTask).
     pub family: Family,
     /// The string TaskId of a new-API task.
@@ -50,10 +51,17 @@ pub struct NewTask {
     pub record_interval_s: i64,
     /// Retention, seconds (0 = forever).
     pub storage_time_s: i64,
-    /// Hash of the request, for retry de-duplication.
-    pub request_hash: String,
     /// Creation time, ms.
     pub created_ms: i64,
+}
+
+/// A task to insert.
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    /// The task.
+    pub spec: TaskSpec,
+    /// Hash of the request, for retry de-duplication.
+    pub request_hash: String,
 }
 
 /// DescribeRecordTask filters and paging.
@@ -80,38 +88,8 @@ pub struct TaskQuery {
 pub struct Task {
     /// Row id (the legacy TaskId).
     pub id: i64,
-    /// Legacy or new API.
-    pub family: Family,
-    /// The string TaskId of a new-API task.
-    pub public_id: Option<String>,
-    /// TemplateId of a new-API task (0 = none).
-    pub template_id: i64,
-    /// Owning account.
-    pub account_id: String,
-    /// Push domain; empty matches any domain.
-    pub domain: String,
-    /// AppName.
-    pub app: String,
-    /// StreamName.
-    pub stream: String,
-    /// Window start, ms.
-    pub start_ms: i64,
-    /// Window end, ms.
-    pub end_ms: i64,
-    /// Highlight mode.
-    pub highlight: bool,
-    /// What to record.
-    pub record_type: RecordType,
-    /// Output formats.
-    pub formats: Vec<FileFormat>,
-    /// StreamParam (decoded).
-    pub stream_param: String,
-    /// Segment length, seconds (0 = none).
-    pub record_interval_s: i64,
-    /// Retention, seconds (0 = forever).
-    pub storage_time_s: i64,
-    /// Creation time, ms.
-    pub created_ms: i64,
+    /// The task as created.
+    pub spec: TaskSpec,
     /// When StopLiveRecord ended it.
     pub stopped_ms: Option<i64>,
 }
@@ -119,21 +97,25 @@ pub struct Task {
 const COLUMNS: &str = "id, family, public_id, template_id, account_id, domain, app, stream, start_ms, end_ms, highlight, record_type, \
                        formats, stream_param, record_interval_s, storage_time_s, created_ms, stopped_ms";
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// `SELECT` of every task column `WHERE` `condition` (a constant).
+fn select(condition: &str) -> sqlx::AssertSqlSafe<String> {
+    super::dynamic(format!("SELECT {COLUMNS} FROM tasks WHERE {condition}"))
+}
+
 fn task_from_row(r: &AnyRow) -> Result<Task> {
-    let record_type: String = r.try_get("record_type")?;
     let formats: String = r.try_get("formats")?;
     let formats = formats
         .split(',')
         .map(|f| FileFormat::parse(f).ok_or_else(|| StoreError::Corrupt(format!("format {f:?}"))))
         .collect::<Result<Vec<_>>>()?;
-    let family: String = r.try_get("family")?;
-    Ok(Task {
-        id: r.try_get("id")?,
-        family: match family.as_str() {
-            "legacy" => Family::Legacy,
-            "task" => Family::Task,
-            other => return Err(StoreError::Corrupt(format!("task family {other:?}"))),
-        },
+    let spec = TaskSpec {
+        family: parsed(r, "family", "task family", |f| match f {
+            "legacy" => Some(Family::Legacy),
+            "task" => Some(Family::Task),
+            _ => None,
+        })?,
         public_id: r.try_get("public_id")?,
         template_id: r.try_get("template_id")?,
         account_id: r.try_get("account_id")?,
@@ -143,20 +125,24 @@ fn task_from_row(r: &AnyRow) -> Result<Task> {
         start_ms: r.try_get("start_ms")?,
         end_ms: r.try_get("end_ms")?,
         highlight: r.try_get::<i64, _>("highlight")? != 0,
-        record_type: RecordType::parse(&record_type)
-            .ok_or_else(|| StoreError::Corrupt(format!("record_type {record_type:?}")))?,
+        record_type: parsed(r, "record_type", "record_type", RecordType::parse)?,
         formats,
         stream_param: r.try_get("stream_param")?,
         record_interval_s: r.try_get("record_interval_s")?,
         storage_time_s: r.try_get("storage_time_s")?,
         created_ms: r.try_get("created_ms")?,
+    };
+    Ok(Task {
+        id: r.try_get("id")?,
+        spec,
         stopped_ms: r.try_get("stopped_ms")?,
     })
 }
 
 impl Store {
     /// Inserts a task and returns it with its new id.
-    pub async fn insert_task(&self, t: &NewTask) -> Result<Task> {
+    pub async fn insert_task(&self, new: &NewTask) -> Result<Task> {
+        let t = &new.spec;
         let formats: Vec<&str> = t.formats.iter().map(|f| f.as_str()).collect();
         let row = sqlx::query(super::dynamic(format!(
             "INSERT INTO tasks (account_id, domain, app, stream, start_ms, end_ms, highlight, \
@@ -176,7 +162,7 @@ impl Store {
         .bind(&t.stream_param)
         .bind(t.record_interval_s)
         .bind(t.storage_time_s)
-        .bind(&t.request_hash)
+        .bind(&new.request_hash)
         .bind(t.created_ms)
         .bind(family_name(t.family))
         .bind(t.public_id.clone())
@@ -194,28 +180,20 @@ impl Store {
         request_hash: &str,
         since_ms: i64,
     ) -> Result<Option<Task>> {
-        let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE account_id = $1 AND request_hash = $2 AND created_ms >= $3 \
-             AND deleted_ms IS NULL ORDER BY id DESC LIMIT 1"
-        )))
-        .bind(account_id)
-        .bind(request_hash)
-        .bind(since_ms)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(task_from_row).transpose()
+        let sql = select(
+            "account_id = $1 AND request_hash = $2 AND created_ms >= $3 \
+             AND deleted_ms IS NULL ORDER BY id DESC LIMIT 1",
+        );
+        let query = sqlx::query(sql).bind(account_id).bind(request_hash);
+        self.first_task(query.bind(since_ms)).await
     }
 
     /// A legacy task of `account_id` that is not deleted.
     pub async fn task(&self, account_id: &str, id: i64) -> Result<Option<Task>> {
-        let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'legacy'"
-        )))
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(task_from_row).transpose()
+        let sql =
+            select("id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'legacy'");
+        self.first_task(sqlx::query(sql).bind(id).bind(account_id))
+            .await
     }
 
     /// A new-API task of `account_id` by its string TaskId, not deleted.
@@ -224,13 +202,15 @@ impl Store {
         account_id: &str,
         public_id: &str,
     ) -> Result<Option<Task>> {
-        let row = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE public_id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'task'"
-        )))
-        .bind(public_id)
-        .bind(account_id)
-        .fetch_optional(self.pool())
-        .await?;
+        let sql =
+            select("public_id = $1 AND account_id = $2 AND deleted_ms IS NULL AND family = 'task'");
+        self.first_task(sqlx::query(sql).bind(public_id).bind(account_id))
+            .await
+    }
+
+    /// The first task `query` (a [`select`]) finds.
+    async fn first_task(&self, query: Query<'_>) -> Result<Option<Task>> {
+        let row = query.fetch_optional(self.pool()).await?;
         row.as_ref().map(task_from_row).transpose()
     }
 
@@ -238,12 +218,12 @@ impl Store {
     /// [`from_ms`, `to_ms`], optionally filtered by stream identity, with
     /// row ids above `after_id`, oldest first, at most `limit`.
     pub async fn new_tasks_in_window(&self, account_id: &str, q: &TaskQuery) -> Result<Vec<Task>> {
-        let rows = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE account_id = $1 AND family = 'task' AND deleted_ms IS NULL \
+        let rows = sqlx::query(select(
+            "account_id = $1 AND family = 'task' AND deleted_ms IS NULL \
              AND start_ms >= $2 AND end_ms <= $3 AND id > $4 \
              AND ($5 = '' OR stream = $5) AND ($6 = '' OR domain = $6) AND ($7 = '' OR app = $7) \
-             ORDER BY id LIMIT $8"
-        )))
+             ORDER BY id LIMIT $8",
+        ))
         .bind(account_id)
         .bind(q.from_ms)
         .bind(q.to_ms)
@@ -322,9 +302,9 @@ impl Store {
     /// Every task that may still record: not stopped, not deleted, ending
     /// after `now_ms`.
     pub async fn armed_tasks(&self, now_ms: i64) -> Result<Vec<Task>> {
-        let rows = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM tasks WHERE deleted_ms IS NULL AND stopped_ms IS NULL AND end_ms > $1 ORDER BY id"
-        )))
+        let rows = sqlx::query(select(
+            "deleted_ms IS NULL AND stopped_ms IS NULL AND end_ms > $1 ORDER BY id",
+        ))
         .bind(now_ms)
         .fetch_all(self.pool())
         .await?;
@@ -339,23 +319,25 @@ mod tests {
 
     pub(crate) fn new_task(account: &str, start: i64, end: i64) -> NewTask {
         NewTask {
-            family: Family::Legacy,
-            public_id: None,
-            template_id: 0,
-            account_id: account.into(),
-            domain: String::new(),
-            app: "live".into(),
-            stream: "s".into(),
-            start_ms: start,
-            end_ms: end,
-            highlight: false,
-            record_type: RecordType::Video,
-            formats: vec![FileFormat::Flv],
-            stream_param: String::new(),
-            record_interval_s: 0,
-            storage_time_s: 0,
+            spec: TaskSpec {
+                family: Family::Legacy,
+                public_id: None,
+                template_id: 0,
+                account_id: account.into(),
+                domain: String::new(),
+                app: "live".into(),
+                stream: "s".into(),
+                start_ms: start,
+                end_ms: end,
+                highlight: false,
+                record_type: RecordType::Video,
+                formats: vec![FileFormat::Flv],
+                stream_param: String::new(),
+                record_interval_s: 0,
+                storage_time_s: 0,
+                created_ms: start,
+            },
             request_hash: "h".into(),
-            created_ms: start,
         }
     }
 

@@ -521,6 +521,17 @@ impl Server {
             .expect("run tccli")
     }
 
+    /// [`Server::tccli`] that must succeed; the JSON it prints.
+    pub fn tccli_ok(&self, action: &str, args: &[&str]) -> Value {
+        let out = self.tccli(action, args);
+        assert!(
+            out.status.success(),
+            "tccli failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("tccli prints JSON")
+    }
+
     /// A new account made with `liverec keys create`; SDK options that use
     /// its key.
     pub fn new_account(&self, name: &str) -> SdkOpts {

@@ -27,14 +27,18 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// The packets of stream `idx`, in file order.
+    pub fn packets_of(&self, idx: i64) -> impl Iterator<Item = &Packet> {
+        self.packets.iter().filter(move |p| p.stream == idx)
+    }
+
     /// Media span from packet timestamps (longest stream), seconds.
     pub fn packet_span(&self) -> f64 {
         let mut best: f64 = 0.0;
         for (idx, ..) in &self.streams {
             let ts: Vec<&Packet> = self
-                .packets
-                .iter()
-                .filter(|p| p.stream == *idx && p.dts_time.is_some())
+                .packets_of(*idx)
+                .filter(|p| p.dts_time.is_some())
                 .collect();
             if let (Some(a), Some(b)) = (ts.first(), ts.last()) {
                 let span = b.dts_time.unwrap_or(0.0) + b.duration_time - a.dts_time.unwrap_or(0.0);
@@ -57,27 +61,36 @@ fn num(v: &Value) -> Option<f64> {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
-pub fn probe(path: &Path) -> Probe {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_format",
-            "-show_streams",
-            "-show_packets",
-            "-of",
-            "json",
-        ])
+/// Runs `tool` with `args` and then `path`, asserts that it succeeded and
+/// returns its standard output; `cannot_run` is the message when it
+/// cannot be started.
+fn tool_output(tool: &str, args: &[&str], path: &Path, cannot_run: &str) -> Vec<u8> {
+    let out = Command::new(tool)
+        .args(args)
         .arg(path)
         .output()
-        .expect("run ffprobe");
+        .expect(cannot_run);
     assert!(
         out.status.success(),
-        "ffprobe failed on {}: {}",
+        "{tool} failed on {}: {}",
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    out.stdout
+}
+
+pub fn probe(path: &Path) -> Probe {
+    let args = [
+        "-v",
+        "error",
+        "-show_format",
+        "-show_streams",
+        "-show_packets",
+        "-of",
+        "json",
+    ];
+    let out = tool_output("ffprobe", &args, path, "run ffprobe");
+    let v: Value = serde_json::from_slice(&out).expect("ffprobe json");
     let streams = v["streams"]
         .as_array()
         .map(|a| {
@@ -170,11 +183,7 @@ pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe 
         );
     }
     if let Some((vidx, ..)) = p.streams.iter().find(|s| s.1 == "video") {
-        let first = p
-            .packets
-            .iter()
-            .find(|x| x.stream == *vidx)
-            .expect("video packets");
+        let first = p.packets_of(*vidx).next().expect("video packets");
         assert!(
             first.key,
             "first video packet is not a keyframe in {}",
@@ -182,12 +191,7 @@ pub fn assert_valid(path: &Path, format: &str, min_s: f64, max_s: f64) -> Probe 
         );
     }
     for (idx, ..) in &p.streams {
-        let dts: Vec<i64> = p
-            .packets
-            .iter()
-            .filter(|x| x.stream == *idx)
-            .filter_map(|x| x.dts)
-            .collect();
+        let dts: Vec<i64> = p.packets_of(*idx).filter_map(|x| x.dts).collect();
         let bad = dts.windows(2).filter(|w| w[1] <= w[0]).count();
         assert_eq!(
             bad,
@@ -239,12 +243,7 @@ pub fn assert_faststart(path: &Path) {
 pub fn max_dts_gap(p: &Probe) -> f64 {
     let mut gap: f64 = 0.0;
     for (idx, ..) in &p.streams {
-        let t: Vec<f64> = p
-            .packets
-            .iter()
-            .filter(|x| x.stream == *idx)
-            .filter_map(|x| x.dts_time)
-            .collect();
+        let t: Vec<f64> = p.packets_of(*idx).filter_map(|x| x.dts_time).collect();
         for w in t.windows(2) {
             gap = gap.max(w[1] - w[0]);
         }
@@ -289,7 +288,7 @@ pub fn assert_hls_segments(playlist: &Path) {
                 "segment {line}: EXTINF {d} vs probed {span}"
             );
             if let Some((v, ..)) = seg.streams.iter().find(|s| s.1 == "video") {
-                let first = seg.packets.iter().find(|p| p.stream == *v).expect("video");
+                let first = seg.packets_of(*v).next().expect("video");
                 assert!(first.key, "segment {line} starts with a keyframe");
             }
             n += 1;
@@ -344,18 +343,9 @@ impl MediaInfo {
 
 /// Runs `mediainfo --Output=JSON` on `path`.
 pub fn mediainfo(path: &Path) -> MediaInfo {
-    let out = Command::new("mediainfo")
-        .arg("--Output=JSON")
-        .arg(path)
-        .output()
-        .expect("run mediainfo (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "mediainfo failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cannot_run = "run mediainfo (scripts/test.sh installs it)";
+    let out = tool_output("mediainfo", &["--Output=JSON"], path, cannot_run);
+    let raw = String::from_utf8_lossy(&out).into_owned();
     let v: Value = serde_json::from_str(&raw).expect("mediainfo json");
     MediaInfo {
         tracks: v["media"]["track"].as_array().cloned().unwrap_or_default(),

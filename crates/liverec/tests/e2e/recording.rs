@@ -1,11 +1,20 @@
 //! Recording behaviour: highlight, scheduled windows, stop, restart, crash.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::harness::*;
 use crate::probe::assert_valid;
+
+/// Half a second after the window of `task` ends at `end_s`, its one file
+/// (finished within 3 s), downloaded.
+fn the_file_after(s: &Server, task: i64, end_s: i64) -> PathBuf {
+    sleep_until(end_s as f64 + 0.5);
+    let files = s.wait_finished(task, 1, Duration::from_secs(3));
+    s.download_file(&files[0])
+}
 
 #[test]
 fn highlight_records_from_the_last_keyframe_until_end_time() {
@@ -85,9 +94,7 @@ fn scheduled_window_on_a_live_stream() {
     let _p = s.publish("sch", "h264_aac_10s.flv");
     let t0 = now_s();
     let task = s.create(json!({"StreamName": "sch", "AppName": "live", "StartTime": cst(t0 + 3), "EndTime": cst(t0 + 9)}));
-    sleep_until((t0 + 9) as f64 + 0.5);
-    let files = s.wait_finished(task, 1, Duration::from_secs(3));
-    let path = s.download_file(&files[0]);
+    let path = the_file_after(&s, task, t0 + 9);
     assert_valid(&path, "flv", 5.5, 6.0 + GOP + 0.5);
 }
 
@@ -166,9 +173,7 @@ fn scheduled_task_survives_a_restart() {
     assert!(status.success(), "graceful stop exits 0: {status}");
     s.start_again();
     let _p = Publisher::start(&s.rtmp_url("live", "rs"), "h264_aac_10s.flv");
-    sleep_until((t0 + 13) as f64 + 0.5);
-    let files = s.wait_finished(task, 1, Duration::from_secs(3));
-    let path = s.download_file(&files[0]);
+    let path = the_file_after(&s, task, t0 + 13);
     assert_valid(&path, "flv", 5.5, 7.0 + GOP + 0.5);
 }
 

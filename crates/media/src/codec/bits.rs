@@ -71,11 +71,16 @@ impl<'a> BitReader<'a> {
         Ok(if k % 2 == 1 { magnitude } else { -magnitude })
     }
 
+    /// The error for a field whose value is not allowed.
+    pub(super) fn invalid(&self) -> CodecError {
+        CodecError::Invalid(self.what)
+    }
+
     /// `ue(v)` that must not exceed `max`.
     pub(super) fn ue_max(&mut self, max: u64) -> Result<u64, CodecError> {
         let v = self.ue()?;
         if v > max {
-            return Err(CodecError::Invalid(self.what));
+            return Err(self.invalid());
         }
         Ok(v)
     }
@@ -113,6 +118,13 @@ impl BitWriter {
         } else {
             (-2 * v) as u64
         });
+    }
+    /// A present cropping (conformance) window with these offsets.
+    pub(crate) fn crop(&mut self, left: u64, right: u64, top: u64, bottom: u64) {
+        self.bits(1, 1);
+        for offset in [left, right, top, bottom] {
+            self.ue(offset);
+        }
     }
     /// Adds emulation-prevention bytes.
     pub(crate) fn finish(self) -> Vec<u8> {

@@ -197,33 +197,14 @@ pub fn parse_sps(nal: &[u8]) -> Result<SpsInfo, CodecError> {
         r.skip(1)?; // mb_adaptive_frame_field_flag
     }
     r.skip(1)?; // direct_8x8_inference_flag
-    let (mut left, mut right, mut top, mut bottom) = (0, 0, 0, 0);
-    if r.bit()? {
-        left = r.ue()?;
-        right = r.ue()?;
-        top = r.ue()?;
-        bottom = r.ue()?;
-    }
     let field_factor = if frame_mbs_only { 1 } else { 2 };
-    // Table 6-1: SubWidthC/SubHeightC; ChromaArrayType 0 crops in luma units.
-    let (sub_w, sub_h) = match (separate_colour_plane, chroma_format_idc) {
-        (false, 1) => (2, 2),
-        (false, 2) => (2, 1),
-        _ => (1, 1),
-    };
-    let width = (width_mbs * 16).checked_sub(sub_w * (left + right));
-    let height =
-        (height_map_units * 16 * field_factor).checked_sub(sub_h * field_factor * (top + bottom));
-    let to_u32 = |v: Option<u64>| {
-        v.and_then(|v| u32::try_from(v).ok())
-            .ok_or(CodecError::Invalid(SPS))
-    };
-    Ok(SpsInfo {
-        profile_idc,
-        level_idc,
-        width: to_u32(width)?,
-        height: to_u32(height)?,
-    })
+    SpsInfo::cropped(
+        &mut r,
+        (profile_idc, level_idc),
+        (width_mbs * 16, height_map_units * 16 * field_factor),
+        (separate_colour_plane, chroma_format_idc),
+        field_factor,
+    )
 }
 
 #[cfg(test)]
@@ -263,11 +244,7 @@ mod tests {
     #[test]
     fn parses_interlaced_baseline() {
         // Baseline 1920x1080i: 34 map units of 32 lines, 8 lines cropped (2 units of 4).
-        let mut w = BitWriter::default();
-        w.bits(66, 8);
-        w.bits(0, 8);
-        w.bits(40, 8);
-        w.ue(0); // sps id
+        let mut w = sps_writer(66, 40);
         w.ue(0); // log2_max_frame_num
         w.ue(2); // poc type 2
         w.ue(1); // max_num_ref_frames
@@ -277,11 +254,7 @@ mod tests {
         w.bits(0, 1); // frame_mbs_only = 0
         w.bits(1, 1); // mb_adaptive_frame_field
         w.bits(1, 1); // direct_8x8
-        w.bits(1, 1); // cropping
-        w.ue(0);
-        w.ue(0);
-        w.ue(0);
-        w.ue(2);
+        w.crop(0, 0, 0, 2);
         w.bits(0, 1);
         w.bits(1, 1);
         let mut sps = vec![0x67];
@@ -290,13 +263,20 @@ mod tests {
         assert_eq!((info.width, info.height), (1920, 1080));
     }
 
+    /// A writer holding the start of an SPS: profile, no constraint flags,
+    /// level, SPS id 0.
+    fn sps_writer(profile_idc: u64, level_idc: u64) -> BitWriter {
+        let mut w = BitWriter::default();
+        w.bits(profile_idc, 8);
+        w.bits(0, 8);
+        w.bits(level_idc, 8);
+        w.ue(0); // sps id
+        w
+    }
+
     /// Writes a High-profile SPS bit by bit.
     fn high_profile_sps() -> Vec<u8> {
-        let mut w = BitWriter::default();
-        w.bits(100, 8); // profile_idc
-        w.bits(0, 8);
-        w.bits(40, 8); // level
-        w.ue(0); // sps id
+        let mut w = sps_writer(100, 40);
         w.ue(1); // chroma_format_idc 4:2:0
         w.ue(0);
         w.ue(0);
@@ -323,11 +303,7 @@ mod tests {
         w.ue(67); // 68 map units high
         w.bits(1, 1); // frame_mbs_only
         w.bits(1, 1); // direct_8x8
-        w.bits(1, 1); // cropping
-        w.ue(0);
-        w.ue(0);
-        w.ue(0);
-        w.ue(4); // 8 lines at the bottom
+        w.crop(0, 0, 0, 4); // 8 lines at the bottom
         w.bits(0, 1); // vui
         w.bits(1, 1); // stop bit
         let mut out = vec![0x67];
@@ -344,9 +320,7 @@ mod tests {
         assert_eq!(cfg.profile, 0x4d);
         assert_eq!(cfg.sps, [Bytes::from_static(SPS_640X360)]);
         assert_eq!(cfg.pps.len(), 1);
-        for cut in 0..record.len() {
-            assert!(parse_record(&record.slice(..cut)).is_err(), "cut {cut}");
-        }
+        crate::codec::tests::assert_prefixes_refused(&record, parse_record);
     }
 
     #[test]
@@ -362,10 +336,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
-            let _ = parse_record(&Bytes::from(data.clone()));
-            let mut nal = data;
-            if let Some(b) = nal.first_mut() { *b = 0x67; }
-            let _ = parse_sps(&nal);
+            crate::codec::tests::parse_garbage(data, 0x67, parse_record, parse_sps);
         }
     }
 }

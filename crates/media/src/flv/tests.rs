@@ -12,8 +12,10 @@ use bytes::Bytes;
 
 use super::*;
 use crate::amf0::{self, Value};
-use crate::frame::{AudioCodec, Frame, Track, Tracks, VideoCodec, VideoConfig};
-use crate::test_support::{aac_config, apply, demux_file, frames, h264_config, x265_record};
+use crate::frame::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoCodec, VideoConfig};
+use crate::test_support::{
+    aac_config, apply, demux_file, frames, h264_aac, h264_config, h264_only, x265_record,
+};
 
 /// [`recover`] of a file held in memory.
 fn recover_bytes(data: &[u8]) -> crate::recover::Recovery {
@@ -75,8 +77,31 @@ fn one(d: Demuxed) -> DemuxEvent {
     v.into_iter().next().unwrap()
 }
 
-fn video_frame(e: DemuxEvent) -> Frame {
-    match e {
+/// Whether a tag was taken without an error and gave no event (dropped or
+/// ignored).
+fn nothing(r: Result<Demuxed, FlvError>) -> bool {
+    r.unwrap().is_empty()
+}
+
+/// The one event of a tag, which must be a video configuration.
+fn video_config(r: Result<Demuxed, FlvError>) -> Arc<VideoConfig> {
+    match one(r.unwrap()) {
+        DemuxEvent::VideoConfig(cfg) => cfg,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The one event of a tag, which must be an audio configuration.
+fn audio_config(r: Result<Demuxed, FlvError>) -> Arc<AudioConfig> {
+    match one(r.unwrap()) {
+        DemuxEvent::AudioConfig(cfg) => cfg,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The one event of a tag, which must be a frame.
+fn frame_of(r: Result<Demuxed, FlvError>) -> Frame {
+    match one(r.unwrap()) {
         DemuxEvent::Frame(f) => f,
         other => panic!("{other:?}"),
     }
@@ -106,40 +131,26 @@ fn legacy_avc_with_negative_cts() {
     let mut d = TagDemuxer::new();
     let record = h264_config().record.clone();
     // A frame before the sequence header is dropped.
-    assert!(
+    assert!(nothing(
         d.video(0, cat(&[&[0x17, 1, 0, 0, 0], &[0, 0, 0, 1, 0x65]]))
-            .unwrap()
-            .is_empty()
-    );
-    let DemuxEvent::VideoConfig(cfg) =
-        one(d.video(0, cat(&[&[0x17, 0, 0, 0, 0], &record])).unwrap())
-    else {
-        panic!()
-    };
+    ));
+    let cfg = video_config(d.video(0, cat(&[&[0x17, 0, 0, 0, 0], &record])));
     assert_eq!(
         (cfg.codec, cfg.width, cfg.height, cfg.nal_length_size),
         (VideoCodec::H264, 640, 360, 4)
     );
     // The same header again yields nothing and keeps the Arc.
-    assert!(
-        d.video(0, cat(&[&[0x17, 0, 0, 0, 0], &record]))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing(d.video(0, cat(&[&[0x17, 0, 0, 0, 0], &record]))));
     assert!(Arc::ptr_eq(d.tracks().video.as_ref().unwrap(), &cfg));
-    let f = video_frame(one(d
-        .video(
-            40,
-            cat(&[&[0x27, 1, 0xff, 0xff, 0xdf], &[0, 0, 0, 1, 0x41]]),
-        )
-        .unwrap()));
+    let f = frame_of(d.video(
+        40,
+        cat(&[&[0x27, 1, 0xff, 0xff, 0xdf], &[0, 0, 0, 1, 0x41]]),
+    ));
     assert_eq!(
         (f.dts, f.cts, f.keyframe, &f.data[..]),
         (40, -33, false, &[0, 0, 0, 1, 0x41][..])
     );
-    let f = video_frame(one(d
-        .video(80, cat(&[&[0x17, 1, 0, 0, 66], &[0, 0, 0, 1, 0x65]]))
-        .unwrap()));
+    let f = frame_of(d.video(80, cat(&[&[0x17, 1, 0, 0, 66], &[0, 0, 0, 1, 0x65]])));
     assert_eq!((f.cts, f.keyframe), (66, true));
     assert_eq!(
         one(d
@@ -148,16 +159,8 @@ fn legacy_avc_with_negative_cts() {
         DemuxEvent::EndOfSequence
     );
     // Command frames and other codecs are ignored; truncated headers are errors.
-    assert!(
-        d.video(0, Bytes::from_static(&[0x57, 0]))
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        d.video(0, Bytes::from_static(&[0x12, 0, 0]))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing(d.video(0, Bytes::from_static(&[0x57, 0]))));
+    assert!(nothing(d.video(0, Bytes::from_static(&[0x12, 0, 0]))));
     assert_eq!(d.ignored(), 1);
     assert_eq!(
         d.video(0, Bytes::from_static(&[0x17, 1, 0])),
@@ -173,51 +176,33 @@ fn legacy_avc_with_negative_cts() {
 #[test]
 fn legacy_codec_12_is_hevc() {
     let mut d = TagDemuxer::new();
-    let DemuxEvent::VideoConfig(cfg) = one(d
-        .video(0, cat(&[&[0x1c, 0, 0, 0, 0], &x265_record()]))
-        .unwrap())
-    else {
-        panic!()
-    };
+    let cfg = video_config(d.video(0, cat(&[&[0x1c, 0, 0, 0, 0], &x265_record()])));
     assert_eq!(
         (cfg.codec, cfg.width, cfg.height),
         (VideoCodec::H265, 320, 240)
     );
-    let f = video_frame(one(d
-        .video(0, cat(&[&[0x1c, 1, 0, 0, 33], &[0, 0, 0, 1, 0x26]]))
-        .unwrap()));
+    let f = frame_of(d.video(0, cat(&[&[0x1c, 1, 0, 0, 33], &[0, 0, 0, 1, 0x26]])));
     assert_eq!((f.cts, f.keyframe), (33, true));
     // An AVC frame while the config is HEVC is dropped.
-    assert!(
+    assert!(nothing(
         d.video(0, cat(&[&[0x17, 1, 0, 0, 0], &[0, 0, 0, 1, 0x65]]))
-            .unwrap()
-            .is_empty()
-    );
+    ));
 }
 
 #[test]
 fn enhanced_video() {
     let mut d = TagDemuxer::new();
-    let DemuxEvent::VideoConfig(cfg) = one(d
-        .video(0, cat(&[&[0x90], b"hvc1", &x265_record()]))
-        .unwrap())
-    else {
-        panic!()
-    };
+    let cfg = video_config(d.video(0, cat(&[&[0x90], b"hvc1", &x265_record()])));
     assert_eq!(
         (cfg.codec, cfg.width, cfg.nal_length_size),
         (VideoCodec::H265, 320, 4)
     );
-    let f = video_frame(one(d
-        .video(
-            5,
-            cat(&[&[0x91], b"hvc1", &[0xff, 0xff, 0xfe], &[0, 0, 0, 1, 0x26]]),
-        )
-        .unwrap()));
+    let f = frame_of(d.video(
+        5,
+        cat(&[&[0x91], b"hvc1", &[0xff, 0xff, 0xfe], &[0, 0, 0, 1, 0x26]]),
+    ));
     assert_eq!((f.dts, f.cts, f.keyframe, f.data.len()), (5, -2, true, 5));
-    let f = video_frame(one(d
-        .video(6, cat(&[&[0xa3], b"hvc1", &[0, 0, 0, 1, 0x02]]))
-        .unwrap()));
+    let f = frame_of(d.video(6, cat(&[&[0xa3], b"hvc1", &[0, 0, 0, 1, 0x02]])));
     assert_eq!(
         (f.cts, f.keyframe, &f.data[..]),
         (0, false, &[0, 0, 0, 1, 2][..])
@@ -235,28 +220,12 @@ fn enhanced_video() {
     assert_eq!(d.tracks().video.unwrap().codec, VideoCodec::H264);
     // Ignored: av01, metadata, multitrack, ModEx, command frames.
     let before = d.ignored();
-    assert!(
-        d.video(0, cat(&[&[0x90], b"av01", &[1, 2, 3]]))
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        d.video(0, cat(&[&[0x94], b"avc1", &[2, 0, 0]]))
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        d.video(0, cat(&[&[0x96], &[0, 0], b"avc1"]))
-            .unwrap()
-            .is_empty()
-    );
-    assert!(d.video(0, cat(&[&[0x97], &[0, 0, 0]])).unwrap().is_empty());
+    assert!(nothing(d.video(0, cat(&[&[0x90], b"av01", &[1, 2, 3]]))));
+    assert!(nothing(d.video(0, cat(&[&[0x94], b"avc1", &[2, 0, 0]]))));
+    assert!(nothing(d.video(0, cat(&[&[0x96], &[0, 0], b"avc1"]))));
+    assert!(nothing(d.video(0, cat(&[&[0x97], &[0, 0, 0]]))));
     assert_eq!(d.ignored(), before + 4);
-    assert!(
-        d.video(0, cat(&[&[0xd1], b"avc1", &[0, 0, 0]]))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing(d.video(0, cat(&[&[0xd1], b"avc1", &[0, 0, 0]]))));
     assert!(d.video(0, cat(&[&[0x91], b"av"])).is_err());
     assert!(d.video(0, cat(&[&[0x91], b"avc1", &[0]])).is_err());
 }
@@ -264,53 +233,27 @@ fn enhanced_video() {
 #[test]
 fn aac_audio() {
     let mut d = TagDemuxer::new();
-    assert!(
-        d.audio(0, Bytes::from_static(&[0xaf, 1, 0x21]))
-            .unwrap()
-            .is_empty()
-    );
-    let DemuxEvent::AudioConfig(cfg) = one(d
-        .audio(0, Bytes::from_static(&[0xaf, 0, 0x12, 0x10]))
-        .unwrap())
-    else {
-        panic!()
-    };
+    assert!(nothing(d.audio(0, Bytes::from_static(&[0xaf, 1, 0x21]))));
+    let cfg = audio_config(d.audio(0, Bytes::from_static(&[0xaf, 0, 0x12, 0x10])));
     assert_eq!(
         (cfg.codec, cfg.sample_rate, cfg.channels, cfg.flv_header),
         (AudioCodec::Aac, 44100, 2, 0xaf)
     );
     assert_eq!(&cfg.asc[..], &[0x12, 0x10]);
-    let DemuxEvent::Frame(f) = one(d
-        .audio(23, Bytes::from_static(&[0xaf, 1, 0x21, 0x1b]))
-        .unwrap())
-    else {
-        panic!()
-    };
+    let f = frame_of(d.audio(23, Bytes::from_static(&[0xaf, 1, 0x21, 0x1b])));
     assert_eq!(
         (f.track, f.dts, f.keyframe, &f.data[..]),
         (Track::Audio, 23, true, &[0x21, 0x1b][..])
     );
     // Empty frames, Speex and other formats are dropped or ignored.
-    assert!(
-        d.audio(0, Bytes::from_static(&[0xaf, 1]))
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        d.audio(0, Bytes::from_static(&[0xb6, 1, 2]))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nothing(d.audio(0, Bytes::from_static(&[0xaf, 1]))));
+    assert!(nothing(d.audio(0, Bytes::from_static(&[0xb6, 1, 2]))));
     assert_eq!(d.ignored(), 1);
     assert!(d.audio(0, Bytes::from_static(&[0xaf])).is_err());
     assert!(d.audio(0, Bytes::from_static(&[0xaf, 0, 0x12])).is_err());
     // Enhanced mp4a gives the same config (as 0xaf) and frames.
     let mut e = TagDemuxer::new();
-    let DemuxEvent::AudioConfig(c2) =
-        one(e.audio(0, cat(&[&[0x90], b"mp4a", &[0x12, 0x10]])).unwrap())
-    else {
-        panic!()
-    };
+    let c2 = audio_config(e.audio(0, cat(&[&[0x90], b"mp4a", &[0x12, 0x10]])));
     assert_eq!(*c2, *cfg);
     assert!(matches!(
         one(e.audio(0, cat(&[&[0x91], b"mp4a", &[0x21]])).unwrap()),
@@ -467,10 +410,7 @@ fn muxer_writes_sequence_headers_on_change_only() {
 
 #[test]
 fn muxer_errors_append_nothing() {
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: None,
-    };
+    let tracks = h264_only();
     let mut m = FlvMuxer::new(true, false);
     let mut out = Vec::new();
     m.start(&tracks, &mut out);
@@ -508,10 +448,7 @@ fn muxer_extended_timestamps_and_late_metadata() {
     let mut m = FlvMuxer::new(true, true);
     let mut out = Vec::new();
     m.start(&Tracks::default(), &mut out);
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let tracks = h264_aac();
     let dts = 0x0123_4567;
     let f = Frame {
         track: Track::Video,
@@ -578,10 +515,7 @@ fn hevc_is_written_as_enhanced_rtmp() {
 
 #[test]
 fn scan_stops_at_inconsistent_tags() {
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: None,
-    };
+    let tracks = h264_only();
     let mut m = FlvMuxer::new(true, false);
     let mut out = Vec::new();
     let f = Frame {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use super::*;
 use crate::frame::{Frame, Track, Tracks, VideoCodec, VideoConfig};
 use crate::mux::{MuxError, Muxer};
-use crate::test_support::{H264_AAC, aac_config, frame, h264_config, source};
+use crate::test_support::{H264_AAC, aac_config, frame, h264_aac, h264_config, h264_only, source};
 
 /// A journal made by muxing `frames`, each with the configurations in
 /// effect for it, with `(journal length, frame DTS)` after each push.
@@ -228,10 +228,7 @@ pub(super) fn read_tracks(file: &[u8]) -> (u64, Vec<OutTrack>) {
 
 #[test]
 fn journal_layout_and_fragment_rules() {
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let tracks = h264_aac();
     let mut m = Fmp4Journal::new(true, true);
     let mut out = Vec::new();
     m.start(&tracks, &mut out).unwrap();
@@ -313,10 +310,7 @@ fn audio_is_snapped_to_whole_frames() {
 
 #[test]
 fn late_track_gets_an_empty_edit_and_negative_cts_a_shift() {
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let tracks = h264_aac();
     let mut m = Fmp4Journal::new(true, true);
     let mut out = Vec::new();
     m.push(&frame(Track::Audio, 10, 0, true, b"a"), &tracks, &mut out)
@@ -344,10 +338,7 @@ fn start_and_push_errors() {
     let mut out = Vec::new();
     m.start(&Tracks::default(), &mut out).unwrap();
     assert!(out.is_empty());
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let tracks = h264_aac();
     m.push(&frame(Track::Video, 0, 0, true, b"k"), &tracks, &mut out)
         .unwrap();
     // Audio was not announced: ignored.
@@ -365,10 +356,7 @@ fn start_and_push_errors() {
     let err = m.push(&frame(Track::Video, 40, 0, true, b"k"), &new, &mut out);
     assert!(matches!(err, Err(MuxError::Unsupported(_))));
     // Same values in a new Arc are not a change.
-    let same = Tracks {
-        video: Some(h264_config()),
-        audio: None,
-    };
+    let same = h264_only();
     m.push(&frame(Track::Video, 40, 0, false, b"p"), &same, &mut out)
         .unwrap();
     assert_eq!(out.len(), len);
@@ -440,10 +428,7 @@ fn co64_and_timing_helpers() {
 
 #[test]
 fn unconfigured_track_is_left_out_at_the_first_fragment() {
-    let video_only = Tracks {
-        video: Some(h264_config()),
-        audio: None,
-    };
+    let video_only = h264_only();
     let mut m = Fmp4Journal::new(true, true);
     let mut out = Vec::new();
     m.start(&video_only, &mut out).unwrap();
@@ -459,10 +444,7 @@ fn unconfigured_track_is_left_out_at_the_first_fragment() {
     let kinds: Vec<[u8; 4]> = top_level(&out).iter().map(|b| b.0).collect();
     assert_eq!(kinds, [*b"ftyp", *b"moov", *b"moof", *b"mdat"]);
     // Audio configured after the init segment: ignored.
-    let both = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let both = h264_aac();
     m.push(&frame(Track::Audio, 1700, 0, true, b"a"), &both, &mut out)
         .unwrap();
     m.finish(&mut out).unwrap();
@@ -523,10 +505,7 @@ impl std::io::Write for Head {
 #[test]
 fn past_4_gib_uses_co64_and_a_large_mdat() {
     use boxes::{Put, bx, full};
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: None,
-    };
+    let tracks = h264_only();
     let mut m = Fmp4Journal::new(true, false);
     let mut head = Vec::new();
     m.start(&tracks, &mut head).unwrap();
@@ -585,10 +564,7 @@ fn audio_configured_first_keeps_video_first_and_samples_right() {
         video: None,
         audio: Some(aac_config()),
     };
-    let both = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let both = h264_aac();
     let mut m = Fmp4Journal::new(true, true).with_fragment_ms(100);
     let mut out = Vec::new();
     m.start(&audio_only, &mut out).unwrap();

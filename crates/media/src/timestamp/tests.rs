@@ -1,6 +1,7 @@
 //! Unit tests of `timestamp`.
 
 use super::*;
+use Track::{Audio as A, Video as V};
 use bytes::Bytes;
 use proptest::prelude::*;
 
@@ -51,13 +52,17 @@ fn av(start: i64, len: i64) -> Vec<(Track, i64)> {
     v
 }
 
+/// The output DTS of `track` in `out`, dropped frames left out.
+fn outputs_of(out: &[(Track, i64, Option<i64>)], track: Track) -> Vec<i64> {
+    out.iter()
+        .filter(|o| o.0 == track)
+        .filter_map(|o| o.2)
+        .collect()
+}
+
 fn assert_strictly_increasing(out: &[(Track, i64, Option<i64>)]) {
-    for track in [Track::Video, Track::Audio] {
-        let dts: Vec<i64> = out
-            .iter()
-            .filter(|o| o.0 == track)
-            .filter_map(|o| o.2)
-            .collect();
+    for track in [V, A] {
+        let dts = outputs_of(out, track);
         assert!(
             dts.windows(2).all(|w| w[0] < w[1]),
             "{track:?} not increasing: {dts:?}"
@@ -118,12 +123,8 @@ fn forward_jump_of_the_whole_stream_is_closed_in_sync() {
     let out = run(&mut r, &inputs);
     assert_strictly_increasing(&out);
     assert!(out.iter().all(|o| o.2.is_some()));
-    for track in [Track::Video, Track::Audio] {
-        let dts: Vec<i64> = out
-            .iter()
-            .filter(|o| o.0 == track)
-            .filter_map(|o| o.2)
-            .collect();
+    for track in [V, A] {
+        let dts = outputs_of(&out, track);
         let max_gap = dts.windows(2).map(|w| w[1] - w[0]).max().unwrap();
         assert!(max_gap <= 66, "{track:?} gap {max_gap}");
     }
@@ -139,7 +140,7 @@ fn forward_jump_of_the_whole_stream_is_closed_in_sync() {
 
 #[test]
 fn forward_jump_under_the_limit_is_kept() {
-    let dts = repaired(&[(Track::Video, 0), (Track::Video, 33), (Track::Video, 9_000)]);
+    let dts = repaired(&[(V, 0), (V, 33), (V, 9_000)]);
     assert_eq!(dts[2], Some(9_000));
 }
 
@@ -176,23 +177,13 @@ fn one_track_jumping_alone_does_not_move_the_other() {
             assert_eq!(output, Some(input));
         }
     }
-    let video: Vec<i64> = out
-        .iter()
-        .filter(|o| o.0 == Track::Video)
-        .filter_map(|o| o.2)
-        .collect();
+    let video = outputs_of(&out, V);
     assert!(video.windows(2).all(|w| w[1] - w[0] <= 66), "{video:?}");
 }
 
 #[test]
 fn interleave_glitch_moves_one_ms_on() {
-    let dts = repaired(&[
-        (Track::Audio, 0),
-        (Track::Audio, 23),
-        (Track::Audio, 22),
-        (Track::Audio, 46),
-        (Track::Audio, 46),
-    ]);
+    let dts = repaired(&[(A, 0), (A, 23), (A, 22), (A, 46), (A, 46)]);
     assert_eq!(dts, [Some(0), Some(23), Some(24), Some(46), Some(47)]);
 }
 
@@ -237,30 +228,15 @@ fn a_splice_never_presents_before_what_was_presented() {
 
 #[test]
 fn audio_before_first_keyframe_is_clamped_or_dropped() {
-    let dts = repaired(&[
-        (Track::Video, 10_000),
-        (Track::Audio, 9_990),
-        (Track::Audio, 9_995),
-        (Track::Audio, 10_013),
-    ]);
+    let dts = repaired(&[(V, 10_000), (A, 9_990), (A, 9_995), (A, 10_013)]);
     assert_eq!(dts, [Some(0), Some(0), Some(1), Some(13)]);
-    let dts = repaired(&[
-        (Track::Video, 10_000),
-        (Track::Audio, 8_500),
-        (Track::Audio, 9_500),
-        (Track::Audio, 10_010),
-    ]);
+    let dts = repaired(&[(V, 10_000), (A, 8_500), (A, 9_500), (A, 10_010)]);
     assert_eq!(dts, [Some(0), None, Some(0), Some(10)]);
 }
 
 #[test]
 fn a_track_on_another_time_base_joins_at_the_current_time() {
-    let dts = repaired(&[
-        (Track::Video, 500_000),
-        (Track::Video, 500_033),
-        (Track::Audio, 3),
-        (Track::Audio, 26),
-    ]);
+    let dts = repaired(&[(V, 500_000), (V, 500_033), (A, 3), (A, 26)]);
     assert_eq!(dts, [Some(0), Some(33), Some(33), Some(56)]);
 }
 

@@ -66,6 +66,15 @@ impl Owned {
             Ok(req)
         })
     }
+
+    /// Asserts that the request, checked with the vectors' key at `now`,
+    /// fails its signature.
+    fn assert_bad_signature(&self, now: i64) {
+        assert_eq!(
+            code_of(self.check(SECRET_KEY, now)),
+            ErrorCode::AuthFailureSignatureFailure
+        );
+    }
 }
 
 /// A TC3 call signed the way the Python SDK signs it.
@@ -245,48 +254,30 @@ fn v1_vector_fields() {
 fn tampered_requests_fail_the_signature() {
     let mut body = Owned::from_raw(&VECTORS[0].raw());
     body.body = V1_BODY.replace("livetest", "livetesT").into_bytes();
-    assert_eq!(
-        code_of(body.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    body.assert_bad_signature(1_700_000_000);
 
     let mut query = Owned::from_raw(&VECTORS[2].raw());
     query.query = query.query.replace("livetest", "other");
-    assert_eq!(
-        code_of(query.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    query.assert_bad_signature(1_700_000_000);
 
     let mut host = Owned::from_raw(&VECTORS[1].raw());
     host.set_header("Host", "127.0.0.1:9090");
-    assert_eq!(
-        code_of(host.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    host.assert_bad_signature(1_700_000_000);
 
     let mut ts = Owned::from_raw(&VECTORS[0].raw());
     ts.set_header("X-TC-Timestamp", "1700000001");
-    assert_eq!(
-        code_of(ts.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    ts.assert_bad_signature(1_700_000_000);
 
     let mut form = Owned::from_raw(&VECTORS[4].raw());
     form.body = String::from_utf8(form.body)
         .unwrap()
         .replace("Highlight=1", "Highlight=0")
         .into_bytes();
-    assert_eq!(
-        code_of(form.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    form.assert_bad_signature(1_700_000_000);
 
     let mut v1_host = Owned::from_raw(&VECTORS[5].raw());
     v1_host.set_header("Host", "evil.example.com");
-    assert_eq!(
-        code_of(v1_host.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    v1_host.assert_bad_signature(1_700_000_000);
 }
 
 #[test]
@@ -403,10 +394,7 @@ fn unsigned_payload_marker_skips_the_body_hash() {
         "b"
     );
     call.remove_header("X-TC-Content-SHA256");
-    assert_eq!(
-        code_of(call.check(SECRET_KEY, ts)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    call.assert_bad_signature(ts);
 }
 
 #[test]
@@ -568,10 +556,7 @@ fn v1_details() {
     call.query = String::from_utf8(std::mem::take(&mut call.body)).unwrap();
     call.check(SECRET_KEY, 1_700_000_000).unwrap();
     call.method = "GET".into();
-    assert_eq!(
-        code_of(call.check(SECRET_KEY, 1_700_000_000)),
-        ErrorCode::AuthFailureSignatureFailure
-    );
+    call.assert_bad_signature(1_700_000_000);
     // SignatureMethod absent means HmacSHA1.
     let call = v1_call(SECRET_KEY, "GET", "h", "", &pairs, 1_700_000_000);
     assert_eq!(call.parse().unwrap().sign_method, SignMethod::HmacSha1);

@@ -25,37 +25,47 @@ fn string_to_sign_of(method: &str, host: &str, encoded: &str) -> (String, String
     (v1_string_to_sign(method, host, &refs), sig)
 }
 
+/// V5, V6 and V7: method, host, the signed parameters, the signature
+/// method, the string to sign and the Signature.
+const V1_VECTORS: [(&str, &str, &str, SignMethod, &str, &str); 3] = [
+    (
+        "POST",
+        "127.0.0.1:8080",
+        V5_BODY,
+        SignMethod::HmacSha256,
+        "POST127.0.0.1:8080/?Action=CreateLiveRecord&Highlight=1&Language=zh-CN&MixStream=0&Nonce=11886&Region=ap-guangzhou&RequestClient=SDK_PYTHON_3.1.195&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE&SignatureMethod=HmacSHA256&StreamName=livetest&StreamParam=record_interval=3600&storage_time=2592000&Timestamp=1700000000&Version=2018-08-01",
+        "dLhDo32r/RjN5nE4YjqglUg5RnVDlGx9TYa7QowPWog=",
+    ),
+    (
+        "GET",
+        "live.tencentcloudapi.com",
+        V6_QUERY,
+        SignMethod::HmacSha1,
+        "GETlive.tencentcloudapi.com/?Action=DeleteLiveRecord&Language=zh-CN&Nonce=11886&Region=ap-guangzhou&RequestClient=SDK_PYTHON_3.1.195&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE&SignatureMethod=HmacSHA1&StreamName=livetest&TaskId=1234567&Timestamp=1700000000&Version=2018-08-01",
+        "RdklxPfcObf9W0jLy+AbYvgYFtI=",
+    ),
+    (
+        "POST",
+        "127.0.0.1:8080",
+        V7_BODY,
+        SignMethod::HmacSha256,
+        "POST127.0.0.1:8080/?Action=CreateLiveRecordTemplate&FlvParam.Enable=1&FlvParam.RecordInterval=1800&FlvParam.StorageTime=0&Language=zh-CN&Nonce=42&Region=ap-guangzhou&RequestClient=SDK_PYTHON_3.1.195&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE&SignatureMethod=HmacSHA256&TemplateName=tpl&Timestamp=1700000000&Version=2018-08-01",
+        "09GbMyDhKNA9gGNa6jIA7c0KYBwt0rHblxNWCIbqqTs=",
+    ),
+];
+
 #[test]
-fn v5_string_to_sign_and_signature() {
-    let (sts, sig) = string_to_sign_of("POST", "127.0.0.1:8080", V5_BODY);
-    assert_eq!(
-        sts,
-        "POST127.0.0.1:8080/?Action=CreateLiveRecord&Highlight=1&Language=zh-CN&MixStream=0&Nonce=11886&Region=ap-guangzhou&RequestClient=SDK_PYTHON_3.1.195&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE&SignatureMethod=HmacSHA256&StreamName=livetest&StreamParam=record_interval=3600&storage_time=2592000&Timestamp=1700000000&Version=2018-08-01"
-    );
-    assert_eq!(sign_v1(SECRET_KEY, SignMethod::HmacSha256, &sts), sig);
-    assert_eq!(sig, "dLhDo32r/RjN5nE4YjqglUg5RnVDlGx9TYa7QowPWog=");
+fn v5_v6_v7_string_to_sign_and_signature() {
+    for (method, host, params, sign, want_sts, want_sig) in V1_VECTORS {
+        let (sts, sig) = string_to_sign_of(method, host, params);
+        assert_eq!(sts, want_sts);
+        assert_eq!(sign_v1(SECRET_KEY, sign, &sts), sig);
+        assert_eq!(sig, want_sig);
+    }
 }
 
 #[test]
-fn v6_string_to_sign_and_signature() {
-    let (sts, sig) = string_to_sign_of("GET", "live.tencentcloudapi.com", V6_QUERY);
-    assert_eq!(
-        sts,
-        "GETlive.tencentcloudapi.com/?Action=DeleteLiveRecord&Language=zh-CN&Nonce=11886&Region=ap-guangzhou&RequestClient=SDK_PYTHON_3.1.195&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE&SignatureMethod=HmacSHA1&StreamName=livetest&TaskId=1234567&Timestamp=1700000000&Version=2018-08-01"
-    );
-    assert_eq!(sign_v1(SECRET_KEY, SignMethod::HmacSha1, &sts), sig);
-    assert_eq!(sig, "RdklxPfcObf9W0jLy+AbYvgYFtI=");
-}
-
-#[test]
-fn v7_string_to_sign_signature_and_nested_params() {
-    let (sts, sig) = string_to_sign_of("POST", "127.0.0.1:8080", V7_BODY);
-    assert_eq!(
-        sts,
-        "POST127.0.0.1:8080/?Action=CreateLiveRecordTemplate&FlvParam.Enable=1&FlvParam.RecordInterval=1800&FlvParam.StorageTime=0&Language=zh-CN&Nonce=42&Region=ap-guangzhou&RequestClient=SDK_PYTHON_3.1.195&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE&SignatureMethod=HmacSHA256&TemplateName=tpl&Timestamp=1700000000&Version=2018-08-01"
-    );
-    assert_eq!(sign_v1(SECRET_KEY, SignMethod::HmacSha256, &sts), sig);
-
+fn v7_nested_params() {
     let headers = [("Host", "127.0.0.1:8080")];
     let raw = RawRequest {
         method: "POST",

@@ -314,10 +314,7 @@ mod tests {
     use tcapi::ErrorCode;
 
     fn params(v: Value) -> Params {
-        match v {
-            Value::Object(m) => Params::from_map(m),
-            _ => panic!("not an object"),
-        }
+        Params::from_map(v.as_object().expect("an object").clone())
     }
 
     /// The template fields of a CreateLiveRecordTemplate request.

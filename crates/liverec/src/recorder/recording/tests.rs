@@ -25,6 +25,13 @@ fn recording(ctx: &Arc<RecorderCtx>, plan: Plan, p: &Publisher) -> (Recording, C
     (rec, stop)
 }
 
+/// A recorder context whose clock stands at `now_ms`, and a hub with a
+/// 60 s pre-roll.
+async fn at(now_ms: i64) -> (Arc<RecorderCtx>, tempfile::TempDir, Arc<Hub>) {
+    let (ctx, dir) = ctx(Arc::new(ManualClock::new(now_ms))).await;
+    (ctx, dir, Hub::new(60_000))
+}
+
 /// A publisher whose pre-roll holds 10 s of media from T0.
 fn ten_seconds(hub: &Arc<Hub>) -> Publisher {
     let mut p = live_stream(hub);
@@ -34,10 +41,24 @@ fn ten_seconds(hub: &Arc<Hub>) -> Publisher {
     p
 }
 
+/// Runs `rec` while `media_ms` of media go out live on `p` (pushed at once,
+/// once the recording has had the chance to subscribe), then ends the
+/// publish; what the run returns.
+async fn run_live(rec: Recording, mut p: Publisher, media_ms: i64) -> (Ended, Vec<Output>) {
+    let run = tokio::spawn(rec.run());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    for packet in av_packets(0, media_ms, 2_000) {
+        p.push(packet);
+    }
+    drop(p);
+    run.await.unwrap()
+}
+
 #[tokio::test]
 async fn end_time_cuts_by_arrival_time() {
-    let (ctx, _dir) = ctx(Arc::new(ManualClock::new(T0))).await;
-    let hub = Hub::new(60_000);
+    let (ctx, _dir, hub) = at(T0).await;
     let p = ten_seconds(&hub);
     let (rec, _stop) = recording(&ctx, flv_plan(0, T0 + 4_000), &p);
     let (ended, parked) = rec.run().await;
@@ -52,8 +73,7 @@ async fn end_time_cuts_by_arrival_time() {
 #[tokio::test]
 async fn a_stop_drains_what_arrived_before_it() {
     // The recorder lags: 10 s are queued when the stop comes at 6 s.
-    let (ctx, _dir) = ctx(Arc::new(ManualClock::new(T0 + 6_000))).await;
-    let hub = Hub::new(60_000);
+    let (ctx, _dir, hub) = at(T0 + 6_000).await;
     let p = ten_seconds(&hub);
     let (rec, stop) = recording(&ctx, flv_plan(0, T0 + 60_000), &p);
     stop.cancel();
@@ -67,23 +87,13 @@ async fn a_stop_drains_what_arrived_before_it() {
 
 #[tokio::test]
 async fn the_publisher_leaving_ends_the_recording_with_what_it_sent() {
-    let (ctx, _dir) = ctx(Arc::new(ManualClock::new(T0))).await;
-    let hub = Hub::new(60_000);
-    let mut p = live_stream(&hub);
+    let (ctx, _dir, hub) = at(T0).await;
+    let p = live_stream(&hub);
     let mut plan = flv_plan(2, T0 + 60_000);
     // A reconnect window keeps only HLS open; FLV files are closed.
     plan.hls_continue_ms = 30_000;
     let (rec, _stop) = recording(&ctx, plan, &p);
-    let run = tokio::spawn(rec.run());
-    // Let it subscribe before the packets go out live.
-    for _ in 0..10 {
-        tokio::task::yield_now().await;
-    }
-    for packet in av_packets(0, 5_000, 2_000) {
-        p.push(packet);
-    }
-    drop(p);
-    let (ended, parked) = run.await.unwrap();
+    let (ended, parked) = run_live(rec, p, 5_000).await;
     assert_eq!(ended, Ended::Unpublished);
     assert!(parked.is_empty());
     let starts: Vec<i64> = finished_files(&ctx).await.iter().map(|f| f.0).collect();
@@ -136,21 +146,12 @@ async fn a_stop_ends_a_silent_recording_at_once() {
 
 #[tokio::test]
 async fn a_recorder_that_falls_behind_resumes_at_a_keyframe() {
-    let (ctx, _dir) = ctx(Arc::new(ManualClock::new(T0))).await;
-    let hub = Hub::new(60_000);
-    let mut p = live_stream(&hub);
+    let (ctx, _dir, hub) = at(T0).await;
+    let p = live_stream(&hub);
     let (rec, _stop) = recording(&ctx, flv_plan(0, T0 + 600_000), &p);
-    let run = tokio::spawn(rec.run());
-    for _ in 0..10 {
-        tokio::task::yield_now().await;
-    }
     // 100 s of media (about 6850 packets) while the recording cannot run:
     // more than its queue holds, so the oldest are lost.
-    for packet in av_packets(0, 100_000, 2_000) {
-        p.push(packet);
-    }
-    drop(p);
-    let (ended, _) = run.await.unwrap();
+    let (ended, _) = run_live(rec, p, 100_000).await;
     assert_eq!(ended, Ended::Unpublished);
     let files = finished_files(&ctx).await;
     assert_eq!(files.len(), 1, "{files:?}");

@@ -108,14 +108,19 @@ impl Collected {
     }
 }
 
+/// A box header that fits in what is left of the journal.
+struct BoxHead {
+    kind: [u8; 4],
+    header_len: u64,
+    size: u64,
+}
+
 enum Head {
     /// Fewer bytes than a box header, or a header that cannot be valid.
     Unusable,
-    Box {
-        kind: [u8; 4],
-        header_len: u64,
-        size: u64,
-    },
+    /// A header whose box runs past the end.
+    Overruns,
+    Box(BoxHead),
 }
 
 fn read_head<R: Read + Seek>(r: &mut R, pos: u64, end: u64) -> io::Result<Head> {
@@ -124,10 +129,13 @@ fn read_head<R: Read + Seek>(r: &mut R, pos: u64, end: u64) -> io::Result<Head> 
     r.seek(SeekFrom::Start(pos))?;
     r.read_exact(&mut buf[..avail])?;
     Ok(match reader::header(&buf[..avail]) {
-        Some(Ok(h)) => Head::Box {
-            kind: h.kind,
-            header_len: h.len as u64,
-            size: h.size.unwrap_or(end - pos),
+        Some(Ok(h)) => match h.size.unwrap_or(end - pos) {
+            size if size > end - pos => Head::Overruns,
+            size => Head::Box(BoxHead {
+                kind: h.kind,
+                header_len: h.len as u64,
+                size,
+            }),
         },
         _ => Head::Unusable,
     })
@@ -155,21 +163,11 @@ fn read_init<R: Read + Seek>(r: &mut R, len: u64) -> Result<(Vec<InitTrack>, u64
     };
     let mut pos = 0;
     while pos < len {
-        let Head::Box {
-            kind,
-            header_len,
-            size,
-        } = read_head(r, pos, len)?
-        else {
-            return Err(if len - pos < 16 {
-                truncated()
-            } else {
-                corrupt()
-            });
+        let (kind, header_len, size) = match read_head(r, pos, len)? {
+            Head::Box(h) => (h.kind, h.header_len, h.size),
+            Head::Unusable if len - pos >= 16 => return Err(corrupt()),
+            Head::Unusable | Head::Overruns => return Err(truncated()),
         };
-        if size > len - pos {
-            return Err(truncated());
-        }
         match &kind {
             b"moov" if size <= MAX_INIT_BOX => {
                 let body = read_bytes(r, pos + header_len, size - header_len)?;
@@ -196,43 +194,30 @@ fn collect<R: Read + Seek>(
     into: &mut Collected,
 ) -> io::Result<bool> {
     while pos < len {
-        let Head::Box {
-            kind,
-            header_len,
-            size,
-        } = read_head(r, pos, len)?
-        else {
+        let Head::Box(moof) = read_head(r, pos, len)? else {
             return Ok(true);
         };
-        if size > len - pos {
-            return Ok(true);
-        }
-        if &kind != b"moof" {
-            pos += size;
+        if &moof.kind != b"moof" {
+            pos += moof.size;
             continue;
         }
-        let next = pos + size;
-        if size > MAX_MOOF || next >= len {
+        let next = pos + moof.size;
+        if moof.size > MAX_MOOF || next >= len {
             return Ok(true);
         }
-        let Head::Box {
-            kind: mdat,
-            header_len: mdat_header,
-            size: mdat_size,
-        } = read_head(r, next, len)?
-        else {
+        let Head::Box(mdat) = read_head(r, next, len)? else {
             return Ok(true);
         };
-        if &mdat != b"mdat" || mdat_size > len - next {
+        if &mdat.kind != b"mdat" {
             return Ok(true);
         }
-        let body = read_bytes(r, pos + header_len, size - header_len)?;
-        let data = next + mdat_header..next + mdat_size;
+        let body = read_bytes(r, pos + moof.header_len, moof.size - moof.header_len)?;
+        let data = next + mdat.header_len..next + mdat.size;
         let Ok(trafs) = reader::parse_moof(&body, pos, data, tracks) else {
             return Ok(true);
         };
         into.add(trafs);
-        pos = next + mdat_size;
+        pos = next + mdat.size;
     }
     Ok(false)
 }

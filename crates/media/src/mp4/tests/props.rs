@@ -6,7 +6,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
-use crate::test_support::timeline;
+use crate::test_support::{h264_aac, timeline};
 
 /// `(is video, DTS step in ms, cts, keyframe, size)`.
 type Op = (bool, i64, i32, bool, usize);
@@ -33,10 +33,7 @@ fn build(ops: &[Op]) -> Vec<Frame> {
 }
 
 fn mux(frames: &[Frame], fragment_ms: u32) -> Vec<u8> {
-    let tracks = Tracks {
-        video: Some(h264_config()),
-        audio: Some(aac_config()),
-    };
+    let tracks = h264_aac();
     let mut m = Fmp4Journal::new(true, true).with_fragment_ms(fragment_ms);
     let mut out = Vec::new();
     m.start(&tracks, &mut out).unwrap();
