@@ -281,17 +281,23 @@ impl Store {
 
     /// Marks a task stopped (first stop wins).
     pub async fn stop_task(&self, id: i64, now_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE tasks SET stopped_ms = $1 WHERE id = $2 AND stopped_ms IS NULL")
-            .bind(now_ms)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.set_task_time(
+            "UPDATE tasks SET stopped_ms = $1 WHERE id = $2 AND stopped_ms IS NULL",
+            id,
+            now_ms,
+        )
+        .await
     }
 
     /// Marks a task deleted.
     pub async fn delete_task(&self, id: i64, now_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE tasks SET deleted_ms = $1 WHERE id = $2")
+        self.set_task_time("UPDATE tasks SET deleted_ms = $1 WHERE id = $2", id, now_ms)
+            .await
+    }
+
+    /// Runs `sql` (an UPDATE binding the time as $1 and the task id as $2).
+    async fn set_task_time(&self, sql: &'static str, id: i64, now_ms: i64) -> Result<()> {
+        sqlx::query(sql)
             .bind(now_ms)
             .bind(id)
             .execute(self.pool())

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::state::{Action, Live, SessionKey, State};
+use super::state::{Action, Live, SessionKey, Start, State};
 use super::{Command, StillRecording};
 use crate::hub::{Hub, HubEvent, LiveStream};
 use crate::plan::Plan;
@@ -211,13 +211,7 @@ impl Actor {
         let mut handles = Vec::new();
         for a in actions {
             match a {
-                Action::Start {
-                    key,
-                    plan,
-                    stream,
-                    from_ms,
-                    resume,
-                } => self.start(key, plan, stream, from_ms, resume.unwrap_or_default()),
+                Action::Start(start) => self.start(start),
                 Action::Stop(keys) => {
                     handles.extend(keys.iter().filter_map(|k| self.running.remove(k)).map(|r| {
                         r.stop.cancel();
@@ -230,14 +224,15 @@ impl Actor {
         handles
     }
 
-    fn start(
-        &mut self,
-        key: SessionKey,
-        plan: Arc<Plan>,
-        stream: Arc<LiveStream>,
-        from_ms: i64,
-        resume: Vec<Output>,
-    ) {
+    fn start(&mut self, start: Start<Arc<LiveStream>, Vec<Output>>) {
+        let Start {
+            key,
+            plan,
+            stream,
+            from_ms,
+            resume,
+        } = start;
+        let resume = resume.unwrap_or_default();
         let stop = CancellationToken::new();
         let finished = self.finished_tx.clone();
         let continue_ms = plan.hls_continue_ms;

@@ -46,19 +46,23 @@ fn covers<S: Live>(plan: &Plan, stream: &S) -> bool {
 /// outputs of a finished session kept for a reconnecting publisher.
 #[derive(Debug)]
 pub(super) enum Action<S, P> {
-    /// Start recording `stream` for `plan` from `from_ms` (wall clock),
-    /// continuing `resume` (parked outputs) if any.
-    Start {
-        key: SessionKey,
-        plan: Arc<Plan>,
-        stream: S,
-        from_ms: i64,
-        resume: Option<P>,
-    },
+    /// Start a recording.
+    Start(Start<S, P>),
     /// Stop these running recordings.
     Stop(Vec<SessionKey>),
     /// Finalize parked outputs.
     Close(P),
+}
+
+/// Record `stream` for `plan` from `from_ms` (wall clock), continuing
+/// `resume` (parked outputs) if any.
+#[derive(Debug)]
+pub(super) struct Start<S, P> {
+    pub(super) key: SessionKey,
+    pub(super) plan: Arc<Plan>,
+    pub(super) stream: S,
+    pub(super) from_ms: i64,
+    pub(super) resume: Option<P>,
 }
 
 /// Outputs of a finished session waiting for the publisher to come back.
@@ -267,13 +271,13 @@ impl<P> State<P> {
                     .parked
                     .remove(&(plan.key, stream.key().clone()))
                     .map(|p| p.outputs);
-                actions.push(Action::Start {
+                actions.push(Action::Start(Start {
                     key,
                     from_ms: plan.start_ms.max(stream.started_ms()),
                     plan: plan.clone(),
                     stream: stream.clone(),
                     resume,
-                });
+                }));
             }
         }
         actions

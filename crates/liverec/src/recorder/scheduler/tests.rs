@@ -96,16 +96,10 @@ fn starts(actions: &[Act]) -> Vec<(PlanKey, String, i64, Option<&'static str>)> 
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Start {
-                key,
-                plan,
-                stream,
-                from_ms,
-                resume,
-            } => {
-                assert_eq!(key.0, plan.key);
-                assert_eq!(key.1, stream.session);
-                Some((plan.key, stream.session.clone(), *from_ms, *resume))
+            Action::Start(s) => {
+                assert_eq!(s.key.0, s.plan.key);
+                assert_eq!(s.key.1, s.stream.session);
+                Some((s.plan.key, s.stream.session.clone(), s.from_ms, s.resume))
             }
             _ => None,
         })
