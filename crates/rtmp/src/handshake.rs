@@ -35,6 +35,16 @@ fn check_version(input: &BytesMut) -> Result<(), RtmpError> {
     }
 }
 
+/// Consumes the second packet (C2 or S2), which nothing depends on, once
+/// all of it is there.
+fn skip_packet(input: &mut BytesMut) -> bool {
+    if input.len() < HANDSHAKE_SIZE {
+        return false;
+    }
+    input.advance(HANDSHAKE_SIZE);
+    true
+}
+
 /// Takes the version byte and the first packet (C0+C1 or S0+S1) once all
 /// of it is there; refuses a wrong version as soon as its byte arrives.
 fn take_version_and_packet(
@@ -101,10 +111,9 @@ impl ServerHandshake {
         if self.phase == ServerPhase::AwaitC2 {
             // C2 is not validated: ffmpeg, librtmp and OBS differ in what they
             // echo, and nothing depends on it.
-            if input.len() < HANDSHAKE_SIZE {
+            if !skip_packet(input) {
                 return Ok(false);
             }
-            input.advance(HANDSHAKE_SIZE);
             self.phase = ServerPhase::Done;
         }
         Ok(true)
@@ -182,10 +191,9 @@ impl ClientHandshake {
             self.phase = ClientPhase::AwaitS2;
         }
         if self.phase == ClientPhase::AwaitS2 {
-            if input.len() < HANDSHAKE_SIZE {
+            if !skip_packet(input) {
                 return Ok(false);
             }
-            input.advance(HANDSHAKE_SIZE);
             self.phase = ClientPhase::Done;
         }
         Ok(true)
