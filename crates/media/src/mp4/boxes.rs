@@ -104,19 +104,25 @@ pub(super) fn ftyp(out: &mut Vec<u8>, major: &[u8; 4], minor: u32, compatible: &
     });
 }
 
+/// The creation and modification times (zero), timescale and duration that
+/// open `mvhd` and `mdhd`: 64-bit fields in version 1, 32-bit in version 0.
+fn header_times(out: &mut Vec<u8>, v1: bool, timescale: u32, duration: u64) {
+    if v1 {
+        out.zeros(16);
+        out.u32(timescale);
+        out.u64(duration);
+    } else {
+        out.zeros(8);
+        out.u32(timescale);
+        out.u32(duration as u32);
+    }
+}
+
 /// `mvhd` (§8.2.2) with the movie timescale.
 pub(super) fn mvhd(out: &mut Vec<u8>, duration: u64, next_track_id: u32) {
     let v1 = needs_v1(duration);
     full(out, b"mvhd", u8::from(v1), 0, |out| {
-        if v1 {
-            out.zeros(16);
-            out.u32(MOVIE_TIMESCALE);
-            out.u64(duration);
-        } else {
-            out.zeros(8);
-            out.u32(MOVIE_TIMESCALE);
-            out.u32(duration as u32);
-        }
+        header_times(out, v1, MOVIE_TIMESCALE, duration);
         out.u32(0x0001_0000); // rate 1.0
         out.u16(0x0100); // volume 1.0
         out.zeros(10);
@@ -212,15 +218,7 @@ pub(super) fn edts(out: &mut Vec<u8>, edits: &[Edit]) {
 pub(super) fn mdhd(out: &mut Vec<u8>, timescale: u32, duration: u64) {
     let v1 = needs_v1(duration);
     full(out, b"mdhd", u8::from(v1), 0, |out| {
-        if v1 {
-            out.zeros(16);
-            out.u32(timescale);
-            out.u64(duration);
-        } else {
-            out.zeros(8);
-            out.u32(timescale);
-            out.u32(duration as u32);
-        }
+        header_times(out, v1, timescale, duration);
         out.u16(0x55c4); // ISO-639-2 "und", packed
         out.u16(0);
     });
