@@ -15,18 +15,15 @@ struct Cli {
     push: PushOptions,
 }
 
+/// Human-readable logs on stderr (`RUST_LOG` filters; default `info`):
+/// the publisher's output is read by people and tests, not collectors.
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // The server's switch, so a test or operator sets it once for both.
-    if std::env::var("LIVEREC_LOG_FORMAT").is_ok_and(|v| v == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]

@@ -239,9 +239,7 @@ impl TsMuxer {
         tracks: &Tracks,
         out: &mut Vec<u8>,
     ) -> Result<(), MuxError> {
-        let cfg = tracks.video.as_ref().ok_or_else(|| {
-            MuxError::Unsupported("a video frame before its configuration".into())
-        })?;
+        let cfg = configured(tracks.video.as_ref(), "a video frame")?;
         if changed(&self.video_es, cfg) {
             self.video_es = Some((Arc::clone(cfg), VideoEs::new(cfg)?));
         }
@@ -281,9 +279,7 @@ impl TsMuxer {
         tracks: &Tracks,
         out: &mut Vec<u8>,
     ) -> Result<(), MuxError> {
-        let cfg = tracks.audio.as_ref().ok_or_else(|| {
-            MuxError::Unsupported("an audio frame before its configuration".into())
-        })?;
+        let cfg = configured(tracks.audio.as_ref(), "an audio frame")?;
         let fresh = if changed(&self.audio_es, cfg) {
             Some(AudioEs::new(cfg)?)
         } else {
@@ -394,6 +390,11 @@ impl Muxer for TsMuxer {
     fn duration_ms(&self) -> i64 {
         self.span.duration_ms()
     }
+}
+
+/// A track's configuration, or the error for `what` arriving before it.
+fn configured<'a, T>(cfg: Option<&'a Arc<T>>, what: &str) -> Result<&'a Arc<T>, MuxError> {
+    cfg.ok_or_else(|| MuxError::Unsupported(format!("{what} before its configuration")))
 }
 
 #[cfg(test)]
