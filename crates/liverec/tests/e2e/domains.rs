@@ -240,6 +240,24 @@ fn claim(s: &Server, o: &SdkOpts, domain: &str) {
     .ok();
 }
 
+/// A server on which a second account, B, claimed `domain`.
+fn server_with_b_owning(domain: &str) -> (Server, SdkOpts) {
+    let s = Server::start();
+    let b = s.new_account("tenant-b");
+    claim(&s, &b, domain);
+    (s, b)
+}
+
+/// Publishes live/`on_a` to 127.0.0.1 (nobody's domain: the bootstrap
+/// account's) and live/`on_b` to localhost (B's).
+fn publish_on_both(s: &Server, on_a: &str, on_b: &str) -> (Publisher, Publisher) {
+    let a = s.publish(on_a, "h264_aac_10s.flv");
+    let b = s.publish_with(on_b, || {
+        Publisher::push(&url_on(s, "localhost", on_b), "h264_aac_10s.flv")
+    });
+    (a, b)
+}
+
 /// A `liverec-push` URL of live/`name` on the server's RTMP port, with the
 /// host `host` (its tcUrl domain).
 fn url_on(s: &Server, host: &str, name: &str) -> String {
@@ -248,16 +266,11 @@ fn url_on(s: &Server, host: &str, name: &str) -> String {
 
 #[test]
 fn every_stream_action_is_the_domain_owners() {
-    let s = Server::start();
-    let a = SdkOpts::default();
-    let b = s.new_account("tenant-b");
     // B owns "localhost"; 127.0.0.1, claimed by nobody, is the bootstrap
     // account's (A's).
-    claim(&s, &b, "localhost");
-    let _pa = s.publish("own-a", "h264_aac_10s.flv");
-    let _pb = s.publish_with("own-b", || {
-        Publisher::push(&url_on(&s, "localhost", "own-b"), "h264_aac_10s.flv")
-    });
+    let (s, b) = server_with_b_owning("localhost");
+    let a = SdkOpts::default();
+    let _live = publish_on_both(&s, "own-a", "own-b");
     assert_eq!(online_names(&s, &a), ["own-a"]);
     assert_eq!(online_names(&s, &b), ["own-b"]);
     assert_eq!(state(&s, &a, "127.0.0.1", "own-a"), "active");
@@ -345,10 +358,8 @@ fn every_stream_action_is_the_domain_owners() {
 
 #[test]
 fn push_authentication_uses_the_owners_keys_only() {
-    let s = Server::start();
+    let (s, b) = server_with_b_owning("LOCALHOST.");
     let a = SdkOpts::default();
-    let b = s.new_account("tenant-b");
-    claim(&s, &b, "LOCALHOST.");
     let (key_a, key_b) = ("keyOfAccountA", "keyOfAccountB");
     s.sdk_with(
         &a,
@@ -469,13 +480,8 @@ fn strict_domains_and_a_trailing_dot_tc_url() {
 
 #[test]
 fn recording_another_accounts_stream_is_refused_or_records_nothing() {
-    let s = Server::start();
-    let b = s.new_account("tenant-b");
-    claim(&s, &b, "localhost");
-    let _pa = s.publish("rec-a", "h264_aac_10s.flv");
-    let _pb = s.publish_with("rec-b", || {
-        Publisher::push(&url_on(&s, "localhost", "rec-b"), "h264_aac_10s.flv")
-    });
+    let (s, b) = server_with_b_owning("localhost");
+    let _live = publish_on_both(&s, "rec-a", "rec-b");
     let now = now_s();
     // Highlights of A's stream, named by domain or not: not live for B.
     for p in [
