@@ -59,6 +59,20 @@ async fn push(opts: PushOptions, accept: bool) -> (Result<PushReport, PushError>
     (result, server.await.unwrap())
 }
 
+/// [`push`] to an accepting server with the default options changed by
+/// `tweak`, for at most `seconds`.
+async fn push_for(
+    seconds: Duration,
+    tweak: impl FnOnce(&mut PushOptions),
+) -> (Result<PushReport, PushError>, Received) {
+    let mut opts = PushOptions {
+        seconds: Some(seconds),
+        ..options()
+    };
+    tweak(&mut opts);
+    push(opts, true).await
+}
+
 #[tokio::test]
 async fn publishes_every_tag_byte_exact() {
     let (report, got) = push(options(), true).await;
@@ -96,12 +110,7 @@ async fn reports_the_refusal() {
 
 #[tokio::test]
 async fn loops_until_the_deadline_with_increasing_timestamps() {
-    let opts = PushOptions {
-        looping: true,
-        seconds: Some(Duration::from_millis(300)),
-        ..options()
-    };
-    let (report, got) = push(opts, true).await;
+    let (report, got) = push_for(Duration::from_millis(300), |o| o.looping = true).await;
     let report = report.unwrap();
     assert_eq!(report.end, End::Deadline);
     assert!(report.rounds >= 2, "{report}");
@@ -122,12 +131,10 @@ async fn loops_until_the_deadline_with_increasing_timestamps() {
 
 #[tokio::test]
 async fn stall_keeps_the_connection_and_sends_nothing() {
-    let opts = PushOptions {
-        stall_after_ms: Some(Duration::ZERO),
-        seconds: Some(Duration::from_millis(200)),
-        ..options()
-    };
-    let (report, got) = push(opts, true).await;
+    let (report, got) = push_for(Duration::from_millis(200), |o| {
+        o.stall_after_ms = Some(Duration::ZERO);
+    })
+    .await;
     let report = report.unwrap();
     assert_eq!((report.end, report.tags()), (End::Deadline, 0));
     assert!(report.wall >= Duration::from_millis(200));
@@ -136,12 +143,10 @@ async fn stall_keeps_the_connection_and_sends_nothing() {
 
 #[tokio::test]
 async fn garbage_breaks_the_session() {
-    let opts = PushOptions {
-        garbage_after_ms: Some(Duration::ZERO),
-        seconds: Some(Duration::from_secs(5)),
-        ..options()
-    };
-    let (result, got) = push(opts, true).await;
+    let (result, got) = push_for(Duration::from_secs(5), |o| {
+        o.garbage_after_ms = Some(Duration::ZERO);
+    })
+    .await;
     let err = result.unwrap_err();
     assert!(matches!(err, PushError::Closed(_)), "{err}");
     assert_eq!(err.exit_code(), 5);
