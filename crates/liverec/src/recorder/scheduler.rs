@@ -11,6 +11,7 @@
 //! as their own tasks.
 
 mod actor;
+mod armed;
 mod state;
 #[cfg(test)]
 mod tests;

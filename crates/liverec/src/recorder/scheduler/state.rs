@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::armed::Armed;
 use crate::plan::{Family, Plan, PlanKey};
 use crate::task::StreamKey;
 
@@ -73,7 +74,7 @@ struct Parked<P> {
 
 /// All scheduling state.
 pub(super) struct State<P> {
-    armed: HashMap<PlanKey, Arc<Plan>>,
+    armed: Armed,
     /// Running recordings and their plan's family.
     running: HashMap<SessionKey, Family>,
     /// Sessions a plan already recorded (a session is recorded once).
@@ -85,7 +86,7 @@ impl<P> State<P> {
     /// The state at start: these plans armed, nothing running.
     pub(super) fn new(plans: Vec<Plan>) -> State<P> {
         State {
-            armed: plans.into_iter().map(|p| (p.key, Arc::new(p))).collect(),
+            armed: Armed::new(plans),
             running: HashMap::new(),
             done: HashSet::new(),
             parked: HashMap::new(),
@@ -103,10 +104,20 @@ impl<P> State<P> {
         self.running.keys().any(|(k, _)| *k == key)
     }
 
-    /// Arms a new plan.
+    /// Arms a new plan and starts it on the live streams it covers if its
+    /// window is open. Only the new plan is looked at: every other plan
+    /// was decided at its own time (the actor wakes at each StartTime and
+    /// EndTime), so the cost of a create does not grow with the number of
+    /// armed plans. A new plan is the youngest, so it comes last in the
+    /// overlapping-task order anyway.
     pub(super) fn arm<S: Live>(&mut self, plan: Plan, now: i64, live: &[S]) -> Vec<Action<S, P>> {
-        self.armed.insert(plan.key, Arc::new(plan));
-        self.reconcile(now, live)
+        let plan = Arc::new(plan);
+        self.armed.insert(plan.clone());
+        let mut actions = Vec::new();
+        if plan.start_ms <= now && plan.end_ms > now {
+            self.start_plan(&plan, live, &mut actions);
+        }
+        actions
     }
 
     /// Disarms `key` and stops its recordings (StopLiveRecord).
@@ -149,14 +160,14 @@ impl<P> State<P> {
         live: &[S],
     ) -> Vec<Action<S, P>> {
         let before: HashSet<PlanKey> = self.armed.keys().copied().collect();
-        self.armed.retain(|k, _| !matches!(k, PlanKey::Rule(_)));
+        self.armed.retain(|p| !matches!(p.key, PlanKey::Rule(_)));
         for p in plans {
             if !before.contains(&p.key) {
                 for s in live.iter().filter(|s| covers(&p, *s)) {
                     self.done.insert((p.key, s.session_id().to_string()));
                 }
             }
-            self.armed.insert(p.key, Arc::new(p));
+            self.armed.insert(Arc::new(p));
         }
         self.reconcile(now, live)
     }
@@ -201,10 +212,14 @@ impl<P> State<P> {
     pub(super) fn next_wakeup(&self, now: i64) -> Duration {
         let next = self
             .armed
-            .values()
-            .flat_map(|t| [t.start_ms, t.end_ms])
-            .chain(self.parked.values().map(|p| p.until_ms))
-            .filter(|&t| t > now)
+            .next_time_after(now)
+            .into_iter()
+            .chain(
+                self.parked
+                    .values()
+                    .map(|p| p.until_ms)
+                    .filter(|&t| t > now),
+            )
             .min();
         match next {
             Some(t) => Duration::from_millis(u64::try_from(t - now).unwrap_or(0)).min(MAX_SLEEP),
@@ -230,7 +245,7 @@ impl<P> State<P> {
     /// `live` and is not running; drops plans whose window has passed and
     /// closes parked outputs whose window did.
     pub(super) fn reconcile<S: Live>(&mut self, now: i64, live: &[S]) -> Vec<Action<S, P>> {
-        self.armed.retain(|_, t| t.end_ms > now);
+        self.armed.retain(|t| t.end_ms > now);
         let armed = &self.armed;
         self.done.retain(|(k, _)| armed.contains_key(k));
         let expired: Vec<_> = self
@@ -253,34 +268,44 @@ impl<P> State<P> {
         // Older plans first: they win the overlapping-task limit.
         active.sort_by_key(|p| (p.created_ms, p.key));
         for plan in active {
-            for stream in live.iter().filter(|s| covers(&plan, *s)) {
-                let key = (plan.key, stream.session_id().to_string());
-                if self.running.contains_key(&key) || self.done.contains(&key) || stream.is_kicked()
-                {
-                    continue;
-                }
-                if plan.family == Family::Task
-                    && self.overlapping_tasks(stream.session_id()) >= MAX_OVERLAPPING_TASKS
-                {
-                    tracing::info!(task_id = %plan.task_id, stream = %stream.key(), "3 overlapping tasks already record this stream; not recording");
-                    self.done.insert(key);
-                    continue;
-                }
-                self.running.insert(key.clone(), plan.family);
-                let resume = self
-                    .parked
-                    .remove(&(plan.key, stream.key().clone()))
-                    .map(|p| p.outputs);
-                actions.push(Action::Start(Start {
-                    key,
-                    from_ms: plan.start_ms.max(stream.started_ms()),
-                    plan: plan.clone(),
-                    stream: stream.clone(),
-                    resume,
-                }));
-            }
+            self.start_plan(&plan, live, &mut actions);
         }
         actions
+    }
+
+    /// Starts `plan` (whose window is open) on each stream of `live` it
+    /// covers and does not record yet, within the overlapping-task limit.
+    fn start_plan<S: Live>(
+        &mut self,
+        plan: &Arc<Plan>,
+        live: &[S],
+        actions: &mut Vec<Action<S, P>>,
+    ) {
+        for stream in live.iter().filter(|s| covers(plan, *s)) {
+            let key = (plan.key, stream.session_id().to_string());
+            if self.running.contains_key(&key) || self.done.contains(&key) || stream.is_kicked() {
+                continue;
+            }
+            if plan.family == Family::Task
+                && self.overlapping_tasks(stream.session_id()) >= MAX_OVERLAPPING_TASKS
+            {
+                tracing::info!(task_id = %plan.task_id, stream = %stream.key(), "3 overlapping tasks already record this stream; not recording");
+                self.done.insert(key);
+                continue;
+            }
+            self.running.insert(key.clone(), plan.family);
+            let resume = self
+                .parked
+                .remove(&(plan.key, stream.key().clone()))
+                .map(|p| p.outputs);
+            actions.push(Action::Start(Start {
+                key,
+                from_ms: plan.start_ms.max(stream.started_ms()),
+                plan: plan.clone(),
+                stream: stream.clone(),
+                resume,
+            }));
+        }
     }
 
     fn overlapping_tasks(&self, session: &str) -> usize {

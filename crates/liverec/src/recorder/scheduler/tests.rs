@@ -516,3 +516,36 @@ fn a_plan_records_only_streams_of_its_account() {
     let mut st = St::new(plans);
     assert_eq!(starts(&st.reconcile(T0, &[a_stream])).len(), 4);
 }
+
+/// What one create costs the scheduler with 1,000 to 100,000 plans armed
+/// and 100 live streams: arming the new plan plus the actor's next wake-up
+/// computation, against one full reconcile (what every create cost before).
+/// Prints figures; run by `bench/scheduler.sh`.
+#[test]
+#[ignore = "benchmark: run by bench/scheduler.sh"]
+fn bench_arm_cost_by_armed_plans() {
+    use std::time::Instant;
+    let streams: Vec<Fake> = (0..100)
+        .map(|i| live(&format!("s{i}"), &format!("p{i}"), T0))
+        .collect();
+    for n in [1_000_i64, 10_000, 100_000] {
+        // Armed, not yet started: their windows open in a minute.
+        let plans = (0..n).map(|i| task(i, &format!("s{}", i % 1000), T0 + MIN, T0 + DAY));
+        let mut st = St::new(plans.collect());
+        let rounds = 1_000_i64;
+        let t = Instant::now();
+        for i in 0..rounds {
+            let stream = format!("s{}", i % 100);
+            let started = st.arm(task(n + i, &stream, T0, T0 + MIN), T0 + 1, &streams);
+            assert!(started.len() <= 1);
+            assert!(st.next_wakeup(T0 + 1) <= MAX_SLEEP);
+        }
+        let per_create = t.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        let t = Instant::now();
+        let _ = st.reconcile(T0 + 1, &streams);
+        let reconcile = t.elapsed().as_secs_f64() * 1e6;
+        println!(
+            "armed {n:>6}: one create {per_create:>8.1} us (arm + next wake-up); one full reconcile {reconcile:>9.1} us"
+        );
+    }
+}
