@@ -123,7 +123,11 @@ impl Storage {
 
     /// Checks that the root is a writable directory (health check).
     pub async fn check(&self) -> io::Result<()> {
-        let probe = self.root.join(".liverec-health");
+        // A name of its own per call: concurrent checks must not remove
+        // each other's probe (that answered 503 to a healthy server).
+        let probe = self
+            .root
+            .join(format!(".liverec-health-{}", uuid::Uuid::new_v4().simple()));
         tokio::fs::write(&probe, b"ok").await?;
         tokio::fs::remove_file(&probe).await
     }
@@ -132,6 +136,23 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn concurrent_health_checks_all_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(&dir.path().join("rec")).unwrap();
+        let checks: Vec<_> = (0..64)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.check().await })
+            })
+            .collect();
+        for c in checks {
+            c.await.unwrap().unwrap();
+        }
+        let left = std::fs::read_dir(dir.path().join("rec")).unwrap().count();
+        assert_eq!(left, 0, "no probe left behind");
+    }
 
     #[tokio::test]
     async fn spool_commit_read_delete() {
