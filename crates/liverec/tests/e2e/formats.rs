@@ -189,13 +189,15 @@ fn record_interval_cuts_flv_and_mp4_into_files_adding_up_to_the_span() {
 #[test]
 fn timestamp_jumps_are_repaired_and_past_start_times_use_the_preroll() {
     let s = Server::start();
-    // The jump fixture: 0-5 s then 35-40 s. Pushed as fast as possible, the
-    // whole file arrives inside the window.
+    // The jump fixture: 0-5 s then 35-40 s. Pushed at 8x real time (about
+    // 5 s), the whole file arrives inside the window. As fast as ffmpeg
+    // goes (10 ms), a loaded machine could see the stream end before the
+    // scheduler started its recording.
     let t0 = now_s();
     let task =
         s.create(json!({"StreamName": "jump", "StartTime": cst(t0 + 1), "EndTime": cst(t0 + 30)}));
     sleep_until((t0 + 2) as f64);
-    let mut push = Publisher::send_once(&s.rtmp_url("live", "jump"), "h264_aac_ts_jump.flv");
+    let mut push = Publisher::send_at_rate(&s.rtmp_url("live", "jump"), "h264_aac_ts_jump.flv", 8);
     let status = push.wait_exit(Duration::from_secs(60));
     assert!(
         status.is_some_and(|st| st.success()),

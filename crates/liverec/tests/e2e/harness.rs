@@ -699,10 +699,11 @@ impl Publisher {
         Publisher::ffmpeg(url, fixture_name, &["-re", "-stream_loop", "-1"])
     }
 
-    /// Sends a fixture once with ffmpeg, as fast as it goes (not in real
-    /// time); ffmpeg exits when it is sent.
-    pub fn send_once(url: &str, fixture_name: &str) -> Publisher {
-        Publisher::ffmpeg(url, fixture_name, &[])
+    /// Sends a fixture once with ffmpeg at `rate` times real time
+    /// (`-readrate`): fast, but slow enough that the server sees the stream
+    /// live before it ends, however loaded the machine.
+    pub fn send_at_rate(url: &str, fixture_name: &str, rate: u32) -> Publisher {
+        Publisher::ffmpeg(url, fixture_name, &["-readrate", &rate.to_string()])
     }
 
     /// `ffmpeg [input_opts] -i FIXTURE -c copy -f flv URL`.
