@@ -468,3 +468,26 @@ fn parameter_bombs_and_deep_json_are_refused_in_bounded_memory() {
     let log = s.wait_log("MAX_JSON_DEPTH");
     assert!(log.contains("request refused"), "a log line per refusal");
 }
+
+/// Free-text fields are bounded: an over-long StreamParam and an
+/// over-long string anywhere are refused naming the field, through the
+/// official SDK.
+#[test]
+fn over_long_free_text_fields_are_refused_naming_the_field() {
+    let s = Server::start();
+    let long_param = format!("record_interval=3600&x={}", "a".repeat(2000));
+    let m = s
+        .sdk(
+            "CreateLiveRecord",
+            serde_json::json!({"StreamName": "s", "Highlight": 1, "StreamParam": long_param}),
+        )
+        .err_naming("InvalidParameterValue", "StreamParam");
+    assert!(m.contains("at most 1024 bytes"), "{m}");
+    let m = s
+        .sdk(
+            "DescribeLiveStreamState",
+            serde_json::json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "x".repeat(5000)}),
+        )
+        .err_naming("InvalidParameterValue", "StreamName");
+    assert!(m.len() < 300, "the message does not quote the value: {m}");
+}
