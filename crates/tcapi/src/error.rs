@@ -79,6 +79,15 @@ impl ApiError {
         )
     }
 
+    /// `RequestSizeLimitExceeded` for a request with more than `limit` of `what` (parameters,
+    /// JSON elements), naming the limit's constant so operators can find it.
+    pub fn too_many(what: &str, limit: usize, constant: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::RequestSizeLimitExceeded,
+            format!("The request has more than {limit} {what} (limit {constant})."),
+        )
+    }
+
     /// `InvalidParameter`: "`<name>` must be an integer".
     pub fn not_integer(name: &str) -> ApiError {
         ApiError::invalid(format!("{name} must be an integer"))
@@ -114,6 +123,12 @@ mod tests {
         assert_eq!(
             ApiError::not_integer("TaskId").message,
             "TaskId must be an integer"
+        );
+        let e = ApiError::too_many("parameters", 7, "MAX_PARAMS");
+        assert_eq!(e.code, ErrorCode::RequestSizeLimitExceeded);
+        assert_eq!(
+            e.message,
+            "The request has more than 7 parameters (limit MAX_PARAMS)."
         );
     }
 }

@@ -29,7 +29,7 @@
 //! | `request` | [`RawRequest`], [`Request`], call-style detection, common parameters, [`parse`], [`verify`] and the clock-skew rule |
 //! | `tc3` | TC3-HMAC-SHA256: `Authorization` grammar, canonical request, [`sign_tc3`], verification with the client quirks |
 //! | `v1` | v1 `HmacSHA1`/`HmacSHA256`: [`v1_string_to_sign`], [`sign_v1`], verification |
-//! | `params` | [`Params`] and its typed accessors; `params/flat.rs` is the flattened-key codec |
+//! | `params` | [`Params`] and its typed accessors; `params/flat.rs` is the flattened-key codec, `params/json.rs` the bounded JSON body codec; the parser caps ([`MAX_PARAMS`], [`MAX_LIST_INDEX`], [`MAX_PARAM_DEPTH`], [`MAX_JSON_ELEMENTS`], [`MAX_JSON_DEPTH`]) |
 //! | `code` | [`ErrorCode`], the wire error codes |
 //! | `error` | [`ApiError`] and the wording of generic messages |
 //! | `envelope` | [`CONTENT_TYPE`], [`success_body`], [`error_body`] |
@@ -67,7 +67,9 @@ mod vectors;
 pub use code::{ErrorCode, UnknownErrorCode};
 pub use envelope::{CONTENT_TYPE, error_body, success_body};
 pub use error::ApiError;
-pub use params::{MAX_PARAM_DEPTH, Params};
+pub use params::{
+    MAX_JSON_DEPTH, MAX_JSON_ELEMENTS, MAX_LIST_INDEX, MAX_PARAM_DEPTH, MAX_PARAMS, Params,
+};
 pub use request::{Language, MAX_CLOCK_SKEW_SECS, RawRequest, Request, SignMethod, parse, verify};
 pub use shared_key::{callback_sign, push_tx_secret};
 pub use tc3::{sign_tc3, tc3_authorization};

@@ -3,7 +3,8 @@
 //!
 //! Owns the coercion rules: query and form encodings deliver every leaf as a string
 //! (`tencent-api.md` §1.1 "Wire types", §2.2), so integer and boolean accessors accept decimal
-//! strings as well as JSON numbers and booleans. The flattened-key codec lives in `params/flat.rs`.
+//! strings as well as JSON numbers and booleans. The flattened-key codec lives in `params/flat.rs`,
+//! the bounded JSON body codec in `params/json.rs`.
 //! Must not know which action needs which field.
 
 use serde_json::{Map, Value};
@@ -11,8 +12,12 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 
 mod flat;
+mod json;
 
-pub use flat::MAX_PARAM_DEPTH;
+pub use flat::{MAX_LIST_INDEX, MAX_PARAM_DEPTH, MAX_PARAMS};
+pub use json::{MAX_JSON_DEPTH, MAX_JSON_ELEMENTS};
+
+pub(crate) use flat::too_many_params;
 
 /// The parameters of one action call: a JSON object.
 ///
@@ -24,6 +29,13 @@ pub use flat::MAX_PARAM_DEPTH;
 pub struct Params(Map<String, Value>);
 
 impl Params {
+    /// Parses a TC3 POST body: a JSON object, or nothing for an empty body. Fails with
+    /// `InvalidParameter` on anything else or on nesting deeper than [`MAX_JSON_DEPTH`], and with
+    /// `RequestSizeLimitExceeded` on more than [`MAX_JSON_ELEMENTS`] values.
+    pub fn from_json(body: &[u8]) -> Result<Params, ApiError> {
+        json::parse_object(body).map(Params)
+    }
+
     /// Wraps a JSON object.
     pub fn from_map(map: Map<String, Value>) -> Params {
         Params(map)
@@ -32,8 +44,9 @@ impl Params {
     /// Rebuilds nested parameters from flattened `key=value` pairs (already URL-decoded).
     ///
     /// Fails with `InvalidParameter` on a duplicate key, a key that is both a leaf and a parent,
-    /// list indexes that are not `0..n`, an empty key segment, or nesting deeper than
-    /// [`MAX_PARAM_DEPTH`].
+    /// list indexes that are not `0..n` or above [`MAX_LIST_INDEX`], an empty key segment, or
+    /// nesting deeper than [`MAX_PARAM_DEPTH`]; with `RequestSizeLimitExceeded` on more than
+    /// [`MAX_PARAMS`] pairs.
     pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Params, ApiError>
     where
         K: AsRef<str>,

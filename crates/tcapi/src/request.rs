@@ -4,7 +4,8 @@
 //! Owns call-style detection (TC3 `Authorization` header vs v1 `Signature` parameter), the common
 //! parameters of `tencent-api.md` §2.1 and the clock-skew rule. The style-specific grammar and
 //! signature checks live in `crate::tc3` and `crate::v1`. Must not look up keys, remember nonces
-//! or enforce size limits: those are the caller's.
+//! or enforce byte size limits: those are the caller's. The parser's own caps (parameters, JSON
+//! elements, nesting, list indexes) live in `crate::params`.
 
 use std::fmt;
 
@@ -159,8 +160,12 @@ impl fmt::Debug for Request {
 /// headers; POST JSON body or GET query) or v1 (`Action`, `SecretId`, `Signature`, … as
 /// parameters in a POST form body or GET query).
 ///
-/// Never panics, whatever the input. Size limits ([`crate::MAX_POST_BODY`],
-/// [`crate::MAX_GET_QUERY`]) must be enforced by the caller before.
+/// Never panics, whatever the input. Byte size limits ([`crate::MAX_POST_BODY`],
+/// [`crate::MAX_GET_QUERY`]) must be enforced by the caller before; within them, what the parser
+/// builds stays within a small multiple of the input: more than [`crate::MAX_PARAMS`] pairs or
+/// [`crate::MAX_JSON_ELEMENTS`] JSON values is `RequestSizeLimitExceeded`, nesting deeper than
+/// [`crate::MAX_PARAM_DEPTH`] / [`crate::MAX_JSON_DEPTH`] or a list index above
+/// [`crate::MAX_LIST_INDEX`] is `InvalidParameter`.
 pub fn parse(raw: &RawRequest) -> Result<Request, ApiError> {
     let method = Method::parse(raw.method)?;
     match raw.header("Authorization") {

@@ -71,7 +71,7 @@ pub(crate) fn parse(
         .header("X-TC-Content-SHA256")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(UNSIGNED_PAYLOAD));
     let params = match method {
-        Method::Post => json_params(raw.body)?,
+        Method::Post => Params::from_json(raw.body)?,
         Method::Get => Params::from_pairs(form_urlencoded::parse(raw.query.as_bytes()))?,
     };
     Ok(Request {
@@ -95,17 +95,6 @@ pub(crate) fn parse(
             unsigned_payload,
         }),
     })
-}
-
-/// A TC3 POST body: a JSON object; an empty body means no parameters.
-fn json_params(body: &[u8]) -> Result<Params, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Params::default());
-    }
-    match serde_json::from_slice(body) {
-        Ok(serde_json::Value::Object(map)) => Ok(Params::from_map(map)),
-        _ => Err(ApiError::invalid("request body is not a JSON object")),
-    }
 }
 
 /// The parts of an `Authorization` header.

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::error::ApiError;
 use crate::mac::{hmac_sha1, hmac_sha256, verify_hmac_sha1, verify_hmac_sha256};
-use crate::params::Params;
+use crate::params::{MAX_PARAMS, Params, too_many_params};
 use crate::request::{Auth, Language, Method, RawRequest, Request, SignMethod};
 use crate::request::{parse_timestamp, strip_port};
 
@@ -55,7 +55,10 @@ pub(crate) fn parse(raw: &RawRequest, method: Method) -> Result<Request, ApiErro
     };
     let mut seen = BTreeSet::new();
     let mut pairs = Vec::new();
-    for (key, value) in form_urlencoded::parse(source) {
+    for (n, (key, value)) in form_urlencoded::parse(source).enumerate() {
+        if n == MAX_PARAMS {
+            return Err(too_many_params());
+        }
         if !seen.insert(key.replace('_', ".")) {
             return Err(ApiError::invalid(format!(
                 "parameter {key} is given more than once"

@@ -66,9 +66,19 @@ pub(super) struct StreamParam {
 /// Longest retention accepted: 1500 days, Tencent's template maximum.
 const MAX_STORAGE_TIME_S: i64 = 1500 * 86_400;
 
+/// The longest StreamParam accepted, bytes as sent: its two keys need a
+/// few dozen; the text is kept on the task.
+pub(super) const MAX_STREAM_PARAM_LEN: usize = 1024;
+
 /// Parses StreamParam. `min_interval` is the configured floor of
 /// record_interval (Tencent: 1800).
 pub(super) fn parse_stream_param(raw: &str, min_interval: i64) -> Result<StreamParam, Error> {
+    if raw.len() > MAX_STREAM_PARAM_LEN {
+        return Err(invalid_value(format!(
+            "StreamParam must be at most {MAX_STREAM_PARAM_LEN} bytes, got {}",
+            raw.len()
+        )));
+    }
     // URL-encoded once per the docs; plain `record_interval=3600` too.
     let text = if raw.contains('%') {
         form_decode(raw)
@@ -229,5 +239,27 @@ mod tests {
                 .contains("storage_time")
         );
         assert_eq!(parse_stream_param("foo=bar", 1800).unwrap().text, "foo=bar");
+    }
+
+    #[test]
+    fn stream_param_length_is_capped() {
+        let pad = |n: usize| format!("record_interval=3600&x={}", "a".repeat(n - 23));
+        let ok = pad(MAX_STREAM_PARAM_LEN);
+        assert_eq!(ok.len(), MAX_STREAM_PARAM_LEN);
+        assert_eq!(
+            parse_stream_param(&ok, 1800).unwrap().record_interval_s,
+            3600
+        );
+        let e = parse_stream_param(&pad(MAX_STREAM_PARAM_LEN + 1), 1800)
+            .unwrap_err()
+            .to_api("");
+        assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
+        assert_eq!(
+            e.message,
+            format!(
+                "StreamParam must be at most {MAX_STREAM_PARAM_LEN} bytes, got {}",
+                MAX_STREAM_PARAM_LEN + 1
+            )
+        );
     }
 }

@@ -87,9 +87,32 @@ pub(super) mod read {
 
     use crate::api::error::Error;
 
-    /// A string (`X must be a string` otherwise).
+    /// The longest string any request field may be, bytes; a longer one is
+    /// `InvalidParameterValue` naming the field. No free-text field Tencent
+    /// defines is longer (Description: 1024 characters of up to 4 bytes);
+    /// fields with a tighter limit check it in their handler. It also bounds
+    /// what an error message quotes back.
+    pub(crate) const MAX_TEXT_BYTES: usize = 4096;
+
+    /// Refuses a string over [`MAX_TEXT_BYTES`].
+    fn bounded(name: &str, s: &str) -> Result<(), Error> {
+        if s.len() > MAX_TEXT_BYTES {
+            return Err(Error::InvalidValue(format!(
+                "{name} must be at most {MAX_TEXT_BYTES} bytes, got {}",
+                s.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// A string (`X must be a string` otherwise) of at most
+    /// [`MAX_TEXT_BYTES`].
     pub(crate) fn text(p: &Params, name: &str) -> Result<Option<String>, Error> {
-        Ok(p.str_opt(name)?)
+        let v = p.str_opt(name)?;
+        if let Some(s) = &v {
+            bounded(name, s)?;
+        }
+        Ok(v)
     }
 
     /// A signed integer, a JSON integer or a decimal string.
@@ -109,12 +132,21 @@ pub(super) mod read {
 
     /// An id given as a JSON string (trimmed) or integer.
     pub(crate) fn id(p: &Params, name: &str) -> Result<Option<String>, Error> {
-        crate::api::params::id_opt(p, name)
+        let v = crate::api::params::id_opt(p, name)?;
+        if let Some(s) = &v {
+            bounded(name, s)?;
+        }
+        Ok(v)
     }
 
-    /// A list of strings (a JSON array or `Name.0=…&Name.1=…`).
+    /// A list of strings (a JSON array or `Name.0=…&Name.1=…`), each of at
+    /// most [`MAX_TEXT_BYTES`].
     pub(crate) fn texts(p: &Params, name: &str) -> Result<Option<Vec<String>>, Error> {
-        Ok(p.str_list_opt(name)?)
+        let v = p.str_list_opt(name)?;
+        for s in v.iter().flatten() {
+            bounded(name, s)?;
+        }
+        Ok(v)
     }
 
     /// A field Tencent defines and liverec accepts without using: any

@@ -14,6 +14,18 @@ use crate::error::ApiError;
 /// (mix layouts) need 4; the cap keeps a hostile `a.a.a.…` key from recursing without bound.
 pub const MAX_PARAM_DEPTH: usize = 12;
 
+/// The most `key=value` pairs one query or form call may carry, common parameters included.
+/// Tencent's largest live models need a few hundred; the cap bounds what an anonymous body can
+/// make the parser allocate. More → `RequestSizeLimitExceeded`.
+pub const MAX_PARAMS: usize = 1024;
+
+/// The largest list index accepted in a flattened key (`A.1023.B`): a list cannot have more items
+/// than the call has parameters. A larger index → `InvalidParameter`, before anything is built.
+pub const MAX_LIST_INDEX: usize = MAX_PARAMS - 1;
+
+/// How much of a client's parameter name an error message quotes.
+const SHOWN_NAME_BYTES: usize = 64;
+
 enum Node {
     Leaf(String),
     Branch(BTreeMap<String, Node>),
@@ -27,7 +39,10 @@ where
     V: Into<String>,
 {
     let mut root = BTreeMap::new();
-    for (key, value) in pairs {
+    for (n, (key, value)) in pairs.into_iter().enumerate() {
+        if n == MAX_PARAMS {
+            return Err(too_many_params());
+        }
         insert(&mut root, key.as_ref(), value.into())?;
     }
     root.into_iter()
@@ -38,25 +53,64 @@ where
         .collect()
 }
 
+/// `RequestSizeLimitExceeded` for a call with more than [`MAX_PARAMS`] pairs.
+pub(crate) fn too_many_params() -> ApiError {
+    ApiError::too_many("parameters", MAX_PARAMS, "MAX_PARAMS")
+}
+
+/// A client's parameter name as quoted in a message: at most [`SHOWN_NAME_BYTES`] bytes of it.
+pub(crate) fn shown(key: &str) -> String {
+    if key.len() <= SHOWN_NAME_BYTES {
+        return key.to_owned();
+    }
+    let mut end = SHOWN_NAME_BYTES;
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &key[..end])
+}
+
+/// Whether a list-index segment is above [`MAX_LIST_INDEX`] (leading zeros are judged later).
+fn index_too_large(segment: &str) -> bool {
+    let significant = segment.trim_start_matches('0');
+    significant.len() > 4
+        || significant
+            .parse::<usize>()
+            .is_ok_and(|i| i > MAX_LIST_INDEX)
+}
+
 fn insert(root: &mut BTreeMap<String, Node>, key: &str, value: String) -> Result<(), ApiError> {
     let segments: Vec<&str> = key.split('.').take(MAX_PARAM_DEPTH + 1).collect();
     if segments.len() > MAX_PARAM_DEPTH {
         return Err(ApiError::invalid(format!(
-            "parameter name {key:?} is nested deeper than {MAX_PARAM_DEPTH} levels"
+            "parameter name {:?} is nested deeper than {MAX_PARAM_DEPTH} levels",
+            shown(key)
         )));
     }
+    let malformed = || ApiError::invalid(format!("parameter name {:?} is malformed", shown(key)));
     if segments.iter().any(|s| s.is_empty()) {
+        return Err(malformed());
+    }
+    let indexes = segments.iter().skip(1);
+    if let Some(index) = indexes
+        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        .find(|s| index_too_large(s))
+    {
         return Err(ApiError::invalid(format!(
-            "parameter name {key:?} is malformed"
+            "list index {} in parameter {:?} is larger than {MAX_LIST_INDEX} (MAX_LIST_INDEX)",
+            shown(index),
+            shown(key)
         )));
     }
     let Some((last, parents)) = segments.split_last() else {
-        return Err(ApiError::invalid(format!(
-            "parameter name {key:?} is malformed"
-        )));
+        return Err(malformed());
     };
-    let conflict =
-        || ApiError::invalid(format!("parameter {key} conflicts with another parameter"));
+    let conflict = || {
+        ApiError::invalid(format!(
+            "parameter {} conflicts with another parameter",
+            shown(key)
+        ))
+    };
     let mut map = root;
     for segment in parents {
         let node = map
@@ -70,7 +124,7 @@ fn insert(root: &mut BTreeMap<String, Node>, key: &str, value: String) -> Result
     if map.contains_key(*last) {
         return Err(match map.get(*last) {
             Some(Node::Leaf(_)) => {
-                ApiError::invalid(format!("parameter {key} is given more than once"))
+                ApiError::invalid(format!("parameter {} is given more than once", shown(key)))
             }
             _ => conflict(),
         });
@@ -100,7 +154,8 @@ fn to_value(node: Node, path: &str) -> Result<Value, ApiError> {
     }
     let bad_list = || {
         ApiError::invalid(format!(
-            "list {path} must be indexed 0, 1, 2, … without gaps"
+            "list {} must be indexed 0, 1, 2, … without gaps",
+            shown(path)
         ))
     };
     if numeric != children.len() {
@@ -218,6 +273,60 @@ mod tests {
         assert!(un(&[(ok.as_str(), "x")]).is_ok());
         let huge = "a.".repeat(20_000) + "a";
         assert!(un(&[(huge.as_str(), "x")]).is_err());
+    }
+
+    #[test]
+    fn parameter_count_is_capped() {
+        let pairs = |n: usize| (0..n).map(|i| (format!("P{i}"), String::new()));
+        assert_eq!(unflatten(pairs(MAX_PARAMS)).unwrap().len(), MAX_PARAMS);
+        let e = unflatten(pairs(MAX_PARAMS + 1)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::RequestSizeLimitExceeded);
+        assert!(e.message.contains("MAX_PARAMS"), "{}", e.message);
+        // the iterator is not drained past the cap
+        let mut taken = 0;
+        let endless = std::iter::repeat_with(|| {
+            taken += 1;
+            (format!("P{taken}"), String::new())
+        });
+        assert!(unflatten(endless).is_err());
+    }
+
+    #[test]
+    fn list_indexes_are_capped() {
+        let last = format!("A.{MAX_LIST_INDEX}.B");
+        let pairs: Vec<(String, String)> = (0..=MAX_LIST_INDEX)
+            .map(|i| (format!("A.{i}.B"), "x".to_owned()))
+            .collect();
+        assert!(pairs.iter().any(|(k, _)| *k == last));
+        let v = unflatten(pairs).unwrap();
+        assert_eq!(v["A"].as_array().map(Vec::len), Some(MAX_LIST_INDEX + 1));
+        for key in [
+            format!("A.{}", MAX_LIST_INDEX + 1),
+            "A.99999999.B".to_owned(),
+            format!("A.0.B.{}", "9".repeat(100_000)),
+        ] {
+            let e = un(&[(key.as_str(), "x")]).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidParameter, "{key}");
+            assert!(e.message.contains("MAX_LIST_INDEX"), "{}", e.message);
+            assert!(e.message.len() < 300, "the message quotes a bounded name");
+        }
+        // leading zeros are still one spelling too many, not an index overflow
+        let e = un(&[("A.0000000000000", "x")]).unwrap_err();
+        assert!(e.message.contains("without gaps"), "{}", e.message);
+        // a numeric top-level name is not an index
+        assert!(un(&[("99999999", "x")]).is_ok());
+    }
+
+    #[test]
+    fn error_messages_quote_bounded_names() {
+        let long = "é".repeat(100_000);
+        for pairs in [
+            vec![(long.clone(), "x"), (long.clone(), "y")],
+            vec![(format!("{long}.."), "x")],
+        ] {
+            let e = unflatten(pairs).unwrap_err();
+            assert!(e.message.len() < 300, "{}", e.message);
+        }
     }
 
     #[test]

@@ -701,3 +701,103 @@ proptest! {
         });
     }
 }
+
+/// A request built to exceed one of the parser's caps by `extra`.
+#[derive(Debug, Clone, Copy)]
+enum Bomb {
+    /// v1 form or query with too many distinct parameters.
+    V1Pairs,
+    /// v1 form or query with a flattened list of too many items.
+    V1ListItems,
+    /// v1 form or query with one huge list index.
+    V1ListIndex,
+    /// TC3 GET query with too many parameters.
+    Tc3QueryPairs,
+    /// TC3 JSON body with too many values.
+    JsonElements,
+    /// TC3 JSON body nested too deeply.
+    JsonDepth,
+}
+
+impl Bomb {
+    /// The call, and the code and constant its refusal must name.
+    fn build(self, extra: usize, get: bool) -> (Owned, ErrorCode, &'static str) {
+        let ts = 1_700_000_000;
+        let method = if get { "GET" } else { "POST" };
+        let v1 = |pairs: Vec<(String, String)>| v1_call(SECRET_KEY, method, "h", "", &pairs, ts);
+        let numbered = |n: usize, key: &dyn Fn(usize) -> String| -> Vec<(String, String)> {
+            (0..n).map(|i| (key(i), "1".to_owned())).collect()
+        };
+        let too_many = ErrorCode::RequestSizeLimitExceeded;
+        let invalid = ErrorCode::InvalidParameter;
+        match self {
+            Bomb::V1Pairs => (
+                v1(numbered(crate::MAX_PARAMS + extra, &|i| format!("P{i}"))),
+                too_many,
+                "MAX_PARAMS",
+            ),
+            Bomb::V1ListItems => (
+                v1(numbered(crate::MAX_PARAMS + extra, &|i| format!("A.{i}"))),
+                too_many,
+                "MAX_PARAMS",
+            ),
+            Bomb::V1ListIndex => (
+                v1(vec![(
+                    format!("A.{}.B", crate::MAX_LIST_INDEX + 1 + extra * 997),
+                    "x".to_owned(),
+                )]),
+                invalid,
+                "MAX_LIST_INDEX",
+            ),
+            Bomb::Tc3QueryPairs => {
+                let pairs = numbered(crate::MAX_PARAMS + 1 + extra, &|i| format!("P{i}"));
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&pairs)
+                    .finish();
+                (
+                    tc3_call(SECRET_KEY, "GET", "h", &query, b"", ts),
+                    too_many,
+                    "MAX_PARAMS",
+                )
+            }
+            Bomb::JsonElements => {
+                let items = vec!["1"; crate::MAX_JSON_ELEMENTS + extra].join(",");
+                let body = format!("{{\"L\":[{items}]}}");
+                (
+                    tc3_call(SECRET_KEY, "POST", "h", "", body.as_bytes(), ts),
+                    too_many,
+                    "MAX_JSON_ELEMENTS",
+                )
+            }
+            Bomb::JsonDepth => {
+                let n = crate::MAX_JSON_DEPTH + extra;
+                let body = format!("{{\"A\":{}{}}}", "[".repeat(n), "]".repeat(n));
+                (
+                    tc3_call(SECRET_KEY, "POST", "h", "", body.as_bytes(), ts),
+                    invalid,
+                    "MAX_JSON_DEPTH",
+                )
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn over_limit_requests_are_refused_naming_the_limit(
+        bomb in prop_oneof![
+            Just(Bomb::V1Pairs), Just(Bomb::V1ListItems), Just(Bomb::V1ListIndex),
+            Just(Bomb::Tc3QueryPairs), Just(Bomb::JsonElements), Just(Bomb::JsonDepth),
+        ],
+        extra in prop_oneof![0_usize..4, 4_usize..2000],
+        get in any::<bool>(),
+    ) {
+        let (call, code, constant) = bomb.build(extra, get);
+        let e = call.parse().unwrap_err();
+        prop_assert_eq!(e.code, code, "{:?}: {}", bomb, e.message);
+        prop_assert!(e.message.contains(constant), "{:?}: {}", bomb, e.message);
+        prop_assert!(e.message.len() < 300, "{:?}: {}", bomb, e.message);
+    }
+}

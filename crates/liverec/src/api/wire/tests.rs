@@ -531,3 +531,43 @@ fn coercions_of_the_wire_types_are_kept() {
     assert_eq!(e.code, tcapi::ErrorCode::InvalidParameter);
     assert_eq!(e.message, "StreamName must be a string");
 }
+
+#[test]
+fn string_fields_are_capped_naming_the_field() {
+    use super::read::MAX_TEXT_BYTES;
+    let at = "a".repeat(MAX_TEXT_BYTES);
+    let over = "a".repeat(MAX_TEXT_BYTES + 1);
+    let params = |v: Value| tcapi::Params::from_map(v.as_object().unwrap().clone());
+    let ok = params(serde_json::json!({"Reason": at, "FileIds": [at], "TaskId": at}));
+    assert_eq!(
+        ForbidLiveStreamRequest::from_params(&ok)
+            .unwrap()
+            .reason
+            .map(|r| r.len()),
+        Some(MAX_TEXT_BYTES)
+    );
+    assert!(DeleteRecordFilesRequest::from_params(&ok).is_ok());
+    assert!(DescribeRecordFilesRequest::from_params(&ok).is_ok());
+    for (field, value) in [
+        ("Reason", Value::from(over.clone())),
+        ("FileIds", serde_json::json!(["a", over])),
+        ("TaskId", Value::from(over.clone())),
+    ] {
+        let p = params(serde_json::json!({ field: value }));
+        let e = match field {
+            "Reason" => ForbidLiveStreamRequest::from_params(&p).map(|_| ()),
+            "FileIds" => DeleteRecordFilesRequest::from_params(&p).map(|_| ()),
+            _ => DescribeRecordFilesRequest::from_params(&p).map(|_| ()),
+        }
+        .unwrap_err()
+        .to_api("");
+        assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue, "{field}");
+        assert_eq!(
+            e.message,
+            format!(
+                "{field} must be at most {MAX_TEXT_BYTES} bytes, got {}",
+                MAX_TEXT_BYTES + 1
+            )
+        );
+    }
+}
