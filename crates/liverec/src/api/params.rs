@@ -231,3 +231,6 @@ mod tests {
         assert_eq!(parse_stream_param("foo=bar", 1800).unwrap().text, "foo=bar");
     }
 }
+
+#[cfg(test)]
+mod props;

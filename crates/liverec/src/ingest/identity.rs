@@ -122,3 +122,6 @@ mod tests {
         assert_eq!(declared_tracks(&amf0::Value::Object(vec![])), None);
     }
 }
+
+#[cfg(test)]
+mod props;
