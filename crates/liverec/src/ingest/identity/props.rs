@@ -44,7 +44,7 @@ proptest! {
     fn any_tc_url_gives_a_normalised_host_or_none(url in any::<String>()) {
         if let Some(h) = tc_url_host(&url) {
             prop_assert!(!h.is_empty());
-            prop_assert_eq!(normalize_domain(&h), h.clone(), "normalising twice changes nothing");
+            prop_assert!(!h.chars().any(|c| c.is_ascii_uppercase()), "{:?}", h);
             prop_assert!(!h.contains('/'), "{:?}", h);
         }
     }
@@ -65,4 +65,52 @@ proptest! {
         );
         prop_assert_eq!(tc_url_host(&written), Some(host.to_ascii_lowercase()), "{}", written);
     }
+}
+
+proptest! {
+    #[test]
+    fn publish_domain_is_the_host_normalised_once(host in "[A-Za-z0-9.:\\[\\] -]{0,30}") {
+        let url = format!("rtmp://{host}/live");
+        let once = normalize_domain(&host);
+        let got = publish_domain(Some(&url), None);
+        if once.is_empty() {
+            prop_assert_eq!(got, "");
+        } else {
+            prop_assert_eq!(got, once);
+        }
+    }
+
+    #[test]
+    fn publish_domain_of_a_local_address(ip in any::<std::net::IpAddr>()) {
+        let got = publish_domain(None, Some(ip));
+        prop_assert!(!got.is_empty());
+        let shown = match ip {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        };
+        prop_assert_eq!(got, shown);
+    }
+}
+
+/// Regression: the publish path normalised the tcUrl host twice (in
+/// `tc_url_host` and again in `StreamKey::new`), so `example.com..` lost
+/// both dots and `a:1:2` both ports, unlike a DomainName given to the API;
+/// and a publish without tcUrl on an IPv6 listener had the domain `:`.
+#[test]
+fn publish_domain_regressions() {
+    assert_eq!(
+        publish_domain(Some("rtmp://Example.com..:1935/live"), None),
+        "example.com."
+    );
+    assert_eq!(publish_domain(Some("rtmp://a:1:2/live"), None), "a:1");
+    assert_eq!(
+        publish_domain(Some("rtmp://Push.Example.com.:1935/live"), None),
+        "push.example.com"
+    );
+    let v6: std::net::IpAddr = "::1".parse().unwrap();
+    assert_eq!(publish_domain(None, Some(v6)), "[::1]");
+    let v4: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    assert_eq!(publish_domain(None, Some(v4)), "127.0.0.1");
+    assert_eq!(publish_domain(Some("rtmp:///live"), Some(v4)), "127.0.0.1");
+    assert_eq!(publish_domain(None, None), "");
 }
