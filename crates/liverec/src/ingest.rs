@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::clock::Clock;
@@ -86,13 +87,20 @@ impl Drop for PeerSlot {
     }
 }
 
-/// Accepts RTMP connections until `shutdown` is cancelled.
+/// How long shutdown waits for open connections to record their end.
+const CONNECTIONS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Accepts RTMP connections until `shutdown` is cancelled, then waits (at
+/// most [`CONNECTIONS_GRACE`]) for the open ones to end their sessions.
 pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationToken) {
     let max_connections = ctx.limits.max_connections;
     let max_per_ip = ctx.limits.max_connections_per_ip;
     let gate = Gate::new("rtmp", "liverec_rtmp_refused_total", max_connections);
     let per_ip = Arc::new(PerIp::default());
     let mut conn_id: u64 = 0;
+    // Connections still open at shutdown end their sessions (stop reason
+    // `shutdown`) before this returns and the server closes the store.
+    let connections = TaskTracker::new();
     while let Some(Admitted {
         socket,
         peer,
@@ -118,7 +126,7 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
             app = tracing::field::Empty,
             stream = tracing::field::Empty,
         );
-        tokio::spawn(
+        connections.spawn(
             async move {
                 metrics::gauge!("liverec_rtmp_connections").increment(1.0);
                 serve(socket, peer, conn_id, &ctx, shutdown).await;
@@ -127,6 +135,16 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
                 drop(slot);
             }
             .instrument(span),
+        );
+    }
+    connections.close();
+    if tokio::time::timeout(CONNECTIONS_GRACE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "rtmp connections still open after shutdown; not waiting for them"
         );
     }
 }
@@ -172,3 +190,6 @@ mod tests {
         assert!(t.0.lock().unwrap().is_empty(), "no entry left behind");
     }
 }
+
+#[cfg(test)]
+mod shutdown_tests;

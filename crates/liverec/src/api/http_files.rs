@@ -170,3 +170,6 @@ mod tests {
         assert_eq!(content_type("a/b"), "application/octet-stream");
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -263,3 +263,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props;

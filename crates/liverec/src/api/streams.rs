@@ -454,3 +454,6 @@ mod tests {
         assert_eq!(client_ip("10.1.2.3:1935"), "10.1.2.3");
     }
 }
+
+#[cfg(test)]
+mod props;

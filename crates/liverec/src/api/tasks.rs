@@ -265,3 +265,6 @@ mod tests {
         assert!(decode_token(&URL_SAFE_NO_PAD.encode("other:1")).is_err());
     }
 }
+
+#[cfg(test)]
+mod props;

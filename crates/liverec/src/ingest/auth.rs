@@ -410,3 +410,6 @@ mod tests {
         assert!(r.to_string().contains("2018-12-29T06:13:45Z"), "{r}");
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -3,6 +3,8 @@
 //! (the stream's domain) and the tracks its onMetaData declares. Pure
 //! parsing; admission decisions live in `auth` and `session`.
 
+use std::net::IpAddr;
+
 use media::amf0;
 
 use crate::task::normalize_domain;
@@ -50,6 +52,17 @@ pub(super) fn tc_url_host(tc_url: &str) -> Option<String> {
         .unwrap_or(authority);
     let h = normalize_domain(host);
     (!h.is_empty()).then_some(h)
+}
+
+/// The domain of a publish, normalised exactly once: the tcUrl's host, or
+/// the address the publisher connected to when the tcUrl has none (an IPv6
+/// address in brackets, as in a URL).
+pub(super) fn publish_domain(tc_url: Option<&str>, local: Option<IpAddr>) -> String {
+    tc_url.and_then(tc_url_host).unwrap_or_else(|| match local {
+        Some(IpAddr::V6(ip)) => normalize_domain(&format!("[{ip}]")),
+        Some(ip) => normalize_domain(&ip.to_string()),
+        None => String::new(),
+    })
 }
 
 /// Whether onMetaData declares video / audio (codec ids or hasVideo/hasAudio).
@@ -122,3 +135,6 @@ mod tests {
         assert_eq!(declared_tracks(&amf0::Value::Object(vec![])), None);
     }
 }
+
+#[cfg(test)]
+mod props;

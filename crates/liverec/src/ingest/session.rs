@@ -15,10 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::conn_error::ConnError;
 use super::history::SessionLog;
-use super::identity::{check_name, declared_tracks, split_query, tc_url_host};
+use super::identity::{check_name, declared_tracks, publish_domain, split_query};
 use super::{IngestCtx, auth};
 use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
-use crate::task::{StreamKey, normalize_domain};
+use crate::task::StreamKey;
 
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -232,22 +232,20 @@ impl<'a> Connection<'a> {
                 .refuse(stream_id, StatusCode::PublishBadName, reason)
                 .await;
         }
-        let domain = tc_url.and_then(tc_url_host).unwrap_or_else(|| {
-            normalize_domain(
-                &self
-                    .socket
-                    .local_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default(),
-            )
-        });
+        let local = self.socket.local_addr().ok().map(|a| a.ip());
+        let domain = publish_domain(tc_url, local);
         let stream_param = [app_query, query]
             .iter()
             .filter(|q| !q.is_empty())
             .copied()
             .collect::<Vec<_>>()
             .join("&");
-        let key = StreamKey::new(&domain, app, stream);
+        // The domain is normalised once (StreamKey::new would do it again).
+        let key = StreamKey {
+            domain,
+            app: app.to_string(),
+            stream: stream.to_string(),
+        };
         let span = tracing::Span::current();
         span.record("domain", key.domain.as_str());
         span.record("app", key.app.as_str());

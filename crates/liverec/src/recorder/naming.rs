@@ -110,3 +110,6 @@ mod tests {
         assert_eq!(key_part("Live-1.x_y"), "Live-1.x_y");
     }
 }
+
+#[cfg(test)]
+mod props;

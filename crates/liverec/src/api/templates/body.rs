@@ -617,3 +617,6 @@ mod tests {
         assert_eq!(stored, sent);
     }
 }
+
+#[cfg(test)]
+mod props;

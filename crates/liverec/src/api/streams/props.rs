@@ -1,0 +1,54 @@
+//! Property tests of the stream actions' own parameters: UTC times
+//! round-trip through their formatter and any text is parsed or refused
+//! naming the field; paging never overflows and stays in its bounds.
+
+use proptest::prelude::*;
+use tcapi::ErrorCode;
+
+use super::*;
+
+/// Unix ms from 0000-01-01 to 9999-12-31 (RFC 3339's four-digit years).
+const CALENDAR_MS: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
+
+proptest! {
+    #[test]
+    fn utc_never_panics_and_refusals_name_the_field(raw in any::<String>()) {
+        if let Err(e) = parse_utc("EndTime", &raw) {
+            let e = e.to_api("");
+            prop_assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+            prop_assert!(e.message.starts_with("EndTime "), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn utc_shaped_text_never_panics(raw in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})") {
+        let _ = parse_utc("StartTime", &raw);
+    }
+
+    #[test]
+    fn utc_round_trips(ms in CALENDAR_MS) {
+        let text = format_utc(ms);
+        prop_assert_eq!(parse_utc("StartTime", &text).unwrap(), ms.div_euclid(1000) * 1000, "{}", text);
+    }
+
+    #[test]
+    fn paging_stays_in_bounds(
+        total in any::<u64>(),
+        num in proptest::option::of(any::<u64>()),
+        size in proptest::option::of(any::<u64>()),
+    ) {
+        match paging(num, size, 1, MAX_EVENT_PAGE) {
+            Ok((n, s)) => {
+                prop_assert!((1..=MAX_PAGE_NUM).contains(&n));
+                prop_assert!((1..=MAX_EVENT_PAGE).contains(&s));
+                let (offset, pages) = page(total, n, s);
+                prop_assert_eq!(offset as u64, (n - 1) * s);
+                prop_assert_eq!(pages, total.div_ceil(s));
+            }
+            Err(e) => {
+                let m = e.to_api("").message;
+                prop_assert!(m.starts_with("PageNum ") || m.starts_with("PageSize "), "{}", m);
+            }
+        }
+    }
+}
