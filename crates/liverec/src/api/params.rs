@@ -264,5 +264,18 @@ mod tests {
     }
 }
 
+/// In property tests: `e` is `InvalidParameterValue` and its message
+/// starts with `field`.
+#[cfg(test)]
+pub(super) fn check_refusal(
+    e: super::error::Error,
+    field: &str,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    let e = e.to_api("");
+    proptest::prop_assert_eq!(e.code, tcapi::ErrorCode::InvalidParameterValue);
+    proptest::prop_assert!(e.message.starts_with(&format!("{field} ")), "{}", e.message);
+    Ok(())
+}
+
 #[cfg(test)]
 mod props;

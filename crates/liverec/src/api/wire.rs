@@ -17,7 +17,7 @@ mod tasks;
 mod templates;
 
 #[cfg(test)]
-mod tests;
+pub(in crate::api) mod tests;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

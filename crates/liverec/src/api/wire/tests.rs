@@ -210,7 +210,7 @@ const SDK_ACTIONS: &[(&str, &[&str], &[&str])] = &[
 ];
 
 /// (model, fields) of the nested SDK models we answer with.
-const SDK_MODELS: &[(&str, &[&str])] = &[
+pub(in crate::api) const SDK_MODELS: &[(&str, &[&str])] = &[
     (
         "RecordTemplateInfo",
         &[

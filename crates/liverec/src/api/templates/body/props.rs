@@ -26,19 +26,13 @@ fn any_value() -> impl Strategy<Value = Value> {
     })
 }
 
-const FIELDS: &[&str] = &[
-    "Enable",
-    "RecordInterval",
-    "StorageTime",
-    "VodSubAppId",
-    "VodFileName",
-    "Procedure",
-    "StorageMode",
-    "ClassId",
-    "CosBucketName",
-    "CosBucketRegion",
-    "CosBucketPath",
-];
+/// RecordParam's fields, as the SDK's model lists them.
+fn fields() -> &'static [&'static str] {
+    crate::api::wire::tests::SDK_MODELS
+        .iter()
+        .find(|(model, _)| *model == "RecordParam")
+        .map_or(&[], |(_, fields)| *fields)
+}
 
 const TOP: &[&str] = &[
     "Description",
@@ -57,7 +51,7 @@ const TOP: &[&str] = &[
 /// A request object with some of the template's fields, nested or not.
 fn any_request() -> impl Strategy<Value = Map<String, Value>> {
     let record_param = prop::collection::btree_map(
-        prop::sample::select(FIELDS).prop_map(str::to_string),
+        prop::sample::select(fields()).prop_map(str::to_string),
         any_value(),
         0..5,
     )
