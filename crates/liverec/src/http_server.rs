@@ -19,7 +19,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::listener::{Admitted, Gate};
@@ -85,7 +84,6 @@ pub async fn serve(
     grace: Duration,
 ) {
     let gate = Gate::new("http", "liverec_http_refused_total", limits.max_connections);
-    let tracker = TaskTracker::new();
     while let Some(Admitted {
         socket,
         peer,
@@ -109,7 +107,7 @@ pub async fn serve(
         );
         let stop = stop.clone();
         let header_timeout = limits.header_timeout;
-        tracker.spawn(async move {
+        gate.spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -126,10 +124,7 @@ pub async fn serve(
             drop(permit);
         });
     }
-    tracker.close();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!("API requests still running at exit");
-    }
+    gate.drain(grace).await;
 }
 
 fn log_end(result: Result<(), hyper::Error>, peer: std::net::SocketAddr) {

@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::clock::Clock;
@@ -98,9 +97,6 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
     let gate = Gate::new("rtmp", "liverec_rtmp_refused_total", max_connections);
     let per_ip = Arc::new(PerIp::default());
     let mut conn_id: u64 = 0;
-    // Connections still open at shutdown end their sessions (stop reason
-    // `shutdown`) before this returns and the server closes the store.
-    let connections = TaskTracker::new();
     while let Some(Admitted {
         socket,
         peer,
@@ -126,7 +122,9 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
             app = tracing::field::Empty,
             stream = tracing::field::Empty,
         );
-        connections.spawn(
+        // Connections still open at shutdown end their sessions (stop reason
+        // `shutdown`) before `run` returns and the server closes the store.
+        gate.spawn(
             async move {
                 metrics::gauge!("liverec_rtmp_connections").increment(1.0);
                 serve(socket, peer, conn_id, &ctx, shutdown).await;
@@ -137,16 +135,7 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
             .instrument(span),
         );
     }
-    connections.close();
-    if tokio::time::timeout(CONNECTIONS_GRACE, connections.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            open = connections.len(),
-            "rtmp connections still open after shutdown; not waiting for them"
-        );
-    }
+    gate.drain(CONNECTIONS_GRACE).await;
 }
 
 async fn serve(

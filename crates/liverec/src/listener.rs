@@ -1,7 +1,8 @@
 //! Accepting connections under a cap, for both listeners (RTMP ingest and
-//! the HTTP API): accept errors are logged and retried after a pause, and a
+//! the HTTP API): accept errors are logged and retried after a pause, a
 //! connection over the cap is closed at once with a log line and a metric,
-//! before any of its bytes are read.
+//! before any of its bytes are read, and at shutdown the connection tasks
+//! are given a bounded time to finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// A listener's connection cap.
 #[derive(Debug)]
@@ -19,6 +21,8 @@ pub(crate) struct Gate {
     /// `rtmp` or `http`: the log prefix and the metric's protocol.
     proto: &'static str,
     refused_metric: &'static str,
+    /// The connection tasks.
+    tasks: TaskTracker,
 }
 
 /// An accepted connection and its place under the cap (given back on drop).
@@ -37,6 +41,7 @@ impl Gate {
             max,
             proto,
             refused_metric,
+            tasks: TaskTracker::new(),
         }
     }
 
@@ -73,6 +78,27 @@ impl Gate {
                     tracing::warn!(%peer, max = self.max, "{} connection refused: too many connections", self.proto);
                 }
             }
+        }
+    }
+
+    /// Runs one connection's task.
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// After the accept loop: waits at most `grace` for the connection
+    /// tasks (they were told to stop), then logs how many are still open.
+    pub(crate) async fn drain(&self, grace: Duration) {
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = self.tasks.len(),
+                "{} connections still open after shutdown; not waiting for them",
+                self.proto
+            );
         }
     }
 }

@@ -32,13 +32,9 @@ proptest! {
 
     #[test]
     fn keys_are_path_safe(
-        domain in any::<String>(),
-        app in any::<String>(),
-        stream in any::<String>(),
-        task in any::<String>(),
-        name in any::<String>(),
-        start in any::<i64>(),
-        end in any::<i64>(),
+        (domain, app, stream) in any::<(String, String, String)>(),
+        (task, name) in any::<(String, String)>(),
+        (start, end) in any::<(i64, i64)>(),
     ) {
         let key = StreamKey { domain, app, stream };
         check_key(&storage_base(&key, &task, start))?;
