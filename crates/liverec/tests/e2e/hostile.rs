@@ -491,3 +491,42 @@ fn over_long_free_text_fields_are_refused_naming_the_field() {
         .err_naming("InvalidParameterValue", "StreamName");
     assert!(m.len() < 300, "the message does not quote the value: {m}");
 }
+
+#[test]
+fn a_peer_that_stops_reading_is_dropped_at_the_write_timeout() {
+    let s = Server::start_with(&[("LIVEREC_RTMP_WRITE_TIMEOUT_SECONDS", "1")]);
+    let mut sock = TcpStream::connect(s.rtmp).expect("connect");
+    handshake(&mut sock);
+    let url = format!("rtmp://{}/live", s.rtmp);
+    sock.write_all(&command_bytes(&connect(&url)))
+        .expect("connect");
+    // Commands that each get a `_result`, sent without ever reading the
+    // answers: once the socket buffers are full the server's writes stall.
+    let mut burst = BytesMut::new();
+    for txn in 2..2_002 {
+        let cmd = Command::new("_checkbw", f64::from(txn), Value::Null, vec![]);
+        burst.extend_from_slice(&command_bytes(&cmd));
+    }
+    sock.set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let t = Instant::now();
+    let mut sent = 0usize;
+    while t.elapsed() < Duration::from_secs(20) {
+        match sock.write_all(&burst) {
+            Ok(()) => sent += burst.len(),
+            // Our own buffers are full too (the server stopped reading
+            // while its write stalls), or it closed: stop sending.
+            Err(_) => break,
+        }
+    }
+    let log = s.wait_log("(not reading)");
+    assert!(
+        log.contains("the peer took no data for 1s (not reading)"),
+        "after {sent} bytes sent: {log}"
+    );
+    assert!(
+        closed_within(sock, Duration::from_secs(10)).is_some(),
+        "the stalled peer is disconnected"
+    );
+    let _p = s.publish("after_stall", "h264_aac_10s.flv");
+}
