@@ -78,6 +78,15 @@ pub(super) async fn handle(
     }
 }
 
+/// The key `secret_id` names, if it exists and may sign now (a rotated-out
+/// key past its grace period is as good as gone).
+async fn valid_key(state: &AppState, secret_id: &str) -> Result<crate::store::ApiKey, Error> {
+    match state.store.key(secret_id).await? {
+        Some(k) if k.valid_at(state.clock.now_ms()) => Ok(k),
+        _ => Err(Error::SecretIdNotFound),
+    }
+}
+
 /// The SecretId of a TC3 `Authorization` header
 /// (`TC3-HMAC-SHA256 Credential=AKID…/date/service/tc3_request, …`).
 fn tc3_secret_id(headers: &HeaderMap) -> Option<&str> {
@@ -126,6 +135,7 @@ async fn process(
     }
     // TC3 names its SecretId in a header: a request from an unknown key is
     // refused before its body is read (v1 carries it in the body).
+    let mut early_key = None;
     if let Some(secret_id) = tc3_secret_id(headers) {
         let action = || {
             headers
@@ -133,11 +143,11 @@ async fn process(
                 .and_then(|v| v.to_str().ok())
                 .map_or_else(unknown, str::to_string)
         };
-        match state.store.key(secret_id).await {
-            Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => {}
-            Ok(_) => return Err((action(), Error::SecretIdNotFound)),
-            Err(e) => return Err((action(), e.into())),
-        }
+        early_key = Some(
+            valid_key(state, secret_id)
+                .await
+                .map_err(|e| (action(), e))?,
+        );
     }
     let body = match to_bytes(body, tcapi::MAX_POST_BODY).await {
         Ok(b) => b,
@@ -157,15 +167,12 @@ async fn process(
     let action = req.action.clone();
     tracing::Span::current().record("action", action.as_str());
     let fail = |e: Error| (action.clone(), e);
-    let key = match state.store.key(&req.secret_id).await {
-        Ok(Some(k)) if k.valid_at(state.clock.now_ms()) => {
-            tracing::Span::current().record("account", k.account_id.as_str());
-            k
-        }
-        // A rotated-out key past its grace period is as good as gone.
-        Ok(_) => return Err(fail(Error::SecretIdNotFound)),
-        Err(e) => return Err(fail(e.into())),
+    // The key looked up before the body (TC3) is the one the request names.
+    let key = match early_key.filter(|k| k.secret_id == req.secret_id) {
+        Some(k) => k,
+        None => valid_key(state, &req.secret_id).await.map_err(fail)?,
     };
+    tracing::Span::current().record("account", key.account_id.as_str());
     let now_ms = state.clock.now_ms();
     tcapi::verify(&req, &raw, &key.secret_key, now_ms / 1000).map_err(|e| fail(e.into()))?;
     if let Some(nonce) = req.nonce {
