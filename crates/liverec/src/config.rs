@@ -161,7 +161,7 @@ impl Config {
         }
         fig = fig
             .merge(Env::prefixed("LIVEREC_").filter(|k| {
-                names::KNOWN
+                names::known()
                     .iter()
                     .any(|e| k.as_str().eq_ignore_ascii_case(e))
             }))

@@ -4,43 +4,22 @@
 //! start-up instead of being dropped without a word.
 
 use std::fmt;
+use std::sync::OnceLock;
 
-/// Every setting of [`super::Config`], as a TOML key; the environment
-/// variable is `LIVEREC_` + the upper-case name.
-pub(super) const KNOWN: &[&str] = &[
-    "data_dir",
-    "api_listen",
-    "rtmp_listen",
-    "secret_id",
-    "secret_key",
-    "secret_key_file",
-    "database_url",
-    "storage",
-    "public_url",
-    "preroll_seconds",
-    "min_record_interval",
-    "max_tasks_per_day",
-    "max_running_tasks",
-    "rate_create_live_record",
-    "rate_stop_delete_live_record",
-    "rate_other",
-    "rtmp_read_timeout_seconds",
-    "key_rotation_grace_seconds",
-    "http_max_connections",
-    "http_header_timeout_seconds",
-    "http_body_timeout_seconds",
-    "rtmp_max_connections",
-    "rtmp_max_connections_per_ip",
-    "rtmp_handshake_timeout_seconds",
-    "rtmp_publish_timeout_seconds",
-    "rtmp_write_timeout_seconds",
-    "max_timestamp_jump_ms",
-    "shutdown_grace_seconds",
-    "hls_segment_seconds",
-    "describe_task_page_size",
-    "min_free_bytes",
-    "strict_domains",
-];
+/// Every setting of [`super::Config`], as a TOML key (the environment
+/// variable is `LIVEREC_` + the upper-case name). Taken from the struct
+/// itself, so a new field cannot be forgotten here.
+pub(super) fn known() -> &'static [String] {
+    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
+    KNOWN.get_or_init(|| match serde_json::to_value(super::Config::default()) {
+        Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn is_known(key: &str) -> bool {
+    known().iter().any(|k| k == key)
+}
 
 /// Settings SPEC §1 names that this version does not implement yet.
 const PLANNED: &[&str] = &[
@@ -142,7 +121,7 @@ pub fn unknown_env(vars: impl IntoIterator<Item = (String, String)>) -> Vec<Unkn
         .into_iter()
         .filter_map(|(name, _)| {
             let key = name.strip_prefix("LIVEREC_")?.to_ascii_lowercase();
-            let ours = KNOWN.contains(&key.as_str())
+            let ours = is_known(&key)
                 || OTHER_ENV.contains(&key.as_str())
                 || TOOL_ENV_PREFIXES.iter().any(|p| key.starts_with(p));
             (!ours).then(|| Unknown::new(Source::Env, name.clone(), &key))
@@ -155,7 +134,7 @@ pub fn unknown_env(vars: impl IntoIterator<Item = (String, String)>) -> Vec<Unkn
 /// The keys among `keys` (of a TOML file) that liverec does not read.
 pub(super) fn unknown_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<Unknown> {
     keys.into_iter()
-        .filter(|k| !KNOWN.contains(k))
+        .filter(|k| !is_known(k))
         .map(|k| Unknown::new(Source::File, k.to_string(), &k.to_ascii_lowercase()))
         .collect()
 }
@@ -164,9 +143,9 @@ pub(super) fn unknown_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<U
 /// enough to be a typo (at most a third of the name's length, and ≥ 2).
 fn closest(key: &str) -> Option<&'static str> {
     let limit = (key.len() / 3).max(2);
-    KNOWN
+    known()
         .iter()
-        .map(|k| (levenshtein(key, k), *k))
+        .map(|k| (levenshtein(key, k), k.as_str()))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
@@ -259,6 +238,8 @@ mod tests {
             "LIVERECX_FOO",
         ]));
         assert_eq!(u, []);
-        assert!(unknown_keys(KNOWN.iter().copied()).is_empty());
+        assert!(unknown_keys(known().iter().map(String::as_str)).is_empty());
+        assert!(known().iter().any(|k| k == "rtmp_write_timeout_seconds"));
+        assert!(known().len() > 30, "{:?}", known());
     }
 }
