@@ -106,6 +106,34 @@ impl RecordType {
     }
 }
 
+/// Longest AppName or StreamName, in bytes (SPEC §2).
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Why `name` cannot be an AppName or StreamName, if it cannot: empty,
+/// longer than [`MAX_NAME_BYTES`], with a control character, or with `/`,
+/// `\` or `..` (names become parts of storage keys and file names). The
+/// one rule for the API (which refuses such a task) and ingest (which
+/// refuses such a publish), so a task can never name a stream that cannot
+/// be published.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some(NAME_EMPTY)
+    } else if name.len() > MAX_NAME_BYTES {
+        Some("is longer than 256 bytes")
+    } else if name.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else if name.contains(['/', '\\']) {
+        Some("contains / or \\")
+    } else if name.contains("..") {
+        Some("contains ..")
+    } else {
+        None
+    }
+}
+
+/// [`name_problem`]'s reason for an empty name.
+pub const NAME_EMPTY: &str = "is empty";
+
 /// The identity of a live stream: (DomainName, AppName, StreamName). The
 /// domain is lower-case without a port.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -158,16 +158,16 @@ pub(super) fn id_opt(p: &Params, name: &str) -> Result<Option<String>, Error> {
 }
 
 /// Names are bounded; Tencent allows a few hundred characters.
-pub(super) const MAX_NAME_LEN: usize = 256;
+pub(super) use crate::task::MAX_NAME_BYTES as MAX_NAME_LEN;
 
+/// Refuses a name a stream could not have ([`crate::task::name_problem`],
+/// the rule ingest applies to publishes) or one with `?` (the query is not
+/// part of a name). Empty is left to the caller (DomainName may be empty).
 pub(super) fn check_name(name: &str, value: &str) -> Result<(), Error> {
-    if value.len() > MAX_NAME_LEN
-        || value
-            .chars()
-            .any(|c| c.is_control() || c == '/' || c == '?')
-    {
+    let bad = crate::task::name_problem(value).is_some_and(|p| p != crate::task::NAME_EMPTY);
+    if bad || value.contains('?') {
         return Err(invalid_value(format!(
-            "{name} must be at most {MAX_NAME_LEN} characters without '/', '?' or control characters"
+            "{name} must be at most {MAX_NAME_LEN} bytes without '/', '\\', '..', '?' or control characters"
         )));
     }
     Ok(())

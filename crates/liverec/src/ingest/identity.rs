@@ -7,27 +7,15 @@ use std::net::IpAddr;
 
 use media::amf0;
 
-use crate::task::normalize_domain;
+use crate::task::{name_problem, normalize_domain};
 
-/// Longest AppName or StreamName a publisher may use, in bytes (SPEC §2).
-pub(super) const MAX_NAME_BYTES: usize = 256;
+#[cfg(test)]
+pub(super) use crate::task::MAX_NAME_BYTES;
 
-/// Refuses an AppName or StreamName that could not be a stream's name:
-/// empty, longer than [`MAX_NAME_BYTES`], with a control character, or
-/// with `/`, `\` or `..` (names become parts of storage keys and file
-/// names). The message names the field and the reason.
+/// Refuses an AppName or StreamName that could not be a stream's name
+/// ([`name_problem`]); the message names the field and the reason.
 pub(super) fn check_name(field: &str, name: &str) -> Result<(), String> {
-    let why = if name.is_empty() {
-        "is empty"
-    } else if name.len() > MAX_NAME_BYTES {
-        "is longer than 256 bytes"
-    } else if name.chars().any(char::is_control) {
-        "contains a control character"
-    } else if name.contains(['/', '\\']) {
-        "contains / or \\"
-    } else if name.contains("..") {
-        "contains .."
-    } else {
+    let Some(why) = name_problem(name) else {
         return Ok(());
     };
     let shown: String = name.chars().take(64).collect();

@@ -121,6 +121,7 @@ proptest! {
             Ok(()) => {
                 prop_assert!(value.len() <= MAX_NAME_LEN);
                 prop_assert!(!value.chars().any(|c| c.is_control() || c == '/' || c == '?'));
+                prop_assert!(!value.contains('\\') && !value.contains(".."));
             }
             Err(e) => {
                 let e = e.to_api("");
