@@ -4,6 +4,7 @@
 //! `Any` has no uuid/time types. Only this module knows SQL.
 
 mod accounts;
+mod callback_rules;
 mod domains;
 mod files;
 mod migrations;
@@ -16,6 +17,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
 pub use accounts::{ApiKey, KeyListing};
+pub use callback_rules::CallbackTarget;
 pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
 pub use rules::{NewRule, Rule};
