@@ -125,7 +125,7 @@ impl Actor {
         mut finished_rx: mpsc::UnboundedReceiver<Finished>,
         mut events: broadcast::Receiver<HubEvent>,
     ) {
-        self.reconcile(None);
+        self.reconcile();
         loop {
             let sleep = self.state.next_wakeup(self.now());
             tokio::select! {
@@ -146,12 +146,18 @@ impl Actor {
                     self.execute(actions);
                 }
                 ev = events.recv() => match ev {
-                    Ok(HubEvent::Live(stream)) => self.reconcile(Some(stream)),
+                    Ok(HubEvent::Live(stream)) => {
+                        let actions = self.state.published(self.now(), &stream);
+                        self.execute(actions);
+                    }
                     Ok(HubEvent::Ended(stream)) => self.state.session_ended(&stream.info.session_id),
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.reconcile(None),
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.reconcile(),
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                _ = tokio::time::sleep(sleep) => self.reconcile(None),
+                _ = tokio::time::sleep(sleep) => {
+                    let actions = self.state.tick(self.now(), &self.hub.list());
+                    self.execute(actions);
+                }
             }
         }
     }
@@ -195,13 +201,10 @@ impl Actor {
         }
     }
 
-    /// Reconciles with one stream that just went live, or every live stream.
-    fn reconcile(&mut self, only: Option<Arc<LiveStream>>) {
-        let live = match only {
-            Some(s) => vec![s],
-            None => self.hub.list(),
-        };
-        let actions = self.state.reconcile(self.now(), &live);
+    /// Reconciles every armed plan with every live stream (at start, and
+    /// when hub events were missed).
+    fn reconcile(&mut self) {
+        let actions = self.state.reconcile(self.now(), &self.hub.list());
         self.execute(actions);
     }
 

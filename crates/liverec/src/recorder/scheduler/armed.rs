@@ -1,9 +1,10 @@
-//! The armed plans, indexed twice: by key, and by the times at which the
-//! scheduler must wake for them (StartTime and EndTime), so that arming a
-//! plan and finding the next wake-up do not grow with the number of armed
-//! plans.
+//! The armed plans, indexed three times: by key, by the times at which the
+//! scheduler must wake for them (StartTime and EndTime), and by the stream
+//! name they record (empty for rules that cover every stream of an app), so
+//! that arming a plan, finding the next wake-up, handling a clock tick and
+//! handling a publish do not grow with the number of armed plans.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::plan::{Plan, PlanKey};
@@ -14,6 +15,8 @@ pub(super) struct Armed {
     plans: HashMap<PlanKey, Arc<Plan>>,
     /// (time, plan) for each plan's start and end.
     times: BTreeSet<(i64, PlanKey)>,
+    /// Plans by StreamName ("" = every stream of the domain and app).
+    by_stream: HashMap<String, HashSet<PlanKey>>,
 }
 
 /// The smallest key, to start a range of `times` at a given time.
@@ -32,8 +35,13 @@ impl Armed {
     pub(super) fn insert(&mut self, plan: Arc<Plan>) {
         self.times.insert((plan.start_ms, plan.key));
         self.times.insert((plan.end_ms, plan.key));
+        self.by_stream
+            .entry(plan.stream.clone())
+            .or_default()
+            .insert(plan.key);
         if let Some(old) = self.plans.insert(plan.key, plan) {
             self.forget_times(&old);
+            self.forget_stream(&old);
         }
     }
 
@@ -41,7 +49,24 @@ impl Armed {
     pub(super) fn remove(&mut self, key: &PlanKey) -> Option<Arc<Plan>> {
         let old = self.plans.remove(key)?;
         self.forget_times(&old);
+        self.forget_stream(&old);
         Some(old)
+    }
+
+    fn forget_stream(&mut self, old: &Plan) {
+        if self
+            .plans
+            .get(&old.key)
+            .is_some_and(|c| c.stream == old.stream)
+        {
+            return;
+        }
+        if let Some(keys) = self.by_stream.get_mut(&old.stream) {
+            keys.remove(&old.key);
+            if keys.is_empty() {
+                self.by_stream.remove(&old.stream);
+            }
+        }
     }
 
     fn forget_times(&mut self, old: &Plan) {
@@ -54,24 +79,13 @@ impl Armed {
         }
     }
 
-    /// Keeps the plans for which `keep` is true.
-    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Plan) -> bool) {
-        let gone: Vec<PlanKey> = self
-            .plans
-            .values()
-            .filter(|p| !keep(p))
-            .map(|p| p.key)
-            .collect();
-        for k in gone {
-            self.remove(&k);
-        }
-    }
-
     pub(super) fn clear(&mut self) {
         self.plans.clear();
         self.times.clear();
+        self.by_stream.clear();
     }
 
+    #[cfg(test)]
     pub(super) fn contains_key(&self, key: &PlanKey) -> bool {
         self.plans.contains_key(key)
     }
@@ -82,6 +96,37 @@ impl Armed {
 
     pub(super) fn values(&self) -> impl Iterator<Item = &Arc<Plan>> {
         self.plans.values()
+    }
+
+    /// The armed plans that may record a stream named `stream`: those naming
+    /// it and those naming no stream.
+    pub(super) fn for_stream(&self, stream: &str) -> impl Iterator<Item = &Arc<Plan>> {
+        let named = self.by_stream.get(stream).into_iter().flatten();
+        let any = (!stream.is_empty())
+            .then(|| self.by_stream.get(""))
+            .flatten()
+            .into_iter()
+            .flatten();
+        named.chain(any).filter_map(|k| self.plans.get(k))
+    }
+
+    /// The (time, plan) entries with `after < time <= upto`, in time order.
+    pub(super) fn times_between(&self, after: i64, upto: i64) -> Vec<(i64, PlanKey)> {
+        let Some(from) = after.checked_add(1) else {
+            return Vec::new();
+        };
+        if from > upto {
+            return Vec::new();
+        }
+        self.times
+            .range((from, FIRST_KEY)..)
+            .take_while(|(t, _)| *t <= upto)
+            .copied()
+            .collect()
+    }
+
+    pub(super) fn get(&self, key: &PlanKey) -> Option<&Arc<Plan>> {
+        self.plans.get(key)
     }
 
     /// The first StartTime or EndTime of an armed plan after `now`.
@@ -96,6 +141,11 @@ impl Armed {
     #[cfg(test)]
     pub(super) fn time_entries(&self) -> usize {
         self.times.len()
+    }
+
+    #[cfg(test)]
+    pub(super) fn stream_entries(&self) -> usize {
+        self.by_stream.values().map(HashSet::len).sum()
     }
 }
 
@@ -137,9 +187,56 @@ mod tests {
         a.remove(&PlanKey::Task(1));
         assert_eq!(a.next_time_after(0), Some(150));
         assert_eq!(a.time_entries(), 2);
-        a.retain(|p| p.end_ms > 300);
+        assert_eq!(
+            a.times_between(0, 300),
+            vec![(150, PlanKey::Task(2)), (300, PlanKey::Task(2))]
+        );
+        assert_eq!(a.times_between(150, 299), vec![]);
+        assert_eq!(
+            a.times_between(300, 100),
+            vec![],
+            "an empty or backward range"
+        );
+        assert_eq!(a.times_between(i64::MAX, i64::MAX), vec![]);
+        assert!(a.remove(&PlanKey::Task(2)).is_some());
         assert_eq!((a.next_time_after(0), a.time_entries()), (None, 0));
+        assert_eq!(a.stream_entries(), 0);
         assert!(a.remove(&PlanKey::Task(2)).is_none());
+    }
+
+    #[test]
+    fn the_stream_index_follows_inserts_replacements_and_removals() {
+        let mut wildcard = plan(3, 0, 10);
+        wildcard.stream = String::new();
+        let mut a = Armed::new([plan(1, 0, 10), plan(2, 0, 10), wildcard]);
+        let keys = |a: &Armed, s: &str| {
+            let mut k: Vec<PlanKey> = a.for_stream(s).map(|p| p.key).collect();
+            k.sort();
+            k
+        };
+        use PlanKey::Task;
+        assert_eq!(keys(&a, "s"), vec![Task(1), Task(2), Task(3)]);
+        assert_eq!(
+            keys(&a, "other"),
+            vec![Task(3)],
+            "a plan naming no stream covers any"
+        );
+        assert_eq!(keys(&a, ""), vec![Task(3)]);
+        let mut moved = plan(1, 0, 10);
+        moved.stream = "t".into();
+        a.insert(Arc::new(moved));
+        assert_eq!(keys(&a, "s"), vec![Task(2), Task(3)]);
+        assert_eq!(keys(&a, "t"), vec![Task(1), Task(3)]);
+        a.insert(Arc::new(plan(2, 5, 20)));
+        assert_eq!(
+            keys(&a, "s"),
+            vec![Task(2), Task(3)],
+            "same stream, new times"
+        );
+        a.remove(&Task(2));
+        a.remove(&Task(3));
+        assert_eq!(keys(&a, "s"), vec![]);
+        assert_eq!(a.stream_entries(), 1);
     }
 
     #[test]

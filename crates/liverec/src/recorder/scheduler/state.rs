@@ -72,13 +72,62 @@ struct Parked<P> {
     until_ms: i64,
 }
 
+/// The sessions each plan already recorded (a session is recorded once),
+/// indexed by session and by plan so that a session's end and a plan's
+/// removal each cost what they remove.
+#[derive(Debug, Default)]
+struct Done {
+    by_session: HashMap<String, HashSet<PlanKey>>,
+    by_plan: HashMap<PlanKey, HashSet<String>>,
+}
+
+impl Done {
+    fn insert(&mut self, (plan, session): SessionKey) {
+        self.by_plan
+            .entry(plan)
+            .or_default()
+            .insert(session.clone());
+        self.by_session.entry(session).or_default().insert(plan);
+    }
+
+    fn contains(&self, (plan, session): &SessionKey) -> bool {
+        self.by_session
+            .get(session)
+            .is_some_and(|plans| plans.contains(plan))
+    }
+
+    fn remove_session(&mut self, session: &str) {
+        for plan in self.by_session.remove(session).into_iter().flatten() {
+            if let Some(sessions) = self.by_plan.get_mut(&plan) {
+                sessions.remove(session);
+                if sessions.is_empty() {
+                    self.by_plan.remove(&plan);
+                }
+            }
+        }
+    }
+
+    fn remove_plan(&mut self, plan: PlanKey) {
+        for session in self.by_plan.remove(&plan).into_iter().flatten() {
+            if let Some(plans) = self.by_session.get_mut(&session) {
+                plans.remove(&plan);
+                if plans.is_empty() {
+                    self.by_session.remove(&session);
+                }
+            }
+        }
+    }
+}
+
 /// All scheduling state.
 pub(super) struct State<P> {
     armed: Armed,
+    /// StartTimes and EndTimes up to this one have been acted on.
+    ticked_ms: i64,
     /// Running recordings and their plan's family.
     running: HashMap<SessionKey, Family>,
-    /// Sessions a plan already recorded (a session is recorded once).
-    done: HashSet<SessionKey>,
+    /// Sessions a plan already recorded.
+    done: Done,
     parked: HashMap<(PlanKey, StreamKey), Parked<P>>,
 }
 
@@ -87,8 +136,9 @@ impl<P> State<P> {
     pub(super) fn new(plans: Vec<Plan>) -> State<P> {
         State {
             armed: Armed::new(plans),
+            ticked_ms: i64::MIN,
             running: HashMap::new(),
-            done: HashSet::new(),
+            done: Done::default(),
             parked: HashMap::new(),
         }
     }
@@ -122,7 +172,7 @@ impl<P> State<P> {
 
     /// Disarms `key` and stops its recordings (StopLiveRecord).
     pub(super) fn stop<S>(&mut self, key: PlanKey) -> Vec<Action<S, P>> {
-        self.armed.remove(&key);
+        self.disarm(key);
         let sessions: Vec<SessionKey> = self
             .running
             .keys()
@@ -147,12 +197,19 @@ impl<P> State<P> {
         if self.is_recording(key) && !keep_running {
             return None;
         }
-        self.armed.remove(&key);
+        self.disarm(key);
         Some(self.unpark(key))
     }
 
+    /// Removes `key` from the armed plans and forgets what it recorded.
+    fn disarm(&mut self, key: PlanKey) {
+        self.armed.remove(&key);
+        self.done.remove_plan(key);
+    }
+
     /// Replaces the rules. A new rule records from the next publish on, not
-    /// the sessions already live (SPEC §3.2).
+    /// the sessions already live (SPEC §3.2), so nothing starts here but
+    /// what the passing of time starts anyway.
     pub(super) fn reload_rules<S: Live>(
         &mut self,
         plans: Vec<Plan>,
@@ -160,7 +217,14 @@ impl<P> State<P> {
         live: &[S],
     ) -> Vec<Action<S, P>> {
         let before: HashSet<PlanKey> = self.armed.keys().copied().collect();
-        self.armed.retain(|p| !matches!(p.key, PlanKey::Rule(_)));
+        let gone: Vec<PlanKey> = before
+            .iter()
+            .filter(|k| matches!(k, PlanKey::Rule(_)))
+            .copied()
+            .collect();
+        for k in gone {
+            self.disarm(k);
+        }
         for p in plans {
             if !before.contains(&p.key) {
                 for s in live.iter().filter(|s| covers(&p, *s)) {
@@ -169,7 +233,7 @@ impl<P> State<P> {
             }
             self.armed.insert(Arc::new(p));
         }
-        self.reconcile(now, live)
+        self.tick(now, live)
     }
 
     /// A recording ended; `parked` holds the outputs it left open for a
@@ -195,7 +259,7 @@ impl<P> State<P> {
 
     /// A publish session ended: its session id will not come back.
     pub(super) fn session_ended(&mut self, session_id: &str) {
-        self.done.retain(|(_, s)| s != session_id);
+        self.done.remove_session(session_id);
     }
 
     /// Shutdown: disarms everything; stops every recording and closes every
@@ -243,34 +307,96 @@ impl<P> State<P> {
 
     /// Starts every recording that should run at `now` on the streams in
     /// `live` and is not running; drops plans whose window has passed and
-    /// closes parked outputs whose window did.
+    /// closes parked outputs whose window did. Looks at every armed plan:
+    /// for the start and for a lagging event stream only; the timer uses
+    /// [`State::tick`] and a publish [`State::published`].
     pub(super) fn reconcile<S: Live>(&mut self, now: i64, live: &[S]) -> Vec<Action<S, P>> {
-        self.armed.retain(|t| t.end_ms > now);
-        let armed = &self.armed;
-        self.done.retain(|(k, _)| armed.contains_key(k));
+        self.ticked_ms = self.ticked_ms.max(now);
+        let ended: Vec<PlanKey> = self
+            .armed
+            .values()
+            .filter(|t| t.end_ms <= now)
+            .map(|t| t.key)
+            .collect();
+        for k in ended {
+            self.disarm(k);
+        }
+        let mut actions = self.close_expired(now);
+        let active: Vec<Arc<Plan>> = self
+            .armed
+            .values()
+            .filter(|t| t.start_ms <= now)
+            .cloned()
+            .collect();
+        self.start_in_order(active, live, &mut actions);
+        actions
+    }
+
+    /// The passing of time: acts on the StartTimes and EndTimes since the
+    /// last tick only (plans that open start on the live streams they
+    /// cover, plans that close are disarmed) and closes parked outputs whose
+    /// window passed. Plans whose times did not pass were decided before.
+    pub(super) fn tick<S: Live>(&mut self, now: i64, live: &[S]) -> Vec<Action<S, P>> {
+        let due = self.armed.times_between(self.ticked_ms, now);
+        self.ticked_ms = self.ticked_ms.max(now);
+        let mut opening = Vec::new();
+        for (t, key) in due {
+            let Some(plan) = self.armed.get(&key).cloned() else {
+                continue;
+            };
+            if plan.end_ms <= now {
+                self.disarm(key);
+            } else if plan.start_ms == t {
+                opening.push(plan);
+            }
+        }
+        let mut actions = self.close_expired(now);
+        self.start_in_order(opening, live, &mut actions);
+        actions
+    }
+
+    /// A stream went live: starts the armed plans whose window is open and
+    /// that cover it, found through the stream-name index.
+    pub(super) fn published<S: Live>(&mut self, now: i64, stream: &S) -> Vec<Action<S, P>> {
+        let mut actions = self.close_expired(now);
+        let candidates: Vec<Arc<Plan>> = self
+            .armed
+            .for_stream(&stream.key().stream)
+            .filter(|t| t.start_ms <= now && t.end_ms > now)
+            .cloned()
+            .collect();
+        self.start_in_order(candidates, std::slice::from_ref(stream), &mut actions);
+        actions
+    }
+
+    /// Closes the parked outputs whose reconnect window passed.
+    fn close_expired<S>(&mut self, now: i64) -> Vec<Action<S, P>> {
         let expired: Vec<_> = self
             .parked
             .iter()
             .filter(|(_, p)| p.until_ms <= now)
             .map(|(k, _)| k.clone())
             .collect();
-        let mut actions: Vec<Action<S, P>> = expired
+        expired
             .into_iter()
             .filter_map(|k| self.parked.remove(&k))
             .map(|p| Action::Close(p.outputs))
-            .collect();
-        let mut active: Vec<Arc<Plan>> = self
-            .armed
-            .values()
-            .filter(|t| t.start_ms <= now)
-            .cloned()
-            .collect();
-        // Older plans first: they win the overlapping-task limit.
-        active.sort_by_key(|p| (p.created_ms, p.key));
-        for plan in active {
-            self.start_plan(&plan, live, &mut actions);
+            .collect()
+    }
+
+    /// Starts `plans` on `live`, older plans first: they win the
+    /// overlapping-task limit.
+    fn start_in_order<S: Live>(
+        &mut self,
+        mut plans: Vec<Arc<Plan>>,
+        live: &[S],
+        actions: &mut Vec<Action<S, P>>,
+    ) {
+        plans.sort_by_key(|p| (p.created_ms, p.key));
+        plans.dedup_by_key(|p| p.key);
+        for plan in plans {
+            self.start_plan(&plan, live, actions);
         }
-        actions
     }
 
     /// Starts `plan` (whose window is open) on each stream of `live` it

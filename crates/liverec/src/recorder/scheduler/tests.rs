@@ -541,11 +541,26 @@ fn bench_arm_cost_by_armed_plans() {
             assert!(st.next_wakeup(T0 + 1) <= MAX_SLEEP);
         }
         let per_create = t.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        // A publish: the plans of that stream name are looked at.
         let t = Instant::now();
-        let _ = st.reconcile(T0 + 1, &streams);
+        for i in 0..rounds {
+            let s = live(&format!("s{}", 100 + i % 900), &format!("q{i}"), T0 + 2);
+            let _ = st.published(T0 + 2, &s);
+        }
+        let per_publish = t.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        // A timer tick with nothing due.
+        let t = Instant::now();
+        for i in 0..rounds {
+            let _ = st.tick(T0 + 3 + i, &streams);
+        }
+        let per_tick = t.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        let t = Instant::now();
+        let _ = st.reconcile(T0 + 3 + rounds, &streams);
         let reconcile = t.elapsed().as_secs_f64() * 1e6;
         println!(
-            "armed {n:>6}: one create {per_create:>8.1} us (arm + next wake-up); one full reconcile {reconcile:>9.1} us"
+            "armed {n:>6}: one create {per_create:>6.1} us (arm + next wake-up); one publish {per_publish:>6.1} us; one idle tick {per_tick:>6.1} us; one full reconcile {reconcile:>9.1} us"
         );
     }
 }
+
+mod incremental;
