@@ -43,9 +43,11 @@ pub struct Config {
     pub preroll_seconds: u64,
     /// Smallest accepted `record_interval`, seconds. Default 1800 (Tencent's floor).
     pub min_record_interval: u64,
-    /// Legacy tasks created per account per day. Default 4000.
+    /// Tasks created per account per day, per family. Default 4000; 0 = no
+    /// limit (and no counting).
     pub max_tasks_per_day: u64,
-    /// Legacy tasks running at once per account. Default 400.
+    /// Tasks armed at once per account, per family. Default 400; 0 = no
+    /// limit (and no counting).
     pub max_running_tasks: u64,
     /// Requests per second per SecretId for CreateLiveRecord. Default 100.
     pub rate_create_live_record: u32,

@@ -24,7 +24,9 @@ pub(super) fn request_hash(canonical: &Value) -> String {
 /// Refuses a create that would pass the account's quotas for its family:
 /// tasks created since midnight China Standard Time (`max_tasks_per_day`)
 /// and tasks armed at some moment of the new task's window
-/// (`max_running_tasks`). Call it under the account's create lock.
+/// (`max_running_tasks`). Each count stops at its quota, so its cost is
+/// bounded by the quota; a quota of 0 is no limit and costs nothing. Call it
+/// under the account's create lock.
 pub(super) async fn check_quotas(
     state: &AppState,
     call: &Call,
@@ -33,21 +35,27 @@ pub(super) async fn check_quotas(
     now: i64,
 ) -> Result<(), Error> {
     let settings = &state.settings;
-    let day_start = crate::clock::cst_day_start(now);
-    let created = state
-        .store
-        .count_tasks_created_since(&call.account_id, family, day_start)
-        .await?;
-    if created >= i64::try_from(settings.max_tasks_per_day).unwrap_or(i64::MAX) {
-        return Err(Error::DailyTaskQuota(settings.max_tasks_per_day));
+    let per_day = i64::try_from(settings.max_tasks_per_day).unwrap_or(i64::MAX);
+    if per_day > 0 {
+        let day_start = crate::clock::cst_day_start(now);
+        let created = state
+            .store
+            .count_tasks_created_since(&call.account_id, family, day_start, per_day)
+            .await?;
+        if created >= per_day {
+            return Err(Error::DailyTaskQuota(settings.max_tasks_per_day));
+        }
     }
-    let (start, end) = window;
-    let running = state
-        .store
-        .count_tasks_overlapping(&call.account_id, family, start.max(now), end)
-        .await?;
-    if running >= i64::try_from(settings.max_running_tasks).unwrap_or(i64::MAX) {
-        return Err(Error::RunningTaskQuota(settings.max_running_tasks));
+    let at_once = i64::try_from(settings.max_running_tasks).unwrap_or(i64::MAX);
+    if at_once > 0 {
+        let (start, end) = window;
+        let running = state
+            .store
+            .count_tasks_overlapping(&call.account_id, family, (start.max(now), end), at_once)
+            .await?;
+        if running >= at_once {
+            return Err(Error::RunningTaskQuota(settings.max_running_tasks));
+        }
     }
     Ok(())
 }

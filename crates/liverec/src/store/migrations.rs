@@ -149,6 +149,12 @@ CREATE INDEX domains_by_account ON domains(account_id, name);
 ALTER TABLE stream_sessions ADD COLUMN account_id TEXT NOT NULL DEFAULT 'default';
 CREATE INDEX stream_sessions_by_account ON stream_sessions(account_id, start_ms);
 "#,
+    // The quota counts visit only the account's tasks of one family created
+    // today, or ending after the new task starts.
+    r#"
+CREATE INDEX tasks_created_by_family ON tasks(account_id, family, created_ms);
+CREATE INDEX tasks_ending_by_family ON tasks(account_id, family, end_ms);
+"#,
 ];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.

@@ -238,42 +238,50 @@ impl Store {
     }
 
     /// Tasks of one family created by `account_id` at or after `since_ms`
-    /// (deleted ones excluded, as Tencent counts them).
+    /// (deleted ones excluded, as Tencent counts them), counted up to `cap`
+    /// (the quota): the answer is `min(count, cap)`, so the cost is bounded
+    /// by the quota, not by how many tasks the account holds.
     pub async fn count_tasks_created_since(
         &self,
         account_id: &str,
         family: Family,
         since_ms: i64,
+        cap: i64,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND created_ms >= $2 AND deleted_ms IS NULL \
-             AND family = $3",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 AND family = $3 \
+             AND created_ms >= $2 AND deleted_ms IS NULL LIMIT $4) AS capped",
         )
         .bind(account_id)
         .bind(since_ms)
         .bind(family_name(family))
+        .bind(cap)
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
     }
 
     /// Tasks of one family of `account_id` that are armed at some moment of
-    /// [`start_ms`, `end_ms`) (not stopped, not deleted).
+    /// [`start_ms`, `end_ms`) (not stopped, not deleted), counted up to
+    /// `cap` as [`Store::count_tasks_created_since`] does; only tasks that
+    /// end after `start_ms` are visited (index on the end time).
     pub async fn count_tasks_overlapping(
         &self,
         account_id: &str,
         family: Family,
-        start_ms: i64,
-        end_ms: i64,
+        (start_ms, end_ms): (i64, i64),
+        cap: i64,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM tasks WHERE account_id = $1 AND deleted_ms IS NULL AND stopped_ms IS NULL \
-             AND family = $4 AND start_ms < $3 AND end_ms > $2",
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 AND family = $4 \
+             AND end_ms > $2 AND start_ms < $3 AND deleted_ms IS NULL AND stopped_ms IS NULL \
+             LIMIT $5) AS capped",
         )
         .bind(account_id)
         .bind(start_ms)
         .bind(end_ms)
         .bind(family_name(family))
+        .bind(cap)
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
@@ -361,24 +369,16 @@ mod tests {
                 t2.id
             );
             assert!(s.find_duplicate("b", "h", 0).await.unwrap().is_none());
-            assert_eq!(
-                s.count_tasks_created_since("a", Family::Legacy, 0)
-                    .await
-                    .unwrap(),
-                2
-            );
-            assert_eq!(
-                s.count_tasks_overlapping("a", Family::Legacy, 6000, 7000)
-                    .await
-                    .unwrap(),
-                1
-            );
-            assert_eq!(
-                s.count_tasks_created_since("a", Family::Task, 0)
-                    .await
-                    .unwrap(),
-                0
-            );
+            let since = |f, cap| s.count_tasks_created_since("a", f, 0, cap);
+            assert_eq!(since(Family::Legacy, 100).await.unwrap(), 2);
+            assert_eq!(since(Family::Legacy, 1).await.unwrap(), 1, "capped");
+            assert_eq!(since(Family::Task, 100).await.unwrap(), 0);
+            let overlapping =
+                |window, cap| s.count_tasks_overlapping("a", Family::Legacy, window, cap);
+            assert_eq!(overlapping((6000, 7000), 100).await.unwrap(), 1);
+            assert_eq!(overlapping((0, 10_000), 100).await.unwrap(), 2);
+            assert_eq!(overlapping((0, 10_000), 1).await.unwrap(), 1, "capped");
+            assert_eq!(overlapping((9000, 10_000), 100).await.unwrap(), 0, "ended");
             s.stop_task(t2.id, 3000).await.unwrap();
             s.stop_task(t2.id, 4000).await.unwrap();
             assert_eq!(

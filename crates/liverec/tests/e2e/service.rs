@@ -315,6 +315,30 @@ fn record_task_quotas_count_their_own_family() {
 }
 
 #[test]
+fn quotas_of_zero_are_no_limit() {
+    let s = Server::start_with(&[
+        ("LIVEREC_MAX_TASKS_PER_DAY", "0"),
+        ("LIVEREC_MAX_RUNNING_TASKS", "0"),
+    ]);
+    let t = now_s();
+    // More creates over one window than any small quota would allow, in
+    // both families.
+    for i in 0..5 {
+        s.sdk(
+            "CreateLiveRecord",
+            json!({"StreamName": format!("z{i}"), "StartTime": cst(t + 100), "EndTime": cst(t + 400)}),
+        )
+        .ok();
+        s.sdk(
+            "CreateRecordTask",
+            json!({"StreamName": format!("z{i}"), "AppName": "live", "DomainName": "q.example.com",
+                   "StartTime": t + 100, "EndTime": t + 400}),
+        )
+        .ok();
+    }
+}
+
+#[test]
 fn a_second_publisher_is_refused_and_the_first_keeps_going() {
     let s = Server::start();
     let url = s.rtmp_url("live", "solo");
