@@ -17,6 +17,7 @@ mod session;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::TcpListener;
@@ -92,33 +93,63 @@ impl Drop for PeerSlot {
 /// How long shutdown waits for open connections to record their end.
 const CONNECTIONS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Accepts RTMP connections (RTMPS with `tls`) until `shutdown` is
-/// cancelled, then waits (at most [`CONNECTIONS_GRACE`]) for the open ones
-/// to end their sessions. Each listener has its own connection caps.
+/// The RTMPS listener and the TLS it speaks.
+#[derive(Debug)]
+pub struct Rtmps {
+    /// Bound to `rtmps_listen`.
+    pub listener: TcpListener,
+    /// Certificate and handshakes.
+    pub tls: Tls,
+}
+
+/// Accepts RTMP connections on `listener` (and RTMPS ones on `rtmps`)
+/// until `shutdown` is cancelled, then waits (at most
+/// [`CONNECTIONS_GRACE`]) for the open ones to end their sessions. The
+/// per-IP cap counts both listeners together; each listener has its own
+/// cap on connections at once.
 pub async fn run(
     listener: TcpListener,
     ctx: IngestCtx,
-    tls: Option<Tls>,
+    rtmps: Option<Rtmps>,
     shutdown: CancellationToken,
+) {
+    let per_ip = Arc::new(PerIp::default());
+    let conn_ids = AtomicU64::new(0);
+    let plain = accept_loop(listener, None, &ctx, &per_ip, &conn_ids, &shutdown);
+    match rtmps {
+        None => plain.await,
+        Some(r) => {
+            let secure = accept_loop(r.listener, Some(r.tls), &ctx, &per_ip, &conn_ids, &shutdown);
+            tokio::join!(plain, secure);
+        }
+    }
+}
+
+/// One listener's accept loop; RTMPS with `tls`.
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<Tls>,
+    ctx: &IngestCtx,
+    per_ip: &Arc<PerIp>,
+    conn_ids: &AtomicU64,
+    shutdown: &CancellationToken,
 ) {
     let max_connections = ctx.limits.max_connections;
     let max_per_ip = ctx.limits.max_connections_per_ip;
     let proto = if tls.is_some() { "rtmps" } else { "rtmp" };
     let gate = Gate::new(proto, "liverec_rtmp_refused_total", max_connections);
-    let per_ip = Arc::new(PerIp::default());
-    let mut conn_id: u64 = 0;
     while let Some(Admitted {
         socket,
         peer,
         permit,
-    }) = gate.accept(&listener, &shutdown).await
+    }) = gate.accept(&listener, shutdown).await
     {
         let Some(slot) = per_ip.take(peer.ip(), max_per_ip) else {
             metrics::counter!("liverec_rtmp_refused_total", "reason" => "per_ip").increment(1);
             tracing::warn!(%peer, max_per_ip, "{proto} connection refused: too many connections from this address");
             continue;
         };
-        conn_id += 1;
+        let conn_id = conn_ids.fetch_add(1, Ordering::Relaxed) + 1;
         let _ = socket.set_nodelay(true);
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();

@@ -153,18 +153,12 @@ pub async fn serve(
         store: store.clone(),
         strict_domains: settings.strict_domains,
     };
-    let rtmps_task = rtmps_listener.map(|l| {
-        tokio::spawn(ingest::run(
-            l,
-            ingest_ctx.clone(),
-            tls.clone(),
-            shutdown.clone(),
-        ))
-    });
     let ingest_task = tokio::spawn(ingest::run(
         rtmp_listener,
         ingest_ctx,
-        None,
+        rtmps_listener
+            .zip(tls.clone())
+            .map(|(listener, tls)| ingest::Rtmps { listener, tls }),
         shutdown.clone(),
     ));
     let reload_task = tokio::spawn(crate::tls::reload_on_sighup(tls.clone(), shutdown.clone()));
@@ -188,9 +182,6 @@ pub async fn serve(
     hub.kick_all();
     http_stop.cancel();
     let _ = ingest_task.await;
-    if let Some(t) = rtmps_task {
-        let _ = t.await;
-    }
     let _ = reload_task.await;
     let _ = retention_task.await;
     let _ = http_task.await;

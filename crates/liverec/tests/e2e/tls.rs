@@ -308,6 +308,46 @@ fn a_silent_tls_client_is_dropped_at_the_deadline() {
     assert!(https_get(&pki.ca(), &format!("https://{}/healthz", s.endpoint())).is_ok());
 }
 
+#[test]
+fn rtmp_and_rtmps_share_the_per_ip_cap() {
+    let pki = Pki::new();
+    let (cert, key) = pki.server("srv", "liverec-e2e");
+    let s = start_tls(
+        &pki,
+        &cert,
+        &key,
+        &[("LIVEREC_RTMP_MAX_CONNECTIONS_PER_IP", "2")],
+    );
+    let rtmps = rtmps_addr(&s);
+    let settle = || std::thread::sleep(Duration::from_millis(300));
+    let _plain = TcpStream::connect(s.rtmp).expect("connect rtmp");
+    settle();
+    let secure = TcpStream::connect(rtmps).expect("connect rtmps");
+    settle();
+    // A third from the same address, on either listener, is closed at once.
+    for addr in [rtmps, s.rtmp] {
+        let third = TcpStream::connect(addr).expect("connect");
+        assert!(
+            closed_within(third, Duration::from_secs(2)).is_some(),
+            "a third connection to {addr} was kept"
+        );
+    }
+    let log = s.wait_log("rtmps connection refused: too many connections from this address");
+    assert!(
+        log.contains("rtmps connection refused: too many connections from this address")
+            && log.contains("rtmp connection refused: too many connections from this address"),
+        "{log}"
+    );
+    // One closed: there is room again.
+    drop(secure);
+    settle();
+    let again = TcpStream::connect(rtmps).expect("connect");
+    assert!(
+        closed_within(again, Duration::from_millis(700)).is_none(),
+        "a connection under the cap was closed"
+    );
+}
+
 /// `liverec serve` with `env`, expected to fail at start-up; its output.
 fn failed_start(env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
