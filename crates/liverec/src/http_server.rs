@@ -118,8 +118,8 @@ pub async fn serve(
             let io: Box<dyn Io> = match &tls {
                 None => Box::new(socket),
                 Some(tls) => {
-                    let deadline = tokio::time::Instant::now() + header_timeout;
-                    match tls.handshake(socket, deadline, &stop).await {
+                    let accepted = tokio::time::Instant::now();
+                    match tls.handshake(socket, accepted, header_timeout, &stop).await {
                         Ok(s) => Box::new(s),
                         Err(e) => {
                             log_handshake(&e, peer);

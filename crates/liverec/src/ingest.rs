@@ -175,8 +175,8 @@ async fn accept_loop(
                 let io: Option<Box<dyn Io>> = match &tls {
                     None => Some(Box::new(socket)),
                     Some(tls) => {
-                        let deadline = accepted + ctx.limits.handshake_timeout;
-                        match tls.handshake(socket, deadline, &shutdown).await {
+                        let limit = ctx.limits.handshake_timeout;
+                        match tls.handshake(socket, accepted, limit, &shutdown).await {
                             Ok(s) => Some(Box::new(s)),
                             Err(e) => {
                                 log_handshake(&e);

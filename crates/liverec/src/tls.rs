@@ -157,18 +157,18 @@ impl Tls {
             .clone()
     }
 
-    /// The server handshake on an accepted socket, which must complete
-    /// before `deadline` (and before `stop`).
+    /// The server handshake on a socket accepted at `accepted`, which must
+    /// complete within `limit` of that (and before `stop`).
     pub async fn handshake(
         &self,
         socket: TcpStream,
-        deadline: tokio::time::Instant,
+        accepted: tokio::time::Instant,
+        limit: Duration,
         stop: &CancellationToken,
     ) -> Result<TlsStream<TcpStream>, HandshakeError> {
-        let limit = deadline.saturating_duration_since(tokio::time::Instant::now());
         tokio::select! {
             _ = stop.cancelled() => Err(HandshakeError::Stopped),
-            r = tokio::time::timeout_at(deadline, self.acceptor.accept(socket)) => match r {
+            r = tokio::time::timeout_at(accepted + limit, self.acceptor.accept(socket)) => match r {
                 Err(_) => Err(HandshakeError::Timeout(limit)),
                 Ok(Err(e)) => Err(HandshakeError::Failed(e)),
                 Ok(Ok(s)) => Ok(s),

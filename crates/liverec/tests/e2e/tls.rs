@@ -297,7 +297,7 @@ fn a_silent_tls_client_is_dropped_at_the_deadline() {
     }
     let log = s.wait_log("rtmps connection dropped");
     assert!(
-        log.contains("https connection dropped: TLS handshake not completed"),
+        log.contains("https connection dropped: TLS handshake not completed within 1s"),
         "{log}"
     );
     assert!(
