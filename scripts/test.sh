@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every test dependency and runs all of liverec's tests:
 #   - Debian packages: ffmpeg (ffmpeg + ffprobe), mediainfo, python3 + venv, a C compiler,
-#     PostgreSQL (server + psql) for the tests of the shared store
+#     PostgreSQL (server + psql) for the tests of the shared store, openssl (test certificates)
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
 #   - cargo fmt --check, cargo clippy -D warnings,
@@ -26,6 +26,7 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   SUDO=()

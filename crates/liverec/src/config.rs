@@ -92,6 +92,14 @@ pub struct Config {
     /// domains add`) instead of giving it to the bootstrap account. Default
     /// false (the embedded default with one account needs no domain setup).
     pub strict_domains: bool,
+    /// PEM certificate chain for TLS on the API/file listener (and RTMPS).
+    /// Default none (plain HTTP); set together with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`. Default none.
+    pub tls_key: Option<PathBuf>,
+    /// RTMPS listen address (RTMP over TLS with `tls_cert`/`tls_key`).
+    /// Default none (no RTMPS listener); port 0 picks a free port.
+    pub rtmps_listen: Option<String>,
 }
 
 impl Default for Config {
@@ -129,6 +137,9 @@ impl Default for Config {
             describe_task_page_size: 100,
             min_free_bytes: 1 << 30,
             strict_domains: false,
+            tls_cert: None,
+            tls_key: None,
+            rtmps_listen: None,
         }
     }
 }
@@ -266,7 +277,7 @@ mod tests {
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "no_such_setting = 1\n").unwrap();
         assert!(Config::load(Some(&f), &Overrides::default()).is_err());
-        std::fs::write(&f, "preroll_secnds = 1\ntls_cert = \"c.pem\"\n").unwrap();
+        std::fs::write(&f, "preroll_secnds = 1\ns3_region = \"x\"\n").unwrap();
         let e = Config::load(Some(&f), &Overrides::default())
             .unwrap_err()
             .to_string();
@@ -275,7 +286,7 @@ mod tests {
             "{e}"
         );
         assert!(
-            e.contains("tls_cert is not supported by this liverec version yet"),
+            e.contains("s3_region is not supported by this liverec version yet"),
             "{e}"
         );
         let c = Config {
@@ -318,6 +329,38 @@ mod tests {
         );
         assert_eq!(mask_url_password("sqlite://./x.db"), "sqlite://./x.db");
         assert_eq!(mask_url_password("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn tls_cert_and_key_go_together_and_rtmps_needs_them() {
+        let only_cert = Config {
+            tls_cert: Some("c.pem".into()),
+            ..Config::default()
+        };
+        let e = only_cert.validate().unwrap_err().to_string();
+        assert!(e.contains("tls_key (LIVEREC_TLS_KEY) is missing"), "{e}");
+        let only_key = Config {
+            tls_key: Some("k.pem".into()),
+            ..Config::default()
+        };
+        let e = only_key.validate().unwrap_err().to_string();
+        assert!(e.contains("tls_cert (LIVEREC_TLS_CERT) is missing"), "{e}");
+        let rtmps = Config {
+            rtmps_listen: Some("127.0.0.1:0".into()),
+            ..Config::default()
+        };
+        let e = rtmps.validate().unwrap_err().to_string();
+        assert!(e.contains("rtmps_listen needs tls_cert and tls_key"), "{e}");
+        let both = Config {
+            tls_cert: Some("c.pem".into()),
+            tls_key: Some("k.pem".into()),
+            rtmps_listen: Some("127.0.0.1:1936".into()),
+            ..Config::default()
+        };
+        let s = both.validate().unwrap();
+        assert_eq!(s.tls.unwrap().key, PathBuf::from("k.pem"));
+        assert_eq!(s.rtmps_listen.unwrap().port(), 1936);
+        assert!(Config::default().validate().unwrap().tls.is_none());
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! cost before its request is answered: a cap on connections at once, a
 //! deadline for the request headers (a slowloris peer is dropped), a
 //! deadline for the request body, and graceful shutdown of open
-//! connections. Speaks HTTP/1.1, which every official SDK and tccli use.
-//! Knows nothing of the API itself (that is `api::router`).
+//! connections. Speaks HTTP/1.1, which every official SDK and tccli use,
+//! over plain TCP or, with a [`Tls`], over TLS (HTTPS); the TLS handshake
+//! must complete within the header deadline. Knows nothing of the API
+//! itself (that is `api::router`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -21,7 +23,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::listener::{Admitted, Gate};
+use crate::listener::{Admitted, Gate, Io};
+use crate::tls::{HandshakeError, Tls};
 
 /// A request body that fails once its deadline passes, however the bytes
 /// trickle in (an idle timeout alone lets a client send one byte a second
@@ -66,7 +69,8 @@ impl http_body::Body for DeadlineBody {
 #[derive(Clone, Debug)]
 pub struct HttpLimits {
     /// From accept (or the end of the previous response) to the last
-    /// header byte of a request.
+    /// header byte of a request. With TLS the handshake must also complete
+    /// this long after accept.
     pub header_timeout: Duration,
     /// From the headers to the last body byte of a request.
     pub body_timeout: Duration,
@@ -74,12 +78,14 @@ pub struct HttpLimits {
     pub max_connections: usize,
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled, then lets open
-/// connections finish their current request for at most `grace`.
+/// Serves `router` on `listener` (HTTPS with `tls`) until `stop` is
+/// cancelled, then lets open connections finish their current request for
+/// at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    tls: Option<Tls>,
     stop: CancellationToken,
     grace: Duration,
 ) {
@@ -107,12 +113,27 @@ pub async fn serve(
         );
         let stop = stop.clone();
         let header_timeout = limits.header_timeout;
+        let tls = tls.clone();
         gate.spawn(async move {
+            let io: Box<dyn Io> = match &tls {
+                None => Box::new(socket),
+                Some(tls) => {
+                    let accepted = tokio::time::Instant::now();
+                    match tls.handshake(socket, accepted, header_timeout, &stop).await {
+                        Ok(s) => Box::new(s),
+                        Err(e) => {
+                            log_handshake(&e, peer);
+                            drop(permit);
+                            return;
+                        }
+                    }
+                }
+            };
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout);
-            let conn = builder.serve_connection(TokioIo::new(socket), service);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => log_end(r, peer),
@@ -136,5 +157,15 @@ fn log_end(result: Result<(), hyper::Error>, peer: std::net::SocketAddr) {
             tracing::info!(%peer, "http connection dropped: request headers not sent in time");
         }
         Err(e) => tracing::debug!(%peer, error = %e, "http connection ended"),
+    }
+}
+
+fn log_handshake(e: &HandshakeError, peer: std::net::SocketAddr) {
+    match e {
+        HandshakeError::Stopped => {}
+        HandshakeError::Timeout(_) | HandshakeError::Failed(_) => {
+            metrics::counter!("liverec_http_refused_total", "reason" => e.kind()).increment(1);
+            tracing::info!(%peer, "https connection dropped: {e}");
+        }
     }
 }

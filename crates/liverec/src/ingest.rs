@@ -1,6 +1,8 @@
-//! RTMP ingest: the listener, one task per connection (bounded by a
+//! RTMP ingest: the listener (plain RTMP, or RTMPS: TLS first, then the
+//! same RTMP), one task per connection (bounded by a
 //! semaphore and a per-IP count; deadlines for the handshake and the
-//! publish, a write timeout, see [`RtmpLimits`]), and the adapter from the sans-IO `rtmp` session to the hub
+//! publish, a write timeout, see [`RtmpLimits`]; the TLS handshake counts
+//! inside the handshake deadline), and the adapter from the sans-IO `rtmp` session to the hub
 //! (`session`): publish identity from tcUrl/app/name, demuxing of FLV tag
 //! bodies into frames, timestamps unwrapped from 32 bits. A stalled or
 //! misbehaving publisher is disconnected and logged; it never affects other
@@ -14,7 +16,8 @@ mod identity;
 mod session;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::TcpListener;
@@ -24,7 +27,8 @@ use tracing::Instrument;
 use crate::clock::Clock;
 use crate::config::RtmpLimits;
 use crate::hub::Hub;
-use crate::listener::{Admitted, Gate};
+use crate::listener::{Admitted, Gate, Io};
+use crate::tls::{HandshakeError, Tls};
 
 /// What the ingest needs.
 #[derive(Debug, Clone)]
@@ -89,34 +93,73 @@ impl Drop for PeerSlot {
 /// How long shutdown waits for open connections to record their end.
 const CONNECTIONS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Accepts RTMP connections until `shutdown` is cancelled, then waits (at
-/// most [`CONNECTIONS_GRACE`]) for the open ones to end their sessions.
-pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationToken) {
+/// The RTMPS listener and the TLS it speaks.
+#[derive(Debug)]
+pub struct Rtmps {
+    /// Bound to `rtmps_listen`.
+    pub listener: TcpListener,
+    /// Certificate and handshakes.
+    pub tls: Tls,
+}
+
+/// Accepts RTMP connections on `listener` (and RTMPS ones on `rtmps`)
+/// until `shutdown` is cancelled, then waits (at most
+/// [`CONNECTIONS_GRACE`]) for the open ones to end their sessions. The
+/// per-IP cap counts both listeners together; each listener has its own
+/// cap on connections at once.
+pub async fn run(
+    listener: TcpListener,
+    ctx: IngestCtx,
+    rtmps: Option<Rtmps>,
+    shutdown: CancellationToken,
+) {
+    let per_ip = Arc::new(PerIp::default());
+    let conn_ids = AtomicU64::new(0);
+    let plain = accept_loop(listener, None, &ctx, &per_ip, &conn_ids, &shutdown);
+    match rtmps {
+        None => plain.await,
+        Some(r) => {
+            let secure = accept_loop(r.listener, Some(r.tls), &ctx, &per_ip, &conn_ids, &shutdown);
+            tokio::join!(plain, secure);
+        }
+    }
+}
+
+/// One listener's accept loop; RTMPS with `tls`.
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<Tls>,
+    ctx: &IngestCtx,
+    per_ip: &Arc<PerIp>,
+    conn_ids: &AtomicU64,
+    shutdown: &CancellationToken,
+) {
     let max_connections = ctx.limits.max_connections;
     let max_per_ip = ctx.limits.max_connections_per_ip;
-    let gate = Gate::new("rtmp", "liverec_rtmp_refused_total", max_connections);
-    let per_ip = Arc::new(PerIp::default());
-    let mut conn_id: u64 = 0;
+    let proto = if tls.is_some() { "rtmps" } else { "rtmp" };
+    let gate = Gate::new(proto, "liverec_rtmp_refused_total", max_connections);
     while let Some(Admitted {
         socket,
         peer,
         permit,
-    }) = gate.accept(&listener, &shutdown).await
+    }) = gate.accept(&listener, shutdown).await
     {
         let Some(slot) = per_ip.take(peer.ip(), max_per_ip) else {
             metrics::counter!("liverec_rtmp_refused_total", "reason" => "per_ip").increment(1);
-            tracing::warn!(%peer, max_per_ip, "rtmp connection refused: too many connections from this address");
+            tracing::warn!(%peer, max_per_ip, "{proto} connection refused: too many connections from this address");
             continue;
         };
-        conn_id += 1;
+        let conn_id = conn_ids.fetch_add(1, Ordering::Relaxed) + 1;
         let _ = socket.set_nodelay(true);
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         // app/stream/domain are recorded on the span once `publish` names
         // them, so every later line of the connection carries them.
         let span = tracing::info_span!(
             "rtmp",
             conn = conn_id,
+            tls = tls.is_some(),
             %peer,
             domain = tracing::field::Empty,
             app = tracing::field::Empty,
@@ -127,7 +170,25 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
         gate.spawn(
             async move {
                 metrics::gauge!("liverec_rtmp_connections").increment(1.0);
-                serve(socket, peer, conn_id, &ctx, shutdown).await;
+                let accepted = tokio::time::Instant::now();
+                let local = socket.local_addr().ok().map(|a| a.ip());
+                let io: Option<Box<dyn Io>> = match &tls {
+                    None => Some(Box::new(socket)),
+                    Some(tls) => {
+                        let limit = ctx.limits.handshake_timeout;
+                        match tls.handshake(socket, accepted, limit, &shutdown).await {
+                            Ok(s) => Some(Box::new(s)),
+                            Err(e) => {
+                                log_handshake(&e);
+                                None
+                            }
+                        }
+                    }
+                };
+                if let Some(io) = io {
+                    let conn = session::Connection::new(io, local, peer, conn_id, &ctx, accepted);
+                    serve(conn, shutdown).await;
+                }
                 metrics::gauge!("liverec_rtmp_connections").decrement(1.0);
                 drop(permit);
                 drop(slot);
@@ -138,17 +199,17 @@ pub async fn run(listener: TcpListener, ctx: IngestCtx, shutdown: CancellationTo
     gate.drain(CONNECTIONS_GRACE).await;
 }
 
-async fn serve(
-    socket: tokio::net::TcpStream,
-    peer: SocketAddr,
-    conn_id: u64,
-    ctx: &IngestCtx,
-    shutdown: CancellationToken,
-) {
-    match session::Connection::new(socket, peer, conn_id, ctx)
-        .run(shutdown)
-        .await
-    {
+/// An RTMPS connection whose TLS handshake did not complete.
+fn log_handshake(e: &HandshakeError) {
+    if matches!(e, HandshakeError::Stopped) {
+        return;
+    }
+    metrics::counter!("liverec_rtmp_disconnects_total", "reason" => e.kind()).increment(1);
+    tracing::info!(reason = %e, "rtmps connection dropped");
+}
+
+async fn serve(conn: session::Connection<'_>, shutdown: CancellationToken) {
+    match conn.run(shutdown).await {
         Ok(()) => tracing::debug!("rtmp connection closed"),
         Err(e) if e.is_client_gone() => tracing::info!(reason = %e, "rtmp connection ended"),
         Err(e) => {

@@ -14,6 +14,8 @@
 //! - [`api`]: the Tencent API endpoint, `/files`, `/healthz`, `/metrics`.
 //! - [`http_server`]: the HTTP listener under [`api`]: connection cap,
 //!   header and body deadlines, graceful shutdown.
+//! - [`tls`]: certificate loading and SIGHUP reload, TLS handshakes for
+//!   HTTPS and RTMPS.
 //! - [`store`]: the database (SQLite or PostgreSQL).
 //! - [`storage`]: where finished files live.
 //! - [`task`]: formats, record types, stream identity.
@@ -34,3 +36,4 @@ pub mod server;
 pub mod storage;
 pub mod store;
 pub mod task;
+pub mod tls;

@@ -1,17 +1,24 @@
-//! Accepting connections under a cap, for both listeners (RTMP ingest and
-//! the HTTP API): accept errors are logged and retried after a pause, a
+//! Accepting connections under a cap, for every listener (RTMP, RTMPS and
+//! the HTTP(S) API): accept errors are logged and retried after a pause, a
 //! connection over the cap is closed at once with a log line and a metric,
 //! before any of its bytes are read, and at shutdown the connection tasks
-//! are given a bounded time to finish.
+//! are given a bounded time to finish. [`Io`] is a connection's byte
+//! stream once accepted, plain TCP or TLS over it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// A connection's byte stream: a TCP socket, or TLS over one.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// A listener's connection cap.
 #[derive(Debug)]

@@ -1,7 +1,8 @@
 //! `liverec serve`: opens the store and storage, recovers files left open by
-//! a crash, binds both listeners, runs ingest, scheduler, API and retention,
-//! and on SIGINT/SIGTERM stops them in order so every open recording is
-//! finalized before exit.
+//! a crash, loads the TLS certificate (if configured), binds the listeners
+//! (API, RTMP, RTMPS), runs ingest, scheduler, API and retention, reloads
+//! the certificate on SIGHUP, and on SIGINT/SIGTERM stops them in order so
+//! every open recording is finalized before exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,19 +21,32 @@ use crate::ingest::{self, IngestCtx};
 use crate::recorder::{self, RecorderCtx, Scheduler};
 use crate::storage::Storage;
 use crate::store::Store;
+use crate::tls::Tls;
 
 /// Addresses actually bound (ports may have been chosen by the OS).
 #[derive(Debug, serde::Serialize)]
 struct Bound {
     api: SocketAddr,
     rtmp: SocketAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtmps: Option<SocketAddr>,
 }
 
 fn public_base(settings: &Settings, api: SocketAddr) -> String {
     match &settings.public_url {
         Some(u) => u.clone(),
-        None if api.ip().is_unspecified() => format!("http://127.0.0.1:{}", api.port()),
-        None => format!("http://{api}"),
+        None => {
+            let scheme = if settings.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            if api.ip().is_unspecified() {
+                format!("{scheme}://127.0.0.1:{}", api.port())
+            } else {
+                format!("{scheme}://{api}")
+            }
+        }
     }
 }
 
@@ -42,6 +56,11 @@ pub async fn serve(
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
+    // A bad certificate or key stops start-up before anything is opened.
+    let tls = match &settings.tls {
+        Some(paths) => Some(Tls::load(paths.clone())?),
+        None => None,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     credentials::create_data_dir(&settings.data_dir)?;
     let store = Store::open(&settings.database_url)
@@ -90,15 +109,27 @@ pub async fn serve(
     let rtmp_listener = TcpListener::bind(settings.rtmp_listen)
         .await
         .with_context(|| format!("binding RTMP listener {}", settings.rtmp_listen))?;
+    let rtmps_listener = match settings.rtmps_listen {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .with_context(|| format!("binding RTMPS listener {a}"))?,
+        ),
+        None => None,
+    };
     let bound = Bound {
         api: api_listener.local_addr()?,
         rtmp: rtmp_listener.local_addr()?,
+        rtmps: match &rtmps_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        },
     };
     std::fs::write(
         settings.data_dir.join("listen.json"),
         serde_json::to_vec(&bound)?,
     )?;
-    tracing::info!(api = %bound.api, rtmp = %bound.rtmp, "listening");
+    tracing::info!(api = %bound.api, rtmp = %bound.rtmp, rtmps = ?bound.rtmps, tls = tls.is_some(), "listening");
 
     let state = Arc::new(AppState {
         store: store.clone(),
@@ -115,22 +146,28 @@ pub async fn serve(
     });
 
     let shutdown = CancellationToken::new();
+    let ingest_ctx = IngestCtx {
+        hub: hub.clone(),
+        clock: clock.clone(),
+        limits: settings.rtmp.clone(),
+        store: store.clone(),
+        strict_domains: settings.strict_domains,
+    };
     let ingest_task = tokio::spawn(ingest::run(
         rtmp_listener,
-        IngestCtx {
-            hub: hub.clone(),
-            clock: clock.clone(),
-            limits: settings.rtmp.clone(),
-            store: store.clone(),
-            strict_domains: settings.strict_domains,
-        },
+        ingest_ctx,
+        rtmps_listener
+            .zip(tls.clone())
+            .map(|(listener, tls)| ingest::Rtmps { listener, tls }),
         shutdown.clone(),
     ));
+    let reload_task = tokio::spawn(crate::tls::reload_on_sighup(tls.clone(), shutdown.clone()));
     let http_stop = CancellationToken::new();
     let http_task = tokio::spawn(crate::http_server::serve(
         api_listener,
         api::router(state.clone()),
         settings.http.clone(),
+        tls,
         http_stop.clone(),
         std::time::Duration::from_secs(2),
     ));
@@ -145,6 +182,7 @@ pub async fn serve(
     hub.kick_all();
     http_stop.cancel();
     let _ = ingest_task.await;
+    let _ = reload_task.await;
     let _ = retention_task.await;
     let _ = http_task.await;
     store.close().await;

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError, HttpLimits};
+use crate::tls::TlsPaths;
 
 impl Config {
     /// Checks the values and resolves defaults that depend on others.
@@ -20,6 +21,7 @@ impl Config {
                 self.rtmp_listen
             ))
         })?;
+        let (tls, rtmps_listen) = self.tls_settings()?;
         let data_dir = self.data_dir.clone();
         let database_url = self
             .database_url
@@ -125,7 +127,44 @@ impl Config {
             describe_task_page_size: self.describe_task_page_size.clamp(1, 1000),
             min_free_bytes: self.min_free_bytes,
             strict_domains: self.strict_domains,
+            tls,
+            rtmps_listen,
         })
+    }
+
+    /// `tls_cert` and `tls_key` (both or neither) and `rtmps_listen`
+    /// (which needs them). The files are read at start-up (`tls::Tls`).
+    fn tls_settings(&self) -> Result<(Option<TlsPaths>, Option<SocketAddr>), ConfigError> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsPaths {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid(
+                    "tls_cert is set but tls_key (LIVEREC_TLS_KEY) is missing".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "tls_key is set but tls_cert (LIVEREC_TLS_CERT) is missing".into(),
+                ));
+            }
+        };
+        let rtmps_listen = match &self.rtmps_listen {
+            None => None,
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::Invalid(format!("rtmps_listen {a:?} is not host:port"))
+            })?),
+        };
+        if rtmps_listen.is_some() && tls.is_none() {
+            return Err(ConfigError::Invalid(
+                "rtmps_listen needs tls_cert and tls_key (LIVEREC_TLS_CERT, LIVEREC_TLS_KEY)"
+                    .into(),
+            ));
+        }
+        Ok((tls, rtmps_listen))
     }
 }
 
@@ -224,4 +263,8 @@ pub struct Settings {
     pub min_free_bytes: u64,
     /// Refuse publishes to domains nobody claimed.
     pub strict_domains: bool,
+    /// TLS certificate and key (HTTPS on the API listener, and RTMPS).
+    pub tls: Option<TlsPaths>,
+    /// RTMPS listen address (only with `tls`).
+    pub rtmps_listen: Option<SocketAddr>,
 }

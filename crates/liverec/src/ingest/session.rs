@@ -3,14 +3,13 @@
 //! `auth`, then the hub), the stop reason of a publish (recorded through
 //! `history`), and conversion of audio/video/data messages into hub packets.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 use media::flv::{DemuxEvent, TagDemuxer};
 use media::timestamp::Unwrap32;
 use rtmp::{ServerConfig, ServerEvent, ServerSession, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::conn_error::ConnError;
@@ -18,6 +17,7 @@ use super::history::SessionLog;
 use super::identity::{check_name, declared_tracks, publish_domain, split_query};
 use super::{IngestCtx, auth};
 use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
+use crate::listener::Io;
 use crate::task::StreamKey;
 
 const READ_BUFFER: usize = 64 * 1024;
@@ -45,8 +45,13 @@ impl Publishing {
 }
 
 pub(super) struct Connection<'a> {
-    socket: TcpStream,
+    socket: Box<dyn Io>,
+    /// Our address the peer connected to (the domain of an IP-literal tcUrl).
+    local: Option<IpAddr>,
     peer: SocketAddr,
+    /// When the TCP connection was accepted: the handshake and publish
+    /// deadlines count from here (an RTMPS TLS handshake included).
+    accepted: tokio::time::Instant,
     ctx: &'a IngestCtx,
     session: ServerSession,
     publishing: Option<Publishing>,
@@ -54,15 +59,19 @@ pub(super) struct Connection<'a> {
 
 impl<'a> Connection<'a> {
     pub(super) fn new(
-        socket: TcpStream,
+        socket: Box<dyn Io>,
+        local: Option<IpAddr>,
         peer: SocketAddr,
         conn_id: u64,
         ctx: &'a IngestCtx,
+        accepted: tokio::time::Instant,
     ) -> Connection<'a> {
         let seed = ctx.clock.now_ms() as u64 ^ (conn_id << 32);
         Connection {
             socket,
+            local,
             peer,
+            accepted,
             ctx,
             session: ServerSession::new(ServerConfig::default(), seed),
             publishing: None,
@@ -87,7 +96,7 @@ impl<'a> Connection<'a> {
 
     async fn serve(&mut self, shutdown: &CancellationToken) -> Result<(), ConnError> {
         let mut buf = vec![0u8; READ_BUFFER];
-        let accepted = tokio::time::Instant::now();
+        let accepted = self.accepted;
         loop {
             let kicked = match &self.publishing {
                 Some(p) => p.publisher.stream().kicked(),
@@ -232,8 +241,7 @@ impl<'a> Connection<'a> {
                 .refuse(stream_id, StatusCode::PublishBadName, reason)
                 .await;
         }
-        let local = self.socket.local_addr().ok().map(|a| a.ip());
-        let domain = publish_domain(tc_url, local);
+        let domain = publish_domain(tc_url, self.local);
         let stream_param = [app_query, query]
             .iter()
             .filter(|q| !q.is_empty())

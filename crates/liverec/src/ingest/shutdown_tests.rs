@@ -88,7 +88,13 @@ fn open_sessions_end_as_shutdown_before_run_returns() {
                         store: store.clone(),
                         strict_domains: false,
                     };
-                    run(TcpListener::from_std(listener).unwrap(), ctx, shutdown).await;
+                    run(
+                        TcpListener::from_std(listener).unwrap(),
+                        ctx,
+                        None,
+                        shutdown,
+                    )
+                    .await;
                     store.close().await;
                 });
         })

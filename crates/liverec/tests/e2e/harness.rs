@@ -242,6 +242,9 @@ pub struct Server {
     pub rtmp: SocketAddr,
     env: Vec<(String, String)>,
     credentials: bool,
+    /// The API speaks HTTPS with a certificate from this CA: SDK calls and
+    /// the start-up health check use HTTPS.
+    https_ca: Option<PathBuf>,
 }
 
 impl Server {
@@ -259,7 +262,17 @@ impl Server {
         Server::start_opts(env, true)
     }
 
+    /// Starts with TLS settings in `env`; the API is reached over HTTPS,
+    /// trusting `ca`.
+    pub fn start_https(env: &[(&str, &str)], ca: &Path) -> Server {
+        Server::start_full(env, true, Some(ca.to_path_buf()))
+    }
+
     fn start_opts(env: &[(&str, &str)], credentials: bool) -> Server {
+        Server::start_full(env, credentials, None)
+    }
+
+    fn start_full(env: &[(&str, &str)], credentials: bool, https_ca: Option<PathBuf>) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("liverec-e2e-")
             .disable_cleanup(std::env::var_os("LIVEREC_E2E_KEEP").is_some())
@@ -275,6 +288,7 @@ impl Server {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             credentials,
+            https_ca,
         };
         s.spawn();
         s
@@ -363,9 +377,13 @@ impl Server {
             .and_then(|s| s.parse().ok())
             .expect("rtmp addr");
         wait_for(Duration::from_secs(30), "healthz", || {
-            http_get(self.api, "/healthz", &[])
-                .ok()
-                .filter(|r| r.status == 200)
+            match &self.https_ca {
+                Some(ca) => https_get(ca, &format!("https://{}/healthz", self.endpoint())).ok(),
+                None => http_get(self.api, "/healthz", &[])
+                    .ok()
+                    .filter(|r| r.status == 200)
+                    .map(|r| r.body),
+            }
         });
     }
 
@@ -384,6 +402,11 @@ impl Server {
                 );
             }
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// SIGKILL (crash).
@@ -440,6 +463,9 @@ impl Server {
         }
         if let Some(s) = o.skew {
             cmd.arg("--skew").arg(s.to_string());
+        }
+        if let Some(ca) = &self.https_ca {
+            cmd.arg("--https-ca").arg(ca);
         }
         let out = cmd
             .arg(action)
@@ -783,6 +809,26 @@ impl Publisher {
 impl Drop for Publisher {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// GETs an `https://` URL, verifying the server against the CA file `ca`
+/// (Python's ssl module); the body of a 2xx answer, or the error.
+pub fn https_get(ca: &Path, url: &str) -> Result<Vec<u8>, String> {
+    const SCRIPT: &str = "import ssl, sys, urllib.request\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[1])\n\
+        op = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))\n\
+        sys.stdout.buffer.write(op.open(sys.argv[2], timeout=10).read())\n";
+    let out = Command::new(python())
+        .args(["-c", SCRIPT])
+        .arg(ca)
+        .arg(url)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
 

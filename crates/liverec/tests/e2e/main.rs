@@ -17,3 +17,4 @@ mod service;
 mod streams;
 mod tasks;
 mod templates;
+mod tls;

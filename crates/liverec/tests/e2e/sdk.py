@@ -4,7 +4,7 @@
 usage: sdk.py --endpoint 127.0.0.1:PORT --secret-id ID --secret-key KEY
               [--sign tc3|tc3-get|hmacsha1|hmacsha256] [--client live|common]
               [--version 2018-08-01] [--skew SECONDS] [--language en-US]
-              [--method GET|POST]
+              [--method GET|POST] [--https-ca CA.pem]
               ACTION JSON
 
 Prints one JSON line: {"ok": true, "response": {...}} on success, or
@@ -12,7 +12,9 @@ Prints one JSON line: {"ok": true, "response": {...}} on success, or
 (exit 0 both); exit 4 on a transport error (message on stderr).
 `--client live` (default when the SDK has a model for ACTION) uses the typed
 LiveClient; `common` uses CommonClient.call_json. `--skew` shifts the clock the
-SDK signs with (e.g. -600 for an expired request).
+SDK signs with (e.g. -600 for an expired request). `--https-ca` calls over
+HTTPS (HttpProfile protocol "https"), verifying the server against that CA
+file (HttpProfile `certification`).
 """
 import argparse
 import json
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("--skew", type=float, default=0.0)
     ap.add_argument("--language", default="zh-CN")
     ap.add_argument("--method", choices=["GET", "POST"])
+    ap.add_argument("--https-ca")
     ap.add_argument("action")
     ap.add_argument("params")
     a = ap.parse_args()
@@ -49,7 +52,11 @@ def main():
     method = a.method or ("GET" if a.sign in ("tc3-get", "hmacsha1") else "POST")
     sign_method = {"tc3": "TC3-HMAC-SHA256", "tc3-get": "TC3-HMAC-SHA256",
                    "hmacsha1": "HmacSHA1", "hmacsha256": "HmacSHA256"}[a.sign]
-    hp = HttpProfile(protocol="http", endpoint=a.endpoint, reqMethod=method, reqTimeout=30)
+    if a.https_ca:
+        hp = HttpProfile(protocol="https", endpoint=a.endpoint, reqMethod=method, reqTimeout=30,
+                         certification=a.https_ca)
+    else:
+        hp = HttpProfile(protocol="http", endpoint=a.endpoint, reqMethod=method, reqTimeout=30)
     cp = ClientProfile(httpProfile=hp, signMethod=sign_method, language=a.language,
                        disable_region_breaker=True)
     cred = credential.Credential(a.secret_id, a.secret_key)
