@@ -1,8 +1,9 @@
 //! Callback templates and rules (reference §3.1) through the official
-//! Python SDK and tccli: every field round-trips, Modify keeps what it does
-//! not name, a bound template cannot be deleted, the error codes, and a
-//! second account can neither see, change, delete nor bind the first
-//! account's template, nor put a rule on its domain.
+//! Python SDK (JSON, form and query encodings) and tccli: every field
+//! round-trips, Modify keeps what it does not name, a bound template cannot
+//! be deleted, the error codes, the 50-template quota, and a second account
+//! can neither see, change, delete nor bind the first account's template,
+//! nor put a rule on its domain.
 
 use serde_json::{Value, json};
 
@@ -427,4 +428,80 @@ fn tccli_creates_and_lists_callback_templates() {
     );
     assert_eq!(t["RecordNotifyUrl"], "http://127.0.0.1:9/record");
     assert_eq!(t["RecordExceptionLevels"], json!(["error"]));
+}
+
+#[test]
+fn fifty_callback_templates_per_account() {
+    // The bulk creation below exceeds the default 20 calls/s per action.
+    let s = Server::start_with(&[("LIVEREC_RATE_OTHER", "1000")]);
+    // 49 through raw signed calls (fast), the 50th and 51st through the SDK.
+    for i in 1..50 {
+        let body =
+            json!({"TemplateName": format!("t{i}"), "RecordNotifyUrl": "http://127.0.0.1:9/r"})
+                .to_string();
+        let r = signed_post(&s, "CreateLiveCallbackTemplate", body.as_bytes());
+        let v: Value = serde_json::from_slice(&r.body).expect("JSON");
+        assert!(v["Response"]["TemplateId"].as_i64().is_some(), "{v}");
+    }
+    let p =
+        |name: &str| json!({"TemplateName": name, "StreamEndNotifyUrl": "http://127.0.0.1:9/e"});
+    let fiftieth = s.sdk("CreateLiveCallbackTemplate", p("t50")).ok()["TemplateId"]
+        .as_i64()
+        .expect("TemplateId");
+    s.sdk("CreateLiveCallbackTemplate", p("t51"))
+        .err_naming("InternalError.ConfOutLimit", "50");
+    let all = s.sdk("DescribeLiveCallbackTemplates", json!({})).ok()["Templates"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(all, Some(50));
+    // The recording templates have their own quota; another account its own.
+    s.sdk(
+        "CreateLiveRecordTemplate",
+        json!({"TemplateName": "rec", "HlsParam": {"Enable": 1}}),
+    )
+    .ok();
+    let b = s.new_account("tenant-b");
+    s.sdk_with(&b, "CreateLiveCallbackTemplate", p("b1")).ok();
+    // A freed slot can be used again.
+    s.sdk(
+        "DeleteLiveCallbackTemplate",
+        json!({"TemplateId": fiftieth}),
+    )
+    .ok();
+    s.sdk("CreateLiveCallbackTemplate", p("t51")).ok();
+}
+
+#[test]
+fn flattened_encodings_carry_the_level_list_and_urls() {
+    let s = Server::start();
+    for (sign, method) in [
+        ("hmacsha256", "POST"),
+        ("tc3-get", "GET"),
+        ("hmacsha1", "GET"),
+    ] {
+        let o = SdkOpts {
+            sign: Some(sign),
+            method: Some(method),
+            ..Default::default()
+        };
+        let p = json!({
+            "TemplateName": format!("flat-{sign}"),
+            "RecordNotifyUrl": "http://127.0.0.1:9/r?a=1&b=%20",
+            "CallbackKey": "k+/=&",
+            "RecordExceptionLevels": ["warning", "error"]
+        });
+        let id = s.sdk_with(&o, "CreateLiveCallbackTemplate", p.clone()).ok()["TemplateId"]
+            .as_i64()
+            .expect("TemplateId");
+        let t = describe(&s, &SdkOpts::default(), id);
+        assert_fields(&t, &p);
+        s.sdk_with(
+            &o,
+            "CreateLiveCallbackRule",
+            json!({"DomainName": "127.0.0.1", "AppName": sign, "TemplateId": id}),
+        )
+        .ok();
+    }
+    let r = rules(&s, &SdkOpts::default());
+    assert_eq!(r.len(), 3, "{r:?}");
 }
