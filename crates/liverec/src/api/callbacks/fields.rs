@@ -193,6 +193,9 @@ pub(super) fn apply(r: CallbackTemplateFields, f: &mut CallbackFields) -> Result
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
