@@ -6,6 +6,7 @@
 //! RequestId, as the official SDKs require.
 
 mod action;
+mod callbacks;
 mod create_lock;
 mod domains;
 mod endpoint;

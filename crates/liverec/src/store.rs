@@ -17,7 +17,9 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
 pub use accounts::{ApiKey, KeyListing};
-pub use callback_rules::CallbackTarget;
+pub use callback_rules::{
+    CallbackFields, CallbackRule, CallbackTarget, CallbackTemplate, NewCallbackRule,
+};
 pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
 pub use rules::{NewRule, Rule};

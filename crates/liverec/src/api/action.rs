@@ -95,20 +95,27 @@ actions! {
     DescribeLiveDomain,
     /// Push domains: release one.
     DeleteLiveDomain,
+    /// Callback template: create (reference §3.1).
+    CreateLiveCallbackTemplate,
+    /// Callback template: modify.
+    ModifyLiveCallbackTemplate,
+    /// Callback template: delete.
+    DeleteLiveCallbackTemplate,
+    /// Callback template: describe one.
+    DescribeLiveCallbackTemplate,
+    /// Callback template: list.
+    DescribeLiveCallbackTemplates,
+    /// Callback rule: create.
+    CreateLiveCallbackRule,
+    /// Callback rule: delete.
+    DeleteLiveCallbackRule,
+    /// Callback rule: list.
+    DescribeLiveCallbackRules,
 }
 
 /// Actions of Tencent's live API that liverec does not implement yet: they
 /// get `InvalidAction` with a message saying so, instead of a silent no-op.
-const NOT_YET: &[&str] = &[
-    "CreateLiveCallbackTemplate",
-    "DeleteLiveCallbackTemplate",
-    "DescribeLiveCallbackTemplates",
-    "CreateLiveCallbackRule",
-    "DeleteLiveCallbackRule",
-    "DescribeLiveCallbackRules",
-    "CreateCommonMixStream",
-    "CancelCommonMixStream",
-];
+const NOT_YET: &[&str] = &["CreateCommonMixStream", "CancelCommonMixStream"];
 
 /// The rate-limit class of an action (`[rates]` of the configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,7 +159,15 @@ impl Action {
             | Action::AddLiveDomain
             | Action::DescribeLiveDomains
             | Action::DescribeLiveDomain
-            | Action::DeleteLiveDomain => RateClass::Other,
+            | Action::DeleteLiveDomain
+            | Action::CreateLiveCallbackTemplate
+            | Action::ModifyLiveCallbackTemplate
+            | Action::DeleteLiveCallbackTemplate
+            | Action::DescribeLiveCallbackTemplate
+            | Action::DescribeLiveCallbackTemplates
+            | Action::CreateLiveCallbackRule
+            | Action::DeleteLiveCallbackRule
+            | Action::DescribeLiveCallbackRules => RateClass::Other,
         }
     }
 }
@@ -202,7 +217,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 29);
+        assert_eq!(Action::ALL.len(), 37);
         for a in Action::ALL {
             assert_eq!(ActionName::parse(a.name()), ActionName::Known(*a));
         }
@@ -228,8 +243,8 @@ mod tests {
             Err(Error::NoSuchAction("Nope".into()))
         );
         assert_eq!(
-            ActionName::parse("CreateLiveCallbackRule").known(),
-            Err(Error::ActionNotYet("CreateLiveCallbackRule".into()))
+            ActionName::parse("CancelCommonMixStream").known(),
+            Err(Error::ActionNotYet("CancelCommonMixStream".into()))
         );
     }
 }

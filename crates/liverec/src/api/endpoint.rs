@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::action::{Action, ActionName};
 use super::error::Error;
-use super::{AppState, domains, files, legacy, push_auth, streams, tasks, templates};
+use super::{AppState, callbacks, domains, files, legacy, push_auth, streams, tasks, templates};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
@@ -232,6 +232,14 @@ async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult
         Action::DescribeLiveDomains => domains::describe_list(state, call).await,
         Action::DescribeLiveDomain => domains::describe(state, call).await,
         Action::DeleteLiveDomain => domains::delete(state, call).await,
+        Action::CreateLiveCallbackTemplate => callbacks::create_template(state, call).await,
+        Action::ModifyLiveCallbackTemplate => callbacks::modify_template(state, call).await,
+        Action::DeleteLiveCallbackTemplate => callbacks::delete_template(state, call).await,
+        Action::DescribeLiveCallbackTemplate => callbacks::describe_template(state, call).await,
+        Action::DescribeLiveCallbackTemplates => callbacks::describe_templates(state, call).await,
+        Action::CreateLiveCallbackRule => callbacks::create_rule(state, call).await,
+        Action::DeleteLiveCallbackRule => callbacks::delete_rule(state, call).await,
+        Action::DescribeLiveCallbackRules => callbacks::describe_rules(state, call).await,
     }
 }
 

@@ -124,6 +124,22 @@ pub(crate) enum Error {
     /// No rule for the target (`domain/app/stream`).
     RuleNotFound(String),
 
+    // ---- callback templates and rules ----
+    /// Describe/Modify/Delete of a callback template that does not exist.
+    CallbackTemplateNotFound(i64),
+    /// A callback rule naming a callback template that does not exist.
+    CallbackConfNotFound(i64),
+    /// Delete of a callback template a callback rule uses.
+    CallbackTemplateInUse(i64),
+    /// The account has the maximum number (the value) of callback templates.
+    TooManyCallbackTemplates(i64),
+    /// A callback rule for the same target exists (`domain/app`).
+    CallbackRuleExists(String),
+    /// The account has the maximum number (the value) of callback rules.
+    TooManyCallbackRules(i64),
+    /// No callback rule for the target (`domain/app`).
+    CallbackRuleNotFound(String),
+
     // ---- the server ----
     /// A failure of the server, not of the request; the cause is logged.
     Internal(String),
@@ -283,6 +299,36 @@ impl Error {
             Error::RuleNotFound(target) => (
                 C::FailedOperationNotFound,
                 format!("No recording rule for {target}."),
+            ),
+            Error::CallbackTemplateNotFound(id) => (
+                C::FailedOperationNotFound,
+                format!("Callback TemplateId {id} does not exist."),
+            ),
+            Error::CallbackConfNotFound(id) => (
+                C::InvalidParameterConfNotFound,
+                format!("Callback TemplateId {id} does not exist."),
+            ),
+            Error::CallbackTemplateInUse(id) => (
+                C::FailedOperationConfInUsed,
+                format!(
+                    "Callback TemplateId {id} is used by a callback rule; delete the rule first."
+                ),
+            ),
+            Error::TooManyCallbackTemplates(max) => (
+                C::InternalErrorConfOutLimit,
+                format!("An account has at most {max} callback templates; delete one first."),
+            ),
+            Error::CallbackRuleExists(target) => (
+                C::FailedOperationRuleAlreadyExist,
+                format!("A callback rule for {target} already exists; delete it first."),
+            ),
+            Error::TooManyCallbackRules(max) => (
+                C::InternalErrorRuleOutLimit,
+                format!("An account has at most {max} callback rules."),
+            ),
+            Error::CallbackRuleNotFound(target) => (
+                C::FailedOperationNotFound,
+                format!("No callback rule for {target}."),
             ),
             Error::Internal(_) => (
                 C::InternalError,

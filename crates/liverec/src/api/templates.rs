@@ -201,7 +201,7 @@ pub(super) async fn describe_templates(state: &AppState, call: &Call) -> ActionR
 }
 
 /// DomainName of a rule: lower-case, without a port.
-fn rule_domain(value: Option<String>) -> Result<String, Error> {
+pub(super) fn rule_domain(value: Option<String>) -> Result<String, Error> {
     let raw = required("DomainName", value)?;
     let d = normalize_domain(&raw);
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');

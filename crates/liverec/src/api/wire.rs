@@ -11,6 +11,7 @@
 //! A response is a `Serialize` struct rendered into the envelope's
 //! `Response` object ([`reply`]).
 
+mod callbacks;
 mod domains;
 mod streams;
 mod tasks;
@@ -24,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 
+pub(super) use callbacks::*;
 pub(super) use domains::*;
 pub(super) use streams::*;
 pub(super) use tasks::*;

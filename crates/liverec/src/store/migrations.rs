@@ -149,7 +149,43 @@ CREATE INDEX domains_by_account ON domains(account_id, name);
 ALTER TABLE stream_sessions ADD COLUMN account_id TEXT NOT NULL DEFAULT 'default';
 CREATE INDEX stream_sessions_by_account ON stream_sessions(account_id, start_ms);
 "#,
-    // The quota counts visit only the account's tasks of one family created
+    // 5: callback templates (the notify URLs and key of an account) and
+    // the rules binding one to (domain, app); AppName '' = every app.
+    r#"
+CREATE TABLE callback_templates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    stream_begin_url TEXT NOT NULL,
+    stream_end_url TEXT NOT NULL,
+    record_url TEXT NOT NULL,
+    record_status_url TEXT NOT NULL,
+    snapshot_url TEXT NOT NULL,
+    porn_censorship_url TEXT NOT NULL,
+    stream_mix_url TEXT NOT NULL,
+    push_exception_url TEXT NOT NULL,
+    audio_audit_url TEXT NOT NULL,
+    record_exception_url TEXT NOT NULL,
+    record_exception_levels TEXT NOT NULL,
+    callback_key TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+CREATE INDEX callback_templates_by_account ON callback_templates(account_id, id);
+CREATE TABLE callback_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    domain TEXT NOT NULL,
+    app TEXT NOT NULL,
+    template_id BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX callback_rules_by_target ON callback_rules(account_id, domain, app);
+CREATE INDEX callback_rules_by_template ON callback_rules(account_id, template_id);
+"#,
+    // 6: the quota counts visit only the account's tasks of one family created
     // today, or ending after the new task starts.
     r#"
 CREATE INDEX tasks_created_by_family ON tasks(account_id, family, created_ms);

@@ -161,7 +161,7 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     let common = SdkOpts::common();
     s.sdk_with(&common, "NoSuchAction", json!({}))
         .err("InvalidAction");
-    s.sdk_with(&common, "CreateLiveCallbackTemplate", json!({}))
+    s.sdk_with(&common, "CreateCommonMixStream", json!({}))
         .err_naming("InvalidAction", "not supported");
     let v2017 = SdkOpts {
         version: Some("2017-01-01"),

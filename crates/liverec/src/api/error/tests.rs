@@ -167,6 +167,41 @@ fn table() -> Vec<(Error, &'static str, String)> {
             "No recording rule for d.com/live/.".into(),
         ),
         (
+            Error::CallbackTemplateNotFound(7),
+            "FailedOperation.NotFound",
+            "Callback TemplateId 7 does not exist.".into(),
+        ),
+        (
+            Error::CallbackConfNotFound(7),
+            "InvalidParameter.ConfNotFound",
+            "Callback TemplateId 7 does not exist.".into(),
+        ),
+        (
+            Error::CallbackTemplateInUse(7),
+            "FailedOperation.ConfInUsed",
+            "Callback TemplateId 7 is used by a callback rule; delete the rule first.".into(),
+        ),
+        (
+            Error::TooManyCallbackTemplates(50),
+            "InternalError.ConfOutLimit",
+            "An account has at most 50 callback templates; delete one first.".into(),
+        ),
+        (
+            Error::CallbackRuleExists("d.com/live".into()),
+            "FailedOperation.RuleAlreadyExist",
+            "A callback rule for d.com/live already exists; delete it first.".into(),
+        ),
+        (
+            Error::TooManyCallbackRules(1000),
+            "InternalError.RuleOutLimit",
+            "An account has at most 1000 callback rules.".into(),
+        ),
+        (
+            Error::CallbackRuleNotFound("d.com/live".into()),
+            "FailedOperation.NotFound",
+            "No callback rule for d.com/live.".into(),
+        ),
+        (
             Error::DomainTooLong("DomainName must be at most 253 characters".into()),
             "InvalidParameter.DomainTooLong",
             "DomainName must be at most 253 characters".into(),
@@ -248,12 +283,19 @@ fn variant(e: &Error) -> &'static str {
         Error::RuleExists(_) => "RuleExists",
         Error::TooManyRules(_) => "TooManyRules",
         Error::RuleNotFound(_) => "RuleNotFound",
+        Error::CallbackTemplateNotFound(_) => "CallbackTemplateNotFound",
+        Error::CallbackConfNotFound(_) => "CallbackConfNotFound",
+        Error::CallbackTemplateInUse(_) => "CallbackTemplateInUse",
+        Error::TooManyCallbackTemplates(_) => "TooManyCallbackTemplates",
+        Error::CallbackRuleExists(_) => "CallbackRuleExists",
+        Error::TooManyCallbackRules(_) => "TooManyCallbackRules",
+        Error::CallbackRuleNotFound(_) => "CallbackRuleNotFound",
         Error::Internal(_) => "Internal",
     }
 }
 
 /// How many variants [`variant`] names (update with the enum).
-const VARIANTS: usize = 37;
+const VARIANTS: usize = 44;
 
 #[test]
 fn every_variant_has_its_code_and_envelope() {
