@@ -84,7 +84,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(endpoint::handle).post(endpoint::handle))
         .route(
             "/files/{*key}",
-            get(http_files::serve).head(http_files::serve),
+            get(http_files::serve)
+                .head(http_files::serve)
+                .options(http_files::preflight),
         )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

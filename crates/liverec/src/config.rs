@@ -88,6 +88,11 @@ pub struct Config {
     /// Below this many free bytes on the storage filesystem new recordings
     /// are refused and open ones finalized. Default 1 GiB; 0 disables.
     pub min_free_bytes: u64,
+    /// Seconds a publisher may be gone and come back to continue the same
+    /// file or playlist, for recordings whose template sets no window of
+    /// its own (0–1800). Default 0: each publish session gets its own
+    /// files, as Tencent does.
+    pub reconnect_window_seconds: u64,
     /// Refuse a publish to a domain nobody claimed (AddLiveDomain, `liverec
     /// domains add`) instead of giving it to the bootstrap account. Default
     /// false (the embedded default with one account needs no domain setup).
@@ -136,6 +141,7 @@ impl Default for Config {
             hls_segment_seconds: 6,
             describe_task_page_size: 100,
             min_free_bytes: 1 << 30,
+            reconnect_window_seconds: 0,
             strict_domains: false,
             tls_cert: None,
             tls_key: None,

@@ -21,6 +21,9 @@ pub struct OutputPlan {
     /// …), if set; a random suffix is always added (files are served
     /// without authentication).
     pub file_name: Option<String>,
+    /// A publisher that comes back within this many ms continues the open
+    /// file or playlist (0 = the server's `reconnect_window_seconds`).
+    pub continue_ms: i64,
 }
 
 /// Identity of an armed plan.
@@ -58,10 +61,6 @@ pub struct Plan {
     pub record_type: RecordType,
     /// Output formats.
     pub outputs: Vec<OutputPlan>,
-    /// A publisher that comes back within this many ms continues the open
-    /// HLS playlist (with `#EXT-X-DISCONTINUITY`) instead of starting a new
-    /// one (template HlsSpecialParam.FlowContinueDuration).
-    pub hls_continue_ms: i64,
     /// Creation time, ms (order among overlapping tasks).
     pub created_ms: i64,
 }
@@ -89,9 +88,9 @@ impl Plan {
                     record_interval_s: s.record_interval_s,
                     storage_time_s: s.storage_time_s,
                     file_name: None,
+                    continue_ms: 0,
                 })
                 .collect(),
-            hls_continue_ms: 0,
             created_ms: s.created_ms,
         }
     }
@@ -121,6 +120,7 @@ impl Template {
                     },
                     storage_time_s: p.storage_time.max(0),
                     file_name: Some(p.vod_file_name.clone()).filter(|n| !n.is_empty()),
+                    continue_ms: self.continue_ms(format),
                 })
             })
             .collect()
@@ -135,6 +135,7 @@ pub fn default_outputs() -> Vec<OutputPlan> {
         record_interval_s: 0,
         storage_time_s: 0,
         file_name: None,
+        continue_ms: 0,
     }]
 }
 
@@ -157,7 +158,6 @@ mod tests {
             end_ms: i64::MAX,
             record_type: RecordType::Video,
             outputs: default_outputs(),
-            hls_continue_ms: 0,
             created_ms: 0,
         }
     }
@@ -208,22 +208,52 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(t.hls_continue_ms(), 30_000);
+        // FlowContinueDuration 30 s for HLS; no ReconnectWindow: 0 for FLV.
+        let windows: Vec<_> = o.iter().map(|p| (p.format, p.continue_ms)).collect();
+        assert_eq!(
+            windows,
+            [
+                (FileFormat::Flv, 0),
+                (FileFormat::Hls, 30_000),
+                (FileFormat::Mp3, 0)
+            ]
+        );
         let none = Template {
             body: TemplateBody::default(),
             ..t.clone()
         };
         assert!(none.outputs().is_empty());
-        assert_eq!(none.hls_continue_ms(), 0);
+        assert_eq!(none.continue_ms(FileFormat::Hls), 0);
+        // ReconnectWindow covers the other formats, and HLS without its own.
+        let own = Template {
+            body: TemplateBody {
+                reconnect_window: 20,
+                ..t.body.clone()
+            },
+            ..t.clone()
+        };
+        assert_eq!(own.continue_ms(FileFormat::Flv), 20_000);
+        assert_eq!(own.continue_ms(FileFormat::Mp4), 20_000);
+        assert_eq!(own.continue_ms(FileFormat::Hls), 30_000);
         let capped = Template {
             body: TemplateBody {
                 hls_special_param: Some(HlsSpecialParam {
                     flow_continue_duration: 99_999,
                 }),
+                reconnect_window: 99_999,
                 ..TemplateBody::default()
             },
             ..t
         };
-        assert_eq!(capped.hls_continue_ms(), 1_800_000);
+        assert_eq!(capped.continue_ms(FileFormat::Hls), 1_800_000);
+        assert_eq!(capped.continue_ms(FileFormat::Aac), 1_800_000);
+        let hls_from_window = Template {
+            body: TemplateBody {
+                reconnect_window: 5,
+                ..TemplateBody::default()
+            },
+            ..capped
+        };
+        assert_eq!(hls_from_window.continue_ms(FileFormat::Hls), 5_000);
     }
 }

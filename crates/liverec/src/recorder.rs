@@ -53,6 +53,9 @@ pub struct RecorderCtx {
     /// Free-space floor, bytes (0 = none): below it no file is opened and
     /// open files are finalized.
     pub min_free_bytes: u64,
+    /// Reconnect window of outputs whose plan sets none, ms (0 = each
+    /// publish session gets its own files).
+    pub reconnect_window_ms: i64,
 }
 
 impl RecorderCtx {

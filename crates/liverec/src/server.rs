@@ -78,6 +78,7 @@ pub async fn serve(
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: settings.hls_target_ms,
         min_free_bytes: settings.min_free_bytes,
+        reconnect_window_ms: settings.reconnect_window_ms,
     });
     let recovered = recorder::recover_open_files(&rctx).await?;
     if recovered > 0 {

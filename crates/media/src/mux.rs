@@ -42,6 +42,13 @@ pub trait Muxer: Send {
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<Vec<Patch>, MuxError>;
     /// Media duration written so far, ms.
     fn duration_ms(&self) -> i64;
+    /// For segmented outputs, called after [`finish`](Muxer::finish): the
+    /// muxer of the next segment, carrying on what must continue across
+    /// segment files (MPEG-TS continuity counters and PMT version). None
+    /// for formats whose files stand alone.
+    fn next_segment(&self) -> Option<Box<dyn Muxer>> {
+        None
+    }
 }
 
 impl Muxer for FlvMuxer {

@@ -92,6 +92,9 @@ impl TrackRepair {
 #[derive(Clone, Debug)]
 pub struct TimestampRepair {
     max_forward_jump: i64,
+    /// The next frame of a track that already has output starts a new
+    /// timeline ([`TimestampRepair::splice`]).
+    splice: bool,
     shared: Option<i64>,
     video: TrackRepair,
     audio: TrackRepair,
@@ -103,6 +106,7 @@ impl TimestampRepair {
     pub fn new(max_forward_jump_ms: i64) -> Self {
         TimestampRepair {
             max_forward_jump: max_forward_jump_ms.max(1),
+            splice: false,
             shared: None,
             // Until measured: 30 fps video, 1024-sample AAC at 44.1 kHz.
             video: TrackRepair::new(33),
@@ -116,6 +120,17 @@ impl TimestampRepair {
             (Some(v), Some(a)) => Some(v.max(a)),
             (v, a) => v.or(a),
         }
+    }
+
+    /// The frames that follow come from another publish session of the
+    /// same stream (a publisher that reconnected): whatever their
+    /// timestamps, the first of them continues one frame interval after
+    /// everything written so far (presenting after it too), as a jump
+    /// would, and the other track follows through the shared offset. So a
+    /// file continued across a reconnect has no gap, overlap or repeated
+    /// timestamp at the join.
+    pub fn splice(&mut self) {
+        self.splice = true;
     }
 
     /// Rewrites `frame.dts` in place (`cts` unchanged); returns false if the
@@ -151,7 +166,8 @@ impl TimestampRepair {
             }
         } else if let Some(last) = t.last_out {
             let top = horizon.unwrap_or(last).saturating_add(max_fwd);
-            let acceptable = |c: i64| c > last.saturating_sub(t.interval) && c <= top;
+            let splice = std::mem::take(&mut self.splice);
+            let acceptable = |c: i64| !splice && c > last.saturating_sub(t.interval) && c <= top;
             let own = input.saturating_add(t.offset);
             // After the other track re-based the shared offset, this track
             // either jumped too (the shared candidate is the continuous one)

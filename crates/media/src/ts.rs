@@ -113,6 +113,9 @@ pub struct TsMuxer {
     audio_pes: u64,
     /// Last PCR written, ms on the frames' timeline.
     last_pcr: Option<i64>,
+    /// Continues an earlier segment ([`TsMuxer::continuing`]): a stream
+    /// type that differs from the one it announced bumps the PMT version.
+    carried: bool,
 }
 
 impl TsMuxer {
@@ -138,6 +141,26 @@ impl TsMuxer {
             au: Vec::new(),
             audio_pes: 0,
             last_pcr: None,
+            carried: false,
+        }
+    }
+
+    /// A muxer for the next segment of the same recording: a new file
+    /// (PAT and PMT first, timestamps as fed) whose packets carry on the
+    /// continuity counters of every PID and whose PMT keeps the version (a
+    /// changed stream type gets the next one), so a player reading the
+    /// segments back to back sees one continuous transport stream.
+    pub fn continuing(&self) -> TsMuxer {
+        TsMuxer {
+            pat: self.pat,
+            pmt: self.pmt,
+            video_pid: self.video_pid,
+            audio_pid: self.audio_pid,
+            pmt_version: self.pmt_version,
+            video_type: self.video_type,
+            audio_type: self.audio_type,
+            carried: true,
+            ..TsMuxer::new(self.video, self.audio)
         }
     }
 
@@ -339,11 +362,15 @@ impl TsMuxer {
         if self.started {
             return;
         }
+        let (video_type, audio_type) = (self.video_type, self.audio_type);
         if let Some(v) = &tracks.video {
             self.video_type = es::video_stream_type(v.codec);
         }
         if let Some(a) = &tracks.audio {
             self.audio_type = es::audio_stream_type(a);
+        }
+        if self.carried && (video_type, audio_type) != (self.video_type, self.audio_type) {
+            self.pmt_version = (self.pmt_version + 1) & 0x1f;
         }
         self.started = true;
         self.write_psi(out);
@@ -389,6 +416,11 @@ impl Muxer for TsMuxer {
     /// duration (see [`MediaSpan`]).
     fn duration_ms(&self) -> i64 {
         self.span.duration_ms()
+    }
+
+    /// [`TsMuxer::continuing`].
+    fn next_segment(&self) -> Option<Box<dyn Muxer>> {
+        Some(Box::new(self.continuing()))
     }
 }
 

@@ -1,6 +1,8 @@
 //! `GET`/`HEAD /files/<key>`: serves recorded files with single-range
 //! support (`Range: bytes=a-b`, `a-`, `-n`) and per-format content types.
-//! No authentication: keys carry a random component (SPEC §3.4).
+//! No authentication: keys carry a random component (SPEC §3.4). Every
+//! answer carries CORS headers and `OPTIONS` answers the preflight, so
+//! browser players on other origins can fetch ranges.
 
 use std::io::SeekFrom;
 use std::sync::Arc;
@@ -77,7 +79,51 @@ pub(super) fn parse_range(value: Option<&str>, len: u64) -> Result<Option<(u64, 
     Ok(Some(range))
 }
 
+/// Adds the CORS headers every `/files` answer carries (errors included),
+/// so a browser player (hls.js, a `<video>` element on another origin) can
+/// read the body and the range headers.
+fn cors(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Content-Range, Content-Length, Accept-Ranges"),
+    );
+    r
+}
+
+/// `OPTIONS /files/<key>`: the CORS preflight of a ranged GET.
+pub(super) async fn preflight() -> Response {
+    let mut r = cors(StatusCode::NO_CONTENT.into_response());
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Range, If-Range, Accept, Origin"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    r
+}
+
 pub(super) async fn serve(
+    state: State<Arc<AppState>>,
+    method: Method,
+    key: Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    cors(serve_file(state, method, key, headers).await)
+}
+
+async fn serve_file(
     State(state): State<Arc<AppState>>,
     method: Method,
     Path(key): Path<String>,
@@ -135,10 +181,6 @@ pub(super) async fn serve(
     {
         h.insert(header::CONTENT_RANGE, v);
     }
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     resp
 }
 

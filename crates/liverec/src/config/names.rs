@@ -29,7 +29,6 @@ const PLANNED: &[&str] = &[
     "callback_url",
     "callback_key",
     "callback_retry_seconds",
-    "reconnect_window_seconds",
 ];
 
 /// `LIVEREC_*` variables that are not settings of [`super::Config`] but

@@ -68,6 +68,12 @@ impl Config {
                 "min_record_interval must be between 1 and 7200 seconds".into(),
             ));
         }
+        if self.reconnect_window_seconds > crate::task::template::MAX_FLOW_CONTINUE_S {
+            return Err(ConfigError::Invalid(format!(
+                "reconnect_window_seconds must be between 0 and {}",
+                crate::task::template::MAX_FLOW_CONTINUE_S
+            )));
+        }
         if !(1..=60).contains(&self.hls_segment_seconds) {
             return Err(ConfigError::Invalid(
                 "hls_segment_seconds must be between 1 and 60".into(),
@@ -126,6 +132,7 @@ impl Config {
             hls_target_ms: i64::try_from(self.hls_segment_seconds).unwrap_or(6) * 1000,
             describe_task_page_size: self.describe_task_page_size.clamp(1, 1000),
             min_free_bytes: self.min_free_bytes,
+            reconnect_window_ms: i64::try_from(self.reconnect_window_seconds).unwrap_or(0) * 1000,
             strict_domains: self.strict_domains,
             tls,
             rtmps_listen,
@@ -261,6 +268,8 @@ pub struct Settings {
     pub describe_task_page_size: u64,
     /// Free-space floor of the storage filesystem, bytes (0 = none).
     pub min_free_bytes: u64,
+    /// Reconnect window for outputs whose template sets none, ms.
+    pub reconnect_window_ms: i64,
     /// Refuse publishes to domains nobody claimed.
     pub strict_domains: bool,
     /// TLS certificate and key (HTTPS on the API listener, and RTMPS).

@@ -94,6 +94,13 @@ impl OpenFile {
         Ok(())
     }
 
+    /// The next frames come from a new publish session of the stream (a
+    /// reconnect within the window): they continue the file right after
+    /// what it holds.
+    pub(super) fn splice(&mut self) {
+        self.repair.splice();
+    }
+
     /// Finalizes: publishes the file and records the final row; a file with
     /// no frames is removed instead. Returns the final row, if any.
     pub(super) async fn close(self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {

@@ -143,6 +143,7 @@ mod tests {
             retention_wake: tokio::sync::Notify::new(),
             hls_target_ms: 6000,
             min_free_bytes: 0,
+            reconnect_window_ms: 0,
         };
         let journal = dir.path().join("f1.journal");
         std::fs::write(&journal, b"no init segment here").unwrap();

@@ -7,7 +7,7 @@
 
 use media::hls::{Playlist, Segment, Segmenter};
 use media::timestamp::TimestampRepair;
-use media::{Frame, Tracks};
+use media::{Frame, Muxer, Tracks};
 
 use super::RecorderCtx;
 use super::finalize::{blocking, complete};
@@ -38,6 +38,8 @@ pub(super) struct HlsOutput {
     /// Bytes of the published segments.
     bytes: u64,
     frames: u64,
+    /// The muxer of the next segment, continuing the last one's counters.
+    next_muxer: Option<Box<dyn Muxer>>,
 }
 
 fn playlist_key(base: &str) -> String {
@@ -131,6 +133,7 @@ impl HlsOutput {
             tracks: start.tracks.clone(),
             bytes: 0,
             frames: 0,
+            next_muxer: None,
         })
     }
 
@@ -155,7 +158,12 @@ impl HlsOutput {
                 ctx.check_free_space().map_err(FileError::LowDisk)?;
                 let index = self.playlist.segments().len();
                 let path = ctx.storage.spool_path(&segment_key(&self.base, index))?;
-                let muxer = muxer(FileFormat::Hls, self.video, self.audio);
+                // The next segment carries on the TS continuity counters
+                // of the last one (players check them across segments).
+                let muxer = self
+                    .next_muxer
+                    .take()
+                    .unwrap_or_else(|| muxer(FileFormat::Hls, self.video, self.audio));
                 self.seg.insert(OpenSegment {
                     index,
                     out: MuxedSpool::create(&path, muxer, tracks).await?,
@@ -176,7 +184,8 @@ impl HlsOutput {
         let Some(seg) = self.seg.take() else {
             return Ok(());
         };
-        let path = seg.out.finish().await?;
+        let (path, next) = seg.out.finish_segment().await?;
+        self.next_muxer = next;
         self.bytes += ctx
             .storage
             .commit(&path, &segment_key(&self.base, seg.index))
@@ -198,6 +207,7 @@ impl HlsOutput {
         self.close_segment(ctx, d).await?;
         self.segmenter = Segmenter::new(ctx.hls_target_ms);
         self.playlist.mark_discontinuity();
+        self.repair.splice();
         Ok(())
     }
 

@@ -35,6 +35,8 @@ pub(super) struct Output {
     need_keyframe: bool,
     /// When the free space was last checked.
     disk_checked: Instant,
+    /// When the publisher left while this output stayed open for it, ms.
+    parked_ms: Option<i64>,
 }
 
 /// How often an open output re-checks the free space.
@@ -69,6 +71,7 @@ impl Output {
             state: State::Idle,
             need_keyframe: false,
             disk_checked: Instant::now(),
+            parked_ms: None,
         })
     }
 
@@ -80,18 +83,48 @@ impl Output {
         self.video
     }
 
-    /// Whether it holds an open HLS playlist that a reconnecting publisher
-    /// may continue.
-    pub(super) fn can_continue(&self) -> bool {
-        matches!(self.state, State::Hls(_))
+    /// How long a publisher that left may take to come back and continue
+    /// this output, ms: the plan's window for the format, else the
+    /// server's (0 = not at all).
+    pub(super) fn window_ms(&self, ctx: &RecorderCtx) -> i64 {
+        if self.spec.continue_ms > 0 {
+            self.spec.continue_ms
+        } else {
+            ctx.reconnect_window_ms
+        }
     }
 
-    /// Continues after the publisher came back: the next segment starts
-    /// with `#EXT-X-DISCONTINUITY`.
+    /// Keeps the output open for a publisher that left at `now_ms`, if it
+    /// holds an open file or playlist and has a reconnect window; false
+    /// when it should be closed instead.
+    pub(super) fn park(&mut self, ctx: &RecorderCtx, now_ms: i64) -> bool {
+        let open = matches!(self.state, State::Hls(_) | State::File(_));
+        if open && self.window_ms(ctx) > 0 {
+            self.parked_ms = Some(now_ms);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether a publisher back at `now_ms` is within this output's window.
+    pub(super) fn within_window(&self, ctx: &RecorderCtx, now_ms: i64) -> bool {
+        self.parked_ms
+            .is_some_and(|left| now_ms.saturating_sub(left) <= self.window_ms(ctx))
+    }
+
+    /// Continues after the publisher came back: the file goes on with
+    /// re-based timestamps (no gap, overlap or repeated frame at the join);
+    /// an HLS playlist's next segment starts with `#EXT-X-DISCONTINUITY`.
     pub(super) async fn resume(&mut self, ctx: &RecorderCtx) {
+        self.parked_ms = None;
         let r = match &mut self.state {
             State::Hls(h) => h.resume(ctx).await,
-            _ => Ok(()),
+            State::File(f) => {
+                f.splice();
+                Ok(())
+            }
+            State::Idle | State::Done => Ok(()),
         };
         if let Err(e) = r {
             tracing::error!(format = %self.spec.format, error = %e, "could not continue the playlist");

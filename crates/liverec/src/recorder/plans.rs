@@ -32,13 +32,12 @@ impl Templates {
 }
 
 /// A template's enabled outputs (HLS when it has none, or there is no
-/// template) and its HLS reconnect window, ms.
-fn outputs_of(template: Option<&Template>) -> (Vec<OutputPlan>, i64) {
-    let outputs = template
+/// template), each with its reconnect window.
+fn outputs_of(template: Option<&Template>) -> Vec<OutputPlan> {
+    template
         .map(Template::outputs)
         .filter(|o| !o.is_empty())
-        .unwrap_or_else(default_outputs);
-    (outputs, template.map_or(0, Template::hls_continue_ms))
+        .unwrap_or_else(default_outputs)
 }
 
 /// The plan of a task of either family.
@@ -55,8 +54,7 @@ async fn task_plan_with(
     if s.family == Family::Legacy {
         return Ok(Plan::legacy(t));
     }
-    let (outputs, hls_continue_ms) =
-        outputs_of(templates.get(store, &s.account_id, s.template_id).await?);
+    let outputs = outputs_of(templates.get(store, &s.account_id, s.template_id).await?);
     // Stream, window and creation as for a legacy task; the string TaskId,
     // and the outputs of the template.
     Ok(Plan {
@@ -64,14 +62,12 @@ async fn task_plan_with(
         task_id: s.public_id.clone().unwrap_or_default(),
         record_type: RecordType::Video,
         outputs,
-        hls_continue_ms,
         ..Plan::legacy(t)
     })
 }
 
 async fn rule_plan(store: &Store, r: &Rule, templates: &mut Templates) -> Result<Plan, StoreError> {
-    let (outputs, hls_continue_ms) =
-        outputs_of(templates.get(store, &r.account_id, r.template_id).await?);
+    let outputs = outputs_of(templates.get(store, &r.account_id, r.template_id).await?);
     Ok(Plan {
         key: PlanKey::Rule(r.id),
         family: Family::Rule,
@@ -84,7 +80,6 @@ async fn rule_plan(store: &Store, r: &Rule, templates: &mut Templates) -> Result
         end_ms: i64::MAX,
         record_type: RecordType::Video,
         outputs,
-        hls_continue_ms,
         created_ms: r.created_ms,
     })
 }

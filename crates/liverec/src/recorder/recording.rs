@@ -40,13 +40,13 @@ pub(super) struct Recording {
     /// Wall-clock point to start from (pre-roll), ms.
     pub(super) from_ms: i64,
     pub(super) stop: CancellationToken,
-    /// Open outputs of the previous session, continued (HLS reconnect).
+    /// Open outputs of the previous session, continued (reconnect window).
     pub(super) resume: Vec<Output>,
 }
 
 impl Recording {
     /// Runs to the end; returns why it ended and the outputs left open for
-    /// a reconnecting publisher (HLS, when the plan allows it).
+    /// a reconnecting publisher (outputs with a reconnect window).
     pub(super) async fn run(self) -> (Ended, Vec<Output>) {
         let span = tracing::info_span!("task", task_id = %self.plan.task_id, stream = %self.stream.key, session = %self.stream.info.session_id);
         self.run_inner().instrument(span).await
@@ -81,10 +81,14 @@ async fn build_outputs(
         let found = resume.iter().position(|o| o.format() == spec.format);
         if let Some(i) = found {
             let mut o = resume.swap_remove(i);
-            o.resume(ctx).await;
-            tracing::info!(format = %spec.format, "publisher is back: continuing the playlist");
-            outs.push(o);
-            continue;
+            if o.within_window(ctx, ctx.clock.now_ms()) {
+                o.resume(ctx).await;
+                tracing::info!(format = %spec.format, "publisher is back: continuing the file");
+                outs.push(o);
+                continue;
+            }
+            // Back after this format's own (shorter) window: a new file.
+            o.close(ctx).await;
         }
         match Output::new(spec, plan, has_video, has_audio) {
             Some(o) => outs.push(o),
@@ -180,10 +184,12 @@ async fn run(
     for mut o in resume {
         o.close(&ctx).await;
     }
-    let keep_open = ended == Ended::Unpublished && plan.hls_continue_ms > 0;
+    // A publisher that left may come back within the reconnect window:
+    // outputs with one stay open for it.
+    let left_ms = ctx.clock.now_ms();
     let mut parked = Vec::new();
     for mut o in outputs.unwrap_or_default() {
-        if keep_open && o.can_continue() {
+        if ended == Ended::Unpublished && o.park(&ctx, left_ms) {
             parked.push(o);
         } else {
             o.close(&ctx).await;

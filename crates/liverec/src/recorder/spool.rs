@@ -113,12 +113,20 @@ impl MuxedSpool {
     }
 
     /// Writes the muxer's trailer and patches and syncs; returns the path.
-    pub(super) async fn finish(mut self) -> Result<PathBuf, FileError> {
+    pub(super) async fn finish(self) -> Result<PathBuf, FileError> {
+        Ok(self.finish_segment().await?.0)
+    }
+
+    /// [`finish`](Self::finish), also returning the muxer for the next
+    /// segment of the same output (see `Muxer::next_segment`).
+    pub(super) async fn finish_segment(
+        mut self,
+    ) -> Result<(PathBuf, Option<Box<dyn Muxer>>), FileError> {
         let patches = self.muxer.finish(&mut self.buf)?;
         self.spool.write(&mut self.buf).await?;
         let path = self.spool.path().to_path_buf();
         self.spool.finish(&patches).await?;
-        Ok(path)
+        Ok((path, self.muxer.next_segment()))
     }
 
     /// Gives up; see [`SpoolWriter::abandon`].

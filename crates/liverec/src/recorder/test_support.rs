@@ -22,6 +22,7 @@ pub(crate) async fn ctx(clock: Arc<dyn Clock>) -> (Arc<RecorderCtx>, tempfile::T
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: 6000,
         min_free_bytes: 0,
+        reconnect_window_ms: 0,
     };
     (Arc::new(ctx), dir)
 }
@@ -39,6 +40,7 @@ pub(crate) async fn paused_ctx() -> (Arc<RecorderCtx>, tempfile::TempDir) {
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: real.hls_target_ms,
         min_free_bytes: real.min_free_bytes,
+        reconnect_window_ms: real.reconnect_window_ms,
     });
     (ctx, dir)
 }
@@ -136,8 +138,8 @@ pub(crate) fn flv_plan(record_interval_s: i64, end_ms: i64) -> crate::plan::Plan
             record_interval_s,
             storage_time_s: 0,
             file_name: None,
+            continue_ms: 0,
         }],
-        hls_continue_ms: 0,
         created_ms: T0,
     }
 }

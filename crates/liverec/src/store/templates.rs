@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
+use crate::task::FileFormat;
 use crate::task::template::{MAX_FLOW_CONTINUE_S, TemplateBody};
 
 /// A stored template.
@@ -24,14 +25,21 @@ pub struct Template {
 }
 
 impl Template {
-    /// The HLS reconnect window, ms.
-    pub fn hls_continue_ms(&self) -> i64 {
-        let s = self
+    /// The reconnect window of `format`, ms: `HlsSpecialParam.
+    /// FlowContinueDuration` for HLS, liverec's `ReconnectWindow` for the
+    /// other formats and for HLS when FlowContinueDuration is 0; at most
+    /// [`MAX_FLOW_CONTINUE_S`].
+    pub fn continue_ms(&self, format: FileFormat) -> i64 {
+        let hls = self
             .body
             .hls_special_param
             .as_ref()
-            .map_or(0, |h| h.flow_continue_duration.min(MAX_FLOW_CONTINUE_S));
-        i64::try_from(s).unwrap_or(0) * 1000
+            .map_or(0, |h| h.flow_continue_duration);
+        let s = match format {
+            FileFormat::Hls if hls > 0 => hls,
+            _ => self.body.reconnect_window,
+        };
+        i64::try_from(s.min(MAX_FLOW_CONTINUE_S)).unwrap_or(0) * 1000
     }
 }
 

@@ -79,9 +79,19 @@ pub struct TemplateBody {
     pub remove_watermark: bool,
     /// FLV options.
     pub flv_special_param: Option<FlvSpecialParam>,
+    /// liverec's own field: seconds a publisher may be gone and still
+    /// continue the open FLV, MP4, AAC or MP3 file (0–1800; HLS takes
+    /// `HlsSpecialParam.FlowContinueDuration`, or this when that is 0).
+    /// Left out of answers while 0, so Tencent's clients see their fields.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reconnect_window: u64,
 }
 
-/// Longest HLS reconnect window (FlowContinueDuration), seconds.
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Longest reconnect window (FlowContinueDuration, ReconnectWindow), seconds.
 pub const MAX_FLOW_CONTINUE_S: u64 = 1800;
 
 impl TemplateBody {

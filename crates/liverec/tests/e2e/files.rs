@@ -45,6 +45,54 @@ fn files_are_served_with_ranges_and_accounts_are_isolated() {
         404
     );
 
+    // Browser players on another origin: the CORS preflight of a ranged
+    // GET, and CORS headers on every answer, errors included.
+    let origin = ("Origin", "http://player.example");
+    let pre = http_request(
+        s.api,
+        "OPTIONS",
+        &path,
+        &[
+            origin,
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "range"),
+        ],
+        b"",
+    )
+    .expect("OPTIONS");
+    assert_eq!(pre.status, 204);
+    assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+    let allowed = pre
+        .header("access-control-allow-headers")
+        .unwrap_or_default();
+    assert!(allowed.contains("Range"), "{allowed}");
+    assert!(
+        pre.header("access-control-allow-methods")
+            .is_some_and(|m| m.contains("GET")),
+        "{:?}",
+        pre.headers
+    );
+    let ranged = http_get(s.api, &path, &[origin, ("Range", "bytes=0-9")]).expect("GET");
+    assert_eq!(ranged.status, 206);
+    let exposed = ranged
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_string();
+    for h in ["Content-Range", "Content-Length", "Accept-Ranges"] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
+    for (what, r) in [
+        ("200", http_get(s.api, &path, &[origin])),
+        ("404", http_get(s.api, "/files/nope/x.flv", &[origin])),
+        (
+            "416",
+            http_get(s.api, &path, &[origin, ("Range", &format!("bytes={len}-"))]),
+        ),
+    ] {
+        let r = r.expect("GET");
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{what}");
+    }
+
     // Filters.
     assert_eq!(s.files(json!({"StreamName": "iso"})).len(), 1);
     assert_eq!(s.files(json!({"StreamName": "other"})).len(), 0);

@@ -2,7 +2,7 @@
 //! first video packet a keyframe, DTS strictly increasing per stream, full
 //! decode without an error line.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -267,7 +267,7 @@ pub fn assert_hls_segments(playlist: &Path) {
         .expect("TARGETDURATION");
     let dir = playlist.parent().expect("dir");
     let mut extinf = None;
-    let mut n = 0;
+    let mut segments = Vec::new();
     for line in text.lines() {
         if let Some(v) = line.strip_prefix("#EXTINF:") {
             extinf = v
@@ -291,10 +291,41 @@ pub fn assert_hls_segments(playlist: &Path) {
                 let first = seg.packets_of(*v).next().expect("video");
                 assert!(first.key, "segment {line} starts with a keyframe");
             }
-            n += 1;
+            segments.push(dir.join(line));
         }
     }
-    assert!(n > 0, "segments listed");
+    assert!(!segments.is_empty(), "segments listed");
+    let errors = ts_continuity_errors(&segments);
+    assert!(
+        errors.is_empty(),
+        "TS continuity broken across the segments of {}: {errors}",
+        playlist.display()
+    );
+}
+
+/// The segments read back to back as one transport stream (what a player
+/// does): FFmpeg's MPEG-TS demuxer's "Continuity check failed" lines.
+/// Players such as VLC report the same breaks as `TS discontinuity`.
+pub fn ts_continuity_errors(segments: &[PathBuf]) -> String {
+    let dir = segments[0].parent().expect("dir");
+    let joined = dir.join("joined-segments.ts");
+    let mut all = Vec::new();
+    for seg in segments {
+        all.extend(std::fs::read(seg).expect("read segment"));
+    }
+    std::fs::write(&joined, all).expect("write joined segments");
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "debug", "-i"])
+        .arg(&joined)
+        .args(["-map", "0", "-c", "copy", "-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let _ = std::fs::remove_file(&joined);
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("Continuity check failed"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// onMetaData `duration` (s) and `filesize` (bytes) of an FLV file.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::harness::*;
-use crate::probe::assert_valid;
+use crate::probe::{assert_valid, max_dts_gap};
 
 fn task(stream: &str, start: Option<i64>, end: i64) -> Value {
     let mut p =
@@ -338,6 +338,82 @@ fn a_template_reconnect_window_continues_the_playlist() {
         (t2 - t1) + (t5 - t4) - 2.0,
         (t2 - t0) + (t5 - t3) + 3.0,
     );
+}
+
+#[test]
+fn a_reconnect_window_continues_every_format_and_a_later_return_starts_new_files() {
+    let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    // ReconnectWindow is liverec's own field: sent through the SDK's
+    // generic call, which passes fields its models do not have.
+    let tpl = s.sdk_with(
+        &SdkOpts::common(),
+        "CreateLiveRecordTemplate",
+        json!({"TemplateName": "rw", "FlvParam": {"Enable": 1}, "HlsParam": {"Enable": 1},
+               "Mp4Param": {"Enable": 1}, "AacParam": {"Enable": 1}, "Mp3Param": {"Enable": 1},
+               "ReconnectWindow": 6}),
+    );
+    let tpl = tpl.ok()["TemplateId"].as_i64().expect("TemplateId");
+    let mut p = task("rw", None, now_s() + 120);
+    p["TemplateId"] = json!(tpl);
+    let id = s.create_task(p);
+    // Two publishes 2 s apart, inside the 6 s window: one file per format.
+    let t0 = now_f();
+    let mut first = s.publish("rw", "h264_aac_10s.flv");
+    let t1 = now_f();
+    std::thread::sleep(Duration::from_secs(4));
+    first.stop();
+    let t2 = now_f();
+    std::thread::sleep(Duration::from_secs(2));
+    let t3 = now_f();
+    let mut second = s.publish("rw", "h264_aac_10s.flv");
+    let t4 = now_f();
+    assert_eq!(s.publishes("rw"), 2, "second publish");
+    std::thread::sleep(Duration::from_secs(4));
+    second.stop();
+    let t5 = now_f();
+    let closed = "parked recording closed: no publisher returned";
+    wait_for(Duration::from_secs(20), "parked outputs closed", || {
+        s.log().contains(closed).then_some(())
+    });
+    assert!(now_f() - t5 >= 5.5, "closed before the window ended");
+    let files = wait_files(&s, &id, 5);
+    let mut formats: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f["FileFormat"].as_str())
+        .collect();
+    formats.sort_unstable();
+    assert_eq!(formats, ["aac", "flv", "hls", "mp3", "mp4"], "{files:?}");
+    let interruption = t3 - t2;
+    for f in &files {
+        let format = f["FileFormat"].as_str().expect("format");
+        let path = s.download_file(f);
+        // Both sessions, each from its publish to its stop; DTS strictly
+        // increasing (assert_valid), no step at the join as long as the
+        // interruption: the second session is re-based onto the first.
+        let probe = assert_valid(
+            &path,
+            format,
+            (t2 - t1) + (t5 - t4) - 2.0,
+            (t2 - t0) + (t5 - t3) + 3.0,
+        );
+        let gap = max_dts_gap(&probe);
+        eprintln!("{format}: max DTS gap {gap:.3} s across a {interruption:.1} s interruption");
+        assert!(
+            gap < 0.5 && gap < interruption,
+            "{format}: DTS gap {gap} s at the join"
+        );
+        if format == "hls" {
+            let text = std::fs::read_to_string(&path).expect("playlist");
+            assert_eq!(text.matches("#EXT-X-DISCONTINUITY").count(), 1, "{text}");
+        }
+    }
+    // Back after the window: new files.
+    let mut third = s.publish("rw", "h264_aac_10s.flv");
+    std::thread::sleep(Duration::from_secs(3));
+    third.stop();
+    s.sdk("StopRecordTask", json!({"TaskId": id})).ok();
+    let files = wait_files(&s, &id, 10);
+    assert_eq!(files.len(), 10, "{files:?}");
 }
 
 #[test]

@@ -291,3 +291,54 @@ proptest! {
         }
     }
 }
+
+/// A reconnect: the second session's frames through a splice, wherever its
+/// timeline starts. Returns the outputs of both sessions.
+fn spliced(second_start: i64) -> (Vec<(Track, i64, Option<i64>)>, usize) {
+    let mut r = TimestampRepair::new(10_000);
+    let mut out = run(&mut r, &av(0, 5_000));
+    let first = out.len();
+    r.splice();
+    // The new session starts with a video keyframe (the recorder waits for one).
+    let second: Vec<(Track, i64)> = av(second_start, 3_000);
+    out.extend(run(&mut r, &second));
+    (out, first)
+}
+
+#[test]
+fn a_splice_continues_the_file_whatever_the_new_timeline() {
+    // New session from 0 (ffmpeg), overlapping the old one's end (a
+    // publisher keeping its clock), a little after it, far after it.
+    for start in [0, 4_900, 4_960, 5_040, 9_000, 600_000] {
+        let (out, first) = spliced(start);
+        assert_strictly_increasing(&out);
+        assert!(
+            out.iter().all(|o| o.2.is_some()),
+            "start {start}: a frame dropped"
+        );
+        let before = out[..first].iter().filter_map(|o| o.2).max().unwrap();
+        let after = out[first..].iter().filter_map(|o| o.2).min().unwrap();
+        // No overlap, no gap beyond one frame interval.
+        assert!(
+            after > before && after - before <= 33,
+            "start {start}: {before} → {after}"
+        );
+        // Both tracks of the new session keep one offset: A/V in sync.
+        let shift: Vec<i64> = out[first..].iter().map(|o| o.2.unwrap() - o.1).collect();
+        assert!(
+            shift.iter().all(|&s| s == shift[0]),
+            "start {start}: {shift:?}"
+        );
+    }
+}
+
+proptest! {
+    #[test]
+    fn splices_never_overlap_or_gap(start in -1_000_000i64..1_000_000) {
+        let (out, first) = spliced(start);
+        assert_strictly_increasing(&out);
+        let before = out[..first].iter().filter_map(|o| o.2).max().unwrap();
+        let after = out[first..].iter().filter_map(|o| o.2).min().unwrap();
+        prop_assert!(after > before && after - before <= 33, "{} → {}", before, after);
+    }
+}

@@ -386,3 +386,104 @@ fn odd_inputs() {
         "a PTS before the timeline start is clamped"
     );
 }
+
+/// Per PID, whether every payload-carrying packet's continuity counter is
+/// the previous one plus 1 (mod 16) — what a player checks across the
+/// segments of a playlist read back to back.
+fn counters_continue(ts: &[u8]) -> Result<(), String> {
+    let mut last: std::collections::HashMap<u16, u8> = std::collections::HashMap::new();
+    for (i, p) in ts.chunks(188).enumerate() {
+        let pid = (u16::from(p[1] & 0x1f) << 8) | u16::from(p[2]);
+        if p[3] & 0x10 == 0 {
+            continue;
+        }
+        let cc = p[3] & 0x0f;
+        if let Some(prev) = last.insert(pid, cc)
+            && cc != (prev + 1) & 0x0f
+        {
+            return Err(format!(
+                "packet {i}, PID {pid:#x}: counter {cc} after {prev}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn segments_carry_the_continuity_counters_on() {
+    let tracks = h264_tracks();
+    let idr = [0, 0, 0, 2, 0x65, 0x88];
+    let mut m = TsMuxer::new(true, true);
+    let mut joined = Vec::new();
+    let mut segments = 0;
+    for seg in 0..3i64 {
+        let mut out = Vec::new();
+        m.start(&tracks, &mut out).unwrap();
+        for i in 0..7 {
+            let t = seg * 1000 + i * 40;
+            m.push(&frame(Track::Video, t, 0, i == 0, &idr), &tracks, &mut out)
+                .unwrap();
+            m.push(
+                &frame(Track::Audio, t, 0, true, &[1; 300]),
+                &tracks,
+                &mut out,
+            )
+            .unwrap();
+        }
+        m.finish(&mut out).unwrap();
+        // Each segment stands alone: it opens with PAT and PMT.
+        let d = demux::demux(&out);
+        assert_eq!(d.packets[..2], [0, PMT_PID]);
+        assert_eq!(d.pmts[0].0, 0, "the PMT version stays");
+        joined.extend_from_slice(&out);
+        segments += 1;
+        assert!(m.next_segment().is_some(), "a TS muxer continues");
+        m = m.continuing();
+    }
+    assert_eq!(segments, 3);
+    counters_continue(&joined).unwrap();
+    // The strict reader agrees (it asserts continuity per PID).
+    let d = demux::demux(&joined);
+    assert_eq!(d.pes.iter().filter(|p| p.pid == VIDEO_PID).count(), 3 * 7);
+    // A fresh muxer per segment (the old behaviour) breaks the counters.
+    let (a, _) = mux_all(
+        &[(frame(Track::Video, 0, 0, true, &idr), tracks.clone())],
+        true,
+        true,
+    );
+    let mut twice = a.clone();
+    twice.extend_from_slice(&a);
+    assert!(counters_continue(&twice).is_err());
+}
+
+#[test]
+fn a_continued_segment_with_another_codec_gets_the_next_pmt_version() {
+    let mut tracks = h264_tracks();
+    let mut m = TsMuxer::new(true, true);
+    let mut out = Vec::new();
+    m.start(&tracks, &mut out).unwrap();
+    m.finish(&mut out).unwrap();
+    let mut next = m.continuing();
+    tracks.audio = Some(Arc::new(AudioConfig {
+        codec: AudioCodec::Mp3,
+        sample_rate: 22050,
+        channels: 1,
+        asc: Bytes::new(),
+        flv_header: 0x2a,
+    }));
+    let mut out2 = Vec::new();
+    next.start(&tracks, &mut out2).unwrap();
+    let d = demux::demux(&out2);
+    assert_eq!(
+        d.pmts[0],
+        (1, VIDEO_PID, vec![(0x1b, VIDEO_PID), (0x04, AUDIO_PID)])
+    );
+    // Same codecs: same version.
+    let mut same = next.continuing();
+    let mut out3 = Vec::new();
+    same.start(&tracks, &mut out3).unwrap();
+    assert_eq!(demux::demux(&out3).pmts[0].0, 1);
+    out.extend_from_slice(&out2);
+    out.extend_from_slice(&out3);
+    counters_continue(&out).unwrap();
+}

@@ -272,6 +272,16 @@ pub(super) fn apply(
         }
         b.hls_special_param = Some(h);
     }
+    if let Some(v) = p.reconnect_window {
+        b.reconnect_window = u64::try_from(v)
+            .ok()
+            .filter(|&s| s <= MAX_FLOW_CONTINUE_S)
+            .ok_or_else(|| {
+                invalid_value(format!(
+                    "ReconnectWindow must be between 0 and {MAX_FLOW_CONTINUE_S} seconds, got {v}"
+                ))
+            })?;
+    }
     if let Some(v) = p.remove_watermark {
         b.remove_watermark = v;
     }
@@ -477,6 +487,22 @@ mod tests {
             json!({"HlsSpecialParam": {"FlowContinueDuration": -1}}),
             ErrorCode::InvalidParameter,
             "HlsSpecialParam.FlowContinueDuration",
+        );
+        refused(
+            json!({"ReconnectWindow": 1801}),
+            ErrorCode::InvalidParameterValue,
+            "ReconnectWindow",
+        );
+        refused(
+            json!({"ReconnectWindow": -1}),
+            ErrorCode::InvalidParameterValue,
+            "ReconnectWindow",
+        );
+        assert_eq!(
+            create(json!({"ReconnectWindow": 1800}))
+                .unwrap()
+                .reconnect_window,
+            1800
         );
         refused(
             json!({"IsDelayLive": 2}),

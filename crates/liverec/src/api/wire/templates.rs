@@ -24,6 +24,7 @@ request! {
         cos_store: Option<i64> = int("CosStore"),
         remove_watermark: Option<bool> = boolean("RemoveWatermark"),
         flv_special_param: Option<Params> = object("FlvSpecialParam"),
+        reconnect_window: Option<i64> = int("ReconnectWindow"),
     }
 }
 
@@ -50,6 +51,7 @@ request! {
         mp3_param: Option<Params> = object("Mp3Param"),
         remove_watermark: Option<bool> = boolean("RemoveWatermark"),
         flv_special_param: Option<Params> = object("FlvSpecialParam"),
+        reconnect_window: Option<i64> = int("ReconnectWindow"),
     }
 }
 
@@ -74,6 +76,9 @@ pub(in crate::api) struct TemplateFields {
     pub(in crate::api) remove_watermark: Option<bool>,
     /// FlvSpecialParam.
     pub(in crate::api) flv_special_param: Option<Params>,
+    /// ReconnectWindow (liverec's own: the reconnect window of the formats
+    /// other than HLS, seconds).
+    pub(in crate::api) reconnect_window: Option<i64>,
 }
 
 impl TemplateFields {
@@ -106,6 +111,7 @@ impl From<CreateLiveRecordTemplateRequest> for TemplateFields {
             cos_store: r.cos_store,
             remove_watermark: r.remove_watermark,
             flv_special_param: r.flv_special_param,
+            reconnect_window: r.reconnect_window,
         }
     }
 }
@@ -126,6 +132,7 @@ impl From<ModifyLiveRecordTemplateRequest> for TemplateFields {
             cos_store: None,
             remove_watermark: r.remove_watermark,
             flv_special_param: r.flv_special_param,
+            reconnect_window: r.reconnect_window,
         }
     }
 }

@@ -27,7 +27,10 @@ async fn record(interval_s: i64, gop_ms: i64, total_ms: i64) -> Vec<(i64, i64)> 
     let stream = publisher.stream().clone();
     let plan = flv_plan(interval_s, T0 + total_ms);
     let mut out = Output::new(&plan.outputs[0], &plan, true, true).unwrap();
-    assert!(out.carries_video() && !out.can_continue());
+    assert!(
+        out.carries_video() && !out.park(&ctx, T0),
+        "nothing open to keep"
+    );
     for p in av_packets(0, total_ms, gop_ms) {
         out.write(&ctx, &plan, &stream, &p).await;
     }

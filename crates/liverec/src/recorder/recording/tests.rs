@@ -89,10 +89,8 @@ async fn a_stop_drains_what_arrived_before_it() {
 async fn the_publisher_leaving_ends_the_recording_with_what_it_sent() {
     let (ctx, _dir, hub) = at(T0).await;
     let p = live_stream(&hub);
-    let mut plan = flv_plan(2, T0 + 60_000);
-    // A reconnect window keeps only HLS open; FLV files are closed.
-    plan.hls_continue_ms = 30_000;
-    let (rec, _stop) = recording(&ctx, plan, &p);
+    // No reconnect window (the default): every file is closed.
+    let (rec, _stop) = recording(&ctx, flv_plan(2, T0 + 60_000), &p);
     let (ended, parked) = run_live(rec, p, 5_000).await;
     assert_eq!(ended, Ended::Unpublished);
     assert!(parked.is_empty());
@@ -162,4 +160,85 @@ async fn a_recorder_that_falls_behind_resumes_at_a_keyframe() {
         (100_000 - start - 50..=100_000 - start + 25).contains(&duration),
         "{files:?}"
     );
+}
+
+/// An FLV plan with a reconnect window; two publish sessions of 5 s each,
+/// the second starting its timestamps at 0 again (as ffmpeg does), back
+/// `gap_ms` after the first left. Returns the finished files' video tag
+/// timestamps, one list per file.
+async fn reconnect(window_ms: i64, gap_ms: i64) -> Vec<Vec<u32>> {
+    let clock = Arc::new(ManualClock::new(T0));
+    let (ctx, _dir) = ctx(clock.clone()).await;
+    let hub = Hub::new(60_000);
+    let mut plan = flv_plan(0, T0 + 600_000);
+    plan.outputs[0].continue_ms = window_ms;
+    let p = live_stream(&hub);
+    let (rec, _stop) = recording(&ctx, plan.clone(), &p);
+    let (ended, parked) = run_live(rec, p, 5_000).await;
+    assert_eq!(ended, Ended::Unpublished);
+    assert_eq!(
+        parked.len(),
+        usize::from(window_ms > 0),
+        "kept open for the publisher"
+    );
+    clock.advance(gap_ms);
+    let p = live_stream(&hub);
+    let (mut rec, _stop) = recording(&ctx, plan, &p);
+    rec.resume = parked;
+    let (ended, parked) = run_live(rec, p, 5_000).await;
+    assert_eq!(ended, Ended::Unpublished);
+    for mut o in parked {
+        o.close(&ctx).await;
+    }
+    let all = crate::store::FileFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    let (_, mut rows) = ctx.store.list_files("a", &all).await.unwrap();
+    rows.sort_by_key(|r| r.start_ms);
+    rows.iter()
+        .map(|r| {
+            assert_eq!(r.status, crate::store::FileStatus::Finished);
+            let data = std::fs::read(ctx.storage.path_of(&r.storage_key).unwrap()).unwrap();
+            let tags = media::flv::scan(&data).tags;
+            tags.iter()
+                .filter(|t| t.tag_type == 9)
+                .map(|t| t.timestamp)
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_publisher_back_within_the_window_continues_the_same_file() {
+    let files = reconnect(10_000, 5_000).await;
+    assert_eq!(files.len(), 1, "one merged file");
+    let v = &files[0];
+    // The sequence header and 2 × 125 frames of 40 ms.
+    assert_eq!(v.len(), 1 + 250, "no frame lost or repeated");
+    let frames = &v[1..];
+    assert!(
+        frames.windows(2).all(|w| w[1] > w[0]),
+        "DTS strictly increasing: {frames:?}"
+    );
+    // At the join, video continues one frame interval after the last
+    // frame of either track (audio may end up to 23 ms after video).
+    let gap = frames.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(gap <= 40 + 23, "the join leaves no gap: {gap} ms");
+    assert!(
+        (9_900..=10_030).contains(frames.last().unwrap()),
+        "{:?}",
+        frames.last()
+    );
+}
+
+#[tokio::test]
+async fn a_publisher_back_after_the_window_gets_a_new_file() {
+    let files = reconnect(10_000, 15_000).await;
+    assert_eq!(files.len(), 2, "two files");
+    for v in &files {
+        assert_eq!(v.len(), 1 + 125);
+    }
+    // Without a window at all, too.
+    assert_eq!(reconnect(0, 1_000).await.len(), 2);
 }

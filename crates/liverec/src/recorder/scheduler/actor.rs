@@ -238,7 +238,6 @@ impl Actor {
         let resume = resume.unwrap_or_default();
         let stop = CancellationToken::new();
         let finished = self.finished_tx.clone();
-        let continue_ms = plan.hls_continue_ms;
         let rec = Recording {
             ctx: self.ctx.clone(),
             plan,
@@ -252,9 +251,13 @@ impl Actor {
         let handle = tokio::spawn(async move {
             let (ended, outputs) = rec.run().await;
             // A publisher that left may come back within the reconnect
-            // window: keep what can continue (HLS) open until then.
-            let parked = (ended == Ended::Unpublished && continue_ms > 0 && !outputs.is_empty())
-                .then(|| (outputs, ctx.clock.now_ms() + continue_ms));
+            // window: what the recording kept open waits for it until the
+            // longest window of its outputs passes.
+            let window = outputs.iter().map(|o| o.window_ms(&ctx)).max();
+            let parked = match window {
+                Some(w) if ended == Ended::Unpublished => Some((outputs, ctx.clock.now_ms() + w)),
+                _ => None,
+            };
             let _ = finished.send(Finished {
                 key: k,
                 stream: stream.key.clone(),

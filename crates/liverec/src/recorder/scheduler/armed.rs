@@ -168,7 +168,6 @@ mod tests {
             end_ms,
             record_type: RecordType::Video,
             outputs: default_outputs(),
-            hls_continue_ms: 0,
             created_ms: 0,
         }
     }

@@ -64,7 +64,6 @@ fn plan(key: PlanKey, family: Family, stream: &str, start_ms: i64, end_ms: i64) 
         end_ms,
         record_type: RecordType::Video,
         outputs: default_outputs(),
-        hls_continue_ms: 0,
         created_ms: start_ms,
     }
 }
