@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every test dependency and runs all of liverec's tests:
 #   - Debian packages: ffmpeg (ffmpeg + ffprobe), mediainfo, python3 + venv, a C compiler,
-#     PostgreSQL (server + psql) for the tests of the shared store, openssl (test certificates)
+#     PostgreSQL (server + psql) for the tests of the shared store, openssl (test certificates),
+#     chromium and npm (hls.js, for the browser player test)
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
 #   - cargo fmt --check, cargo clippy -D warnings,
@@ -27,6 +28,8 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   SUDO=()
@@ -44,6 +47,16 @@ if ! "$VENV/bin/python" -c 'import tencentcloud.live.v20180801.live_client, tenc
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PIP_PKGS[@]}"
 fi
 export LIVEREC_TEST_PYTHON="$VENV/bin/python"
+export LIVEREC_TEST_CHROMIUM="$(command -v chromium)"
+
+# hls.js, the browser player the players test runs in headless Chromium.
+HLSJS_VERSION=1.7.4
+HLSJS="$PWD/.test-deps/node_modules/hls.js/dist/hls.min.js"
+if ! grep -qs "\"version\": \"$HLSJS_VERSION\"" "$PWD/.test-deps/node_modules/hls.js/package.json"; then
+  log "installing hls.js $HLSJS_VERSION into .test-deps"
+  npm install --silent --no-audit --no-fund --prefix "$PWD/.test-deps" "hls.js@$HLSJS_VERSION" >/dev/null
+fi
+export LIVEREC_TEST_HLSJS="$HLSJS"
 export LIVEREC_TEST_TCCLI="$VENV/bin/tccli"
 
 log "starting a test PostgreSQL server"

@@ -13,6 +13,7 @@ mod domains;
 mod files;
 mod formats;
 mod hostile;
+mod players;
 mod recording;
 mod service;
 mod streams;
