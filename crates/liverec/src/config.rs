@@ -100,6 +100,31 @@ pub struct Config {
     /// RTMPS listen address (RTMP over TLS with `tls_cert`/`tls_key`).
     /// Default none (no RTMPS listener); port 0 picks a free port.
     pub rtmps_listen: Option<String>,
+    /// Callback URL for streams without a callback rule: every event type
+    /// (1, 0, 100, 332, 341) goes there. Default none (no default receiver).
+    pub callback_url: Option<String>,
+    /// CallbackKey of `callback_url` (`sign = md5(key + t)`). Default none
+    /// (an empty key).
+    pub callback_key: Option<String>,
+    /// File holding `callback_key` (must not be readable by others). Default none.
+    pub callback_key_file: Option<PathBuf>,
+    /// Seconds a callback is retried until a receiver answers 200; then it
+    /// is `failed`. Default 86400.
+    pub callback_retry_seconds: u64,
+    /// `backoff` (exponential back-off with jitter for
+    /// `callback_retry_seconds`) or `tencent` (3 attempts, 60 s apart).
+    /// Default `backoff`.
+    pub callback_retry_policy: String,
+    /// First retry delay of `backoff`, ms; it doubles with each failure.
+    /// Default 1000.
+    pub callback_retry_first_ms: u64,
+    /// Longest delay between two attempts of `backoff`, seconds. Default 600.
+    pub callback_retry_max_delay_seconds: u64,
+    /// Seconds one attempt waits for the receiver's answer. Default 20
+    /// (Tencent's).
+    pub callback_timeout_seconds: u64,
+    /// Deliveries at once to one receiver host. Default 4.
+    pub callback_max_per_host: usize,
 }
 
 impl Default for Config {
@@ -140,6 +165,15 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             rtmps_listen: None,
+            callback_url: None,
+            callback_key: None,
+            callback_key_file: None,
+            callback_retry_seconds: 86_400,
+            callback_retry_policy: "backoff".into(),
+            callback_retry_first_ms: 1000,
+            callback_retry_max_delay_seconds: 600,
+            callback_timeout_seconds: 20,
+            callback_max_per_host: 4,
         }
     }
 }
@@ -183,12 +217,15 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
-    /// The configuration as TOML, secrets masked: `secret_key` and the
+    /// The configuration as TOML, secrets masked: `secret_key`, `callback_key` and the
     /// password of `database_url` (`liverec serve --print-config`).
     pub fn masked_toml(&self) -> Result<String, ConfigError> {
         let mut c = self.clone();
         if c.secret_key.is_some() {
             c.secret_key = Some(MASK.into());
+        }
+        if c.callback_key.is_some() {
+            c.callback_key = Some(MASK.into());
         }
         c.database_url = c.database_url.as_deref().map(mask_url_password);
         toml::to_string(&c).map_err(|e| ConfigError::Invalid(e.to_string()))

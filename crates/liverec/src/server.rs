@@ -1,8 +1,9 @@
 //! `liverec serve`: opens the store and storage, recovers files left open by
 //! a crash, loads the TLS certificate (if configured), binds the listeners
-//! (API, RTMP, RTMPS), runs ingest, scheduler, API and retention, reloads
-//! the certificate on SIGHUP, and on SIGINT/SIGTERM stops them in order so
-//! every open recording is finalized before exit.
+//! (API, RTMP, RTMPS), runs ingest, scheduler, API, retention and the
+//! callback worker, reloads the certificate on SIGHUP, and on SIGINT/SIGTERM
+//! stops them in order so every open recording is finalized (its callbacks
+//! in the outbox) before exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState, Guard};
+use crate::callbacks::{self, Callbacks};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::credentials;
@@ -69,6 +71,18 @@ pub async fn serve(
     credentials::bootstrap(&store, &settings, clock.now_ms()).await?;
     let storage = Storage::open(&settings.storage_root)
         .with_context(|| format!("opening storage {}", settings.storage_root.display()))?;
+    // Bound before recovery: the callbacks of recovered files carry
+    // `video_url`, whose base may come from the bound port. Nothing is
+    // served until the listeners all run.
+    let api_listener = TcpListener::bind(settings.api_listen)
+        .await
+        .with_context(|| format!("binding API listener {}", settings.api_listen))?;
+    let public = public_base(&settings, api_listener.local_addr()?);
+    let callbacks = Callbacks::new(
+        &settings.callbacks,
+        &public,
+        &settings.rtmp_listen.ip().to_string(),
+    );
 
     let rctx = Arc::new(RecorderCtx {
         store: store.clone(),
@@ -78,6 +92,7 @@ pub async fn serve(
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: settings.hls_target_ms,
         min_free_bytes: settings.min_free_bytes,
+        callbacks: callbacks.clone(),
     });
     let recovered = recorder::recover_open_files(&rctx).await?;
     if recovered > 0 {
@@ -89,8 +104,12 @@ pub async fn serve(
     // Publish sessions left open by a process that died end now. (With
     // several nodes on one database this needs per-node leases; see
     // docs/architecture.md.)
+    let now = clock.now_ms();
     let closed = store
-        .end_open_sessions(clock.now_ms(), StopReason::Crash.as_str())
+        .end_open_sessions(now, StopReason::Crash.as_str(), |row| {
+            let end = row.end_ms.unwrap_or(now);
+            vec![callbacks.stream_end(&row.session, end, &row.stop_reason, &row.resolution, now)]
+        })
         .await?;
     if closed > 0 {
         tracing::warn!(
@@ -103,9 +122,6 @@ pub async fn serve(
     tracing::info!(armed = armed.len(), "tasks and rules armed");
     let scheduler = Scheduler::start(rctx.clone(), hub.clone(), armed);
 
-    let api_listener = TcpListener::bind(settings.api_listen)
-        .await
-        .with_context(|| format!("binding API listener {}", settings.api_listen))?;
     let rtmp_listener = TcpListener::bind(settings.rtmp_listen)
         .await
         .with_context(|| format!("binding RTMP listener {}", settings.rtmp_listen))?;
@@ -138,7 +154,7 @@ pub async fn serve(
         scheduler: scheduler.clone(),
         clock: clock.clone(),
         settings: settings.clone(),
-        public_base: public_base(&settings, bound.api),
+        public_base: public,
         guard: Guard::new(&settings.rates),
         create_locks: api::CreateLocks::default(),
         ready: Default::default(),
@@ -152,6 +168,7 @@ pub async fn serve(
         limits: settings.rtmp.clone(),
         store: store.clone(),
         strict_domains: settings.strict_domains,
+        callbacks: callbacks.clone(),
     };
     let ingest_task = tokio::spawn(ingest::run(
         rtmp_listener,
@@ -172,6 +189,13 @@ pub async fn serve(
         std::time::Duration::from_secs(2),
     ));
     let retention_task = tokio::spawn(recorder::run_retention(rctx.clone(), shutdown.clone()));
+    let callback_task = tokio::spawn(callbacks::run(
+        store.clone(),
+        clock.clone(),
+        settings.callbacks.clone(),
+        callbacks.clone(),
+        shutdown.clone(),
+    ));
     state.ready.store(true, Ordering::SeqCst);
 
     wait_for_signal().await;
@@ -184,6 +208,7 @@ pub async fn serve(
     let _ = ingest_task.await;
     let _ = reload_task.await;
     let _ = retention_task.await;
+    let _ = callback_task.await;
     let _ = http_task.await;
     store.close().await;
     tracing::info!("stopped");

@@ -22,6 +22,7 @@ pub(crate) async fn ctx(clock: Arc<dyn Clock>) -> (Arc<RecorderCtx>, tempfile::T
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: 6000,
         min_free_bytes: 0,
+        callbacks: crate::callbacks::Callbacks::without_default(),
     };
     (Arc::new(ctx), dir)
 }
@@ -39,6 +40,7 @@ pub(crate) async fn paused_ctx() -> (Arc<RecorderCtx>, tempfile::TempDir) {
         retention_wake: tokio::sync::Notify::new(),
         hls_target_ms: real.hls_target_ms,
         min_free_bytes: real.min_free_bytes,
+        callbacks: real.callbacks.clone(),
     });
     (ctx, dir)
 }

@@ -194,6 +194,20 @@ impl Store {
         domain: &str,
         app: &str,
     ) -> Result<Option<CallbackTarget>> {
+        let mut conn = self.pool().acquire().await?;
+        target_on(&mut conn, account_id, domain, app).await
+    }
+}
+
+/// [`Store::callback_target`] on `conn` (the outbox resolves it inside
+/// the transaction that writes the event).
+pub(super) async fn target_on(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    domain: &str,
+    app: &str,
+) -> Result<Option<CallbackTarget>> {
+    {
         let domain = normalize_domain(domain);
         let row = sqlx::query(
             "SELECT t.id, t.stream_begin_url, t.stream_end_url, t.record_url, \
@@ -207,7 +221,7 @@ impl Store {
         .bind(account_id)
         .bind(domain)
         .bind(app)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(r) = row else {
             return Ok(None);
