@@ -8,7 +8,8 @@
 //! delay another recording; the status event 332 announces a recording's
 //! start; after kill -9 the recovered file's event 100
 //! and the cut-off session's event 0 arrive; DescribeCallbackDeliveries
-//! (through the SDK's CommonClient) shows the attempts; /metrics counts.
+//! (through the SDK's CommonClient) shows the attempts; /metrics counts; a
+//! callback rule's template (its URLs, its key) wins over the default.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -212,8 +213,14 @@ fn server_for(r: &Receiver, extra: &[(&str, &str)]) -> Server {
     Server::start_with(&env)
 }
 
-/// Signature, expiry, event id and content type of a delivered request.
+/// Signature (default key), expiry, event id and content type of a
+/// delivered request.
 fn assert_signed(g: &Got) {
+    assert_signed_with(g, KEY);
+}
+
+/// [`assert_signed`] with the callback key `key`.
+fn assert_signed_with(g: &Got, key: &str) {
     let t = g.body["t"].as_i64().expect("t");
     let now = now_s();
     assert!(
@@ -222,7 +229,7 @@ fn assert_signed(g: &Got) {
     );
     assert_eq!(
         g.body["sign"].as_str(),
-        Some(tcapi::callback_sign(KEY, t).as_str()),
+        Some(tcapi::callback_sign(key, t).as_str()),
         "sign = md5(key + t)"
     );
     let id = g.body["event_id"].as_str().expect("event_id");
@@ -486,4 +493,56 @@ fn after_kill_9_the_recovered_file_and_the_cut_off_session_are_announced() {
     for t in [1, 100, 0] {
         assert_eq!(r.events("cbcrash", t).len(), 1, "event {t} once");
     }
+}
+
+#[test]
+fn a_callback_rule_sends_its_templates_events_with_its_key() {
+    let default = Receiver::start(Behaviour::default());
+    let templ = Receiver::start(Behaviour::default());
+    let s = server_for(&default, &[]);
+    let base = format!("http://{}", templ.addr);
+    let id = s
+        .sdk(
+            "CreateLiveCallbackTemplate",
+            json!({
+                "TemplateName": "cb-rule",
+                "StreamBeginNotifyUrl": format!("{base}/begin"),
+                "RecordNotifyUrl": format!("{base}/record"),
+                "RecordExceptionNotifyUrl": format!("{base}/exception"),
+                "RecordExceptionLevels": ["error"],
+                "CallbackKey": "template-key",
+            }),
+        )
+        .ok()["TemplateId"]
+        .as_i64()
+        .expect("TemplateId");
+    s.sdk(
+        "CreateLiveCallbackRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "TemplateId": id}),
+    )
+    .ok();
+    let mut p = s.publish("cbrule", "h264_aac_10s.flv");
+    let begin = templ.wait_event("cbrule", 1, Duration::from_secs(10), |_| true);
+    assert_signed_with(&begin, "template-key");
+    let (_, files) = s.record_for("cbrule", 2);
+    let rec = templ.wait_event("cbrule", 100, Duration::from_secs(10), |_| true);
+    assert_signed_with(&rec, "template-key");
+    assert_eq!(rec.body["record_file_id"], files[0]["FileId"]);
+    p.stop();
+    // The template has no StreamEndNotifyUrl: event 0 is not wanted, and
+    // nothing of this stream goes to the default receiver.
+    wait_for(Duration::from_secs(10), "publish end", || {
+        s.log().contains("publish ended").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(templ.events("cbrule", 0).is_empty());
+    assert!(
+        default
+            .got()
+            .iter()
+            .all(|g| g.body["stream_id"] != "cbrule"),
+        "the rule wins over the default"
+    );
+    let d = deliveries(&s, json!({"StreamName": "cbrule"}));
+    assert_eq!(d["TotalNum"], 2, "{d}");
 }

@@ -68,7 +68,9 @@ fn unknown_settings_are_named_and_the_merged_configuration_printed() {
         "{log}"
     );
     assert!(
-        log.contains("LIVEREC_RECONNECT_WINDOW_SECONDS is not supported by this liverec version yet"),
+        log.contains(
+            "LIVEREC_RECONNECT_WINDOW_SECONDS is not supported by this liverec version yet"
+        ),
         "{log}"
     );
     assert_eq!(
