@@ -9,14 +9,15 @@
 //!   worker. Nothing here waits on a receiver.
 //! - `worker` is the delivery task: it leases due outbox rows, signs each
 //!   attempt (`t` = now + 600, `sign = md5(key + t)`), POSTs the JSON with
-//!   the hyper-util client (no redirects, a per-request timeout, a cap per
-//!   receiver host) and records the outcome; `backoff` decides the next
-//!   attempt or the end.
+//!   the hyper-util client (`https` for TLS receivers; no redirects, a
+//!   per-request timeout, a cap per receiver host) and records the
+//!   outcome; `backoff` decides the next attempt or the end.
 //!
 //! Must not touch the hub, recordings or files: it reads rows and sends.
 
 mod backoff;
 mod event;
+mod https;
 mod worker;
 
 use std::sync::Arc;
@@ -44,6 +45,9 @@ pub struct DeliverySettings {
     pub timeout: Duration,
     /// Deliveries at once to one receiver host.
     pub max_per_host: usize,
+    /// PEM CA bundle trusted for `https://` receivers (None: the system
+    /// bundle, `/etc/ssl/certs/ca-certificates.crt`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for DeliverySettings {
@@ -57,6 +61,7 @@ impl Default for DeliverySettings {
             },
             timeout: Duration::from_secs(20),
             max_per_host: 4,
+            ca_file: None,
         }
     }
 }

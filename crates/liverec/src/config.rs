@@ -125,6 +125,9 @@ pub struct Config {
     pub callback_timeout_seconds: u64,
     /// Deliveries at once to one receiver host. Default 4.
     pub callback_max_per_host: usize,
+    /// PEM CA bundle trusted for `https://` callback receivers. Default
+    /// none: the system bundle `/etc/ssl/certs/ca-certificates.crt`.
+    pub callback_ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -174,6 +177,7 @@ impl Default for Config {
             callback_retry_max_delay_seconds: 600,
             callback_timeout_seconds: 20,
             callback_max_per_host: 4,
+            callback_ca_file: None,
         }
     }
 }

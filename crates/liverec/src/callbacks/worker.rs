@@ -5,8 +5,8 @@
 //! task per row, at most [`MAX_IN_FLIGHT`] at once and
 //! `max_per_host` per receiver host (a row whose host is busy is handed
 //! back, due a second later). A delivery signs the body, POSTs it with the
-//! hyper-util client (HTTP/1.1, redirects not followed, `timeout` for the
-//! whole answer) and records 200 as delivered, anything else as a failed
+//! hyper-util client (HTTP/1.1; `https://` over `https`; redirects not
+//! followed, `timeout` for the whole answer) and records 200 as delivered, anything else as a failed
 //! attempt scheduled by the [`RetryPolicy`](super::RetryPolicy) or given
 //! up (`failed`, kept and listed).
 //!
@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use super::backoff::unit_random;
 use super::event::{SIGN_VALIDITY_S, signed_body};
+use super::https::Https;
 use super::{Callbacks, DeliverySettings};
 use crate::clock::Clock;
 use crate::store::{Delivery, Store};
@@ -52,6 +53,7 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 /// What every delivery task shares.
 struct Shared {
     store: Store,
+    https: Https,
     clock: Arc<dyn Clock>,
     settings: DeliverySettings,
     client: HttpClient,
@@ -91,8 +93,16 @@ pub async fn run(
     // The lease outlives the longest attempt, so no other node takes a
     // row while it is being tried.
     let lease_ms = i64::try_from(settings.timeout.as_millis()).unwrap_or(i64::MAX / 4) + 30_000;
+    let https = Https::load(settings.ca_file.as_deref());
+    if let Some(why) = https.unavailable() {
+        tracing::info!(
+            reason = why,
+            "https callback receivers cannot be verified; only http:// is sent"
+        );
+    }
     let shared = Arc::new(Shared {
         store: store.clone(),
+        https,
         clock,
         settings,
         client,
@@ -250,11 +260,11 @@ async fn post(shared: &Shared, row: &Delivery, body: Vec<u8>) -> Result<(), Fail
         .url
         .parse()
         .map_err(|e| no_answer(format!("invalid URL: {e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(no_answer(
-            "only http:// receivers are supported by this version".into(),
-        ));
-    }
+    let tls = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => return Err(no_answer("the URL is neither http:// nor https://".into())),
+    };
     let req = hyper::Request::post(uri)
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(hyper::header::USER_AGENT, "liverec")
@@ -262,16 +272,26 @@ async fn post(shared: &Shared, row: &Delivery, body: Vec<u8>) -> Result<(), Fail
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| no_answer(format!("request: {e}")))?;
     let timeout = shared.settings.timeout;
-    match tokio::time::timeout(timeout, shared.client.request(req)).await {
+    let sent = async {
+        if tls {
+            shared.https.send(req).await
+        } else {
+            match shared.client.request(req).await {
+                Ok(resp) => Ok(resp.status()),
+                Err(e) => Err(error_chain(&e)),
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, sent).await {
         Err(_) => Err(no_answer(format!(
             "no answer within {} s",
             timeout.as_secs()
         ))),
-        Ok(Err(e)) => Err(no_answer(error_chain(&e))),
-        Ok(Ok(resp)) if resp.status() == hyper::StatusCode::OK => Ok(()),
-        Ok(Ok(resp)) => Err(Failure {
-            status: i64::from(resp.status().as_u16()),
-            reason: format!("HTTP {}", resp.status()),
+        Ok(Err(e)) => Err(no_answer(e)),
+        Ok(Ok(hyper::StatusCode::OK)) => Ok(()),
+        Ok(Ok(status)) => Err(Failure {
+            status: i64::from(status.as_u16()),
+            reason: format!("HTTP {status}"),
         }),
     }
 }

@@ -9,10 +9,11 @@
 //! start; after kill -9 the recovered file's event 100
 //! and the cut-off session's event 0 arrive; DescribeCallbackDeliveries
 //! (through the SDK's CommonClient) shows the attempts; /metrics counts; a
-//! callback rule's template (its URLs, its key) wins over the default.
+//! callback rule's template (its URLs, its key) wins over the default; an
+//! HTTPS receiver is reached when its CA is trusted (`callback_ca_file`).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,10 +58,16 @@ struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     stop: Arc<AtomicBool>,
+    tls: bool,
 }
 
 impl Receiver {
     fn start(behaviour: Behaviour) -> Receiver {
+        Receiver::start_with(behaviour, None)
+    }
+
+    /// With `tls`, the receiver speaks HTTPS with that certificate.
+    fn start_with(behaviour: Behaviour, tls: Option<Arc<rustls::ServerConfig>>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
         listener.set_nonblocking(true).expect("nonblocking");
         let r = Receiver {
@@ -68,6 +75,7 @@ impl Receiver {
             got: Arc::default(),
             behaviour: Arc::new(Mutex::new(behaviour)),
             stop: Arc::default(),
+            tls: tls.is_some(),
         };
         let (got, behaviour, stop) = (r.got.clone(), r.behaviour.clone(), r.stop.clone());
         std::thread::spawn(move || {
@@ -75,7 +83,21 @@ impl Receiver {
                 match listener.accept() {
                     Ok((sock, _)) => {
                         let (got, behaviour, stop) = (got.clone(), behaviour.clone(), stop.clone());
-                        std::thread::spawn(move || serve(sock, &got, &behaviour, &stop));
+                        let tls = tls.clone();
+                        std::thread::spawn(move || {
+                            let _ = sock.set_nonblocking(false);
+                            let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
+                            match tls {
+                                None => serve(sock, &got, &behaviour, &stop),
+                                Some(cfg) => {
+                                    let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                                        return;
+                                    };
+                                    let stream = rustls::StreamOwned::new(conn, sock);
+                                    serve(stream, &got, &behaviour, &stop);
+                                }
+                            }
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -85,7 +107,8 @@ impl Receiver {
     }
 
     fn url(&self) -> String {
-        format!("http://{}/cb", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/cb", self.addr)
     }
 
     fn got(&self) -> Vec<Got> {
@@ -126,13 +149,11 @@ impl Drop for Receiver {
 /// Reads one request (headers, Content-Length body) and answers it as the
 /// behaviour says; every read is bounded by a timeout.
 fn serve(
-    mut sock: TcpStream,
+    mut sock: impl Read + Write,
     got: &Mutex<Vec<Got>>,
     behaviour: &Mutex<Behaviour>,
     stop: &AtomicBool,
 ) {
-    let _ = sock.set_nonblocking(false);
-    let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -200,6 +221,7 @@ fn serve(
         "HTTP/1.1 {answered} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
+    let _ = sock.flush();
 }
 
 /// A server whose default callback receiver is `r`.
@@ -545,4 +567,44 @@ fn a_callback_rule_sends_its_templates_events_with_its_key() {
     );
     let d = deliveries(&s, json!({"StreamName": "cbrule"}));
     assert_eq!(d["TotalNum"], 2, "{d}");
+}
+
+#[test]
+fn https_receivers_are_verified_against_the_configured_ca() {
+    use rustls_pki_types::pem::PemObject;
+    let pki = crate::tls::Pki::new();
+    let (cert, key) = pki.server("receiver", "receiver");
+    let chain: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(&cert)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(&key).unwrap();
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let r = Receiver::start_with(Behaviour::default(), Some(Arc::new(cfg)));
+    let ca = pki.ca();
+    let s = server_for(&r, &[("LIVEREC_CALLBACK_CA_FILE", ca.to_str().unwrap())]);
+    let mut p = s.publish("cbtls", "h264_aac_10s.flv");
+    let begin = r.wait_event("cbtls", 1, Duration::from_secs(10), |_| true);
+    assert_signed(&begin);
+    p.stop();
+    r.wait_event("cbtls", 0, Duration::from_secs(10), |_| true);
+    // Not trusted without the test CA (the system bundle does not have it):
+    // a failed attempt naming the certificate, retried.
+    let untrusting = server_for(&r, &[]);
+    let _q = untrusting.publish("cbtls2", "h264_aac_10s.flv");
+    let d = wait_for(Duration::from_secs(10), "a refused TLS attempt", || {
+        let d = deliveries(&untrusting, json!({"StreamName": "cbtls2", "EventType": 1}));
+        (d["DeliveryList"][0]["Attempts"].as_i64().unwrap_or(0) >= 1).then_some(d)
+    });
+    let e = &d["DeliveryList"][0];
+    assert_eq!(e["Status"], "pending", "{e}");
+    assert!(e["LastError"].as_str().unwrap().contains("TLS"), "{e}");
+    assert!(r.events("cbtls2", 1).is_empty());
 }
