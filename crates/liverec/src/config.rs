@@ -405,6 +405,73 @@ mod tests {
     }
 
     #[test]
+    fn callback_settings_are_checked_and_the_key_masked() {
+        use crate::callbacks::RetryPolicy;
+        let d = Config::default().validate().unwrap().callbacks;
+        assert_eq!(d.default, None);
+        assert_eq!(d.retry_ms, 86_400_000);
+        assert_eq!(
+            d.policy,
+            RetryPolicy::Backoff {
+                first_ms: 1000,
+                max_ms: 600_000
+            }
+        );
+        assert_eq!((d.timeout.as_secs(), d.max_per_host), (20, 4));
+        let c = Config {
+            callback_url: Some("http://127.0.0.1:9000/cb".into()),
+            callback_key: Some("k3y".into()),
+            callback_retry_policy: "tencent".into(),
+            callback_retry_seconds: 60,
+            ..Config::default()
+        };
+        let d = c.validate().unwrap().callbacks;
+        assert_eq!(
+            d.default,
+            Some(("http://127.0.0.1:9000/cb".into(), "k3y".into()))
+        );
+        assert_eq!((d.policy, d.retry_ms), (RetryPolicy::Tencent, 60_000));
+        let t = c.masked_toml().unwrap();
+        assert!(
+            !t.contains("k3y") && t.contains("callback_key = \"********\""),
+            "{t}"
+        );
+        for (bad, what) in [
+            (
+                Config {
+                    callback_url: Some("ftp://h/x".into()),
+                    ..Config::default()
+                },
+                "callback_url",
+            ),
+            (
+                Config {
+                    callback_url: Some("not a url".into()),
+                    ..Config::default()
+                },
+                "callback_url",
+            ),
+            (
+                Config {
+                    callback_retry_policy: "forever".into(),
+                    ..Config::default()
+                },
+                "callback_retry_policy",
+            ),
+            (
+                Config {
+                    callback_timeout_seconds: 0,
+                    ..Config::default()
+                },
+                "callback_timeout_seconds",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(what), "{e}");
+        }
+    }
+
+    #[test]
     fn secret_file_must_be_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
