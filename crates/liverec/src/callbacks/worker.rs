@@ -60,6 +60,31 @@ struct Shared {
     callbacks: Callbacks,
 }
 
+impl Shared {
+    fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+        callbacks: Callbacks,
+    ) -> Shared {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(settings.timeout));
+        connector.set_nodelay(true);
+        let client: HttpClient = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(settings.max_per_host.max(1))
+            .build(connector);
+        Shared {
+            store,
+            https: Https::load(settings.ca_file.as_deref()),
+            clock,
+            settings,
+            client,
+            callbacks,
+        }
+    }
+}
+
 /// Why an attempt failed: the HTTP status (0 = no answer) and a reason.
 #[derive(Debug, PartialEq, Eq)]
 struct Failure {
@@ -83,31 +108,21 @@ pub async fn run(
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "releasing stale callback leases failed"),
     }
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(settings.timeout));
-    connector.set_nodelay(true);
-    let client: HttpClient = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(settings.max_per_host.max(1))
-        .build(connector);
     // The lease outlives the longest attempt, so no other node takes a
     // row while it is being tried.
     let lease_ms = i64::try_from(settings.timeout.as_millis()).unwrap_or(i64::MAX / 4) + 30_000;
-    let https = Https::load(settings.ca_file.as_deref());
-    if let Some(why) = https.unavailable() {
+    let shared = Arc::new(Shared::new(
+        store.clone(),
+        clock,
+        settings,
+        callbacks.clone(),
+    ));
+    if let Some(why) = shared.https.unavailable() {
         tracing::info!(
             reason = why,
             "https callback receivers cannot be verified; only http:// is sent"
         );
     }
-    let shared = Arc::new(Shared {
-        store: store.clone(),
-        https,
-        clock,
-        settings,
-        client,
-        callbacks: callbacks.clone(),
-    });
     let global = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let hosts: Mutex<HashMap<String, Arc<Semaphore>>> = Mutex::new(HashMap::new());
     let mut tasks = JoinSet::new();
@@ -307,3 +322,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests;
