@@ -52,6 +52,20 @@ fn public_base(settings: &Settings, api: SocketAddr) -> String {
     }
 }
 
+/// The `node` of publish callbacks (Tencent: the access point's IP): the
+/// RTMP listen address, or when that is a wildcard the host of the public
+/// base URL.
+fn node_address(settings: &Settings, public_base: &str) -> String {
+    let ip = settings.rtmp_listen.ip();
+    if !ip.is_unspecified() {
+        return ip.to_string();
+    }
+    url::Url::parse(public_base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| ip.to_string())
+}
+
 /// Runs the service until a shutdown signal; returns after a clean stop.
 pub async fn serve(
     settings: Settings,
@@ -81,7 +95,7 @@ pub async fn serve(
     let callbacks = Callbacks::new(
         &settings.callbacks,
         &public,
-        &settings.rtmp_listen.ip().to_string(),
+        &node_address(&settings, &public),
     );
 
     let rctx = Arc::new(RecorderCtx {

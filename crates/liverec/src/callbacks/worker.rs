@@ -8,7 +8,7 @@
 //! hyper-util client (HTTP/1.1; `https://` over `https`; redirects not
 //! followed, `timeout` for the whole answer) and records 200 as delivered, anything else as a failed
 //! attempt scheduled by the [`RetryPolicy`](super::RetryPolicy) or given
-//! up (`failed`, kept and listed).
+//! up (`failed`, kept and listed). Delivered rows are deleted after 7 days.
 //!
 //! Metrics: `liverec_callback_outbox_depth`,
 //! `liverec_callback_oldest_pending_age_seconds`,
@@ -45,6 +45,11 @@ const BUSY_HOST_DELAY_MS: i64 = 1000;
 /// Receiver hosts remembered with their slot count before idle ones are
 /// forgotten.
 const MAX_HOSTS: usize = 1024;
+/// Delivered events are listed this long, then deleted, ms (failed ones
+/// stay).
+const DELIVERED_KEPT_MS: i64 = 7 * 86_400_000;
+/// How often delivered events past [`DELIVERED_KEPT_MS`] are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// The header that repeats the body's `event_id`.
 pub const EVENT_ID_HEADER: &str = "x-liverec-event-id";
 
@@ -126,9 +131,19 @@ pub async fn run(
     let global = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let hosts: Mutex<HashMap<String, Arc<Semaphore>>> = Mutex::new(HashMap::new());
     let mut tasks = JoinSet::new();
+    let mut purged: Option<tokio::time::Instant> = None;
     loop {
         while tasks.try_join_next().is_some() {}
         publish_stats(&store, shared.clock.now_ms()).await;
+        if purged.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            purged = Some(tokio::time::Instant::now());
+            let before = shared.clock.now_ms() - DELIVERED_KEPT_MS;
+            match store.purge_delivered(before).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "old delivered callbacks deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deleting old delivered callbacks failed"),
+            }
+        }
         let free = global.available_permits();
         if free > 0 {
             let now = shared.clock.now_ms();

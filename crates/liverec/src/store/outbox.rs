@@ -365,6 +365,17 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Deletes delivered rows finished before `before_ms` (failed ones
+    /// stay, for people to see); how many went.
+    pub async fn purge_delivered(&self, before_ms: i64) -> Result<u64> {
+        let r =
+            sqlx::query("DELETE FROM callback_outbox WHERE status = 'delivered' AND done_ms < $1")
+                .bind(before_ms)
+                .execute(self.pool())
+                .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Gives back the leases of `owner` (graceful stop).
     pub async fn release_leases_of(&self, owner: &str) -> Result<()> {
         sqlx::query(

@@ -271,6 +271,18 @@ async fn claims_lease_one_event_per_stream_in_order() {
             0,
             "per account"
         );
+        // Old delivered rows go; failed ones stay.
+        assert_eq!(
+            s.purge_delivered(5100).await.unwrap(),
+            1,
+            "s2-a, done at 1200"
+        );
+        assert_eq!(s.purge_delivered(99_999).await.unwrap(), 1, "s1-a");
+        assert_eq!(
+            s.list_deliveries("a", &all()).await.unwrap().0,
+            1,
+            "the failed one"
+        );
     }
 }
 
