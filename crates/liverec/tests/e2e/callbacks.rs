@@ -6,7 +6,7 @@
 //! file and ffprobe; a failing receiver gets the file event after retries,
 //! in order with the stream's later events; a hanging receiver does not
 //! delay another recording; the status event 332 announces a recording's
-//! start; after kill -9 the recovered file's event 100
+//! start, and 332 + 341 one refused for disk space; after kill -9 the recovered file's event 100
 //! and the cut-off session's event 0 arrive; DescribeCallbackDeliveries
 //! (through the SDK's CommonClient) shows the attempts; /metrics counts; a
 //! callback rule's template (its URLs, its key) wins over the default; an
@@ -607,4 +607,29 @@ fn https_receivers_are_verified_against_the_configured_ca() {
     assert_eq!(e["Status"], "pending", "{e}");
     assert!(e["LastError"].as_str().unwrap().contains("TLS"), "{e}");
     assert!(r.events("cbtls2", 1).is_empty());
+}
+
+#[test]
+fn a_refused_recording_is_announced_by_status_and_exception_events() {
+    let r = Receiver::start(Behaviour::default());
+    // A free-space floor no disk meets: the recording cannot start.
+    let s = server_for(&r, &[("LIVEREC_MIN_FREE_BYTES", "1000000000000000000")]);
+    let _p = s.publish("cbfull", "h264_aac_10s.flv");
+    let task = s.create(json!({"StreamName": "cbfull", "Highlight": 1}));
+    let status = r.wait_event("cbfull", 332, Duration::from_secs(10), |_| true);
+    assert_signed(&status);
+    assert_eq!(status.body["record_event"], "record_start_failed");
+    assert_eq!(status.body["task_id"], json!(task.to_string()));
+    let detail: Value = serde_json::from_str(
+        status.body["record_detail"]
+            .as_str()
+            .expect("record_detail"),
+    )
+    .unwrap();
+    assert_eq!(detail["file_format"], 1, "flv");
+    assert_eq!(detail["start_model"], 5, "an API task");
+    let exc = r.wait_event("cbfull", 341, Duration::from_secs(10), |_| true);
+    assert_eq!(exc.body["exception_level"], "error");
+    assert_eq!(exc.body["exception"]["type"], -101);
+    assert!(r.events("cbfull", 100).is_empty(), "no file, no file event");
 }
