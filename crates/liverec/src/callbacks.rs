@@ -112,18 +112,17 @@ impl Callbacks {
         &self.inner.wake
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// An event of `event_type` about the stream (account, domain, app,
+    /// stream) `of`, going to `route`, made at `now_ms`.
     fn event(
         &self,
-        account_id: &str,
-        domain: &str,
-        app: &str,
-        stream: &str,
+        of: [&str; 4],
         event_type: i64,
         route: Route,
         body: serde_json::Map<String, serde_json::Value>,
         now_ms: i64,
     ) -> NewEvent {
+        let [account_id, domain, app, stream] = of;
         NewEvent {
             event_id: uuid::Uuid::now_v7().simple().to_string(),
             account_id: account_id.to_string(),
@@ -143,10 +142,7 @@ impl Callbacks {
     pub fn stream_begin(&self, s: &NewSession, now_ms: i64) -> NewEvent {
         let body = event::stream_begin(s, &self.inner.node);
         self.event(
-            &s.account_id,
-            &s.domain,
-            &s.app,
-            &s.stream,
+            [&s.account_id, &s.domain, &s.app, &s.stream],
             event::STREAM_BEGIN,
             Route::StreamBegin,
             body,
@@ -166,10 +162,7 @@ impl Callbacks {
     ) -> NewEvent {
         let body = event::stream_end(s, &self.inner.node, end_ms, reason, resolution);
         self.event(
-            &s.account_id,
-            &s.domain,
-            &s.app,
-            &s.stream,
+            [&s.account_id, &s.domain, &s.app, &s.stream],
             event::STREAM_END,
             Route::StreamEnd,
             body,
@@ -183,10 +176,7 @@ impl Callbacks {
         let video_url = format!("{}/files/{}", self.inner.public_base, f.storage_key);
         let body = event::record_file(f, &video_url);
         let mut out = vec![self.event(
-            &f.account_id,
-            &f.domain,
-            &f.app,
-            &f.stream,
+            [&f.account_id, &f.domain, &f.app, &f.stream],
             event::RECORD_FILE,
             Route::Record,
             body,
@@ -212,10 +202,12 @@ impl Callbacks {
     ) -> NewEvent {
         let body = event::record_status(subject, record_event, now_ms);
         self.event(
-            &subject.account_id,
-            &subject.domain,
-            &subject.app,
-            &subject.stream,
+            [
+                &subject.account_id,
+                &subject.domain,
+                &subject.app,
+                &subject.stream,
+            ],
             event::RECORD_STATUS,
             Route::RecordStatus,
             body,
@@ -232,10 +224,12 @@ impl Callbacks {
     ) -> NewEvent {
         let body = event::record_exception(subject, exception, now_ms);
         self.event(
-            &subject.account_id,
-            &subject.domain,
-            &subject.app,
-            &subject.stream,
+            [
+                &subject.account_id,
+                &subject.domain,
+                &subject.app,
+                &subject.stream,
+            ],
             event::RECORD_EXCEPTION,
             Route::RecordException(exception.level()),
             body,
