@@ -340,3 +340,34 @@ async fn stats_leases_and_paging() {
         assert_eq!(ids, ["e3", "e2"], "newest first");
     }
 }
+
+#[tokio::test]
+async fn concurrent_claimers_never_take_the_same_row() {
+    for (s, _d) in stores().await {
+        two_accounts(&s).await;
+        let events: Vec<NewEvent> = (0..40)
+            .map(|i| event(&format!("e{i}"), "a", &format!("s{i}"), Route::Record, i))
+            .collect();
+        s.enqueue_events(&events).await.unwrap();
+        let claim = |owner: &'static str| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..10 {
+                    got.extend(s.claim_deliveries(1000, 5, owner, 60_000).await.unwrap());
+                }
+                got
+            })
+        };
+        let (a, b, c) = (claim("n1"), claim("n2"), claim("n3"));
+        let mut seqs: Vec<i64> = Vec::new();
+        for h in [a, b, c] {
+            seqs.extend(h.await.unwrap().iter().map(|d| d.seq));
+        }
+        let n = seqs.len();
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(seqs.len(), n, "a row was leased twice");
+        assert_eq!(n, 40, "every row leased once");
+    }
+}
