@@ -105,6 +105,34 @@ pub struct Config {
     /// RTMPS listen address (RTMP over TLS with `tls_cert`/`tls_key`).
     /// Default none (no RTMPS listener); port 0 picks a free port.
     pub rtmps_listen: Option<String>,
+    /// Callback URL for streams without a callback rule: every event type
+    /// (1, 0, 100, 332, 341) goes there. Default none (no default receiver).
+    pub callback_url: Option<String>,
+    /// CallbackKey of `callback_url` (`sign = md5(key + t)`). Default none
+    /// (an empty key).
+    pub callback_key: Option<String>,
+    /// File holding `callback_key` (must not be readable by others). Default none.
+    pub callback_key_file: Option<PathBuf>,
+    /// Seconds a callback is retried until a receiver answers 200; then it
+    /// is `failed`. Default 86400.
+    pub callback_retry_seconds: u64,
+    /// `backoff` (exponential back-off with jitter for
+    /// `callback_retry_seconds`) or `tencent` (3 attempts, 60 s apart).
+    /// Default `backoff`.
+    pub callback_retry_policy: String,
+    /// First retry delay of `backoff`, ms; it doubles with each failure.
+    /// Default 1000.
+    pub callback_retry_first_ms: u64,
+    /// Longest delay between two attempts of `backoff`, seconds. Default 600.
+    pub callback_retry_max_delay_seconds: u64,
+    /// Seconds one attempt waits for the receiver's answer. Default 20
+    /// (Tencent's).
+    pub callback_timeout_seconds: u64,
+    /// Deliveries at once to one receiver host. Default 4.
+    pub callback_max_per_host: usize,
+    /// PEM CA bundle trusted for `https://` callback receivers. Default
+    /// none: the system bundle `/etc/ssl/certs/ca-certificates.crt`.
+    pub callback_ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -146,6 +174,16 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             rtmps_listen: None,
+            callback_url: None,
+            callback_key: None,
+            callback_key_file: None,
+            callback_retry_seconds: 86_400,
+            callback_retry_policy: "backoff".into(),
+            callback_retry_first_ms: 1000,
+            callback_retry_max_delay_seconds: 600,
+            callback_timeout_seconds: 20,
+            callback_max_per_host: 4,
+            callback_ca_file: None,
         }
     }
 }
@@ -189,12 +227,15 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
-    /// The configuration as TOML, secrets masked: `secret_key` and the
+    /// The configuration as TOML, secrets masked: `secret_key`, `callback_key` and the
     /// password of `database_url` (`liverec serve --print-config`).
     pub fn masked_toml(&self) -> Result<String, ConfigError> {
         let mut c = self.clone();
         if c.secret_key.is_some() {
             c.secret_key = Some(MASK.into());
+        }
+        if c.callback_key.is_some() {
+            c.callback_key = Some(MASK.into());
         }
         c.database_url = c.database_url.as_deref().map(mask_url_password);
         toml::to_string(&c).map_err(|e| ConfigError::Invalid(e.to_string()))
@@ -367,6 +408,73 @@ mod tests {
         assert_eq!(s.tls.unwrap().key, PathBuf::from("k.pem"));
         assert_eq!(s.rtmps_listen.unwrap().port(), 1936);
         assert!(Config::default().validate().unwrap().tls.is_none());
+    }
+
+    #[test]
+    fn callback_settings_are_checked_and_the_key_masked() {
+        use crate::callbacks::RetryPolicy;
+        let d = Config::default().validate().unwrap().callbacks;
+        assert_eq!(d.default, None);
+        assert_eq!(d.retry_ms, 86_400_000);
+        assert_eq!(
+            d.policy,
+            RetryPolicy::Backoff {
+                first_ms: 1000,
+                max_ms: 600_000
+            }
+        );
+        assert_eq!((d.timeout.as_secs(), d.max_per_host), (20, 4));
+        let c = Config {
+            callback_url: Some("http://127.0.0.1:9000/cb".into()),
+            callback_key: Some("k3y".into()),
+            callback_retry_policy: "tencent".into(),
+            callback_retry_seconds: 60,
+            ..Config::default()
+        };
+        let d = c.validate().unwrap().callbacks;
+        assert_eq!(
+            d.default,
+            Some(("http://127.0.0.1:9000/cb".into(), "k3y".into()))
+        );
+        assert_eq!((d.policy, d.retry_ms), (RetryPolicy::Tencent, 60_000));
+        let t = c.masked_toml().unwrap();
+        assert!(
+            !t.contains("k3y") && t.contains("callback_key = \"********\""),
+            "{t}"
+        );
+        for (bad, what) in [
+            (
+                Config {
+                    callback_url: Some("ftp://h/x".into()),
+                    ..Config::default()
+                },
+                "callback_url",
+            ),
+            (
+                Config {
+                    callback_url: Some("not a url".into()),
+                    ..Config::default()
+                },
+                "callback_url",
+            ),
+            (
+                Config {
+                    callback_retry_policy: "forever".into(),
+                    ..Config::default()
+                },
+                "callback_retry_policy",
+            ),
+            (
+                Config {
+                    callback_timeout_seconds: 0,
+                    ..Config::default()
+                },
+                "callback_timeout_seconds",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(what), "{e}");
+        }
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct IngestCtx {
     pub store: crate::store::Store,
     /// Refuse publishes to domains nobody claimed (`strict_domains`).
     pub strict_domains: bool,
+    /// Events 1 and 0 of publish sessions.
+    pub callbacks: crate::callbacks::Callbacks,
 }
 
 /// Connections open per IP address; a [`PeerSlot`] holds one.

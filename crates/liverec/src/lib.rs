@@ -12,6 +12,8 @@
 //! - [`hub`]: live stream registry, pre-roll ring, fan-out.
 //! - [`recorder`]: recordings, scheduler, crash recovery, retention.
 //! - [`api`]: the Tencent API endpoint, `/files`, `/healthz`, `/metrics`.
+//! - [`callbacks`]: event bodies (1, 0, 100, 332, 341) and the outbox
+//!   delivery worker.
 //! - [`http_server`]: the HTTP listener under [`api`]: connection cap,
 //!   header and body deadlines, graceful shutdown.
 //! - [`tls`]: certificate loading and SIGHUP reload, TLS handshakes for
@@ -23,6 +25,7 @@
 //! - [`clock`]: injected wall-clock time.
 
 pub mod api;
+pub mod callbacks;
 pub mod clock;
 pub mod config;
 pub mod credentials;

@@ -56,6 +56,8 @@ pub struct RecorderCtx {
     /// Reconnect window of outputs whose plan sets none, ms (0 = each
     /// publish session gets its own files).
     pub reconnect_window_ms: i64,
+    /// Events of files and recordings (100, 332, 341).
+    pub callbacks: crate::callbacks::Callbacks,
 }
 
 impl RecorderCtx {
@@ -73,6 +75,22 @@ impl RecorderCtx {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl RecorderCtx {
+    /// Writes recording status/exception events off the recording's path
+    /// (they announce no stored change, so they need no transaction of
+    /// their own with one); a failure is logged.
+    pub(crate) fn announce(&self, events: Vec<crate::store::NewEvent>) {
+        let (store, callbacks) = (self.store.clone(), self.callbacks.clone());
+        tokio::spawn(async move {
+            match store.enqueue_events(&events).await {
+                Ok(n) if n > 0 => callbacks.wake(),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "writing recording events failed"),
+            }
+        });
     }
 }
 

@@ -1,8 +1,9 @@
 //! `liverec serve`: opens the store and storage, recovers files left open by
 //! a crash, loads the TLS certificate (if configured), binds the listeners
-//! (API, RTMP, RTMPS), runs ingest, scheduler, API and retention, reloads
-//! the certificate on SIGHUP, and on SIGINT/SIGTERM stops them in order so
-//! every open recording is finalized before exit.
+//! (API, RTMP, RTMPS), runs ingest, scheduler, API, retention and the
+//! callback worker, reloads the certificate on SIGHUP, and on SIGINT/SIGTERM
+//! stops them in order so every open recording is finalized (its callbacks
+//! in the outbox) before exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState, Guard};
+use crate::callbacks::{self, Callbacks};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::credentials;
@@ -50,6 +52,20 @@ fn public_base(settings: &Settings, api: SocketAddr) -> String {
     }
 }
 
+/// The `node` of publish callbacks (Tencent: the access point's IP): the
+/// RTMP listen address, or when that is a wildcard the host of the public
+/// base URL.
+fn node_address(settings: &Settings, public_base: &str) -> String {
+    let ip = settings.rtmp_listen.ip();
+    if !ip.is_unspecified() {
+        return ip.to_string();
+    }
+    url::Url::parse(public_base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| ip.to_string())
+}
+
 /// Runs the service until a shutdown signal; returns after a clean stop.
 pub async fn serve(
     settings: Settings,
@@ -69,6 +85,18 @@ pub async fn serve(
     credentials::bootstrap(&store, &settings, clock.now_ms()).await?;
     let storage = Storage::open(&settings.storage_root)
         .with_context(|| format!("opening storage {}", settings.storage_root.display()))?;
+    // Bound before recovery: the callbacks of recovered files carry
+    // `video_url`, whose base may come from the bound port. Nothing is
+    // served until the listeners all run.
+    let api_listener = TcpListener::bind(settings.api_listen)
+        .await
+        .with_context(|| format!("binding API listener {}", settings.api_listen))?;
+    let public = public_base(&settings, api_listener.local_addr()?);
+    let callbacks = Callbacks::new(
+        &settings.callbacks,
+        &public,
+        &node_address(&settings, &public),
+    );
 
     let rctx = Arc::new(RecorderCtx {
         store: store.clone(),
@@ -79,6 +107,7 @@ pub async fn serve(
         hls_target_ms: settings.hls_target_ms,
         min_free_bytes: settings.min_free_bytes,
         reconnect_window_ms: settings.reconnect_window_ms,
+        callbacks: callbacks.clone(),
     });
     let recovered = recorder::recover_open_files(&rctx).await?;
     if recovered > 0 {
@@ -90,8 +119,12 @@ pub async fn serve(
     // Publish sessions left open by a process that died end now. (With
     // several nodes on one database this needs per-node leases; see
     // docs/architecture.md.)
+    let now = clock.now_ms();
     let closed = store
-        .end_open_sessions(clock.now_ms(), StopReason::Crash.as_str())
+        .end_open_sessions(now, StopReason::Crash.as_str(), |row| {
+            let end = row.end_ms.unwrap_or(now);
+            vec![callbacks.stream_end(&row.session, end, &row.stop_reason, &row.resolution, now)]
+        })
         .await?;
     if closed > 0 {
         tracing::warn!(
@@ -104,9 +137,6 @@ pub async fn serve(
     tracing::info!(armed = armed.len(), "tasks and rules armed");
     let scheduler = Scheduler::start(rctx.clone(), hub.clone(), armed);
 
-    let api_listener = TcpListener::bind(settings.api_listen)
-        .await
-        .with_context(|| format!("binding API listener {}", settings.api_listen))?;
     let rtmp_listener = TcpListener::bind(settings.rtmp_listen)
         .await
         .with_context(|| format!("binding RTMP listener {}", settings.rtmp_listen))?;
@@ -139,7 +169,7 @@ pub async fn serve(
         scheduler: scheduler.clone(),
         clock: clock.clone(),
         settings: settings.clone(),
-        public_base: public_base(&settings, bound.api),
+        public_base: public,
         guard: Guard::new(&settings.rates),
         create_locks: api::CreateLocks::default(),
         ready: Default::default(),
@@ -153,6 +183,7 @@ pub async fn serve(
         limits: settings.rtmp.clone(),
         store: store.clone(),
         strict_domains: settings.strict_domains,
+        callbacks: callbacks.clone(),
     };
     let ingest_task = tokio::spawn(ingest::run(
         rtmp_listener,
@@ -173,6 +204,13 @@ pub async fn serve(
         std::time::Duration::from_secs(2),
     ));
     let retention_task = tokio::spawn(recorder::run_retention(rctx.clone(), shutdown.clone()));
+    let callback_task = tokio::spawn(callbacks::run(
+        store.clone(),
+        clock.clone(),
+        settings.callbacks.clone(),
+        callbacks.clone(),
+        shutdown.clone(),
+    ));
     state.ready.store(true, Ordering::SeqCst);
 
     wait_for_signal().await;
@@ -185,6 +223,7 @@ pub async fn serve(
     let _ = ingest_task.await;
     let _ = reload_task.await;
     let _ = retention_task.await;
+    let _ = callback_task.await;
     let _ = http_task.await;
     store.close().await;
     tracing::info!("stopped");

@@ -1,4 +1,4 @@
-//! The database: accounts and keys, tasks, files. One code path for SQLite
+//! The database: accounts and keys, tasks, files, the callback outbox. One code path for SQLite
 //! (the embedded default) and PostgreSQL through sqlx's `Any` driver; ids are
 //! TEXT or BIGINT and times are BIGINT milliseconds since the epoch, because
 //! `Any` has no uuid/time types. Only this module knows SQL.
@@ -8,6 +8,7 @@ mod callback_rules;
 mod domains;
 mod files;
 mod migrations;
+mod outbox;
 mod rules;
 mod streams;
 mod tasks;
@@ -22,6 +23,7 @@ pub use callback_rules::{
 };
 pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
+pub use outbox::{Delivery, DeliveryFilter, DeliveryStatus, NewEvent, OutboxStats, Route};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
 pub use tasks::{NewTask, Task, TaskQuery, TaskSpec};

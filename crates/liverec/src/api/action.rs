@@ -111,6 +111,8 @@ actions! {
     DeleteLiveCallbackRule,
     /// Callback rule: list.
     DescribeLiveCallbackRules,
+    /// Callback outbox: list deliveries (liverec's own, SPEC §5).
+    DescribeCallbackDeliveries,
 }
 
 /// Actions of Tencent's live API that liverec does not implement yet: they
@@ -167,7 +169,8 @@ impl Action {
             | Action::DescribeLiveCallbackTemplates
             | Action::CreateLiveCallbackRule
             | Action::DeleteLiveCallbackRule
-            | Action::DescribeLiveCallbackRules => RateClass::Other,
+            | Action::DescribeLiveCallbackRules
+            | Action::DescribeCallbackDeliveries => RateClass::Other,
         }
     }
 }
@@ -217,7 +220,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 37);
+        assert_eq!(Action::ALL.len(), 38);
         for a in Action::ALL {
             assert_eq!(ActionName::parse(a.name()), ActionName::Known(*a));
         }

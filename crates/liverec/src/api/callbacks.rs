@@ -27,7 +27,10 @@
 //! template to every app of the domain, and a rule of the exact app wins
 //! over it.
 
+mod deliveries;
 mod fields;
+
+pub(super) use deliveries::describe_deliveries;
 
 use super::AppState;
 use super::domains::owns;

@@ -240,6 +240,7 @@ async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult
         Action::CreateLiveCallbackRule => callbacks::create_rule(state, call).await,
         Action::DeleteLiveCallbackRule => callbacks::delete_rule(state, call).await,
         Action::DescribeLiveCallbackRules => callbacks::describe_rules(state, call).await,
+        Action::DescribeCallbackDeliveries => callbacks::describe_deliveries(state, call).await,
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError, HttpLimits};
+use crate::callbacks::{DeliverySettings, RetryPolicy};
 use crate::tls::TlsPaths;
 
 impl Config {
@@ -91,7 +92,9 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
         }
+        let callbacks = self.callback_settings()?;
         Ok(Settings {
+            callbacks,
             data_dir,
             api_listen,
             rtmp_listen,
@@ -136,6 +139,59 @@ impl Config {
             strict_domains: self.strict_domains,
             tls,
             rtmps_listen,
+        })
+    }
+
+    /// The `callback_*` settings: the default receiver (an http(s) URL;
+    /// its key from `callback_key` or `callback_key_file`) and delivery.
+    fn callback_settings(&self) -> Result<DeliverySettings, ConfigError> {
+        let key = match (&self.callback_key, &self.callback_key_file) {
+            (Some(k), _) => k.clone(),
+            (None, Some(f)) => read_secret_file(f)?,
+            (None, None) => String::new(),
+        };
+        let default = match self.callback_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => {
+                let parsed = url::Url::parse(u).map_err(|e| {
+                    ConfigError::Invalid(format!("callback_url {u:?} is not a URL: {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                    return Err(ConfigError::Invalid(format!(
+                        "callback_url {u:?} must be an http:// or https:// URL"
+                    )));
+                }
+                Some((u.to_string(), key))
+            }
+        };
+        let policy = match self.callback_retry_policy.as_str() {
+            "backoff" => RetryPolicy::Backoff {
+                first_ms: i64::try_from(self.callback_retry_first_ms.max(1)).unwrap_or(1000),
+                max_ms: i64::try_from(self.callback_retry_max_delay_seconds.max(1))
+                    .unwrap_or(600)
+                    .saturating_mul(1000),
+            },
+            "tencent" => RetryPolicy::Tencent,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "callback_retry_policy {other:?} must be \"backoff\" or \"tencent\""
+                )));
+            }
+        };
+        if !(1..=300).contains(&self.callback_timeout_seconds) {
+            return Err(ConfigError::Invalid(
+                "callback_timeout_seconds must be between 1 and 300".into(),
+            ));
+        }
+        Ok(DeliverySettings {
+            default,
+            retry_ms: i64::try_from(self.callback_retry_seconds)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+            policy,
+            timeout: std::time::Duration::from_secs(self.callback_timeout_seconds),
+            max_per_host: self.callback_max_per_host.clamp(1, 64),
+            ca_file: self.callback_ca_file.clone(),
         })
     }
 
@@ -228,6 +284,8 @@ pub struct Rates {
 /// Validated settings.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// Callback delivery and the default receiver.
+    pub callbacks: DeliverySettings,
     /// Data directory.
     pub data_dir: PathBuf,
     /// API listen address.

@@ -2,6 +2,9 @@
 //! written when it starts and closed with its stop reason and resolution
 //! when it ends (DescribeLiveStreamEventList reads them).
 //!
+//! Each write carries the session's callback event (1 at the start, 0 at
+//! the end) into the outbox in the same transaction.
+//!
 //! Bookkeeping only: the writes run off the media path, and a database
 //! failure is logged, never refusing or ending a publish.
 
@@ -9,6 +12,7 @@ use media::Tracks;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::callbacks::Callbacks;
 use crate::hub::{LiveStream, StopReason};
 use crate::store::{NewSession, Store};
 
@@ -17,11 +21,13 @@ use crate::store::{NewSession, Store};
 pub(super) struct SessionLog {
     /// Writes the row; the end is written after it.
     insert: JoinHandle<()>,
+    /// The row as it started.
+    row: NewSession,
 }
 
 impl SessionLog {
     /// Starts writing the row of the session `stream` just began.
-    pub(super) fn start(store: &Store, stream: &LiveStream) -> SessionLog {
+    pub(super) fn start(store: &Store, callbacks: &Callbacks, stream: &LiveStream) -> SessionLog {
         let row = NewSession {
             id: stream.info.session_id.clone(),
             domain: stream.key.domain.clone(),
@@ -33,21 +39,31 @@ impl SessionLog {
             account_id: stream.info.owner.clone(),
         };
         let store = store.clone();
+        let callbacks = callbacks.clone();
+        let started = row.clone();
         let insert = tokio::spawn(
             async move {
-                if let Err(e) = store.insert_session(&row).await {
-                    tracing::error!(session = %row.id, error = %e, "recording a publish session failed");
+                let begin = callbacks.stream_begin(&row, row.start_ms);
+                match store.insert_session(&row, &[begin]).await {
+                    Ok(()) => callbacks.wake(),
+                    Err(e) => {
+                        tracing::error!(session = %row.id, error = %e, "recording a publish session failed");
+                    }
                 }
             }
             .in_current_span(),
         );
-        SessionLog { insert }
+        SessionLog {
+            insert,
+            row: started,
+        }
     }
 
     /// Closes the row of `stream`'s session, which ended at `end_ms`.
     pub(super) async fn end(
         self,
         store: &Store,
+        callbacks: &Callbacks,
         stream: &LiveStream,
         end_ms: i64,
         reason: StopReason,
@@ -62,11 +78,16 @@ impl SessionLog {
         );
         let _ = self.insert.await;
         let id = &stream.info.session_id;
-        if let Err(e) = store
-            .end_session(id, end_ms, reason.as_str(), &resolution(tracks))
+        let size = resolution(tracks);
+        let end = callbacks.stream_end(&self.row, end_ms, reason.as_str(), &size, end_ms);
+        match store
+            .end_session(id, end_ms, reason.as_str(), &size, &[end])
             .await
         {
-            tracing::error!(session = %id, error = %e, "recording the end of a publish session failed");
+            Ok(()) => callbacks.wake(),
+            Err(e) => {
+                tracing::error!(session = %id, error = %e, "recording the end of a publish session failed");
+            }
         }
     }
 }

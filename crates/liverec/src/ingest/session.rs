@@ -39,7 +39,7 @@ impl Publishing {
         drop(self.publisher);
         let end_ms = ctx.clock.now_ms();
         self.log
-            .end(&ctx.store, &stream, end_ms, reason, &tracks)
+            .end(&ctx.store, &ctx.callbacks, &stream, end_ms, reason, &tracks)
             .await;
     }
 }
@@ -293,7 +293,7 @@ impl<'a> Connection<'a> {
                 self.session.accept_publish(stream_id);
                 let stream = publisher.stream();
                 tracing::info!(stream = %key, session = %stream.info.session_id, owner = %stream.info.owner, "publish started");
-                let log = SessionLog::start(&self.ctx.store, stream);
+                let log = SessionLog::start(&self.ctx.store, &self.ctx.callbacks, stream);
                 self.publishing = Some(Publishing {
                     stream_id,
                     publisher,

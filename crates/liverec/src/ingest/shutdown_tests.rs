@@ -87,6 +87,7 @@ fn open_sessions_end_as_shutdown_before_run_returns() {
                         limits: limits(),
                         store: store.clone(),
                         strict_domains: false,
+                        callbacks: crate::callbacks::Callbacks::without_default(),
                     };
                     run(
                         TcpListener::from_std(listener).unwrap(),

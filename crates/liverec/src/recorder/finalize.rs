@@ -15,7 +15,9 @@ fn expiry(row: &FileRow) -> Option<i64> {
     (row.storage_time_s > 0).then(|| row.end_ms + row.storage_time_s * 1000)
 }
 
-/// Records the final row of a published file.
+/// Records the final row of a published file, with its callback events
+/// (100; for a recovered file also the exception event) in the same
+/// transaction.
 pub(super) async fn complete(
     ctx: &RecorderCtx,
     mut row: FileRow,
@@ -28,7 +30,9 @@ pub(super) async fn complete(
     row.end_ms = row.start_ms + duration_ms;
     row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
     row.expire_ms = expiry(&row);
-    ctx.store.complete_file(&row).await?;
+    let events = ctx.callbacks.file_done(&row, ctx.clock.now_ms());
+    ctx.store.complete_file(&row, &events).await?;
+    ctx.callbacks.wake();
     if row.expire_ms.is_some() {
         ctx.retention_wake.notify_one();
     }
@@ -144,6 +148,7 @@ mod tests {
             hls_target_ms: 6000,
             min_free_bytes: 0,
             reconnect_window_ms: 0,
+            callbacks: crate::callbacks::Callbacks::without_default(),
         };
         let journal = dir.path().join("f1.journal");
         std::fs::write(&journal, b"no init segment here").unwrap();

@@ -14,6 +14,7 @@ use super::RecorderCtx;
 use super::file::OpenFile;
 use super::hls::HlsOutput;
 use super::start::{FileError, FileStart};
+use crate::callbacks::{Exception, RecordSubject};
 use crate::hub::{LiveStream, Packet};
 use crate::plan::{OutputPlan, Plan};
 use crate::task::{FileFormat, RecordType};
@@ -37,6 +38,21 @@ pub(super) struct Output {
     disk_checked: Instant,
     /// When the publisher left while this output stayed open for it, ms.
     parked_ms: Option<i64>,
+    /// Whether a file was opened (the status event "started" was sent).
+    started: bool,
+}
+
+/// What this output's status and exception events are about.
+fn subject(spec: &OutputPlan, plan: &Plan, stream: &LiveStream) -> RecordSubject {
+    RecordSubject {
+        account_id: plan.account_id.clone(),
+        domain: stream.key.domain.clone(),
+        app: stream.key.app.clone(),
+        stream: stream.key.stream.clone(),
+        session_id: stream.info.session_id.clone(),
+        task_id: plan.task_id.clone(),
+        format: spec.format,
+    }
 }
 
 /// How often an open output re-checks the free space.
@@ -72,6 +88,7 @@ impl Output {
             need_keyframe: false,
             disk_checked: Instant::now(),
             parked_ms: None,
+            started: false,
         })
     }
 
@@ -174,11 +191,13 @@ impl Output {
                     // Refuse to start, or finish what is open cleanly, rather
                     // than run the disk full mid-file (SPEC §4 disk safety).
                     tracing::error!(format = %self.spec.format, free, min = ctx.min_free_bytes, "storage is nearly full: recording refused or ended");
+                    self.announce_problem(ctx, plan, stream, Exception::DiskSpace);
                     self.close(ctx).await;
                     self.state = State::Done;
                 }
                 e => {
                     tracing::error!(format = %self.spec.format, error = %e, "writing the recording failed; ending this output");
+                    self.announce_problem(ctx, plan, stream, Exception::StorageWrite);
                     self.abandon(ctx).await;
                 }
             }
@@ -213,11 +232,43 @@ impl Output {
                 _ => State::File(Box::new(OpenFile::create(ctx, plan, stream, start).await?)),
             };
         }
+        if !self.started && !matches!(self.state, State::Idle | State::Done) {
+            self.started = true;
+            let now = ctx.clock.now_ms();
+            let s = subject(&self.spec, plan, stream);
+            ctx.announce(vec![ctx.callbacks.record_status(
+                &s,
+                "record_start_succeeded",
+                now,
+            )]);
+        }
         match &mut self.state {
             State::File(f) => f.write(p.frame.clone(), &p.tracks).await,
             State::Hls(h) => h.write(ctx, p.frame.clone(), &p.tracks).await,
             State::Idle | State::Done => Ok(()),
         }
+    }
+
+    /// Sends the status event (332: the start failed, or the recording
+    /// failed) and the exception event (341) of a problem.
+    fn announce_problem(
+        &self,
+        ctx: &RecorderCtx,
+        plan: &Plan,
+        stream: &LiveStream,
+        problem: Exception,
+    ) {
+        let now = ctx.clock.now_ms();
+        let s = subject(&self.spec, plan, stream);
+        let status = if self.started {
+            "record_error"
+        } else {
+            "record_start_failed"
+        };
+        ctx.announce(vec![
+            ctx.callbacks.record_status(&s, status, now),
+            ctx.callbacks.record_exception(&s, problem, now),
+        ]);
     }
 
     /// Finalizes the open file, if any; the output stays usable.

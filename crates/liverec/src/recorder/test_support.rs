@@ -23,6 +23,7 @@ pub(crate) async fn ctx(clock: Arc<dyn Clock>) -> (Arc<RecorderCtx>, tempfile::T
         hls_target_ms: 6000,
         min_free_bytes: 0,
         reconnect_window_ms: 0,
+        callbacks: crate::callbacks::Callbacks::without_default(),
     };
     (Arc::new(ctx), dir)
 }
@@ -41,6 +42,7 @@ pub(crate) async fn paused_ctx() -> (Arc<RecorderCtx>, tempfile::TempDir) {
         hls_target_ms: real.hls_target_ms,
         min_free_bytes: real.min_free_bytes,
         reconnect_window_ms: real.reconnect_window_ms,
+        callbacks: real.callbacks.clone(),
     });
     (ctx, dir)
 }

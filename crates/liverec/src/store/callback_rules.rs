@@ -194,38 +194,50 @@ impl Store {
         domain: &str,
         app: &str,
     ) -> Result<Option<CallbackTarget>> {
-        let domain = normalize_domain(domain);
-        let row = sqlx::query(
-            "SELECT t.id, t.stream_begin_url, t.stream_end_url, t.record_url, \
-                    t.record_status_url, t.record_exception_url, t.record_exception_levels, \
-                    t.callback_key, t.push_exception_url, r.app \
-             FROM callback_rules r JOIN callback_templates t \
-               ON t.id = r.template_id AND t.account_id = r.account_id \
-             WHERE r.account_id = $1 AND r.domain = $2 AND (r.app = $3 OR r.app = '') \
-             ORDER BY r.app DESC LIMIT 1",
-        )
-        .bind(account_id)
-        .bind(domain)
-        .bind(app)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(r) = row else {
-            return Ok(None);
-        };
-        let levels: String = r.try_get("record_exception_levels")?;
-        Ok(Some(CallbackTarget {
-            template_id: r.try_get("id")?,
-            stream_begin_url: r.try_get("stream_begin_url")?,
-            stream_end_url: r.try_get("stream_end_url")?,
-            record_url: r.try_get("record_url")?,
-            record_status_url: r.try_get("record_status_url")?,
-            record_exception_url: r.try_get("record_exception_url")?,
-            record_exception_levels: levels_from(&levels),
-            key: r.try_get("callback_key")?,
-            push_exception_url: r.try_get("push_exception_url")?,
-            rule_app: r.try_get("app")?,
-        }))
+        let mut conn = self.pool().acquire().await?;
+        target_on(&mut conn, account_id, domain, app).await
     }
+}
+
+/// [`Store::callback_target`] on `conn` (the outbox resolves it inside
+/// the transaction that writes the event).
+pub(super) async fn target_on(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    domain: &str,
+    app: &str,
+) -> Result<Option<CallbackTarget>> {
+    let domain = normalize_domain(domain);
+    let row = sqlx::query(
+        "SELECT t.id, t.stream_begin_url, t.stream_end_url, t.record_url, \
+                t.record_status_url, t.record_exception_url, t.record_exception_levels, \
+                t.callback_key, t.push_exception_url, r.app \
+         FROM callback_rules r JOIN callback_templates t \
+           ON t.id = r.template_id AND t.account_id = r.account_id \
+         WHERE r.account_id = $1 AND r.domain = $2 AND (r.app = $3 OR r.app = '') \
+         ORDER BY r.app DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(domain)
+    .bind(app)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let levels: String = r.try_get("record_exception_levels")?;
+    Ok(Some(CallbackTarget {
+        template_id: r.try_get("id")?,
+        stream_begin_url: r.try_get("stream_begin_url")?,
+        stream_end_url: r.try_get("stream_end_url")?,
+        record_url: r.try_get("record_url")?,
+        record_status_url: r.try_get("record_status_url")?,
+        record_exception_url: r.try_get("record_exception_url")?,
+        record_exception_levels: levels_from(&levels),
+        key: r.try_get("callback_key")?,
+        push_exception_url: r.try_get("push_exception_url")?,
+        rule_app: r.try_get("app")?,
+    }))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::outbox::{NewEvent, enqueue_all};
 use super::{Result, Store, parsed};
 use crate::task::{FileFormat, RecordType};
 
@@ -168,8 +169,10 @@ impl Store {
         Ok(())
     }
 
-    /// Records the final state of a file.
-    pub async fn complete_file(&self, f: &FileRow) -> Result<()> {
+    /// Records the final state of a file and, in the same transaction, the
+    /// events that announce it.
+    pub async fn complete_file(&self, f: &FileRow, events: &[NewEvent]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "UPDATE files SET status = $1, start_ms = $2, end_ms = $3, duration_ms = $4, file_size = $5, \
              media_info = $6, expire_ms = $7, storage_key = $8 WHERE id = $9",
@@ -183,8 +186,10 @@ impl Store {
         .bind(f.expire_ms)
         .bind(&f.storage_key)
         .bind(&f.id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        enqueue_all(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -363,7 +368,7 @@ pub(crate) mod tests {
             f1.duration_ms = 4000;
             f1.file_size = 123;
             f1.expire_ms = Some(10_000);
-            s.complete_file(&f1).await.unwrap();
+            s.complete_file(&f1, &[]).await.unwrap();
             assert_eq!(s.file("a", "f1").await.unwrap().unwrap(), f1);
             assert!(s.file("b", "f1").await.unwrap().is_none());
 

@@ -191,6 +191,38 @@ CREATE INDEX callback_rules_by_template ON callback_rules(account_id, template_i
 CREATE INDEX tasks_created_by_family ON tasks(account_id, family, created_ms);
 CREATE INDEX tasks_ending_by_family ON tasks(account_id, family, end_ms);
 "#,
+    // 7: the callback outbox: one row per event to deliver, written in the
+    // transaction of the change it announces; `seq` orders the events of a
+    // stream, `lease_until_ms`/`lease_owner` let one node at a time try one.
+    r#"
+CREATE TABLE callback_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    event_type BIGINT NOT NULL,
+    stream_key TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    app TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    url TEXT NOT NULL,
+    sign_key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_attempt_ms BIGINT NOT NULL,
+    lease_until_ms BIGINT NOT NULL,
+    lease_owner TEXT NOT NULL,
+    last_http_status BIGINT NOT NULL,
+    last_error TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expire_ms BIGINT NOT NULL,
+    done_ms BIGINT
+);
+CREATE UNIQUE INDEX callback_outbox_by_event ON callback_outbox(event_id);
+CREATE INDEX callback_outbox_due ON callback_outbox(status, next_attempt_ms);
+CREATE INDEX callback_outbox_by_stream ON callback_outbox(stream_key, status, seq);
+CREATE INDEX callback_outbox_by_account ON callback_outbox(account_id, created_ms)
+"#,
 ];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.

@@ -8,6 +8,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::outbox::{NewEvent, enqueue_all};
 use super::{Dialect, Result, Store};
 
 /// A publish session as it starts.
@@ -143,8 +144,10 @@ fn push_auth_from_row(r: &AnyRow) -> Result<PushAuth> {
 const UNTIL_RESUMED: i64 = 0;
 
 impl Store {
-    /// Records the start of a publish session.
-    pub async fn insert_session(&self, s: &NewSession) -> Result<()> {
+    /// Records the start of a publish session, with the events that
+    /// announce it (one transaction).
+    pub async fn insert_session(&self, s: &NewSession, events: &[NewEvent]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(super::dynamic(format!(
             "INSERT INTO stream_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '', $8)"
         )))
@@ -156,42 +159,77 @@ impl Store {
         .bind(&s.stream_param)
         .bind(s.start_ms)
         .bind(&s.account_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        enqueue_all(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Records the end of a session (once: a second call changes nothing).
+    /// Records the end of a session (once: a second call changes nothing)
+    /// and, in the same transaction, the events that announce it.
     pub async fn end_session(
         &self,
         id: &str,
         end_ms: i64,
         stop_reason: &str,
         resolution: &str,
+        events: &[NewEvent],
     ) -> Result<()> {
-        sqlx::query(
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
             "UPDATE stream_sessions SET end_ms = $1, stop_reason = $2, resolution = $3 WHERE id = $4 AND end_ms IS NULL",
         )
         .bind(end_ms)
         .bind(stop_reason)
         .bind(resolution)
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        if done.rows_affected() > 0 {
+            enqueue_all(&mut tx, events).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Ends every session still open: at start-up of the (single) node they
-    /// belong to a process that died. Returns how many were closed.
-    pub async fn end_open_sessions(&self, now_ms: i64, stop_reason: &str) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE stream_sessions SET end_ms = $1, stop_reason = $2 WHERE end_ms IS NULL",
-        )
-        .bind(now_ms)
-        .bind(stop_reason)
-        .execute(self.pool())
+    /// belong to a process that died. `events` gives the events announcing
+    /// each end, written in the same transaction. Returns how many were
+    /// closed.
+    pub async fn end_open_sessions(
+        &self,
+        now_ms: i64,
+        stop_reason: &str,
+        events: impl Fn(&SessionRow) -> Vec<NewEvent>,
+    ) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let open = sqlx::query(super::dynamic(format!(
+            "SELECT {SESSION_COLUMNS} FROM stream_sessions WHERE end_ms IS NULL"
+        )))
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(r.rows_affected())
+        let mut closed = 0;
+        for r in &open {
+            let mut row = session_from_row(r)?;
+            let done = sqlx::query(
+                "UPDATE stream_sessions SET end_ms = $1, stop_reason = $2 WHERE id = $3 AND end_ms IS NULL",
+            )
+            .bind(now_ms)
+            .bind(stop_reason)
+            .bind(&row.session.id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            closed += 1;
+            row.end_ms = Some(now_ms);
+            row.stop_reason = stop_reason.to_string();
+            enqueue_all(&mut tx, &events(&row)).await?;
+        }
+        tx.commit().await?;
+        Ok(closed)
     }
 
     /// Sessions matching `q`, and how many match in all.
@@ -403,21 +441,23 @@ mod tests {
     #[tokio::test]
     async fn sessions_lifecycle_filters_and_order() {
         for (s, _d) in stores().await {
-            s.insert_session(&session("s1", "Cam_A", 1000))
+            s.insert_session(&session("s1", "Cam_A", 1000), &[])
                 .await
                 .unwrap();
-            s.insert_session(&session("s2", "cam_b", 2000))
+            s.insert_session(&session("s2", "cam_b", 2000), &[])
                 .await
                 .unwrap();
-            s.insert_session(&session("s3", "other", 3000))
+            s.insert_session(&session("s3", "other", 3000), &[])
                 .await
                 .unwrap();
-            s.end_session("s1", 5000, "unpublish", "1280x720")
+            s.end_session("s1", 5000, "unpublish", "1280x720", &[])
                 .await
                 .unwrap();
-            s.end_session("s2", 4000, "dropped", "").await.unwrap();
+            s.end_session("s2", 4000, "dropped", "", &[]).await.unwrap();
             // Once ended, a second end changes nothing.
-            s.end_session("s2", 9000, "shutdown", "").await.unwrap();
+            s.end_session("s2", 9000, "shutdown", "", &[])
+                .await
+                .unwrap();
             let all = SessionQuery {
                 from_ms: 0,
                 to_ms: 10_000,

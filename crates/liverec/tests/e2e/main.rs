@@ -8,6 +8,7 @@ mod harness;
 mod probe;
 
 mod api;
+mod callbacks;
 mod callbacks_config;
 mod domains;
 mod files;

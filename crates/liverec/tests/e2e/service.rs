@@ -60,7 +60,7 @@ fn unknown_settings_are_named_and_the_merged_configuration_printed() {
     // starts, and its log names the closest setting / says "not yet".
     let s = Server::start_with(&[
         ("LIVEREC_PREROLL_SECOND", "5"),
-        ("LIVEREC_CALLBACK_URL", "http://127.0.0.1:9/cb"),
+        ("LIVEREC_S3_REGION", "eu-west-1"),
     ]);
     let log = s.log();
     assert!(
@@ -68,7 +68,7 @@ fn unknown_settings_are_named_and_the_merged_configuration_printed() {
         "{log}"
     );
     assert!(
-        log.contains("LIVEREC_CALLBACK_URL is not supported by this liverec version yet"),
+        log.contains("LIVEREC_S3_REGION is not supported by this liverec version yet"),
         "{log}"
     );
     assert_eq!(

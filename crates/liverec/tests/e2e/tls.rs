@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use crate::harness::*;
 use crate::probe::assert_valid;
 
-/// A test CA and server certificates it signs.
-struct Pki {
+/// A test CA and server certificates it signs (also used by the HTTPS
+/// callback receiver of `callbacks`).
+pub(crate) struct Pki {
     dir: tempfile::TempDir,
 }
 
@@ -35,7 +36,7 @@ fn openssl(args: &[&str], dir: &Path) {
 
 impl Pki {
     /// A new CA (`ca.crt`, `ca.key`).
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let dir = tempfile::Builder::new()
             .prefix("liverec-pki-")
             .tempdir()
@@ -61,7 +62,7 @@ impl Pki {
         Pki { dir }
     }
 
-    fn ca(&self) -> PathBuf {
+    pub(crate) fn ca(&self) -> PathBuf {
         self.dir.path().join("ca.crt")
     }
 
@@ -71,7 +72,7 @@ impl Pki {
 
     /// A server certificate for IP 127.0.0.1 and DNS localhost with common
     /// name `cn`, signed by the CA: `<name>.crt`, `<name>.key`.
-    fn server(&self, name: &str, cn: &str) -> (PathBuf, PathBuf) {
+    pub(crate) fn server(&self, name: &str, cn: &str) -> (PathBuf, PathBuf) {
         let d = self.dir.path();
         let ext = format!("{name}.ext");
         std::fs::write(

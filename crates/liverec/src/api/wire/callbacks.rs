@@ -240,3 +240,67 @@ response! {
         app_name: String,
     }
 }
+
+request! {
+    /// DescribeCallbackDeliveries (liverec's own): the callback outbox of
+    /// the caller's account.
+    DescribeCallbackDeliveriesRequest {
+        event_type: Option<i64> = int("EventType"),
+        stream_name: Option<String> = text("StreamName"),
+        status: Option<String> = text("Status"),
+        page_num: Option<u64> = uint("PageNum"),
+        page_size: Option<u64> = uint("PageSize"),
+    }
+}
+
+response! {
+    /// DescribeCallbackDeliveries's answer.
+    DescribeCallbackDeliveriesResponse {
+        /// Events matching the filters.
+        total_num: i64,
+        /// Pages of PageSize.
+        total_page: i64,
+        /// This page's number.
+        page_num: u64,
+        /// Events per page.
+        page_size: u64,
+        /// This page, newest first.
+        delivery_list: Vec<CallbackDelivery>,
+    }
+}
+
+response! {
+    /// One event of DescribeCallbackDeliveries.
+    CallbackDelivery {
+        /// Stable event id (body `event_id`, header `X-Liverec-Event-Id`).
+        event_id: String,
+        /// `event_type`: 1, 0, 100, 332 or 341.
+        event_type: i64,
+        /// DomainName.
+        domain_name: String,
+        /// AppName.
+        app_name: String,
+        /// StreamName.
+        stream_name: String,
+        /// Receiver.
+        url: String,
+        /// pending, delivered, failed.
+        status: &'static str,
+        /// Attempts made.
+        attempts: i64,
+        /// HTTP status of the last attempt (0 = no answer or none yet).
+        last_http_status: i64,
+        /// Why the last attempt failed ("" = none).
+        last_error: String,
+        /// Next attempt (pending only), UTC `2019-01-04T12:00:00Z`.
+        next_attempt_time: String,
+        /// Written, UTC.
+        create_time: String,
+        /// Delivered or given up, UTC ("" = not yet).
+        done_time: String,
+        /// Next attempt, Unix ms (0 unless pending).
+        next_attempt_time_ms: i64,
+        /// Written, Unix ms.
+        create_time_ms: i64,
+    }
+}

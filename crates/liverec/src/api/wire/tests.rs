@@ -452,6 +452,7 @@ fn request_fields(action: Action) -> &'static [&'static str] {
         Action::CreateLiveCallbackRule => CreateLiveCallbackRuleRequest::FIELDS,
         Action::DeleteLiveCallbackRule => DeleteLiveCallbackRuleRequest::FIELDS,
         Action::DescribeLiveCallbackRules => DescribeLiveCallbackRulesRequest::FIELDS,
+        Action::DescribeCallbackDeliveries => DescribeCallbackDeliveriesRequest::FIELDS,
     }
 }
 
@@ -516,6 +517,7 @@ fn response_fields(action: Action) -> Vec<String> {
         Action::CreateLiveCallbackRule => keys(&CreateLiveCallbackRuleResponse::default()),
         Action::DeleteLiveCallbackRule => keys(&DeleteLiveCallbackRuleResponse::default()),
         Action::DescribeLiveCallbackRules => keys(&DescribeLiveCallbackRulesResponse::default()),
+        Action::DescribeCallbackDeliveries => keys(&DescribeCallbackDeliveriesResponse::default()),
     }
 }
 
@@ -605,8 +607,12 @@ fn every_response_field_has_the_sdk_name() {
 
 #[test]
 fn every_action_is_covered() {
-    // liverec's own file actions are not in the SDK.
-    let own = [Action::DescribeRecordFiles, Action::DeleteRecordFiles];
+    // liverec's own file and delivery actions are not in the SDK.
+    let own = [
+        Action::DescribeRecordFiles,
+        Action::DeleteRecordFiles,
+        Action::DescribeCallbackDeliveries,
+    ];
     for a in Action::ALL {
         let in_sdk = SDK_ACTIONS.iter().any(|(n, _, _)| *n == a.name());
         assert_eq!(in_sdk, !own.contains(a), "{}", a.name());

@@ -24,7 +24,7 @@ async fn finished_file(ctx: &RecorderCtx, id: &str, expire_ms: i64) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"flv").unwrap();
     ctx.store.insert_file(&f, T0 - 10_000).await.unwrap();
-    ctx.store.complete_file(&f).await.unwrap();
+    ctx.store.complete_file(&f, &[]).await.unwrap();
 }
 
 async fn listed(ctx: &RecorderCtx, id: &str) -> bool {
@@ -66,7 +66,7 @@ async fn a_file_still_recording_or_kept_forever_is_not_deleted() {
     let mut forever = file_row("forever", "a", "1", T0);
     forever.status = FileStatus::Finished;
     ctx.store.insert_file(&forever, T0).await.unwrap();
-    ctx.store.complete_file(&forever).await.unwrap();
+    ctx.store.complete_file(&forever, &[]).await.unwrap();
     assert_eq!(sweep(&ctx, i64::MAX).await, 0);
     assert!(listed(&ctx, "open").await && listed(&ctx, "forever").await);
 }
