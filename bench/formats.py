@@ -44,7 +44,7 @@ def ensure_sdk():
         python = os.path.join(venv, "bin", "python")
         if os.path.exists(python) and not os.environ.get("LIVEREC_BENCH_REEXEC"):
             os.environ["LIVEREC_BENCH_REEXEC"] = "1"  # once: no loop if the venv lacks it too
-            os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
+            os.execv(python, [python, os.path.abspath(sys.argv[0])] + sys.argv[1:])
         raise
 
 

@@ -7,7 +7,8 @@
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
 #   - cargo fmt --check, cargo clippy -D warnings,
 #   - cargo test: unit, property and end-to-end tests (one build, dev profile;
-#     the e2e tests run the liverec binary that build produced).
+#     the e2e tests run the liverec binary that build produced),
+#   - a smoke run of the recording benchmark with that build.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,4 +75,7 @@ log "cargo test"
 # End-to-end tests mostly wait on real time (recordings of a few seconds),
 # so more threads than cores is fine.
 cargo test --workspace --locked -- --test-threads "${LIVEREC_TEST_THREADS:-6}"
+log "benchmark smoke: bench/record.py with the test build (2 streams, 8 s, no frame lost)"
+python3 bench/record.py 2 flv 8 --no-nginx --check \
+  --binary target/debug/liverec --push target/debug/liverec-push
 log "all tests passed"

@@ -1,5 +1,5 @@
-//! `liverec-push`: the project's own RTMP publisher, for tests and
-//! operators (and, later, the load generator). It publishes the tags of an
+//! `liverec-push`: the project's own RTMP publisher, for tests, operators
+//! and benchmarks (`--streams N`: the load generator). It publishes the tags of an
 //! FLV file through [`rtmp::ClientSession`] over tokio: connect, publish,
 //! every tag with its timestamp and byte-exact body (so enhanced-RTMP
 //! `hvc1` and legacy CodecID 12 HEVC go through unchanged, which FFmpeg 5.1
@@ -15,7 +15,10 @@
 //!
 //! - `source`: the FLV file in memory and the (looping) tag schedule.
 //! - `url`: `rtmp://host:port/app/stream?query` → address, `tcUrl`, names.
-//! - `link`: the session on a stream: publish handshake, sending, close.
+//! - `link`: the session on a stream: publish handshake, sending (tags due
+//!   within `--batch-ms` in one write), close.
+//! - `many`: the load generator: N streams from one process and one copy
+//!   of the file, a JSON report of the frames each sent.
 //! - the `liverec-push` binary (`src/main.rs`): flags, logging, exit code.
 //!
 //! # How the server's end-to-end tests run it
@@ -32,8 +35,11 @@
 //! binary is missing.
 
 mod link;
+mod many;
 mod source;
 mod url;
+
+pub use many::{ManyReport, run_many};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -78,6 +84,18 @@ pub struct PushOptions {
     /// the publish started, then stall as with `--stall-after-ms`.
     #[arg(long, value_name = "N", value_parser = parse_ms)]
     pub garbage_after_ms: Option<Duration>,
+    /// Publish this many streams from one process (a load generator):
+    /// `<stream>_0` … `<stream>_<N-1>`, all from one copy of the file in
+    /// memory; prints one JSON line with what each stream sent.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub streams: u32,
+    /// Send the tags due within this many ms in one write (fewer wake-ups
+    /// and system calls per stream; tags leave up to this much early).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub batch_ms: u64,
+    /// With `--streams`, spread the connects evenly over this many ms.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub ramp_ms: u64,
     /// The FLV file to publish (read whole, at most 512 MiB).
     pub file: PathBuf,
     /// Where to publish: `rtmp://host[:port]/app/stream[?query]`.
@@ -202,6 +220,9 @@ impl fmt::Display for End {
 pub struct PushReport {
     /// Video messages sent.
     pub video_tags: u64,
+    /// Of those, coded frames (not sequence headers or end-of-sequence
+    /// markers): what a recording of the stream should hold.
+    pub video_frames: u64,
     /// Audio messages sent.
     pub audio_tags: u64,
     /// Data messages sent.
@@ -255,6 +276,12 @@ impl fmt::Display for PushReport {
 /// publishes, sends, unpublishes and closes.
 pub async fn run(opts: &PushOptions) -> Result<PushReport, PushError> {
     let url = PublishUrl::parse(&opts.url)?;
+    let source = load(opts).await?;
+    connect_and_publish(&url, &source, opts, seed()).await
+}
+
+/// Reads the file (warning about a truncated end).
+async fn load(opts: &PushOptions) -> Result<Source, PushError> {
     let source = Source::load(&opts.file).await?;
     if source.trailing_bytes() > 0 {
         tracing::warn!(
@@ -262,6 +289,16 @@ pub async fn run(opts: &PushOptions) -> Result<PushReport, PushError> {
             "ignoring bytes after the last complete tag"
         );
     }
+    Ok(source)
+}
+
+/// Connects to `url` and runs the push of `source` on it.
+async fn connect_and_publish(
+    url: &PublishUrl,
+    source: &Source,
+    opts: &PushOptions,
+    seed: u64,
+) -> Result<PushReport, PushError> {
     let connect_err = |source| PushError::Connect {
         address: url.address.clone(),
         source,
@@ -273,7 +310,7 @@ pub async fn run(opts: &PushOptions) -> Result<PushReport, PushError> {
     // Small tags go out at once, as a live encoder's would.
     stream.set_nodelay(true)?;
     tracing::info!(address = %url.address, app = %url.app, stream = %url.stream, "connected");
-    link::publish(stream, &url, &source, opts, seed()).await
+    link::publish(stream, url, source, opts, seed).await
 }
 
 /// A per-process seed for the handshake and garbage bytes (no secrecy

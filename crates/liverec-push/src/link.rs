@@ -112,6 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
             }
             TagKind::Video => {
                 report.video_tags += 1;
+                report.video_frames += u64::from(is_coded_frame(&body));
                 self.session.send_video(t.timestamp, body);
             }
             TagKind::Data => {
@@ -191,6 +192,7 @@ pub(super) async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     let start = Instant::now();
     let mut report = PushReport {
         video_tags: 0,
+        video_frames: 0,
         audio_tags: 0,
         data_tags: 0,
         body_bytes: 0,
@@ -204,6 +206,7 @@ pub(super) async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     let mut schedule = source.schedule(rounds).peekable();
     let stop_at = opts.seconds.map(|d| start + d);
     let stall_at = opts.stall_after_ms.map(|d| start + d);
+    let batch = Duration::from_millis(opts.batch_ms);
     let mut garbage_at = opts.garbage_after_ms.map(|d| start + d);
     let mut stalled_since: Option<Instant> = None;
     let mut rng = seed | 1;
@@ -231,7 +234,7 @@ pub(super) async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
             (Some(since), _) if now >= since + MAX_STALL => break End::StallLimit,
             (Some(since), _) => since + MAX_STALL,
             (None, None) => break End::Finished,
-            (None, Some(t)) => tag_due(opts.realtime, start, now, t.media_ms),
+            (None, Some(t)) => early(tag_due(opts.realtime, start, now, t.media_ms), batch),
         };
         let timers = [Some(due), stop_at, garbage_at];
         let stall_timer = stall_at.filter(|_| stalled_since.is_none());
@@ -262,10 +265,24 @@ pub(super) async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
                 link.serve_input(n).await?;
             }
             Wake::Timer if stalled_since.is_none() && Instant::now() >= due => {
-                if let Some(t) = schedule.next() {
+                // The tag due, and with --batch-ms those due within the
+                // batch, in one write (at most MAX_BATCH tags, so server
+                // input is read in between).
+                let mut sent = 0;
+                while sent < MAX_BATCH {
+                    let now = Instant::now();
+                    if stop_at.is_some_and(|s| now >= s) {
+                        break;
+                    }
+                    let Some(t) = schedule.next_if(|t| {
+                        early(tag_due(opts.realtime, start, now, t.media_ms), batch) <= now
+                    }) else {
+                        break;
+                    };
                     link.send(&t, &mut report);
-                    link.flush().await?;
+                    sent += 1;
                 }
+                link.flush().await?;
             }
             Wake::Timer => {}
             Wake::Interrupt(Ok(())) => break End::Interrupted,
@@ -277,6 +294,25 @@ pub(super) async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     report.end = end;
     link.close(!report.garbage_sent).await?;
     Ok(report)
+}
+
+/// Most tags written at once before server input is read again.
+const MAX_BATCH: usize = 256;
+
+/// `due` moved `batch` earlier (not before the clock's origin).
+fn early(due: Instant, batch: Duration) -> Instant {
+    due.checked_sub(batch).unwrap_or(due)
+}
+
+/// Whether an FLV video tag body is a coded frame (not a sequence header
+/// or an end-of-sequence marker): legacy AVC/HEVC packet type 1, or
+/// enhanced RTMP CodedFrames / CodedFramesX.
+pub(super) fn is_coded_frame(body: &[u8]) -> bool {
+    match body {
+        [b0, ..] if b0 & 0x80 != 0 => matches!(b0 & 0x0f, 1 | 3),
+        [_, packet_type, ..] => *packet_type == 1,
+        _ => false,
+    }
 }
 
 /// `len` bytes of xorshift64 output: noise, not secrets.

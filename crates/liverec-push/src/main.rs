@@ -30,6 +30,26 @@ fn init_tracing() {
 async fn main() {
     let cli = Cli::parse();
     init_tracing();
+    if cli.push.streams > 1 {
+        match liverec_push::run_many(&cli.push).await {
+            Ok(report) => {
+                println!("{report}");
+                if report.failed() > 0 {
+                    eprintln!(
+                        "liverec-push: {} of {} streams failed",
+                        report.failed(),
+                        report.streams.len()
+                    );
+                    std::process::exit(3);
+                }
+            }
+            Err(e) => {
+                eprintln!("liverec-push: {e}");
+                std::process::exit(e.exit_code());
+            }
+        }
+        return;
+    }
     match liverec_push::run(&cli.push).await {
         Ok(report) => println!("liverec-push: {report}"),
         Err(e) => {

@@ -44,6 +44,9 @@ fn options() -> PushOptions {
         seconds: None,
         stall_after_ms: None,
         garbage_after_ms: None,
+        streams: 1,
+        batch_ms: 0,
+        ramp_ms: 0,
         file: PathBuf::new(),
         url: URL.into(),
     }
@@ -195,6 +198,7 @@ fn exit_codes_and_report() {
     assert_eq!(PushError::Closed("while publishing").exit_code(), 5);
     let report = PushReport {
         video_tags: 2,
+        video_frames: 1,
         audio_tags: 3,
         data_tags: 1,
         body_bytes: 100,
@@ -209,4 +213,63 @@ fn exit_codes_and_report() {
         "sent 6 tags (2 video, 3 audio, 1 data; 100 bytes) in 1 round(s), \
          1.500 s of media in 1.600 s; end of file"
     );
+}
+
+#[tokio::test]
+async fn counts_coded_frames_and_batches_without_losing_a_tag() {
+    let source = Source::from_bytes(Bytes::from_static(H264_AAC)).unwrap();
+    let frames = source
+        .tags()
+        .iter()
+        .filter(|t| t.kind == TagKind::Video && link::is_coded_frame(&t.body))
+        .count() as u64;
+    let headers = source
+        .tags()
+        .iter()
+        .filter(|t| t.kind == TagKind::Video)
+        .count() as u64
+        - frames;
+    assert!(
+        frames > 100 && headers >= 1,
+        "{frames} frames, {headers} headers"
+    );
+    let (plain, got_plain) = push(options(), true).await;
+    let (batched, got_batched) = push(
+        PushOptions {
+            batch_ms: 40,
+            ..options()
+        },
+        true,
+    )
+    .await;
+    let (plain, batched) = (plain.unwrap(), batched.unwrap());
+    assert_eq!(plain.video_frames, frames);
+    assert_eq!(batched.video_frames, frames);
+    assert_eq!(batched.tags(), plain.tags());
+    assert_eq!(
+        got_batched.media.len(),
+        got_plain.media.len(),
+        "every tag arrives"
+    );
+}
+
+#[test]
+fn coded_frames_are_told_from_headers() {
+    assert!(link::is_coded_frame(&[0x17, 1, 0, 0, 0]));
+    assert!(link::is_coded_frame(&[0x27, 1]));
+    assert!(
+        !link::is_coded_frame(&[0x17, 0, 0, 0, 0]),
+        "AVC sequence header"
+    );
+    assert!(!link::is_coded_frame(&[0x17, 2]), "end of sequence");
+    assert!(
+        link::is_coded_frame(&[0x91, b'h', b'v', b'c', b'1']),
+        "enhanced CodedFrames"
+    );
+    assert!(link::is_coded_frame(&[0x93]), "enhanced CodedFramesX");
+    assert!(
+        !link::is_coded_frame(&[0x90, b'h', b'v', b'c', b'1']),
+        "enhanced sequence start"
+    );
+    assert!(!link::is_coded_frame(&[]));
 }

@@ -43,27 +43,87 @@ fn server(accept: bool) -> (u16, JoinHandle<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
-        let (mut sock, _) = listener.accept().unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut server = FakeServer::new(accept, usize::MAX);
-        let mut buf = vec![0; 64 * 1024];
-        loop {
-            let n = match sock.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            let Some(answer) = server.feed(&buf[..n]) else {
-                break;
-            };
-            if sock.write_all(&answer).is_err() {
-                break;
-            }
-        }
-        assert!(!server.got.failed, "the client broke the protocol");
-        server.got
+        let (sock, _) = listener.accept().unwrap();
+        serve(sock, accept)
     });
     (port, handle)
+}
+
+/// A [`FakeServer`] on one accepted connection, until the client closes.
+fn serve(mut sock: TcpStream, accept: bool) -> Received {
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut server = FakeServer::new(accept, usize::MAX);
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match sock.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let Some(answer) = server.feed(&buf[..n]) else {
+            break;
+        };
+        if sock.write_all(&answer).is_err() {
+            break;
+        }
+    }
+    assert!(!server.got.failed, "the client broke the protocol");
+    server.got
+}
+
+/// [`server`] for `n` connections at once.
+fn servers(n: usize) -> (u16, JoinHandle<Vec<Received>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let conns: Vec<JoinHandle<Received>> = (0..n)
+            .map(|_| {
+                let (sock, _) = listener.accept().unwrap();
+                std::thread::spawn(move || serve(sock, true))
+            })
+            .collect();
+        conns.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    (port, handle)
+}
+
+#[test]
+fn many_streams_from_one_process_each_get_every_frame() {
+    let file = fixture("h264_aac_10s.flv");
+    let source = Source::from_bytes(Bytes::from(std::fs::read(&file).unwrap())).unwrap();
+    let media = source.tags().len();
+    let (port, srv) = servers(3);
+    let url = format!("rtmp://127.0.0.1:{port}/live/load");
+    let out = push(&[
+        "--streams",
+        "3",
+        "--batch-ms",
+        "40",
+        "--ramp-ms",
+        "100",
+        file.to_str().unwrap(),
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut got = srv.join().unwrap();
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<&str> = got.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["load_0", "load_1", "load_2"]);
+    for g in &got {
+        assert_eq!(g.media.len(), media, "{}: every tag", g.name);
+        assert!(g.unpublished);
+    }
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.starts_with(r#"{"streams":3,"failed":0,"video_frames":"#),
+        "{report}"
+    );
+    for i in 0..3 {
+        assert!(
+            report.contains(&format!(r#""stream":"load_{i}""#)),
+            "{report}"
+        );
+    }
 }
 
 #[test]
@@ -171,6 +231,9 @@ fn help_lists_every_option() {
         "--seconds",
         "--stall-after-ms",
         "--garbage-after-ms",
+        "--streams",
+        "--batch-ms",
+        "--ramp-ms",
         "<FILE>",
         "<URL>",
     ] {

@@ -14,6 +14,7 @@ mod domains;
 mod files;
 mod formats;
 mod hostile;
+mod load;
 mod players;
 mod recording;
 mod service;
