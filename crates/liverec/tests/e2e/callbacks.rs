@@ -638,6 +638,82 @@ fn a_refused_recording_is_announced_by_status_and_exception_events() {
     assert!(r.events("cbfull", 100).is_empty(), "no file, no file event");
 }
 
+/// A record event (100) is signed and agrees with its file as served:
+/// format, size (exactly the bytes served; HLS: what DescribeRecordFiles
+/// says, the segments included) and duration (within 1 s of ffprobe's).
+/// Returns the event's duration.
+fn assert_file_event(s: &Server, e: &Got, files: &[Value]) -> f64 {
+    assert_signed(e);
+    let b = &e.body;
+    let file = files
+        .iter()
+        .find(|f| f["FileId"] == b["record_file_id"])
+        .unwrap_or_else(|| panic!("no file for {b}"));
+    let format = b["file_format"].as_str().expect("file_format");
+    assert_eq!(file["FileFormat"], format);
+    assert_eq!(b["file_size"], file["FileSize"], "{format}");
+    assert_eq!(b["video_url"], file["VideoUrl"], "{format}");
+    let path = s.download_file(file);
+    if format != "hls" {
+        let served = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(b["file_size"].as_u64(), Some(served), "{format}");
+    }
+    let probed = probe(&path);
+    let media = if format == "aac" {
+        probed.packet_span()
+    } else {
+        probed.duration
+    };
+    let duration = b["duration"].as_f64().expect("duration");
+    assert!(
+        (duration - media).abs() <= 1.0,
+        "{format}: duration {duration} vs ffprobe {media}"
+    );
+    duration
+}
+
+#[test]
+fn a_highlight_in_every_format_announces_each_file() {
+    let r = Receiver::start(Behaviour::default());
+    let s = server_for(&r, &[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let mut p = s.publish("cbhl", "h264_aac_10s.flv");
+    let formats = ["flv", "hls", "mp4", "aac", "mp3"];
+    let tasks: Vec<i64> = formats
+        .iter()
+        .map(|f| s.create(json!({"StreamName": "cbhl", "Highlight": 1, "FileFormat": f})))
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    for t in &tasks {
+        s.sdk("StopLiveRecord", json!({"StreamName": "cbhl", "TaskId": t}))
+            .ok();
+    }
+    p.stop();
+    let files = s.wait_files(
+        json!({"StreamName": "cbhl"}),
+        5..=5,
+        Duration::from_secs(10),
+    );
+    wait_for(Duration::from_secs(10), "five record events", || {
+        (r.events("cbhl", 100).len() >= 5).then_some(())
+    });
+    let events = r.events("cbhl", 100);
+    assert_eq!(events.len(), 5, "{events:?}");
+    let mut got: Vec<&str> = events
+        .iter()
+        .map(|e| e.body["file_format"].as_str().expect("file_format"))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, ["aac", "flv", "hls", "mp3", "mp4"]);
+    for e in &events {
+        let task = e.body["task_id"].as_str().expect("task_id").to_string();
+        assert!(tasks.iter().any(|t| t.to_string() == task), "{task}");
+        assert!(assert_file_event(&s, e, &files) >= 2.0);
+    }
+    let end = r.wait_event("cbhl", 0, Duration::from_secs(10), |_| true);
+    assert_signed(&end);
+    assert_eq!(r.events("cbhl", 1).len(), 1);
+}
+
 #[test]
 fn a_reconnect_within_the_window_gives_one_file_and_one_event_per_format() {
     let r = Receiver::start(Behaviour::default());
@@ -674,34 +750,9 @@ fn a_reconnect_within_the_window_gives_one_file_and_one_event_per_format() {
     let events = r.events("cbrc", 100);
     assert_eq!(events.len(), 5, "one event per merged file: {events:?}");
     for e in &events {
-        assert_signed(e);
-        let b = &e.body;
-        assert_eq!(b["task_id"], json!(id));
-        let file = files
-            .iter()
-            .find(|f| f["FileId"] == b["record_file_id"])
-            .unwrap_or_else(|| panic!("no file for {b}"));
-        let format = b["file_format"].as_str().expect("file_format");
-        assert_eq!(file["FileFormat"], format);
-        assert_eq!(b["file_size"], file["FileSize"], "{format}");
-        let path = s.download_file(file);
-        if format != "hls" {
-            // The served bytes (HLS: the size counts every segment too).
-            let served = std::fs::metadata(&path).unwrap().len();
-            assert_eq!(b["file_size"].as_u64(), Some(served), "{format}");
-        }
-        let probed = probe(&path);
-        let media = if format == "aac" {
-            probed.packet_span()
-        } else {
-            probed.duration
-        };
-        let duration = b["duration"].as_f64().expect("duration");
-        assert!(
-            (duration - media).abs() <= 1.0,
-            "{format}: duration {duration} vs ffprobe {media}"
-        );
-        assert!(duration >= 5.0, "{format}: both sessions: {duration}");
+        assert_eq!(e.body["task_id"], json!(id));
+        let duration = assert_file_event(&s, e, &files);
+        assert!(duration >= 5.0, "both sessions: {duration}");
     }
     assert_eq!(r.events("cbrc", 1).len(), 2, "two publishes");
     assert_eq!(r.events("cbrc", 0).len(), 2, "two publish ends");
