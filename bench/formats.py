@@ -56,17 +56,20 @@ def free_port():
     return port
 
 
-def source():
-    path = os.path.join(ROOT, "target", "bench", "h264_aac_720p_60s.flv")
+def source(name="h264_aac_720p_60s.flv", size="1280x720", rate=30, vbit="2M", abit="128k", channels=2):
+    """A 60 s H.264 + AAC FLV made once with ffmpeg into target/bench/ (by default
+    the 720p30 ~2.2 Mbit/s source, GOP 2 s)."""
+    path = os.path.join(ROOT, "target", "bench", name)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         subprocess.run([
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "60",
-            "-c:v", "libx264", "-preset", "veryfast", "-b:v", "2M", "-maxrate", "2M", "-bufsize", "4M",
-            "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-f", "flv", path], check=True)
+            "-c:v", "libx264", "-preset", "veryfast", "-b:v", vbit, "-maxrate", vbit,
+            "-bufsize", "4M", "-g", str(2 * rate), "-keyint_min", str(2 * rate), "-sc_threshold", "0",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", abit, "-ac", str(channels), "-f", "flv", path],
+            check=True)
     return path
 
 

@@ -41,21 +41,10 @@ CLK = formats.CLK
 
 
 def source(kind):
-    """The 720p30 ~2.2 Mbit/s source of bench/formats.py, or a 640x360 ~600 kbit/s one."""
+    """The 720p30 ~2.2 Mbit/s source of bench/formats.py, or a 640x360 25 fps ~600 kbit/s one."""
     if kind == "720p":
         return formats.source()
-    path = os.path.join(ROOT, "target", "bench", "h264_aac_360p_600k_60s.flv")
-    if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        subprocess.run([
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "60",
-            "-c:v", "libx264", "-preset", "veryfast", "-b:v", "540k", "-maxrate", "540k",
-            "-bufsize", "1M", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-f", "flv", path],
-            check=True)
-    return path
+    return formats.source("h264_aac_360p_600k_60s.flv", "640x360", 25, "540k", "64k", 1)
 
 
 def flv_frames(path):

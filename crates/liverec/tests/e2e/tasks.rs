@@ -276,6 +276,27 @@ fn describe_record_task_window_and_scroll_token_paging() {
     assert_eq!(r["TaskList"].as_array().expect("list").len(), 1);
 }
 
+/// Publishes `stream` for 4 s, stops, publishes it again 2 s later and
+/// lets it run 4 s; the second publisher (still publishing) and the times
+/// taken around each step: before and after the first publish, after its
+/// stop, before and after the second. Bounds come from these measured
+/// times: under load, each publish may take seconds.
+fn two_publishes(s: &Server, stream: &str) -> (Publisher, [f64; 5]) {
+    let t0 = now_f();
+    let mut first = s.publish(stream, "h264_aac_10s.flv");
+    let t1 = now_f();
+    std::thread::sleep(Duration::from_secs(4));
+    first.stop();
+    let t2 = now_f();
+    std::thread::sleep(Duration::from_secs(2));
+    let t3 = now_f();
+    let second = s.publish(stream, "h264_aac_10s.flv");
+    let t4 = now_f();
+    assert_eq!(s.publishes(stream), 2, "second publish");
+    std::thread::sleep(Duration::from_secs(4));
+    (second, [t0, t1, t2, t3, t4])
+}
+
 #[test]
 fn a_template_reconnect_window_continues_the_playlist() {
     let s = Server::start_with(&[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
@@ -288,20 +309,7 @@ fn a_template_reconnect_window_continues_the_playlist() {
     p["TemplateId"] = json!(tpl);
     let id = s.create_task(p);
     // Two publishes 2 s apart: one playlist, with a discontinuity.
-    // Bounds come from times measured around each step: under load, each
-    // publish and SDK call may take seconds.
-    let t0 = now_f();
-    let mut first = s.publish("rc", "h264_aac_10s.flv");
-    let t1 = now_f();
-    std::thread::sleep(Duration::from_secs(4));
-    first.stop();
-    let t2 = now_f();
-    std::thread::sleep(Duration::from_secs(2));
-    let t3 = now_f();
-    let mut second = s.publish("rc", "h264_aac_10s.flv");
-    let t4 = now_f();
-    assert_eq!(s.publishes("rc"), 2, "second publish");
-    std::thread::sleep(Duration::from_secs(4));
+    let (mut second, [t0, t1, t2, t3, t4]) = two_publishes(&s, "rc");
     let live = files_of(&s, &id);
     assert_eq!(
         live.len(),
@@ -357,18 +365,7 @@ fn a_reconnect_window_continues_every_format_and_a_later_return_starts_new_files
     p["TemplateId"] = json!(tpl);
     let id = s.create_task(p);
     // Two publishes 2 s apart, inside the 6 s window: one file per format.
-    let t0 = now_f();
-    let mut first = s.publish("rw", "h264_aac_10s.flv");
-    let t1 = now_f();
-    std::thread::sleep(Duration::from_secs(4));
-    first.stop();
-    let t2 = now_f();
-    std::thread::sleep(Duration::from_secs(2));
-    let t3 = now_f();
-    let mut second = s.publish("rw", "h264_aac_10s.flv");
-    let t4 = now_f();
-    assert_eq!(s.publishes("rw"), 2, "second publish");
-    std::thread::sleep(Duration::from_secs(4));
+    let (mut second, [t0, t1, t2, t3, t4]) = two_publishes(&s, "rw");
     second.stop();
     let t5 = now_f();
     let closed = "parked recording closed: no publisher returned";

@@ -151,6 +151,17 @@ fn pcr_only_packet() {
     assert_eq!(d.pcrs, [0x1_2345_6789]);
 }
 
+/// 22.05 kHz mono MP3.
+fn mp3_config() -> Option<Arc<AudioConfig>> {
+    Some(Arc::new(AudioConfig {
+        codec: AudioCodec::Mp3,
+        sample_rate: 22050,
+        channels: 1,
+        asc: Bytes::new(),
+        flv_header: 0x2a,
+    }))
+}
+
 fn h264_tracks() -> Tracks {
     Tracks {
         video: Some(h264_config_of(
@@ -318,13 +329,7 @@ fn codec_change_bumps_pmt_version() {
     m.start(&tracks, &mut out).unwrap();
     m.push(&frame(Track::Audio, 0, 0, true, &[1; 5]), &tracks, &mut out)
         .unwrap();
-    tracks.audio = Some(Arc::new(AudioConfig {
-        codec: AudioCodec::Mp3,
-        sample_rate: 22050,
-        channels: 1,
-        asc: Bytes::new(),
-        flv_header: 0x2a,
-    }));
+    tracks.audio = mp3_config();
     m.push(
         &frame(Track::Audio, 50, 0, true, &[0xff, 0xf3, 0x82, 0xc4]),
         &tracks,
@@ -464,13 +469,7 @@ fn a_continued_segment_with_another_codec_gets_the_next_pmt_version() {
     m.start(&tracks, &mut out).unwrap();
     m.finish(&mut out).unwrap();
     let mut next = m.continuing();
-    tracks.audio = Some(Arc::new(AudioConfig {
-        codec: AudioCodec::Mp3,
-        sample_rate: 22050,
-        channels: 1,
-        asc: Bytes::new(),
-        flv_header: 0x2a,
-    }));
+    tracks.audio = mp3_config();
     let mut out2 = Vec::new();
     next.start(&tracks, &mut out2).unwrap();
     let d = demux::demux(&out2);
