@@ -78,7 +78,7 @@ def probe_frames(path):
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
-        capture_output=True, text=True)
+        capture_output=True, text=True, timeout=120)
     try:
         return int(out.stdout.strip().split("\n")[0])
     except ValueError:
@@ -88,7 +88,7 @@ def probe_frames(path):
 def decodes(path):
     """Whether ffmpeg decodes the whole file without an error line."""
     out = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", path,
-                          "-f", "null", "-"], capture_output=True, text=True)
+                          "-f", "null", "-"], capture_output=True, text=True, timeout=300)
     return out.returncode == 0 and not out.stderr.strip()
 
 
@@ -256,6 +256,10 @@ http {{ access_log off; client_body_temp_path {work}/b; proxy_temp_path {work}/p
                     named = os.path.join(rec, os.path.basename(d) + ".m3u8")
                     with open(pl) as f2:
                         text = f2.read()
+                    # nginx-rtmp leaves the playlist open (no ENDLIST): close it,
+                    # or ffprobe waits for it to grow.
+                    if "#EXT-X-ENDLIST" not in text:
+                        text = text.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
                     with open(named, "w") as f2:
                         f2.write("\n".join(l if l.startswith("#") or not l else
                                            os.path.join(os.path.basename(d), l)

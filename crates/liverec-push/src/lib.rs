@@ -86,9 +86,10 @@ pub struct PushOptions {
     pub garbage_after_ms: Option<Duration>,
     /// Publish this many streams from one process (a load generator):
     /// `<stream>_0` … `<stream>_<N-1>`, all from one copy of the file in
-    /// memory; prints one JSON line with what each stream sent.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub streams: u32,
+    /// memory; prints one JSON line with what each stream sent (also for
+    /// `--streams 1`). Without it: one stream, named as the URL says.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub streams: Option<u32>,
     /// Send the tags due within this many ms in one write (fewer wake-ups
     /// and system calls per stream; tags leave up to this much early).
     #[arg(long, value_name = "MS", default_value_t = 0)]

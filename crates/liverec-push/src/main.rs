@@ -30,7 +30,7 @@ fn init_tracing() {
 async fn main() {
     let cli = Cli::parse();
     init_tracing();
-    if cli.push.streams > 1 {
+    if cli.push.streams.is_some() {
         match liverec_push::run_many(&cli.push).await {
             Ok(report) => {
                 println!("{report}");

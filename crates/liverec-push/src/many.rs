@@ -106,7 +106,7 @@ pub async fn run_many(opts: &PushOptions) -> Result<ManyReport, PushError> {
     let url = PublishUrl::parse(&opts.url)?;
     let source = Arc::new(load(opts).await?);
     let opts = Arc::new(opts.clone());
-    let n = opts.streams.max(1);
+    let n = opts.streams.unwrap_or(1).max(1);
     let base_seed = seed();
     let mut set = JoinSet::new();
     for i in 0..n {

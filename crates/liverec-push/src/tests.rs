@@ -44,7 +44,7 @@ fn options() -> PushOptions {
         seconds: None,
         stall_after_ms: None,
         garbage_after_ms: None,
-        streams: 1,
+        streams: None,
         batch_ms: 0,
         ramp_ms: 0,
         file: PathBuf::new(),

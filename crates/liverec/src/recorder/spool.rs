@@ -17,7 +17,7 @@ use super::start::FileError;
 
 /// Longest time written data may sit in the process before reaching the OS.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-const WRITE_BUFFER: usize = 256 * 1024;
+const WRITE_BUFFER: usize = 64 * 1024;
 
 pub(super) struct SpoolWriter {
     path: PathBuf,
