@@ -2,7 +2,7 @@
 """Signed API throughput and latency on the real binary: wrk with pre-signed TC3 requests.
 
 usage: bench/api.py [--seconds 10] [--connections 64] [--threads 2] [--store sqlite|postgres|both]
-                    [--binary target/release/liverec]
+                    [--binary target/release/liverec] [--creates 200000] [--check]
 
 For each store (SQLite, the embedded default; PostgreSQL: a throwaway cluster started with
 scripts/test-postgres.sh and stopped afterwards) a fresh liverec is started on free loopback
@@ -189,7 +189,7 @@ def wrk(host, reqs, seconds, connections, threads):
                 p99_ms=float(m.group(5)), max_ms=float(m.group(6)), errors=int(m.group(7)))
 
 
-def run(store, binary, seconds, connections, threads):
+def run(store, binary, seconds, connections, threads, creates):
     pg_dir, env = None, {}
     if store == "postgres":
         pg_dir = tempfile.mkdtemp(prefix="liverec-api-pg-")
@@ -209,7 +209,7 @@ def run(store, binary, seconds, connections, threads):
                                                 "DomainName": "127.0.0.1", "StartTime": cst(time.time() + 7200),
                                                 "EndTime": cst(time.time() + 7260)})
         for action in ["DescribeLiveStreamState", "DescribeRecordFiles", "CreateLiveRecord"]:
-            count = 1 if action != "CreateLiveRecord" else 200_000
+            count = 1 if action != "CreateLiveRecord" else creates
             sample = post(host, action, json.loads(open(requests_file(host, action, 1)).read()
                                                    .split("\t", 3)[3]))
             if "Error" in sample:
@@ -238,10 +238,14 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "liverec"))
+    ap.add_argument("--creates", type=int, default=200_000,
+                    help="distinct pre-signed CreateLiveRecord requests (more than a run sends)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if an action got no answer or an error answer (the smoke run in scripts/test.sh)")
     a = ap.parse_args()
     rows = []
     for store in (["sqlite", "postgres"] if a.store == "both" else [a.store]):
-        rows += run(store, a.binary, a.seconds, a.connections, a.threads)
+        rows += run(store, a.binary, a.seconds, a.connections, a.threads, a.creates)
     print()
     print(f"wrk, {a.connections} connections, {a.threads} threads, {a.seconds} s per action; pre-signed TC3")
     print()
@@ -250,6 +254,11 @@ def main():
     for r in rows:
         print(f"| {r['store']} | {r['action']} | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} "
               f"| {r['max_ms']} | {r['errors']} |")
+    if a.check:
+        bad = [r for r in rows if r["requests"] == 0 or r["errors"] > 0]
+        if bad:
+            print(f"check failed: {bad}", file=sys.stderr)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

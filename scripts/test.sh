@@ -2,13 +2,13 @@
 # Installs every test dependency and runs all of liverec's tests:
 #   - Debian packages: ffmpeg (ffmpeg + ffprobe), mediainfo, python3 + venv, a C compiler,
 #     PostgreSQL (server + psql) for the tests of the shared store, openssl (test certificates),
-#     chromium and npm (hls.js, for the browser player test)
+#     chromium and npm (hls.js, for the browser player test), wrk (API benchmark smoke)
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
 #   - cargo fmt --check, cargo clippy -D warnings,
 #   - cargo test: unit, property and end-to-end tests (one build, dev profile;
 #     the e2e tests run the liverec binary that build produced),
-#   - a smoke run of the recording benchmark with that build.
+#   - smoke runs of the recording and API benchmarks with that build.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,7 @@ command -v psql >/dev/null || need+=(postgresql-client)
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(nodejs npm)
+command -v wrk >/dev/null || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   SUDO=()
@@ -78,4 +79,7 @@ cargo test --workspace --locked -- --test-threads "${LIVEREC_TEST_THREADS:-6}"
 log "benchmark smoke: bench/record.py with the test build (2 streams, 8 s, no frame lost)"
 python3 bench/record.py 2 flv 8 --no-nginx --check \
   --binary target/debug/liverec --push target/debug/liverec-push
+log "benchmark smoke: bench/api.py with the test build (SQLite, 1 s per action, no error answer)"
+python3 bench/api.py --store sqlite --seconds 1 --connections 4 --creates 5000 --check \
+  --binary target/debug/liverec
 log "all tests passed"
