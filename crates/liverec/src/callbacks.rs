@@ -15,6 +15,7 @@
 //!
 //! Must not touch the hub, recordings or files: it reads rows and sends.
 
+pub mod address;
 mod backoff;
 mod event;
 mod https;
@@ -48,6 +49,9 @@ pub struct DeliverySettings {
     /// PEM CA bundle trusted for `https://` receivers (None: the system
     /// bundle, `/etc/ssl/certs/ca-certificates.crt`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Whether callback templates may send to loopback, private and
+    /// link-local receivers (`address`); the default receiver always may.
+    pub allow_private: bool,
 }
 
 impl Default for DeliverySettings {
@@ -62,6 +66,7 @@ impl Default for DeliverySettings {
             timeout: Duration::from_secs(20),
             max_per_host: 4,
             ca_file: None,
+            allow_private: false,
         }
     }
 }

@@ -133,6 +133,11 @@ pub struct Config {
     /// PEM CA bundle trusted for `https://` callback receivers. Default
     /// none: the system bundle `/etc/ssl/certs/ca-certificates.crt`.
     pub callback_ca_file: Option<PathBuf>,
+    /// Let callback templates (chosen by tenants) send to loopback,
+    /// private and link-local addresses. Default false: such URLs are
+    /// refused when saved and at delivery (after DNS). The operator's own
+    /// `callback_url` may point anywhere.
+    pub callback_allow_private: bool,
 }
 
 impl Default for Config {
@@ -184,6 +189,7 @@ impl Default for Config {
             callback_timeout_seconds: 20,
             callback_max_per_host: 4,
             callback_ca_file: None,
+            callback_allow_private: false,
         }
     }
 }

@@ -104,7 +104,8 @@ pub(super) async fn create_template(state: &AppState, call: &Call) -> ActionResu
     let r = CreateLiveCallbackTemplateRequest::from_params(&call.req.params)?;
     let name = fields::template_name(r.template_name.as_deref().unwrap_or_default())?;
     let mut f = CallbackFields::default();
-    fields::apply(CallbackTemplateFields::from(r), &mut f)?;
+    let allow_private = state.settings.callbacks.allow_private;
+    fields::apply(CallbackTemplateFields::from(r), &mut f, allow_private)?;
     let now = state.clock.now_ms();
     let t = state
         .store
@@ -136,7 +137,8 @@ pub(super) async fn modify_template(state: &AppState, call: &Call) -> ActionResu
         .await?
         .ok_or(Error::CallbackTemplateNotFound(id))?;
     let mut f = t.fields.clone();
-    fields::apply(CallbackTemplateFields::from(r), &mut f)?;
+    let allow_private = state.settings.callbacks.allow_private;
+    fields::apply(CallbackTemplateFields::from(r), &mut f, allow_private)?;
     let name = name.unwrap_or(t.name);
     state
         .store

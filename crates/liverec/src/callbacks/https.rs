@@ -35,10 +35,12 @@ impl Https {
     }
 
     /// Sends `req` (whose URI is `https://host[:port]/path`) over a new TLS
-    /// connection; the answer's status.
+    /// connection, to `pinned` when given (an address already checked for
+    /// the host), else to what the host resolves to; the answer's status.
     pub(super) async fn send(
         &self,
         mut req: hyper::Request<Full<Bytes>>,
+        pinned: Option<std::net::SocketAddr>,
     ) -> Result<hyper::StatusCode, String> {
         let tls = self.0.as_ref().map_err(Clone::clone)?;
         let uri = req.uri().clone();
@@ -47,9 +49,11 @@ impl Https {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_string())
             .map_err(|e| format!("invalid server name {bare:?}: {e}"))?;
-        let tcp = tokio::net::TcpStream::connect((bare, port))
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let tcp = match pinned {
+            Some(addr) => tokio::net::TcpStream::connect(addr).await,
+            None => tokio::net::TcpStream::connect((bare, port)).await,
+        }
+        .map_err(|e| format!("connect: {e}"))?;
         let _ = tcp.set_nodelay(true);
         let stream = tls
             .connect(name, tcp)

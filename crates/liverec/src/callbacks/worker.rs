@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::address;
 use super::backoff::unit_random;
 use super::event::{SIGN_VALIDITY_S, signed_body};
 use super::https::Https;
@@ -295,7 +296,41 @@ async fn post(shared: &Shared, row: &Delivery, body: Vec<u8>) -> Result<(), Fail
         Some("https") => true,
         _ => return Err(no_answer("the URL is neither http:// nor https://".into())),
     };
+    // A tenant's receiver is reached only at a public address it resolves
+    // to (`address`); the operator's default receiver anywhere.
+    let trusted = shared.settings.allow_private
+        || shared
+            .settings
+            .default
+            .as_ref()
+            .is_some_and(|(url, _)| *url == row.url);
+    let pinned = if trusted {
+        None
+    } else {
+        let host = uri.host().unwrap_or_default();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        Some(
+            address::resolve_public(host, port)
+                .await
+                .map_err(no_answer)?,
+        )
+    };
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    let uri = match pinned {
+        // Connect to the checked address; the Host header keeps the name.
+        Some(addr) if !tls => {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            format!("http://{addr}{path}")
+                .parse()
+                .map_err(|e| no_answer(format!("invalid URL: {e}")))?
+        }
+        _ => uri,
+    };
     let req = hyper::Request::post(uri)
+        .header(hyper::header::HOST, authority.as_str())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(hyper::header::USER_AGENT, "liverec")
         .header(EVENT_ID_HEADER, row.event_id.as_str())
@@ -304,7 +339,7 @@ async fn post(shared: &Shared, row: &Delivery, body: Vec<u8>) -> Result<(), Fail
     let timeout = shared.settings.timeout;
     let sent = async {
         if tls {
-            shared.https.send(req).await
+            shared.https.send(req, pinned).await
         } else {
             match shared.client.request(req).await {
                 Ok(resp) => Ok(resp.status()),

@@ -192,6 +192,7 @@ impl Config {
             timeout: std::time::Duration::from_secs(self.callback_timeout_seconds),
             max_per_host: self.callback_max_per_host.clamp(1, 64),
             ca_file: self.callback_ca_file.clone(),
+            allow_private: self.callback_allow_private,
         })
     }
 

@@ -842,3 +842,66 @@ fn a_receiver_down_across_a_kill_9_gets_every_event_exactly_once_afterwards() {
         delivered.len()
     );
 }
+
+#[test]
+fn tenant_receivers_inside_the_operators_network_are_refused_by_default() {
+    let default = Receiver::start(Behaviour::default());
+    let templ = Receiver::start(Behaviour::default());
+    // Allowed while the template is made (as an older configuration would
+    // have stored it), then the server runs with the default: refused.
+    let mut s = server_for(&default, &[]);
+    let id = s
+        .sdk(
+            "CreateLiveCallbackTemplate",
+            json!({"TemplateName": "inside", "StreamBeginNotifyUrl": format!("{}/begin", templ.url())}),
+        )
+        .ok()["TemplateId"]
+        .as_i64()
+        .expect("TemplateId");
+    s.sdk(
+        "CreateLiveCallbackRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "inside", "TemplateId": id}),
+    )
+    .ok();
+    s.stop();
+    s.set_env("LIVEREC_CALLBACK_ALLOW_PRIVATE", "false");
+    s.start_again();
+    // Saving such a URL is refused, naming the field and the setting.
+    for url in [
+        "http://127.0.0.1:9/cb",
+        "http://localhost:8080/cb",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/cb",
+        "http://192.168.1.10/cb",
+    ] {
+        let m = s
+            .sdk(
+                "CreateLiveCallbackTemplate",
+                json!({"TemplateName": "x", "RecordNotifyUrl": url}),
+            )
+            .err_naming("InvalidParameterValue", "RecordNotifyUrl");
+        assert!(m.contains("callback_allow_private"), "{url}: {m}");
+    }
+    // A stored one is not delivered to: each attempt fails before
+    // connecting, visibly; the operator's default receiver still gets the
+    // events of streams without a rule.
+    let _inside = Publisher::start(&s.rtmp_url("inside", "probe"), "h264_aac_10s.flv");
+    let _other = s.publish("outside", "h264_aac_10s.flv");
+    default.wait_event("outside", 1, Duration::from_secs(10), |_| true);
+    let d = wait_for(Duration::from_secs(15), "a refused attempt", || {
+        let d = deliveries(&s, json!({"StreamName": "probe"}));
+        (d["DeliveryList"][0]["Attempts"].as_i64().unwrap_or(0) >= 1).then_some(d)
+    });
+    let e = &d["DeliveryList"][0];
+    assert_eq!(e["LastHttpStatus"], 0, "{e}");
+    assert!(
+        e["LastError"]
+            .as_str()
+            .is_some_and(|m| m.contains("callback_allow_private")),
+        "{e}"
+    );
+    assert!(
+        templ.got().is_empty(),
+        "nothing reached the tenant's receiver"
+    );
+}

@@ -347,6 +347,9 @@ impl Server {
             .env("LIVEREC_DATA_DIR", self.dir.path())
             .env("LIVEREC_API_LISTEN", self.api.to_string())
             .env("LIVEREC_RTMP_LISTEN", self.rtmp.to_string())
+            // Every callback receiver of the tests is on 127.0.0.1; the
+            // default (refusing such tenant URLs) is tested on its own.
+            .env("LIVEREC_CALLBACK_ALLOW_PRIVATE", "true")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);

@@ -89,6 +89,23 @@ pub(super) fn notify_url(field: &str, raw: &str) -> Result<String, Error> {
     Ok(v.to_string())
 }
 
+/// A tenant's receiver must be on a public address (see
+/// `callbacks::address`): `localhost` and non-public IP literals are
+/// refused here; names are checked again after DNS at each delivery.
+fn receiver_allowed(field: &str, url: &str) -> Result<(), Error> {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    match crate::callbacks::address::host_problem(&host) {
+        Some(why) => Err(invalid_value(format!(
+            "{field} {why}; the server does not send callbacks there \
+             (its operator can allow it with callback_allow_private)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Validates a CallbackKey: at most [`MAX_KEY_BYTES`], no control characters.
 pub(super) fn callback_key(raw: &str) -> Result<String, Error> {
     if raw.len() > MAX_KEY_BYTES {
@@ -158,7 +175,11 @@ fn has_url(f: &CallbackFields) -> bool {
 /// Applies the fields of a Create or Modify request to `f` (absent fields
 /// keep their value; "" clears a URL), validating each; the result must
 /// still name at least one notify URL.
-pub(super) fn apply(r: CallbackTemplateFields, f: &mut CallbackFields) -> Result<(), Error> {
+pub(super) fn apply(
+    r: CallbackTemplateFields,
+    f: &mut CallbackFields,
+    allow_private: bool,
+) -> Result<(), Error> {
     if let Some(d) = r.description {
         if d.len() > MAX_DESCRIPTION_BYTES {
             return Err(invalid_value(format!(
@@ -172,6 +193,9 @@ pub(super) fn apply(r: CallbackTemplateFields, f: &mut CallbackFields) -> Result
     for (wire, value) in r.urls {
         if let Some(v) = value {
             let checked = notify_url(wire, &v)?;
+            if !allow_private {
+                receiver_allowed(wire, &checked)?;
+            }
             let slot =
                 url_slot(f, wire).ok_or_else(|| Error::internal(format!("no slot for {wire}")))?;
             *slot = checked;
@@ -280,7 +304,7 @@ mod tests {
             callback_key: Some("key".into()),
             record_exception_levels: Some(vec!["warning".into()]),
         };
-        apply(create, &mut f).unwrap();
+        apply(create, &mut f, false).unwrap();
         assert_eq!(
             (
                 f.description.as_str(),
@@ -295,7 +319,7 @@ mod tests {
             urls: vec![("StreamEndNotifyUrl", Some("https://h/e".into()))],
             ..Default::default()
         };
-        apply(modify, &mut f).unwrap();
+        apply(modify, &mut f, false).unwrap();
         assert_eq!(
             (f.record_url.as_str(), f.stream_end_url.as_str()),
             ("http://h/r", "https://h/e")
@@ -310,11 +334,14 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert!(matches!(apply(clear, &mut g), Err(Error::Missing(m)) if m.contains("notify URL")));
+        assert!(
+            matches!(apply(clear, &mut g, false), Err(Error::Missing(m)) if m.contains("notify URL"))
+        );
         assert!(matches!(
             apply(
                 CallbackTemplateFields::default(),
-                &mut CallbackFields::default()
+                &mut CallbackFields::default(),
+                false
             ),
             Err(Error::Missing(_))
         ));
@@ -322,13 +349,43 @@ mod tests {
             description: Some("d".repeat(MAX_DESCRIPTION_BYTES + 1)),
             ..Default::default()
         };
-        let m = value_error(apply(long, &mut f.clone()).unwrap_err());
+        let m = value_error(apply(long, &mut f.clone(), false).unwrap_err());
         assert!(m.contains("Description"), "{m}");
         let bad = CallbackTemplateFields {
             urls: vec![("PushExceptionNotifyUrl", Some("nope".into()))],
             ..Default::default()
         };
-        let m = value_error(apply(bad, &mut f).unwrap_err());
+        let m = value_error(apply(bad, &mut f, false).unwrap_err());
         assert!(m.starts_with("PushExceptionNotifyUrl"), "{m}");
+    }
+
+    #[test]
+    fn receivers_inside_the_operators_network_need_the_operators_consent() {
+        let to = |url: &str| CallbackTemplateFields {
+            urls: vec![("RecordNotifyUrl", Some(url.into()))],
+            ..Default::default()
+        };
+        for url in [
+            "http://127.0.0.1:9/cb",
+            "http://localhost/cb",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.1.2.3/cb",
+            "https://[::1]:8443/cb",
+            "http://[::ffff:192.168.0.1]/cb",
+        ] {
+            let mut f = CallbackFields::default();
+            let m = value_error(apply(to(url), &mut f, false).unwrap_err());
+            assert!(
+                m.starts_with("RecordNotifyUrl") && m.contains("callback_allow_private"),
+                "{url}: {m}"
+            );
+            assert_eq!(f, CallbackFields::default(), "nothing applied");
+            // Allowed by the operator.
+            apply(to(url), &mut f, true).unwrap();
+            assert_eq!(f.record_url, url);
+        }
+        let mut f = CallbackFields::default();
+        apply(to("https://hooks.example.com/cb"), &mut f, false).unwrap();
+        apply(to("http://8.8.8.8/cb"), &mut f, false).unwrap();
     }
 }
