@@ -154,23 +154,12 @@ def seed_files(db, n):
 
 
 def start(binary, env_extra):
-    data = tempfile.mkdtemp(prefix="liverec-api-bench-")
-    env = dict(os.environ, LIVEREC_DATA_DIR=data, LIVEREC_API_LISTEN="127.0.0.1:0",
-               LIVEREC_RTMP_LISTEN="127.0.0.1:0", LIVEREC_SECRET_ID=formats.SECRET_ID,
-               LIVEREC_SECRET_KEY=formats.SECRET_KEY, LIVEREC_RATE_CREATE_LIVE_RECORD="1000000",
-               LIVEREC_RATE_STOP_DELETE_LIVE_RECORD="1000000", LIVEREC_RATE_OTHER="1000000",
-               LIVEREC_MAX_TASKS_PER_DAY="0", LIVEREC_MAX_RUNNING_TASKS="0", RUST_LOG="warn", **env_extra)
-    server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(os.path.join(data, "server.log"), "w"))
-    for _ in range(300):
-        try:
-            with open(os.path.join(data, "listen.json")) as f:
-                return server, data, json.load(f)["api"]
-        except (OSError, ValueError):
-            if server.poll() is not None:
-                raise RuntimeError(f"liverec exited ({server.returncode}); see {data}/server.log")
-            time.sleep(0.1)
-    raise RuntimeError("no listen.json within 30 s")
+    """liverec with the rate limits raised and task quotas off; (process, data dir, API address)."""
+    server, data, ports = formats.start_liverec(binary, dict(
+        LIVEREC_RATE_CREATE_LIVE_RECORD="1000000", LIVEREC_RATE_STOP_DELETE_LIVE_RECORD="1000000",
+        LIVEREC_RATE_OTHER="1000000", LIVEREC_MAX_TASKS_PER_DAY="0", LIVEREC_MAX_RUNNING_TASKS="0",
+        **env_extra))
+    return server, data, ports["api"]
 
 
 def wrk(host, reqs, seconds, connections, threads):

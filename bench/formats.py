@@ -158,28 +158,32 @@ def sdk_client(port):
     return CommonClient("live", "2018-08-01", credential.Credential(SECRET_ID, SECRET_KEY), "ap-guangzhou", profile=cp)
 
 
-def run_liverec(binary, fmt, n, warmup, window, src):
+def start_liverec(binary, extra_env=None):
+    """`binary serve` with a fresh data directory on free loopback ports and the benchmark
+    key; returns (process, data dir, the bound addresses from listen.json). Waits at most 30 s."""
     data = tempfile.mkdtemp(prefix="liverec-bench-")
     env = dict(os.environ, LIVEREC_DATA_DIR=data, LIVEREC_API_LISTEN="127.0.0.1:0",
                LIVEREC_RTMP_LISTEN="127.0.0.1:0", LIVEREC_SECRET_ID=SECRET_ID, LIVEREC_SECRET_KEY=SECRET_KEY,
-               RUST_LOG="warn")
+               RUST_LOG="warn", **(extra_env or {}))
     server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(data, "server.log"), "w"))
+    listen = os.path.join(data, "listen.json")
+    for _ in range(300):  # 30 s
+        try:
+            with open(listen) as f:
+                return server, data, json.load(f)
+        except (OSError, ValueError):  # not written yet, or half written
+            if server.poll() is not None:
+                raise RuntimeError(f"liverec exited early ({server.returncode}); see {data}/server.log")
+            time.sleep(0.1)
+    stop([server], signal.SIGKILL)
+    raise RuntimeError("liverec wrote no listen.json within 30 s")
+
+
+def run_liverec(binary, fmt, n, warmup, window, src):
+    server, data, ports = start_liverec(binary)
     pubs = []
     try:
-        listen = os.path.join(data, "listen.json")
-        ports = None
-        for _ in range(300):  # 30 s
-            try:
-                with open(listen) as f:
-                    ports = json.load(f)
-                break
-            except (OSError, ValueError):  # not written yet, or half written
-                if server.poll() is not None:
-                    raise RuntimeError(f"liverec exited early ({server.returncode})")
-                time.sleep(0.1)
-        if ports is None:
-            raise RuntimeError("liverec wrote no listen.json within 30 s")
         rtmp = int(ports["rtmp"].rsplit(":", 1)[1])
         api = int(ports["api"].rsplit(":", 1)[1])
         pubs = pushers(n, f"rtmp://127.0.0.1:{rtmp}/live", src)

@@ -164,28 +164,11 @@ def result(peer, fmt, n, m, sent, per, valid):
 
 
 def run_liverec(binary, push, fmt, n, seconds, src, preroll):
-    data = tempfile.mkdtemp(prefix="liverec-bench-")
-    env = dict(os.environ, LIVEREC_DATA_DIR=data, LIVEREC_API_LISTEN="127.0.0.1:0",
-               LIVEREC_RTMP_LISTEN="127.0.0.1:0", LIVEREC_SECRET_ID=formats.SECRET_ID,
-               LIVEREC_SECRET_KEY=formats.SECRET_KEY, LIVEREC_PREROLL_SECONDS=str(preroll),
-               LIVEREC_RTMP_MAX_CONNECTIONS_PER_IP=str(n + 10),
-               LIVEREC_RTMP_MAX_CONNECTIONS=str(n + 100), RUST_LOG="warn")
-    server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(os.path.join(data, "server.log"), "w"))
+    server, data, ports = formats.start_liverec(binary, dict(
+        LIVEREC_PREROLL_SECONDS=str(preroll), LIVEREC_RTMP_MAX_CONNECTIONS_PER_IP=str(n + 10),
+        LIVEREC_RTMP_MAX_CONNECTIONS=str(n + 100)))
     gen = None
     try:
-        ports = None
-        for _ in range(300):
-            try:
-                with open(os.path.join(data, "listen.json")) as f:
-                    ports = json.load(f)
-                break
-            except (OSError, ValueError):
-                if server.poll() is not None:
-                    raise RuntimeError(f"liverec exited early ({server.returncode})")
-                time.sleep(0.1)
-        if ports is None:
-            raise RuntimeError("liverec wrote no listen.json within 30 s")
         rtmp = int(ports["rtmp"].rsplit(":", 1)[1])
         api = int(ports["api"].rsplit(":", 1)[1])
         client = formats.sdk_client(api)

@@ -77,10 +77,16 @@ fn delivery(url: &str) -> Delivery {
     }
 }
 
+/// A worker whose receivers may be on 127.0.0.1 (where the test ones are).
 async fn shared(timeout: Duration) -> (Shared, tempfile::TempDir) {
+    shared_with(timeout, true).await
+}
+
+async fn shared_with(timeout: Duration, allow_private: bool) -> (Shared, tempfile::TempDir) {
     let (store, dir) = store().await;
     let settings = DeliverySettings {
         timeout,
+        allow_private,
         ..DeliverySettings::default()
     };
     let s = Shared::new(
@@ -109,6 +115,19 @@ async fn one_attempt_posts_json_and_takes_only_200() {
     let (url, _, _) = receiver("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await;
     let e = post(&s, &delivery(&url), b"{}".to_vec()).await.unwrap_err();
     assert_eq!((e.status, e.reason.as_str()), (204, "HTTP 204 No Content"));
+}
+
+#[tokio::test]
+async fn a_tenant_receiver_on_loopback_is_not_connected_to_by_default() {
+    let (s, _d) = shared_with(Duration::from_secs(1), false).await;
+    let (url, _, hits) = receiver(OK).await;
+    let e = post(&s, &delivery(&url), b"{}".to_vec()).await.unwrap_err();
+    assert_eq!(e.status, 0);
+    assert!(e.reason.contains("callback_allow_private"), "{}", e.reason);
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "never connected");
+    let https = delivery(&url.replacen("http://", "https://", 1));
+    let e = post(&s, &https, b"{}".to_vec()).await.unwrap_err();
+    assert!(e.reason.contains("callback_allow_private"), "{}", e.reason);
 }
 
 #[tokio::test]
