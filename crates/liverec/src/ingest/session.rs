@@ -20,7 +20,7 @@ use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
 use crate::listener::Io;
 use crate::task::StreamKey;
 
-const READ_BUFFER: usize = 64 * 1024;
+const READ_BUFFER: usize = 16 * 1024;
 
 struct Publishing {
     stream_id: u32,

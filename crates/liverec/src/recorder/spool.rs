@@ -17,7 +17,7 @@ use super::start::FileError;
 
 /// Longest time written data may sit in the process before reaching the OS.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-const WRITE_BUFFER: usize = 64 * 1024;
+const WRITE_BUFFER: usize = 32 * 1024;
 
 pub(super) struct SpoolWriter {
     path: PathBuf,
@@ -89,7 +89,7 @@ impl MuxedSpool {
         mut muxer: Box<dyn Muxer>,
         tracks: &Tracks,
     ) -> Result<MuxedSpool, FileError> {
-        let mut buf = Vec::with_capacity(64 * 1024);
+        let mut buf = Vec::with_capacity(16 * 1024);
         muxer.start(tracks, &mut buf)?;
         let mut spool = SpoolWriter::create(path).await?;
         spool.write(&mut buf).await?;
