@@ -7,6 +7,7 @@ mod accounts;
 mod callback_rules;
 mod domains;
 mod files;
+mod listing;
 mod migrations;
 mod outbox;
 mod rules;

@@ -5,6 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::listing::Filter;
 use super::outbox::{NewEvent, enqueue_all};
 use super::{Result, Store, parsed};
 use crate::task::{FileFormat, RecordType};
@@ -218,60 +219,31 @@ impl Store {
         account_id: &str,
         filter: &FileFilter,
     ) -> Result<(i64, Vec<FileRow>)> {
-        let mut clauses = vec![
-            "account_id = $1".to_string(),
-            "deleted_ms IS NULL".to_string(),
-        ];
-        let mut texts: Vec<&str> = Vec::new();
-        let mut ints: Vec<i64> = Vec::new();
-        for (col, v) in [
-            ("task_id", &filter.task_id),
-            ("domain", &filter.domain),
-            ("app", &filter.app),
-            ("stream", &filter.stream),
-        ] {
-            if let Some(v) = v {
-                texts.push(v);
-                clauses.push(format!("{col} = ${}", 1 + texts.len()));
-            }
-        }
-        let base = 1 + texts.len();
+        let mut f = Filter::default();
+        f.text(account_id, |n| format!("account_id = ${n}"));
+        f.push("deleted_ms IS NULL");
+        f.eq_text("task_id", filter.task_id.as_deref());
+        f.eq_text("domain", filter.domain.as_deref());
+        f.eq_text("app", filter.app.as_deref());
+        f.eq_text("stream", filter.stream.as_deref());
         if let Some(from) = filter.from_ms {
-            ints.push(from);
-            clauses.push(format!(
-                "(end_ms >= ${} OR status = 'recording')",
-                base + ints.len()
-            ));
+            f.int(from, |n| {
+                format!("(end_ms >= ${n} OR status = 'recording')")
+            });
         }
         if let Some(to) = filter.to_ms {
-            ints.push(to);
-            clauses.push(format!("start_ms <= ${}", base + ints.len()));
+            f.int(to, |n| format!("start_ms <= ${n}"));
         }
-        let where_sql = clauses.join(" AND ");
-        let bind_all = |sql: String| {
-            let mut q = sqlx::query(super::dynamic(sql)).bind(account_id.to_string());
-            for t in &texts {
-                q = q.bind(t.to_string());
-            }
-            for i in &ints {
-                q = q.bind(*i);
-            }
-            q
-        };
-        let total: i64 = bind_all(format!("SELECT COUNT(*) FROM files WHERE {where_sql}"))
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?;
-        let n = base + ints.len();
-        let rows = bind_all(format!(
-            "SELECT {COLUMNS} FROM files WHERE {where_sql} ORDER BY start_ms DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        ))
-        .bind(filter.limit)
-        .bind(filter.offset)
-        .fetch_all(self.pool())
-        .await?;
+        let (total, rows) = self
+            .page(
+                "files",
+                COLUMNS,
+                &f,
+                "start_ms DESC, id DESC",
+                filter.limit,
+                filter.offset,
+            )
+            .await?;
         Ok((
             total,
             rows.iter().map(file_from_row).collect::<Result<_>>()?,

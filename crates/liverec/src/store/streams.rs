@@ -8,6 +8,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::listing::Filter;
 use super::outbox::{NewEvent, enqueue_all};
 use super::{Dialect, Result, Store};
 
@@ -234,67 +235,41 @@ impl Store {
 
     /// Sessions matching `q`, and how many match in all.
     pub async fn list_sessions(&self, q: &SessionQuery) -> Result<(i64, Vec<SessionRow>)> {
-        let mut clauses = vec![
-            "start_ms <= $1".to_string(),
-            "(end_ms IS NULL OR end_ms >= $2)".to_string(),
-        ];
+        let mut f = Filter::default();
+        f.int(q.to_ms, |n| format!("start_ms <= ${n}"));
+        f.int(q.from_ms, |n| format!("(end_ms IS NULL OR end_ms >= ${n})"));
         if q.ended_only {
-            clauses.push("end_ms IS NOT NULL".into());
+            f.push("end_ms IS NOT NULL");
         }
-        let mut texts: Vec<&str> = Vec::new();
-        for (col, v) in [
-            ("account_id", &q.account_id),
-            ("domain", &q.domain),
-            ("app", &q.app),
-        ] {
-            if let Some(v) = v {
-                texts.push(v);
-                clauses.push(format!("{col} = ${}", 2 + texts.len()));
-            }
-        }
+        f.eq_text("account_id", q.account_id.as_deref());
+        f.eq_text("domain", q.domain.as_deref());
+        f.eq_text("app", q.app.as_deref());
         if let Some(v) = &q.stream {
-            texts.push(v);
-            let n = 2 + texts.len();
             // Case-sensitive substring in both dialects (LIKE is not: SQLite
             // folds ASCII case, and `%`/`_` in names would need escaping).
-            clauses.push(match (q.strict, self.dialect()) {
+            let dialect = self.dialect();
+            f.text(v, |n| match (q.strict, dialect) {
                 (true, _) => format!("stream = ${n}"),
                 (false, Dialect::Sqlite) => format!("instr(stream, ${n}) > 0"),
                 (false, Dialect::Postgres) => format!("strpos(stream, ${n}) > 0"),
             });
         }
-        let where_sql = clauses.join(" AND ");
-        let bind_all = |sql: String| {
-            let mut query = sqlx::query(super::dynamic(sql))
-                .bind(q.to_ms)
-                .bind(q.from_ms);
-            for t in &texts {
-                query = query.bind(t.to_string());
-            }
-            query
-        };
-        let total: i64 = bind_all(format!(
-            "SELECT COUNT(*) FROM stream_sessions WHERE {where_sql}"
-        ))
-        .fetch_one(self.pool())
-        .await?
-        .try_get(0)?;
         // By end time (Tencent's IsAsc), live sessions counting as the newest.
         let order = if q.ascending {
             "CASE WHEN end_ms IS NULL THEN 1 ELSE 0 END ASC, end_ms ASC, start_ms ASC, id ASC"
         } else {
             "CASE WHEN end_ms IS NULL THEN 1 ELSE 0 END DESC, end_ms DESC, start_ms DESC, id DESC"
         };
-        let n = 2 + texts.len();
-        let rows = bind_all(format!(
-            "SELECT {SESSION_COLUMNS} FROM stream_sessions WHERE {where_sql} ORDER BY {order} LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        ))
-        .bind(q.limit)
-        .bind(q.offset)
-        .fetch_all(self.pool())
-        .await?;
+        let (total, rows) = self
+            .page(
+                "stream_sessions",
+                SESSION_COLUMNS,
+                &f,
+                order,
+                q.limit,
+                q.offset,
+            )
+            .await?;
         Ok((
             total,
             rows.iter().map(session_from_row).collect::<Result<_>>()?,

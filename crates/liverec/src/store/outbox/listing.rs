@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::super::listing::Filter;
 use super::super::{Result, Store};
 use super::{COLUMNS, Delivery, DeliveryStatus, delivery_from_row};
 
@@ -52,48 +53,23 @@ impl Store {
         account_id: &str,
         filter: &DeliveryFilter,
     ) -> Result<(i64, Vec<Delivery>)> {
-        let mut clauses = vec!["account_id = $1".to_string()];
-        let mut texts: Vec<String> = Vec::new();
-        if let Some(s) = &filter.stream {
-            texts.push(s.clone());
-            clauses.push(format!("stream = ${}", 1 + texts.len()));
+        let mut f = Filter::default();
+        f.text(account_id, |n| format!("account_id = ${n}"));
+        f.eq_text("stream", filter.stream.as_deref());
+        f.eq_text("status", filter.status.map(DeliveryStatus::as_str));
+        if let Some(t) = filter.event_type {
+            f.int(t, |n| format!("event_type = ${n}"));
         }
-        if let Some(s) = filter.status {
-            texts.push(s.as_str().to_string());
-            clauses.push(format!("status = ${}", 1 + texts.len()));
-        }
-        let mut n = 1 + texts.len();
-        if filter.event_type.is_some() {
-            n += 1;
-            clauses.push(format!("event_type = ${n}"));
-        }
-        let where_sql = clauses.join(" AND ");
-        let bind_all = |sql: String| {
-            let mut q = sqlx::query(super::super::dynamic(sql)).bind(account_id.to_string());
-            for t in &texts {
-                q = q.bind(t.clone());
-            }
-            if let Some(t) = filter.event_type {
-                q = q.bind(t);
-            }
-            q
-        };
-        let total: i64 = bind_all(format!(
-            "SELECT COUNT(*) FROM callback_outbox WHERE {where_sql}"
-        ))
-        .fetch_one(self.pool())
-        .await?
-        .try_get(0)?;
-        let rows = bind_all(format!(
-            "SELECT {COLUMNS} FROM callback_outbox WHERE {where_sql} \
-             ORDER BY seq DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        ))
-        .bind(filter.limit)
-        .bind(filter.offset)
-        .fetch_all(self.pool())
-        .await?;
+        let (total, rows) = self
+            .page(
+                "callback_outbox",
+                COLUMNS,
+                &f,
+                "seq DESC",
+                filter.limit,
+                filter.offset,
+            )
+            .await?;
         Ok((
             total,
             rows.iter().map(delivery_from_row).collect::<Result<_>>()?,

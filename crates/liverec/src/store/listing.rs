@@ -1,0 +1,98 @@
+//! The one way a filtered listing is queried: a WHERE clause built from
+//! optional filters with numbered placeholders and the values bound to
+//! them, then the total count and one page (`LIMIT`/`OFFSET`) of rows.
+//! Used by the file list, the publish event list and the callback
+//! deliveries, which differ only in their filters, table and order.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, dynamic};
+
+/// A value for a placeholder.
+#[derive(Clone, Debug)]
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// The WHERE clause of a listing and its bound values, in placeholder order.
+#[derive(Debug, Default)]
+pub(super) struct Filter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    /// A condition without a value.
+    pub(super) fn push(&mut self, clause: &str) {
+        self.clauses.push(clause.to_string());
+    }
+
+    /// A condition on a text value; `clause` gets the value's placeholder
+    /// number.
+    pub(super) fn text(&mut self, value: &str, clause: impl FnOnce(usize) -> String) {
+        self.args.push(Arg::Text(value.to_string()));
+        self.clauses.push(clause(self.args.len()));
+    }
+
+    /// A condition on an integer value; see [`Filter::text`].
+    pub(super) fn int(&mut self, value: i64, clause: impl FnOnce(usize) -> String) {
+        self.args.push(Arg::Int(value));
+        self.clauses.push(clause(self.args.len()));
+    }
+
+    /// `col = $n` when `value` is given.
+    pub(super) fn eq_text(&mut self, col: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.text(v, |n| format!("{col} = ${n}"));
+        }
+    }
+
+    fn query(
+        &self,
+        sql: String,
+    ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(dynamic(sql));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(t) => q.bind(t.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+impl Store {
+    /// How many rows of `table` match `filter`, and the page of them at
+    /// `offset` (at most `limit`) in `order`, as `columns`.
+    pub(super) async fn page(
+        &self,
+        table: &str,
+        columns: &str,
+        filter: &Filter,
+        order: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<AnyRow>)> {
+        let where_sql = filter.clauses.join(" AND ");
+        let total: i64 = filter
+            .query(format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}"))
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
+        let n = filter.args.len();
+        let rows = filter
+            .query(format!(
+                "SELECT {columns} FROM {table} WHERE {where_sql} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+        Ok((total, rows))
+    }
+}
