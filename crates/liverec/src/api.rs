@@ -52,6 +52,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Live streams.
     pub hub: Arc<Hub>,
+    /// Live streams on every node, and reaching their publishers.
+    pub cluster: crate::cluster::Cluster,
     /// Task scheduler.
     pub scheduler: Scheduler,
     /// Wall clock.

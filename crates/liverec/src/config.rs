@@ -138,6 +138,15 @@ pub struct Config {
     /// refused when saved and at delivery (after DNS). The operator's own
     /// `callback_url` may point anywhere.
     pub callback_allow_private: bool,
+    /// This node's name among several sharing one database (letters,
+    /// digits, `-`, `_`, `.`; at most 64). Default none: generated once and
+    /// kept in `<data-dir>/node-id`, so a restarted node is the same node.
+    pub node_id: Option<String>,
+    /// Seconds a node stays alive in its peers' eyes after its last
+    /// heartbeat (sent every quarter of it); after that a peer takes over
+    /// its publish sessions (and, on shared storage, its open files).
+    /// 2–600. Default 10.
+    pub node_lease_seconds: u64,
 }
 
 impl Default for Config {
@@ -190,6 +199,8 @@ impl Default for Config {
             callback_max_per_host: 4,
             callback_ca_file: None,
             callback_allow_private: false,
+            node_id: None,
+            node_lease_seconds: 10,
         }
     }
 }

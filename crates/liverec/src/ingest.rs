@@ -46,6 +46,8 @@ pub struct IngestCtx {
     pub strict_domains: bool,
     /// Events 1 and 0 of publish sessions.
     pub callbacks: crate::callbacks::Callbacks,
+    /// Claims each stream cluster-wide (one publisher across all nodes).
+    pub cluster: crate::cluster::Cluster,
 }
 
 /// Connections open per IP address; a [`PeerSlot`] holds one.

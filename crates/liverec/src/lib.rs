@@ -23,10 +23,14 @@
 //! - [`task`]: formats, record types, stream identity.
 //! - [`plan`]: what to record (legacy task, new task, rule) as the scheduler sees it.
 //! - [`clock`]: injected wall-clock time.
+//! - [`cluster`]: several nodes on one database: heartbeats, the
+//!   cluster-wide live-stream registry, taking over dead nodes, commands
+//!   between nodes.
 
 pub mod api;
 pub mod callbacks;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod credentials;
 pub mod http_server;

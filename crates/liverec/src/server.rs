@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState, Guard};
 use crate::callbacks::{self, Callbacks};
 use crate::clock::{Clock, SystemClock};
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::credentials;
 use crate::hub::{Hub, StopReason};
@@ -79,9 +80,12 @@ pub async fn serve(
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     credentials::create_data_dir(&settings.data_dir)?;
+    let node = crate::cluster::node_id(settings.node_id.as_deref(), &settings.data_dir)
+        .context("reading this node's id")?;
     let store = Store::open(&settings.database_url)
         .await
-        .with_context(|| format!("opening database {}", settings.database_url))?;
+        .with_context(|| format!("opening database {}", settings.database_url))?
+        .for_node(&node);
     credentials::bootstrap(&store, &settings, clock.now_ms()).await?;
     let storage = Storage::open(&settings.storage_root)
         .with_context(|| format!("opening storage {}", settings.storage_root.display()))?;
@@ -109,19 +113,29 @@ pub async fn serve(
         reconnect_window_ms: settings.reconnect_window_ms,
         callbacks: callbacks.clone(),
     });
-    let recovered = recorder::recover_open_files(&rctx).await?;
+    let hub = Hub::new(settings.preroll_ms);
+    let cluster = Cluster::new(
+        store.clone(),
+        hub.clone(),
+        clock.clone(),
+        settings.node_lease_ms,
+        settings.storage_root.clone(),
+        &settings.database_url,
+    );
+    cluster.start().await?;
+    tracing::info!(node = %node, "node started");
+    let recovered = recorder::recover_open_files(&rctx, &node).await?;
     if recovered > 0 {
         tracing::warn!(
             recovered,
             "recovered recordings left open by the previous run"
         );
     }
-    // Publish sessions left open by a process that died end now. (With
-    // several nodes on one database this needs per-node leases; see
-    // docs/architecture.md.)
+    // Publish sessions this node's previous process left open end now
+    // (a dead peer's are ended by the cluster task, after its lease).
     let now = clock.now_ms();
     let closed = store
-        .end_open_sessions(now, StopReason::Crash.as_str(), |row| {
+        .end_open_sessions(&node, now, StopReason::Crash.as_str(), |row| {
             let end = row.end_ms.unwrap_or(now);
             vec![callbacks.stream_end(&row.session, end, &row.stop_reason, &row.resolution, now)]
         })
@@ -132,10 +146,10 @@ pub async fn serve(
             "publish sessions of the previous run closed as crashed"
         );
     }
-    let hub = Hub::new(settings.preroll_ms);
     let armed = recorder::armed_plans(&store, clock.now_ms()).await?;
     tracing::info!(armed = armed.len(), "tasks and rules armed");
-    let scheduler = Scheduler::start(rctx.clone(), hub.clone(), armed);
+    let scheduler =
+        Scheduler::start(rctx.clone(), hub.clone(), armed).with_peers(cluster.peers().cloned());
 
     let rtmp_listener = TcpListener::bind(settings.rtmp_listen)
         .await
@@ -166,12 +180,13 @@ pub async fn serve(
         store: store.clone(),
         storage,
         hub: hub.clone(),
+        cluster: cluster.clone(),
         scheduler: scheduler.clone(),
         clock: clock.clone(),
         settings: settings.clone(),
         public_base: public,
         guard: Guard::new(&settings.rates),
-        create_locks: api::CreateLocks::default(),
+        create_locks: api::CreateLocks::cluster_wide(store.clone()),
         ready: Default::default(),
         metrics,
     });
@@ -184,6 +199,7 @@ pub async fn serve(
         store: store.clone(),
         strict_domains: settings.strict_domains,
         callbacks: callbacks.clone(),
+        cluster: cluster.clone(),
     };
     let ingest_task = tokio::spawn(ingest::run(
         rtmp_listener,
@@ -211,6 +227,13 @@ pub async fn serve(
         callbacks.clone(),
         shutdown.clone(),
     ));
+    let cluster_task = tokio::spawn(cluster.run(
+        state.guard.nodes(),
+        scheduler.clone(),
+        rctx.clone(),
+        callbacks.clone(),
+        shutdown.clone(),
+    ));
     state.ready.store(true, Ordering::SeqCst);
 
     wait_for_signal().await;
@@ -224,6 +247,7 @@ pub async fn serve(
     let _ = reload_task.await;
     let _ = retention_task.await;
     let _ = callback_task.await;
+    let _ = cluster_task.await;
     let _ = http_task.await;
     store.close().await;
     tracing::info!("stopped");

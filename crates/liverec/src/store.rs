@@ -9,6 +9,7 @@ mod domains;
 mod files;
 mod listing;
 mod migrations;
+mod nodes;
 mod outbox;
 mod rules;
 mod streams;
@@ -24,6 +25,7 @@ pub use callback_rules::{
 };
 pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
+pub use nodes::{Beat, ClusterLock, LiveEntry};
 pub use outbox::{Delivery, DeliveryFilter, DeliveryStatus, NewEvent, OutboxStats, Route};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
@@ -58,6 +60,9 @@ pub enum Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// The node this process is (written on its sessions and files; see
+    /// [`Store::for_node`]); empty until set.
+    node: std::sync::Arc<str>,
 }
 
 /// Creates the SQLite database file with mode 0600 before SQLite does (its
@@ -136,7 +141,11 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        let store = Store { pool, dialect };
+        let store = Store {
+            pool,
+            dialect,
+            node: "".into(),
+        };
         migrations::apply(&store).await?;
         Ok(store)
     }
@@ -152,6 +161,20 @@ impl Store {
         } else {
             Err(StoreError::Corrupt("SELECT 1 did not return 1".into()))
         }
+    }
+
+    /// The same database, writing `node` as the node of the publish
+    /// sessions and files it inserts.
+    pub fn for_node(&self, node: &str) -> Store {
+        Store {
+            node: node.into(),
+            ..self.clone()
+        }
+    }
+
+    /// The node this handle writes as.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// The dialect in use.

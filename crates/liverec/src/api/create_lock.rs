@@ -3,6 +3,9 @@
 //! CreateRecordTask read and then insert, so two creates of one account must
 //! not interleave; creates of different accounts do not wait for each other.
 //!
+//! With several nodes on PostgreSQL the lock is also taken cluster-wide
+//! (an advisory lock named after the account), so quotas hold across nodes.
+//!
 //! One async mutex per account, held weakly by the map: an account's entry
 //! lives while a create holds or waits for it, and dead entries are swept
 //! when the map has doubled since the last sweep, so the map stays bounded
@@ -20,6 +23,15 @@ const MIN_SWEEP_AT: usize = 64;
 #[derive(Debug)]
 pub struct CreateLocks {
     inner: Mutex<Inner>,
+    /// The shared database, for the cluster-wide part (None: this node only).
+    store: Option<crate::store::Store>,
+}
+
+/// A held create lock of one account.
+#[derive(Debug)]
+pub struct CreateGuard {
+    _local: OwnedMutexGuard<()>,
+    _cluster: Option<crate::store::ClusterLock>,
 }
 
 #[derive(Debug)]
@@ -35,15 +47,33 @@ impl Default for CreateLocks {
                 locks: HashMap::new(),
                 sweep_at: MIN_SWEEP_AT,
             }),
+            store: None,
         }
     }
 }
 
 impl CreateLocks {
-    /// Waits until no other create of `account_id` runs; the create holds
-    /// the returned guard until it has inserted its task (or refused).
-    pub async fn lock(&self, account_id: &str) -> OwnedMutexGuard<()> {
-        self.mutex(account_id).lock_owned().await
+    /// Locks that also hold across the nodes sharing `store`'s database.
+    pub fn cluster_wide(store: crate::store::Store) -> CreateLocks {
+        CreateLocks {
+            store: Some(store),
+            ..CreateLocks::default()
+        }
+    }
+
+    /// Waits until no other create of `account_id` runs (on any node); the
+    /// create holds the returned guard until it has inserted its task (or
+    /// refused).
+    pub async fn lock(&self, account_id: &str) -> Result<CreateGuard, crate::store::StoreError> {
+        let local = self.mutex(account_id).lock_owned().await;
+        let cluster = match &self.store {
+            Some(s) => s.cluster_lock(&format!("create:{account_id}")).await?,
+            None => None,
+        };
+        Ok(CreateGuard {
+            _local: local,
+            _cluster: cluster,
+        })
     }
 
     fn mutex(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -127,5 +157,32 @@ mod tests {
         assert!(timeout(SHORT, locks.lock("keep")).await.is_err());
         drop(held);
         assert!(timeout(SHORT, locks.lock("keep")).await.is_ok());
+    }
+
+    /// Two nodes (two lock sets on one PostgreSQL database) serialise one
+    /// account's creates; with SQLite the local lock is all there is.
+    #[tokio::test]
+    async fn nodes_on_one_database_serialise_an_accounts_creates() {
+        for (store, _dir) in crate::store::test_support::stores().await {
+            let postgres = store.dialect() == crate::store::Dialect::Postgres;
+            let n1 = CreateLocks::cluster_wide(store.for_node("n1"));
+            let n2 = Arc::new(CreateLocks::cluster_wide(store.for_node("n2")));
+            let held = n1.lock("a").await.unwrap();
+            let other = timeout(Duration::from_secs(2), n2.lock("b")).await;
+            assert!(matches!(other, Ok(Ok(_))), "account b waited");
+            let same = timeout(Duration::from_millis(300), n2.lock("a")).await;
+            assert_eq!(same.is_err(), postgres, "node 2 waits only on PostgreSQL");
+            drop(same);
+            let waiter = {
+                let n2 = n2.clone();
+                tokio::spawn(async move { n2.lock("a").await.map(|_| ()) })
+            };
+            drop(held);
+            timeout(Duration::from_secs(5), waiter)
+                .await
+                .expect("node 2 gets the lock once node 1 releases it")
+                .unwrap()
+                .unwrap();
+        }
     }
 }

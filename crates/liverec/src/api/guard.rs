@@ -1,10 +1,14 @@
 //! Request guards after authentication: v1 replay protection (a Nonce with
 //! its Timestamp is accepted once per SecretId within the signature window)
-//! and per-SecretId, per-action-class rate limits.
+//! and per-SecretId, per-action-class rate limits. With several nodes each
+//! takes its share of a limit: a request costs as many cells as there are
+//! live nodes, so the cluster as a whole allows the configured rate when
+//! the load balancer spreads requests evenly.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -25,6 +29,8 @@ pub struct Guard {
     create: DefaultKeyedRateLimiter<String>,
     stop_delete: DefaultKeyedRateLimiter<String>,
     other: DefaultKeyedRateLimiter<String>,
+    /// Live nodes sharing the limits (1 with one node).
+    nodes: Arc<AtomicU32>,
 }
 
 fn limiter(per_second: u32) -> DefaultKeyedRateLimiter<String> {
@@ -40,7 +46,14 @@ impl Guard {
             create: limiter(rates.create_live_record),
             stop_delete: limiter(rates.stop_delete_live_record),
             other: limiter(rates.other),
+            nodes: Arc::new(AtomicU32::new(1)),
         }
+    }
+
+    /// The count of live nodes the limits are shared by (the cluster task
+    /// keeps it current).
+    pub fn nodes(&self) -> Arc<AtomicU32> {
+        self.nodes.clone()
     }
 
     /// Refuses a v1 request whose (SecretId, Nonce, Timestamp) was seen.
@@ -76,8 +89,21 @@ impl Guard {
             RateClass::StopDelete => &self.stop_delete,
             RateClass::Other => &self.other,
         };
-        lim.check_key(&secret_id.to_string())
-            .map_err(|_| Error::RateLimited(action.to_string()))
+        // A limit below the node count still lets each node through once
+        // per second rather than never.
+        let cells = self.nodes.load(Ordering::Relaxed).max(1);
+        let ok = match NonZeroU32::new(cells) {
+            Some(n) if n.get() > 1 => match lim.check_key_n(&secret_id.to_string(), n) {
+                Ok(r) => r.is_ok(),
+                Err(_) => lim.check_key(&secret_id.to_string()).is_ok(),
+            },
+            _ => lim.check_key(&secret_id.to_string()).is_ok(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::RateLimited(action.to_string()))
+        }
     }
 }
 
@@ -133,5 +159,25 @@ mod tests {
                 .is_ok(),
             "other class"
         );
+    }
+
+    #[test]
+    fn nodes_share_the_limit() {
+        let g = Guard::new(&Rates {
+            create_live_record: 10,
+            stop_delete_live_record: 200,
+            other: 1,
+        });
+        g.nodes().store(5, Ordering::Relaxed);
+        let ok = (0..20)
+            .filter(|_| {
+                g.check_rate("AK", RateClass::Create, "CreateLiveRecord")
+                    .is_ok()
+            })
+            .count();
+        assert!((2..=3).contains(&ok), "a fifth of 10: {ok}");
+        // More nodes than the limit: each node still passes one.
+        assert!(g.check_rate("AK", RateClass::Other, "X").is_ok());
+        assert!(g.check_rate("AK", RateClass::Other, "X").is_err());
     }
 }

@@ -116,7 +116,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end_raw,
         stream_param.text,
     ]));
-    let _serial = state.create_locks.lock(&call.account_id).await;
+    let _serial = state.create_locks.lock(&call.account_id).await?;
     let store = &state.store;
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(
@@ -126,13 +126,13 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         return reply(&CreateLiveRecordResponse { task_id: t.id });
     }
     let live: Vec<_> = state
-        .hub
-        .find(&domain, &app, &stream)
+        .cluster
+        .live(&call.account_id)
+        .await?
         .into_iter()
-        .filter(|s| s.info.owner == call.account_id)
+        .filter(|s| s.key.matches(&domain, &app, &stream))
         .collect();
-    if format.audio_only() && !live.is_empty() && live.iter().all(|s| s.has_audio() == Some(false))
-    {
+    if format.audio_only() && !live.is_empty() && live.iter().all(|s| s.has_audio == Some(false)) {
         return Err(invalid_value(format!(
             "FileFormat {format} records audio, but stream {app}/{stream} is live without audio"
         )));

@@ -156,16 +156,15 @@ pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> Actio
     let stream = opt_name("StreamName", r.stream_name)?;
     // Tencent documents PageSize 10–300000; smaller pages are honoured too.
     let (num, size) = paging(r.page_num, r.page_size, 1, MAX_ONLINE_PAGE)?;
-    let mut live: Vec<_> = state
-        .hub
-        .list()
+    let live: Vec<_> = state
+        .cluster
+        .live(&call.account_id)
+        .await?
         .into_iter()
-        .filter(|s| s.info.owner == call.account_id)
         .filter(|s| domain.as_ref().is_none_or(|d| *d == s.key.domain))
         .filter(|s| app.as_ref().is_none_or(|a| *a == s.key.app))
         .filter(|s| stream.as_ref().is_none_or(|n| *n == s.key.stream))
         .collect();
-    live.sort_by(|a, b| a.key.cmp(&b.key));
     let (offset, total_page) = page(live.len() as u64, num, size);
     let online_info = live
         .iter()
@@ -176,7 +175,7 @@ pub(super) async fn describe_online_list(state: &AppState, call: &Call) -> Actio
             app_name: s.key.app.clone(),
             domain_name: s.key.domain.clone(),
             publish_time_list: vec![PublishTime {
-                publish_time: format_utc(s.info.started_ms),
+                publish_time: format_utc(s.started_ms),
             }],
             push_to_delay: 0,
         })
@@ -201,7 +200,7 @@ pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResul
         .await?;
     let s = if forbid.is_some() {
         "forbid"
-    } else if state.hub.get(&key).is_some() {
+    } else if state.cluster.is_live(&key).await? {
         "active"
     } else {
         "inactive"
@@ -214,12 +213,10 @@ pub(super) async fn describe_state(state: &AppState, call: &Call) -> ActionResul
 pub(super) async fn drop_stream(state: &AppState, call: &Call) -> ActionResult {
     let r = DropLiveStreamRequest::from_params(&call.req.params)?;
     let key = owned_key(state, call, r.domain_name, r.app_name, r.stream_name).await?;
-    match state.hub.get(&key) {
-        Some(s) => {
-            s.disconnect(StopReason::Dropped);
-            tracing::info!(stream = %key, session = %s.info.session_id, account = %call.account_id, "stream dropped");
-        }
-        None => tracing::info!(stream = %key, "DropLiveStream: stream is not live"),
+    if state.cluster.disconnect(&key, StopReason::Dropped).await {
+        tracing::info!(stream = %key, account = %call.account_id, "stream dropped");
+    } else {
+        tracing::info!(stream = %key, "DropLiveStream: stream is not live");
     }
     reply(&DropLiveStreamResponse::default())
 }
@@ -263,9 +260,8 @@ pub(super) async fn forbid(state: &AppState, call: &Call) -> ActionResult {
         .await?;
     let until = resume_ms.map_or_else(|| "ResumeLiveStream".to_string(), format_utc);
     tracing::info!(stream = %key, account = %call.account_id, %until, %reason, "stream forbidden");
-    if let Some(s) = state.hub.get(&key) {
-        s.disconnect(StopReason::Forbidden);
-        tracing::info!(stream = %key, session = %s.info.session_id, "forbidden stream dropped");
+    if state.cluster.disconnect(&key, StopReason::Forbidden).await {
+        tracing::info!(stream = %key, "forbidden stream dropped");
     }
     reply(&ForbidLiveStreamResponse::default())
 }

@@ -101,7 +101,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end,
         template_id
     ]));
-    let _serial = state.create_locks.lock(&call.account_id).await;
+    let _serial = state.create_locks.lock(&call.account_id).await?;
     if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
         tracing::info!(task_id = ?t.spec.public_id, "identical CreateRecordTask within 60 s: returning the first task");
         return task_id_reply(t);

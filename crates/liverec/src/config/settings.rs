@@ -69,6 +69,18 @@ impl Config {
                 "min_record_interval must be between 1 and 7200 seconds".into(),
             ));
         }
+        if !(2..=600).contains(&self.node_lease_seconds) {
+            return Err(ConfigError::Invalid(
+                "node_lease_seconds must be between 2 and 600".into(),
+            ));
+        }
+        if let Some(id) = &self.node_id
+            && !crate::cluster::valid_node_id(id)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "node_id {id:?} must be 1-64 letters, digits, '-', '_' or '.'"
+            )));
+        }
         if self.reconnect_window_seconds > crate::task::template::MAX_FLOW_CONTINUE_S {
             return Err(ConfigError::Invalid(format!(
                 "reconnect_window_seconds must be between 0 and {}",
@@ -139,6 +151,8 @@ impl Config {
             strict_domains: self.strict_domains,
             tls,
             rtmps_listen,
+            node_id: self.node_id.clone(),
+            node_lease_ms: i64::try_from(self.node_lease_seconds).unwrap_or(0) * 1000,
         })
     }
 
@@ -335,4 +349,8 @@ pub struct Settings {
     pub tls: Option<TlsPaths>,
     /// RTMPS listen address (only with `tls`).
     pub rtmps_listen: Option<SocketAddr>,
+    /// This node's configured name (None: the one kept in the data dir).
+    pub node_id: Option<String>,
+    /// Node lease, ms.
+    pub node_lease_ms: i64,
 }

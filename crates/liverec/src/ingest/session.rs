@@ -38,6 +38,7 @@ impl Publishing {
         let stream = self.publisher.stream().clone();
         drop(self.publisher);
         let end_ms = ctx.clock.now_ms();
+        ctx.cluster.release(&stream).await;
         self.log
             .end(&ctx.store, &ctx.callbacks, &stream, end_ms, reason, &tracks)
             .await;
@@ -288,6 +289,16 @@ impl<'a> Connection<'a> {
                     drop(publisher);
                     return self
                         .refuse(stream_id, refusal.code(), refusal.to_string())
+                        .await;
+                }
+                if let Err(node) = self.ctx.cluster.claim(publisher.stream()).await {
+                    drop(publisher);
+                    return self
+                        .refuse(
+                            stream_id,
+                            StatusCode::PublishBadName,
+                            format!("stream {key} is already being published (on node {node})"),
+                        )
                         .await;
                 }
                 self.session.accept_publish(stream_id);

@@ -81,9 +81,20 @@ fn open_sessions_end_as_shutdown_before_run_returns() {
                 .unwrap()
                 .block_on(async {
                     let store = Store::open(&url).await.unwrap();
+                    let hub = Hub::new(0);
+                    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+                    let cluster = crate::cluster::Cluster::new(
+                        store.clone(),
+                        hub.clone(),
+                        clock.clone(),
+                        10_000,
+                        std::env::temp_dir(),
+                        &url,
+                    );
                     let ctx = IngestCtx {
-                        hub: Hub::new(0),
-                        clock: Arc::new(SystemClock),
+                        hub,
+                        clock,
+                        cluster,
                         limits: limits(),
                         store: store.clone(),
                         strict_domains: false,

@@ -165,7 +165,7 @@ mod tests {
         let failed = finalize_mp4(&ctx, row.clone(), &journal, FileStatus::Finished).await;
         assert!(failed.is_err(), "{failed:?}");
         assert!(journal.exists(), "the journal is kept for the next start");
-        let open = store.open_files().await.unwrap();
+        let open = store.open_files("").await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].status, FileStatus::Recording);
 
@@ -176,6 +176,6 @@ mod tests {
         assert!(matches!(done, Ok(None)), "{done:?}");
         assert!(!journal.exists());
         assert!(!out.exists());
-        assert!(store.open_files().await.unwrap().is_empty());
+        assert!(store.open_files("").await.unwrap().is_empty());
     }
 }

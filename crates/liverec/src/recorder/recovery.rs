@@ -67,12 +67,16 @@ async fn republish(ctx: &RecorderCtx, key: &str) -> std::io::Result<std::path::P
     Ok(tmp)
 }
 
-/// Recovers every file left open by a previous process; returns how many
-/// became playable files.
-#[tracing::instrument(name = "recovery", skip_all)]
-pub async fn recover_open_files(ctx: &RecorderCtx) -> Result<usize, crate::store::StoreError> {
+/// Recovers every file left open by a previous process of `node` (this
+/// node at its start, or a dead peer whose spool this node can read);
+/// returns how many became playable files.
+#[tracing::instrument(name = "recovery", skip_all, fields(node))]
+pub async fn recover_open_files(
+    ctx: &RecorderCtx,
+    node: &str,
+) -> Result<usize, crate::store::StoreError> {
     let mut recovered = 0;
-    for row in ctx.store.open_files().await? {
+    for row in ctx.store.open_files(node).await? {
         let spool = std::path::PathBuf::from(&row.spool_path);
         let id = row.id.clone();
         let published = matches!(ctx.storage.size(&row.storage_key).await, Ok(Some(_)));

@@ -141,8 +141,8 @@ impl Store {
     /// Inserts a file row (normally with status `recording`).
     pub async fn insert_file(&self, f: &FileRow, now_ms: i64) -> Result<()> {
         sqlx::query(super::dynamic(format!(
-            "INSERT INTO files ({COLUMNS}, created_ms) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+            "INSERT INTO files ({COLUMNS}, created_ms, node_id) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         )))
         .bind(&f.id)
         .bind(&f.account_id)
@@ -165,6 +165,7 @@ impl Store {
         .bind(f.storage_time_s)
         .bind(f.expire_ms)
         .bind(now_ms)
+        .bind(self.node())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -203,11 +204,16 @@ impl Store {
         Ok(())
     }
 
-    /// Files still marked `recording` (open when the process stopped).
-    pub async fn open_files(&self) -> Result<Vec<FileRow>> {
+    /// Files still marked `recording` that `node` wrote (open when that
+    /// node's process stopped); this node's own also include rows written
+    /// before files carried their node.
+    pub async fn open_files(&self, node: &str) -> Result<Vec<FileRow>> {
         let rows = sqlx::query(super::dynamic(format!(
-            "SELECT {COLUMNS} FROM files WHERE status = 'recording' AND deleted_ms IS NULL"
+            "SELECT {COLUMNS} FROM files WHERE status = 'recording' AND deleted_ms IS NULL \
+             AND (node_id = $1 OR ($1 = $2 AND node_id = ''))"
         )))
+        .bind(node)
+        .bind(self.node())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(file_from_row).collect()
@@ -334,7 +340,7 @@ pub(crate) mod tests {
             s.insert_file(&f1, 0).await.unwrap();
             s.insert_file(&file("f2", "a", "2", 2000), 0).await.unwrap();
             s.insert_file(&file("f3", "b", "1", 3000), 0).await.unwrap();
-            assert_eq!(s.open_files().await.unwrap().len(), 3);
+            assert_eq!(s.open_files("").await.unwrap().len(), 3);
             f1.status = FileStatus::Finished;
             f1.end_ms = 5000;
             f1.duration_ms = 4000;

@@ -223,6 +223,34 @@ CREATE INDEX callback_outbox_due ON callback_outbox(status, next_attempt_ms);
 CREATE INDEX callback_outbox_by_stream ON callback_outbox(stream_key, status, seq);
 CREATE INDEX callback_outbox_by_account ON callback_outbox(account_id, created_ms)
 "#,
+    // 8: several nodes on one database: each node's heartbeat (`seen_ms`;
+    // `swept_ms` once a peer took over after it died), the cluster-wide
+    // registry of live streams (one row per stream: the node that holds the
+    // publisher), and the node that wrote each session and file.
+    r#"
+CREATE TABLE nodes (
+    node_id TEXT PRIMARY KEY,
+    started_ms BIGINT NOT NULL,
+    seen_ms BIGINT NOT NULL,
+    swept_ms BIGINT
+);
+CREATE TABLE live_streams (
+    domain TEXT NOT NULL,
+    app TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    PRIMARY KEY (domain, app, stream)
+);
+CREATE INDEX live_streams_by_node ON live_streams(node_id);
+CREATE INDEX live_streams_by_account ON live_streams(account_id, domain, app, stream);
+ALTER TABLE stream_sessions ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX stream_sessions_open_by_node ON stream_sessions(node_id, end_ms);
+CREATE INDEX files_by_node_status ON files(node_id, status)
+"#,
 ];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.

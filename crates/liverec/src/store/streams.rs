@@ -150,7 +150,7 @@ impl Store {
     pub async fn insert_session(&self, s: &NewSession, events: &[NewEvent]) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(super::dynamic(format!(
-            "INSERT INTO stream_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '', $8)"
+            "INSERT INTO stream_sessions ({SESSION_COLUMNS}, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '', $8, $9)"
         )))
         .bind(&s.id)
         .bind(&s.domain)
@@ -160,6 +160,7 @@ impl Store {
         .bind(&s.stream_param)
         .bind(s.start_ms)
         .bind(&s.account_id)
+        .bind(self.node())
         .execute(&mut *tx)
         .await?;
         enqueue_all(&mut tx, events).await?;
@@ -194,20 +195,26 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session still open: at start-up of the (single) node they
-    /// belong to a process that died. `events` gives the events announcing
-    /// each end, written in the same transaction. Returns how many were
-    /// closed.
+    /// Ends every session of `node` still open: that node's process died
+    /// (found by the node itself at its next start, or by a peer once its
+    /// heartbeat stopped); this node's own also include sessions written
+    /// before sessions carried their node. `events` gives the events
+    /// announcing each end, written in the same transaction. Returns how
+    /// many were closed.
     pub async fn end_open_sessions(
         &self,
+        node: &str,
         now_ms: i64,
         stop_reason: &str,
         events: impl Fn(&SessionRow) -> Vec<NewEvent>,
     ) -> Result<u64> {
         let mut tx = self.pool().begin().await?;
         let open = sqlx::query(super::dynamic(format!(
-            "SELECT {SESSION_COLUMNS} FROM stream_sessions WHERE end_ms IS NULL"
+            "SELECT {SESSION_COLUMNS} FROM stream_sessions WHERE end_ms IS NULL \
+             AND (node_id = $1 OR ($1 = $2 AND node_id = ''))"
         )))
+        .bind(node)
+        .bind(self.node())
         .fetch_all(&mut *tx)
         .await?;
         let mut closed = 0;

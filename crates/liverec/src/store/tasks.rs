@@ -196,6 +196,13 @@ impl Store {
             .await
     }
 
+    /// The task (either family, any account) with row id `id`, not deleted:
+    /// a peer node arming what another node created.
+    pub async fn task_by_row(&self, id: i64) -> Result<Option<Task>> {
+        let sql = select("id = $1 AND deleted_ms IS NULL");
+        self.first_task(sqlx::query(sql).bind(id)).await
+    }
+
     /// A new-API task of `account_id` by its string TaskId, not deleted.
     pub async fn task_by_public_id(
         &self,

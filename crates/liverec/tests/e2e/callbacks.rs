@@ -27,12 +27,12 @@ const KEY: &str = "callbackkey123";
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
-struct Got {
+pub(crate) struct Got {
     headers: Vec<(String, String)>,
-    body: Value,
+    pub(crate) body: Value,
     at: Instant,
     /// What the receiver answered (0 = nothing: it hung).
-    answered: u16,
+    pub(crate) answered: u16,
 }
 
 impl Got {
@@ -45,7 +45,7 @@ impl Got {
 }
 
 #[derive(Default)]
-struct Behaviour {
+pub(crate) struct Behaviour {
     /// File events (100) still to be answered with 500.
     fail_file_events: usize,
     /// Answer nothing until stopped.
@@ -55,7 +55,7 @@ struct Behaviour {
 }
 
 /// A callback receiver on a free loopback port; stops on drop.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Got>>>,
     behaviour: Arc<Mutex<Behaviour>>,
@@ -64,7 +64,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start(behaviour: Behaviour) -> Receiver {
+    pub(crate) fn start(behaviour: Behaviour) -> Receiver {
         Receiver::start_with(behaviour, None)
     }
 
@@ -108,17 +108,17 @@ impl Receiver {
         r
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}/cb", self.addr)
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
     /// Requests about `stream` with `event_type`.
-    fn events(&self, stream: &str, event_type: i64) -> Vec<Got> {
+    pub(crate) fn events(&self, stream: &str, event_type: i64) -> Vec<Got> {
         self.got()
             .into_iter()
             .filter(|g| g.body["stream_id"] == stream && g.body["event_type"] == event_type)
@@ -127,7 +127,7 @@ impl Receiver {
 
     /// Waits (bounded) for an answered request about `stream` with
     /// `event_type` matching `pred`; the first one.
-    fn wait_event(
+    pub(crate) fn wait_event(
         &self,
         stream: &str,
         event_type: i64,

@@ -1039,3 +1039,32 @@ fn publish_lines_match_the_exact_stream_coloured_or_not() {
     let other = plain.replace("publish started", "publisher unpublished");
     assert!(!is_publish_of(&other, "live", "fbd"));
 }
+
+/// A new, empty database on the test PostgreSQL server (`tag` tells the
+/// databases of one test run apart).
+pub fn postgres_database(tag: &str) -> String {
+    let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
+        "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",
+    );
+    let name = format!("liverec_e2e_{}_{tag}", std::process::id());
+    let out = Command::new("psql")
+        .arg(&admin)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("url");
+    format!("{base}/{name}")
+}

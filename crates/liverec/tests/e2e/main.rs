@@ -10,6 +10,7 @@ mod probe;
 mod api;
 mod callbacks;
 mod callbacks_config;
+mod cluster;
 mod domains;
 mod files;
 mod formats;

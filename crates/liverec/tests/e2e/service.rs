@@ -386,37 +386,9 @@ fn broken_and_stalled_publishers_are_disconnected() {
     let _p = s.publish("after", "h264_aac_10s.flv");
 }
 
-/// A new, empty database on the test PostgreSQL server.
-fn postgres_database() -> String {
-    let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
-        "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",
-    );
-    let name = format!("liverec_e2e_{}", std::process::id());
-    let out = Command::new("psql")
-        .arg(&admin)
-        .args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .expect("url");
-    format!("{base}/{name}")
-}
-
 #[test]
 fn postgres_store_records_and_survives_a_restart() {
-    let db = postgres_database();
+    let db = postgres_database("service");
     let mut s = Server::start_with(&[("LIVEREC_DATABASE_URL", &db)]);
     let _p = s.publish("pg", "h264_aac_10s.flv");
     let t = now_s();

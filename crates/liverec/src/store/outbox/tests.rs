@@ -153,7 +153,7 @@ async fn events_are_written_with_the_change_they_announce() {
         open.id = "sess2".into();
         s.insert_session(&open, &[]).await.unwrap();
         let closed = s
-            .end_open_sessions(50, "crash", |row| {
+            .end_open_sessions("", 50, "crash", |row| {
                 assert_eq!(row.stop_reason, "crash");
                 assert_eq!(row.end_ms, Some(50));
                 vec![event(
@@ -168,7 +168,7 @@ async fn events_are_written_with_the_change_they_announce() {
             .unwrap();
         assert_eq!(closed, 1);
         assert_eq!(
-            s.end_open_sessions(60, "crash", |_| panic!("none open"))
+            s.end_open_sessions("", 60, "crash", |_| panic!("none open"))
                 .await
                 .unwrap(),
             0
