@@ -164,7 +164,8 @@ def start_liverec(binary, extra_env=None):
     data = tempfile.mkdtemp(prefix="liverec-bench-")
     env = dict(os.environ, LIVEREC_DATA_DIR=data, LIVEREC_API_LISTEN="127.0.0.1:0",
                LIVEREC_RTMP_LISTEN="127.0.0.1:0", LIVEREC_SECRET_ID=SECRET_ID, LIVEREC_SECRET_KEY=SECRET_KEY,
-               RUST_LOG="warn", **(extra_env or {}))
+               RUST_LOG="warn")
+    env.update(extra_env or {})
     server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(data, "server.log"), "w"))
     listen = os.path.join(data, "listen.json")

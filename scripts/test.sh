@@ -82,4 +82,6 @@ python3 bench/record.py 2 flv 8 --no-nginx --check \
 log "benchmark smoke: bench/api.py with the test build (SQLite, 1 s per action, no error answer)"
 python3 bench/api.py --store sqlite --seconds 1 --connections 4 --creates 5000 --check \
   --binary target/debug/liverec
+log "benchmark smoke: bench/latency.py with the test build (2 runs of each measurement)"
+python3 bench/latency.py --runs 2 --binary target/debug/liverec --push target/debug/liverec-push
 log "all tests passed"

@@ -342,10 +342,13 @@ impl Cluster {
                 }
             }
             match self.store.alive_nodes(self.alive_after()).await {
-                Ok(n) => nodes.store(
-                    u32::try_from(n).unwrap_or(u32::MAX).max(1),
-                    Ordering::Relaxed,
-                ),
+                Ok(n) => {
+                    metrics::gauge!("liverec_cluster_nodes").set(n as f64);
+                    nodes.store(
+                        u32::try_from(n).unwrap_or(u32::MAX).max(1),
+                        Ordering::Relaxed,
+                    );
+                }
                 Err(e) => tracing::error!(error = %e, "could not count live nodes"),
             }
             if let Err(e) = self.take_over_dead(&rctx, &callbacks).await {
