@@ -41,6 +41,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Seconds of media kept in memory per live stream (pre-roll). Default 30.
     pub preroll_seconds: u64,
+    /// Where the pre-roll is kept: `memory` (default), or `disk` (segment
+    /// files under `<data-dir>/preroll`: a long look-back costs disk, not
+    /// RAM; `preroll_seconds` may then be up to 3600).
+    pub preroll_storage: String,
     /// Smallest accepted `record_interval`, seconds. Default 1800 (Tencent's floor).
     pub min_record_interval: u64,
     /// Tasks created per account per day, per family. Default 4000; 0 = no
@@ -162,6 +166,7 @@ impl Default for Config {
             storage: None,
             public_url: None,
             preroll_seconds: 30,
+            preroll_storage: "memory".into(),
             min_record_interval: 1800,
             max_tasks_per_day: 4000,
             max_running_tasks: 400,

@@ -5,6 +5,7 @@
 //! and resynchronizes at the next keyframe instead of stalling the publisher.
 
 mod ring;
+mod spill;
 mod subscription;
 
 use std::collections::HashMap;
@@ -16,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::task::StreamKey;
 use ring::Ring;
-use subscription::Queue;
+use spill::DiskRing;
+use subscription::{Backlog, Queue};
 pub use subscription::{Next, Subscription};
 
 /// One frame as the hub distributes it.
@@ -106,9 +108,64 @@ impl StopReason {
     }
 }
 
+/// A stream's pre-roll: in memory, or on disk (`preroll_storage`).
+#[derive(Debug)]
+enum Preroll {
+    Memory(Ring),
+    Disk(DiskRing),
+}
+
+impl Preroll {
+    fn is_empty(&self) -> bool {
+        match self {
+            Preroll::Memory(r) => r.is_empty(),
+            Preroll::Disk(r) => r.is_empty(),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Preroll::Memory(r) => r.clear(),
+            Preroll::Disk(r) => r.clear(),
+        }
+    }
+
+    fn last_tracks(&self) -> Tracks {
+        match self {
+            Preroll::Memory(r) => r.last_tracks(),
+            Preroll::Disk(r) => r.last_tracks(),
+        }
+    }
+
+    fn push(&mut self, p: Packet) {
+        match self {
+            Preroll::Memory(r) => r.push(p),
+            Preroll::Disk(r) => r.push(p),
+        }
+    }
+
+    /// The backlog `from` gives, read out (tests).
+    #[cfg(test)]
+    fn packets(&mut self, from_ms: Option<i64>) -> Vec<Packet> {
+        let mut b = self.from(from_ms);
+        let mut v = Vec::new();
+        while let Some(subscription::Next::Packet(p)) = b.pop() {
+            v.push(p);
+        }
+        v
+    }
+
+    fn from(&mut self, from_ms: Option<i64>) -> Backlog {
+        match self {
+            Preroll::Memory(r) => Backlog::Memory(r.from(from_ms).into()),
+            Preroll::Disk(r) => Backlog::Disk(r.from(from_ms)),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct StreamState {
-    ring: Ring,
+    ring: Preroll,
     /// The subscribers' queues (dropped subscriptions are pruned on push).
     subscribers: Vec<Weak<Queue>>,
     /// The publisher is gone: new subscriptions get only the backlog.
@@ -132,6 +189,7 @@ impl LiveStream {
     /// start at the first packet at or after `from_ms`.
     pub fn subscribe(&self, from_ms: Option<i64>) -> Subscription {
         let mut st = self.lock();
+        let st = &mut *st;
         let backlog = st.ring.from(from_ms);
         let queue = (!st.ended).then(|| {
             let q = Arc::new(Queue::default());
@@ -194,6 +252,8 @@ pub struct Hub {
     streams: Mutex<HashMap<StreamKey, Arc<LiveStream>>>,
     events: broadcast::Sender<HubEvent>,
     preroll_ms: i64,
+    /// Keep pre-rolls on disk in this directory (None: in memory).
+    spill: Option<std::path::PathBuf>,
 }
 
 /// Why a publish was refused.
@@ -205,13 +265,21 @@ pub enum HubError {
 }
 
 impl Hub {
-    /// An empty hub keeping `preroll_ms` of media per stream.
+    /// An empty hub keeping `preroll_ms` of media per stream in memory.
     pub fn new(preroll_ms: i64) -> Arc<Hub> {
+        Hub::with_spill(preroll_ms, None)
+    }
+
+    /// An empty hub keeping `preroll_ms` of media per stream, on disk in
+    /// `spill` when given (the directory must exist; files are named after
+    /// the publish session).
+    pub fn with_spill(preroll_ms: i64, spill: Option<std::path::PathBuf>) -> Arc<Hub> {
         let (events, _) = broadcast::channel(1024);
         Arc::new(Hub {
             streams: Mutex::new(HashMap::new()),
             events,
             preroll_ms,
+            spill,
         })
     }
 
@@ -229,13 +297,17 @@ impl Hub {
         if streams.contains_key(&key) {
             return Err(HubError::Busy(key));
         }
+        let ring = match &self.spill {
+            Some(dir) => Preroll::Disk(DiskRing::new(self.preroll_ms, dir, &info.session_id)),
+            None => Preroll::Memory(Ring::new(self.preroll_ms)),
+        };
         let stream = Arc::new(LiveStream {
             key: key.clone(),
             info,
             kick: CancellationToken::new(),
             stop: OnceLock::new(),
             state: Mutex::new(StreamState {
-                ring: Ring::new(self.preroll_ms),
+                ring,
                 subscribers: Vec::new(),
                 ended: false,
                 has_video: None,

@@ -113,7 +113,12 @@ pub async fn serve(
         reconnect_window_ms: settings.reconnect_window_ms,
         callbacks: callbacks.clone(),
     });
-    let hub = Hub::new(settings.preroll_ms);
+    let spill = if settings.preroll_on_disk {
+        Some(preroll_dir(&settings.data_dir)?)
+    } else {
+        None
+    };
+    let hub = Hub::with_spill(settings.preroll_ms, spill);
     let cluster = Cluster::new(
         store.clone(),
         hub.clone(),
@@ -252,6 +257,19 @@ pub async fn serve(
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The disk pre-roll directory, emptied: what a previous process left
+/// there belongs to publish sessions that are over.
+fn preroll_dir(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = data_dir.join("preroll");
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("emptying {}", dir.display())),
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }
 
 async fn wait_for_signal() {

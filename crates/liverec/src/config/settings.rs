@@ -59,10 +59,21 @@ impl Config {
                 ));
             }
         };
-        if self.preroll_seconds > 600 {
-            return Err(ConfigError::Invalid(
-                "preroll_seconds must be at most 600".into(),
-            ));
+        let preroll_on_disk = match self.preroll_storage.as_str() {
+            "memory" => false,
+            "disk" => true,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "preroll_storage {other:?} must be \"memory\" or \"disk\""
+                )));
+            }
+        };
+        let max_preroll = if preroll_on_disk { 3600 } else { 600 };
+        if self.preroll_seconds > max_preroll {
+            return Err(ConfigError::Invalid(format!(
+                "preroll_seconds must be at most {max_preroll} with preroll_storage = {:?}",
+                self.preroll_storage
+            )));
         }
         if self.min_record_interval == 0 || self.min_record_interval > 7200 {
             return Err(ConfigError::Invalid(
@@ -118,6 +129,7 @@ impl Config {
                 .clone()
                 .map(|u| u.trim_end_matches('/').to_string()),
             preroll_ms: i64::try_from(self.preroll_seconds).unwrap_or(30) * 1000,
+            preroll_on_disk,
             min_record_interval_s: self.min_record_interval,
             max_tasks_per_day: self.max_tasks_per_day,
             max_running_tasks: self.max_running_tasks,
@@ -317,6 +329,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Pre-roll kept per stream, ms.
     pub preroll_ms: i64,
+    /// Pre-roll kept on disk (`<data_dir>/preroll`) instead of in memory.
+    pub preroll_on_disk: bool,
     /// Smallest accepted record_interval, s.
     pub min_record_interval_s: u64,
     /// Legacy tasks per account per day.

@@ -100,20 +100,48 @@ impl Queue {
     }
 }
 
+/// The pre-roll a subscription starts with.
+#[derive(Debug)]
+pub(super) enum Backlog {
+    /// Packets from the in-memory ring.
+    Memory(VecDeque<Packet>),
+    /// Segments of the disk ring, read as consumed.
+    Disk(super::spill::DiskBacklog),
+}
+
+impl Backlog {
+    fn len(&self) -> usize {
+        match self {
+            Backlog::Memory(v) => v.len(),
+            Backlog::Disk(d) => usize::try_from(d.len()).unwrap_or(usize::MAX),
+        }
+    }
+
+    pub(super) fn pop(&mut self) -> Option<Next> {
+        match self {
+            Backlog::Memory(v) => v.pop_front().map(Next::Packet),
+            Backlog::Disk(d) => match d.next() {
+                Ok(p) => p.map(Next::Packet),
+                Err(lost) => {
+                    metrics::counter!("liverec_subscriber_packets_lost_total").increment(lost);
+                    Some(Next::Lost(lost))
+                }
+            },
+        }
+    }
+}
+
 /// See the module doc.
 #[derive(Debug)]
 pub struct Subscription {
-    backlog: VecDeque<Packet>,
+    backlog: Backlog,
     /// None when the stream had already ended at subscribe time.
     queue: Option<Arc<Queue>>,
 }
 
 impl Subscription {
-    pub(super) fn new(backlog: Vec<Packet>, queue: Option<Arc<Queue>>) -> Subscription {
-        Subscription {
-            backlog: backlog.into(),
-            queue,
-        }
+    pub(super) fn new(backlog: Backlog, queue: Option<Arc<Queue>>) -> Subscription {
+        Subscription { backlog, queue }
     }
 
     /// Number of packets from the pre-roll not yet consumed.
@@ -124,8 +152,8 @@ impl Subscription {
     /// Like [`Subscription::next`] without waiting: None when nothing is
     /// queued right now.
     pub fn try_next(&mut self) -> Option<Next> {
-        if let Some(p) = self.backlog.pop_front() {
-            return Some(Next::Packet(p));
+        if let Some(n) = self.backlog.pop() {
+            return Some(n);
         }
         match &self.queue {
             Some(q) => q.take(),
@@ -135,8 +163,8 @@ impl Subscription {
 
     /// The next packet, a loss report, or the end of the stream.
     pub async fn next(&mut self) -> Next {
-        if let Some(p) = self.backlog.pop_front() {
-            return Next::Packet(p);
+        if let Some(n) = self.backlog.pop() {
+            return n;
         }
         let Some(q) = &self.queue else {
             return Next::End;

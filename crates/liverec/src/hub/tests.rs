@@ -15,6 +15,14 @@ fn info() -> SessionInfo {
     }
 }
 
+/// A hub with an in-memory pre-roll and one with a disk pre-roll (with
+/// the directory that holds it).
+fn hubs(preroll_ms: i64) -> Vec<(Arc<Hub>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Hub::with_spill(preroll_ms, Some(dir.path().to_path_buf()));
+    vec![(Hub::new(preroll_ms), None), (disk, Some(dir))]
+}
+
 /// Publishes d/live/s on `hub`.
 fn publish(hub: &Arc<Hub>) -> Publisher {
     hub.publish(StreamKey::new("d", "live", "s"), info())
@@ -54,27 +62,37 @@ fn first_dts(v: &[Packet]) -> i64 {
 
 #[tokio::test]
 async fn preroll_is_keyframe_aligned_and_bounded() {
-    let hub = Hub::new(5_000);
+    for (hub, _dir) in hubs(5_000) {
+        preroll_is_keyframe_aligned_and_bounded_on(hub);
+    }
+}
+
+fn preroll_is_keyframe_aligned_and_bounded_on(hub: Arc<Hub>) {
     let mut p = publish(&hub);
     feed(&mut p, 20_000);
     let s = p.stream().clone();
-    let ring = s.lock().ring.from(Some(0));
+    let ring = s.lock().ring.packets(Some(0));
     // Oldest buffered keyframe covers the 5 s pre-roll: the GOP starting
     // at 13.86 s (keyframe 420 * 33 ms) is the latest one at or before
     // 19.8 - 5 s.
     assert_eq!(first_dts(&ring), 420 * 33);
     assert!(ring[0].is_video_keyframe());
     // Keyframe at or before a wall time.
-    let from = s.lock().ring.from(Some(17_000));
+    let from = s.lock().ring.packets(Some(17_000));
     assert_eq!(first_dts(&from), 480 * 33);
     // Newest keyframe.
-    let newest = s.lock().ring.from(None);
+    let newest = s.lock().ring.packets(None);
     assert_eq!(first_dts(&newest), 600 * 33);
 }
 
 #[tokio::test]
 async fn subscribers_get_backlog_then_live_without_gap() {
-    let hub = Hub::new(10_000);
+    for (hub, _dir) in hubs(10_000) {
+        subscribers_get_backlog_then_live_without_gap_on(hub).await;
+    }
+}
+
+async fn subscribers_get_backlog_then_live_without_gap_on(hub: Arc<Hub>) {
     let mut p = publish(&hub);
     feed(&mut p, 3_000);
     let mut sub = p.stream().subscribe(Some(2_500));
@@ -96,7 +114,12 @@ async fn subscribers_get_backlog_then_live_without_gap() {
 
 #[tokio::test]
 async fn audio_only_starts_at_time_and_second_publisher_is_refused() {
-    let hub = Hub::new(10_000);
+    for (hub, _dir) in hubs(10_000) {
+        audio_only_starts_at_time_and_second_publisher_is_refused_on(hub);
+    }
+}
+
+fn audio_only_starts_at_time_and_second_publisher_is_refused_on(hub: Arc<Hub>) {
     let key = StreamKey::new("D:1935", "live", "s");
     let mut p = hub.publish(key.clone(), info()).unwrap();
     assert!(matches!(
@@ -106,7 +129,7 @@ async fn audio_only_starts_at_time_and_second_publisher_is_refused() {
     for i in 0..100 {
         p.push(pkt(Track::Audio, true, i * 23));
     }
-    let v = p.stream().lock().ring.from(Some(1000));
+    let v = p.stream().lock().ring.packets(Some(1000));
     assert_eq!(first_dts(&v), 1012);
     assert_eq!(hub.find("", "live", "s").len(), 1);
     assert_eq!(hub.find("other", "live", "s").len(), 0);

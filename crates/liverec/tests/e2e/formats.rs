@@ -411,3 +411,56 @@ fn h265_passes_through_to_flv_mp4_and_hls() {
         }
     }
 }
+
+/// `preroll_storage = "disk"`: a task whose StartTime lies 10 s back records
+/// from the pre-roll segment files (a keyframe at or before StartTime) in
+/// every format; the segment files go once the publisher leaves.
+#[test]
+fn a_past_start_time_records_from_a_disk_preroll_in_every_format() {
+    let s = Server::start_with(&[
+        ("LIVEREC_PREROLL_STORAGE", "disk"),
+        ("LIVEREC_PREROLL_SECONDS", "20"),
+    ]);
+    let spill = s.data_dir().join("preroll");
+    let mut p = s.publish("disk", "h264_aac_10s.flv");
+    std::thread::sleep(Duration::from_secs(13));
+    assert!(
+        std::fs::read_dir(&spill).expect("preroll dir").count() >= 5,
+        "segment files on disk"
+    );
+    let now = now_f();
+    let start = now.floor() as i64 - 10;
+    let end = now.ceil() as i64 + 2;
+    let tasks: Vec<(&str, i64)> = ["flv", "mp4", "hls", "aac"]
+        .into_iter()
+        .map(|f| {
+            let t = s.create(json!({"StreamName": "disk", "FileFormat": f,
+                "StartTime": cst(start), "EndTime": cst(end)}));
+            (f, t)
+        })
+        .collect();
+    sleep_until(end as f64 + 1.0);
+    for (format, task) in tasks {
+        let files = s.wait_finished(task, 1, Duration::from_secs(5));
+        let file_start = files[0]["StartTimeMs"].as_f64().expect("ms") / 1000.0;
+        assert!(
+            file_start <= start as f64 + 0.1 && file_start >= start as f64 - GOP - 0.2,
+            "{format}: starts at the keyframe at or before StartTime: {file_start} vs {start}"
+        );
+        let path = if format == "hls" {
+            s.download_hls(files[0]["VideoUrl"].as_str().expect("url"))
+        } else {
+            s.download_file(&files[0])
+        };
+        assert_valid(
+            &path,
+            format,
+            (end - start) as f64 - 1.0,
+            (end - start) as f64 + GOP + 1.0,
+        );
+    }
+    p.stop();
+    wait_for(Duration::from_secs(10), "pre-roll files removed", || {
+        (std::fs::read_dir(&spill).expect("preroll dir").count() == 0).then_some(())
+    });
+}
