@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Recording throughput, nginx-rtmp and liverec one after the other under the same load.
 
-usage: bench/record.py N FORMAT SECONDS [--source 720p|600k] [--preroll S] [--no-nginx] [--check]
+usage: bench/record.py N FORMAT SECONDS [--source 720p|600k] [--preroll S] [--preroll-storage memory|disk]
+                       [--no-nginx] [--check]
                        [--binary target/release/liverec] [--push target/release/liverec-push]
 
 For each server: a fresh instance on free loopback ports; one `liverec-push --streams N`
@@ -163,9 +164,10 @@ def result(peer, fmt, n, m, sent, per, valid):
                 rss_kib_per_stream=round(m["rss_mib"] * 1024 / max(n, 1), 1), **m)
 
 
-def run_liverec(binary, push, fmt, n, seconds, src, preroll):
+def run_liverec(binary, push, fmt, n, seconds, src, preroll, preroll_storage="memory"):
     server, data, ports = formats.start_liverec(binary, dict(
-        LIVEREC_PREROLL_SECONDS=str(preroll), LIVEREC_RTMP_MAX_CONNECTIONS_PER_IP=str(n + 10),
+        LIVEREC_PREROLL_SECONDS=str(preroll), LIVEREC_PREROLL_STORAGE=preroll_storage,
+        LIVEREC_RTMP_MAX_CONNECTIONS_PER_IP=str(n + 10),
         LIVEREC_RTMP_MAX_CONNECTIONS=str(n + 100)))
     gen = None
     try:
@@ -264,6 +266,7 @@ def main():
     ap.add_argument("seconds", type=int)
     ap.add_argument("--source", choices=["720p", "600k"], default="720p")
     ap.add_argument("--preroll", type=int, default=30)
+    ap.add_argument("--preroll-storage", choices=["memory", "disk"], default="memory")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "liverec"))
     ap.add_argument("--push", default=os.path.join(ROOT, "target", "release", "liverec-push"))
     ap.add_argument("--no-nginx", action="store_true")
@@ -277,11 +280,13 @@ def main():
     if not a.no_nginx and a.format in ("flv", "hls") and shutil.which("nginx"):
         rows.append(run_nginx(a.push, a.format, a.streams, a.seconds, src))
         print(json.dumps(rows[-1]), flush=True)
-    rows.append(run_liverec(a.binary, a.push, a.format, a.streams, a.seconds, src, a.preroll))
+    rows.append(run_liverec(a.binary, a.push, a.format, a.streams, a.seconds, src, a.preroll,
+                            a.preroll_storage))
     print(json.dumps(rows[-1]), flush=True)
     ref = rows[0]["cpu_core_pct"] if len(rows) == 2 else None
     print()
-    print(f"{a.streams} streams, {a.source} source, {a.seconds} s, liverec pre-roll {a.preroll} s")
+    print(f"{a.streams} streams, {a.source} source, {a.seconds} s, liverec pre-roll {a.preroll} s "
+          f"({a.preroll_storage})")
     print()
     print("| server | format | CPU % of one core | vs nginx | load generator CPU % | RSS MiB | RSS KiB/stream "
           "| frames sent | recorded | lost | streams recorded | files valid |")

@@ -211,3 +211,54 @@ fn a_dead_nodes_session_and_open_file_are_taken_over() {
         assert_eq!(r.events("c2", t).len(), 1, "event {t} once");
     }
 }
+
+#[test]
+fn rules_and_forbids_set_on_one_node_act_on_another() {
+    let db = postgres_database("cluster_rules");
+    let records = tempfile::tempdir().unwrap();
+    let n1 = node("n1", &db, records.path(), &[]);
+    let n2 = node("n2", &db, records.path(), &[]);
+    // A rule made through node 1 records what is published to node 2.
+    let tpl = n1
+        .sdk(
+            "CreateLiveRecordTemplate",
+            json!({"TemplateName": "c", "FlvParam": {"Enable": 1}}),
+        )
+        .ok()["TemplateId"]
+        .as_i64()
+        .expect("TemplateId");
+    n1.sdk(
+        "CreateLiveRecordRule",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "c3", "TemplateId": tpl}),
+    )
+    .ok();
+    let mut p = n2.publish("c3", "h264_aac_10s.flv");
+    let files = wait_for(Duration::from_secs(10), "rule recording on node 2", || {
+        let f = n1.files(json!({"StreamName": "c3"}));
+        (!f.is_empty()).then_some(f)
+    });
+    assert_eq!(files[0]["Status"], "recording");
+    assert!(n2.log().contains("recording file opened"));
+    std::thread::sleep(Duration::from_secs(3));
+
+    // A forbid through node 1 drops the publisher on node 2 (its file is
+    // finalized) and node 2 refuses it from then on.
+    n1.sdk(
+        "ForbidLiveStream",
+        json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "c3"}),
+    )
+    .ok();
+    assert!(
+        p.wait_exit(Duration::from_secs(5)).is_some(),
+        "publisher on node 2 not dropped"
+    );
+    assert_eq!(state(&n1, "c3"), "forbid");
+    let files = n1.wait_files(json!({"StreamName": "c3"}), 1..=1, Duration::from_secs(10));
+    assert_eq!(files[0]["Status"], "finished");
+    let mut again = Publisher::start(&n2.rtmp_url("live", "c3"), "h264_aac_10s.flv");
+    assert!(
+        again.wait_exit(Duration::from_secs(10)).is_some(),
+        "forbidden stream accepted by node 2"
+    );
+    assert!(n2.log().contains("is forbidden until ResumeLiveStream"));
+}
