@@ -1,5 +1,6 @@
-//! A file being written: buffered writes that reach the OS at least every
-//! second (so a crash loses at most about a second of media), in-place
+//! A file being written: buffered writes that reach the OS at the first
+//! write (a new recording shows bytes in storage at once) and then at least
+//! every second (so a crash loses at most about a second of media), in-place
 //! patches and fsync at the end; and [`MuxedSpool`], a muxer writing into
 //! one. Used for every output file and HLS segment. The flush cadence
 //! follows tokio's clock.
@@ -22,7 +23,8 @@ const WRITE_BUFFER: usize = 32 * 1024;
 pub(super) struct SpoolWriter {
     path: PathBuf,
     out: BufWriter<File>,
-    last_flush: Instant,
+    /// None until the first data reached the OS.
+    last_flush: Option<Instant>,
 }
 
 impl SpoolWriter {
@@ -32,7 +34,7 @@ impl SpoolWriter {
         Ok(SpoolWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(WRITE_BUFFER, file),
-            last_flush: Instant::now(),
+            last_flush: None,
         })
     }
 
@@ -40,16 +42,22 @@ impl SpoolWriter {
         &self.path
     }
 
-    /// Appends `data` and empties it; flushes to the OS once a second.
+    /// Appends `data` and empties it; flushes to the OS at the first data,
+    /// then once a second.
     pub(super) async fn write(&mut self, data: &mut Vec<u8>) -> std::io::Result<()> {
-        if !data.is_empty() {
+        let wrote = !data.is_empty();
+        if wrote {
             self.out.write_all(data).await?;
             metrics::counter!("liverec_recorded_bytes_total").increment(data.len() as u64);
             data.clear();
         }
-        if self.last_flush.elapsed() >= FLUSH_EVERY {
+        let due = match self.last_flush {
+            None => wrote,
+            Some(t) => t.elapsed() >= FLUSH_EVERY,
+        };
+        if due {
             self.out.flush().await?;
-            self.last_flush = Instant::now();
+            self.last_flush = Some(Instant::now());
         }
         Ok(())
     }

@@ -12,18 +12,24 @@ fn on_disk(path: &Path) -> Vec<u8> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn written_data_reaches_the_os_once_a_second() {
+async fn written_data_reaches_the_os_at_once_then_once_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.flv.part");
     let mut w = SpoolWriter::create(&path).await.unwrap();
     assert_eq!(w.path(), path);
-    let mut data = b"abc".to_vec();
+    // Nothing written: nothing to show yet.
+    w.write(&mut Vec::new()).await.unwrap();
+    assert!(on_disk(&path).is_empty());
+    // The first data goes out at once (a new recording shows bytes).
+    let mut data = b"ab".to_vec();
     w.write(&mut data).await.unwrap();
     assert!(data.is_empty(), "the caller's buffer is emptied");
-    assert!(on_disk(&path).is_empty(), "buffered in the process");
+    assert_eq!(on_disk(&path), b"ab", "the first data reaches the OS");
+    w.write(&mut b"c".to_vec()).await.unwrap();
+    assert_eq!(on_disk(&path), b"ab", "then buffered in the process");
     advance(Duration::from_millis(999)).await;
     w.write(&mut b"def".to_vec()).await.unwrap();
-    assert!(on_disk(&path).is_empty(), "not a second yet");
+    assert_eq!(on_disk(&path), b"ab", "not a second yet");
     advance(Duration::from_millis(1)).await;
     // Even a write of nothing flushes once the second has passed.
     w.write(&mut Vec::new()).await.unwrap();
@@ -56,8 +62,9 @@ async fn an_abandoned_spool_keeps_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("y.part");
     let mut w = SpoolWriter::create(&path).await.unwrap();
-    w.write(&mut b"partial".to_vec()).await.unwrap();
-    assert!(on_disk(&path).is_empty());
+    w.write(&mut b"first".to_vec()).await.unwrap();
+    w.write(&mut b"-partial".to_vec()).await.unwrap();
+    assert_eq!(on_disk(&path), b"first");
     w.abandon().await;
-    assert_eq!(on_disk(&path), b"partial");
+    assert_eq!(on_disk(&path), b"first-partial");
 }
