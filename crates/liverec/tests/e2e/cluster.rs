@@ -42,13 +42,7 @@ fn online(s: &Server) -> Vec<String> {
 }
 
 fn state(s: &Server, stream: &str) -> String {
-    let r = s
-        .sdk(
-            "DescribeLiveStreamState",
-            json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": stream}),
-        )
-        .ok();
-    r["StreamState"].as_str().unwrap_or_default().to_string()
+    s.stream_state(stream)
 }
 
 /// The time stamp of the first log line containing `text`.

@@ -589,6 +589,17 @@ impl Server {
         }
     }
 
+    /// DescribeLiveStreamState of 127.0.0.1/live/`stream`.
+    pub fn stream_state(&self, stream: &str) -> String {
+        let r = self
+            .sdk(
+                "DescribeLiveStreamState",
+                json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": stream}),
+            )
+            .ok();
+        r["StreamState"].as_str().expect("StreamState").to_string()
+    }
+
     /// DescribeRecordFiles' FileList for `filter`.
     pub fn files(&self, filter: Value) -> Vec<Value> {
         let r = self.sdk("DescribeRecordFiles", filter).ok();

@@ -43,13 +43,7 @@ pub(crate) fn assert_refused(url: &str, code: &str) {
 }
 
 fn state(s: &Server, stream: &str) -> String {
-    let r = s
-        .sdk(
-            "DescribeLiveStreamState",
-            json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": stream}),
-        )
-        .ok();
-    r["StreamState"].as_str().expect("StreamState").to_string()
+    s.stream_state(stream)
 }
 
 fn ident(stream: &str) -> Value {
