@@ -169,6 +169,18 @@ impl Cluster {
         self.storage_root.join(MARKERS).join(node)
     }
 
+    /// Records a clean stop of this node (after its recordings were
+    /// finalized and its publishers disconnected): peers have nothing to
+    /// take over.
+    pub async fn stop(&self) {
+        if !self.shared {
+            return;
+        }
+        if let Err(e) = self.store.node_left(self.clock.now_ms()).await {
+            tracing::warn!(error = %e, "could not record this node's stop");
+        }
+    }
+
     /// Claims `stream` for its publisher on this node; refused (with the
     /// holder's node) while another live node holds it. Always granted with
     /// one node (the hub already refused a second local publisher).

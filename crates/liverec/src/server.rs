@@ -232,7 +232,7 @@ pub async fn serve(
         callbacks.clone(),
         shutdown.clone(),
     ));
-    let cluster_task = tokio::spawn(cluster.run(
+    let cluster_task = tokio::spawn(cluster.clone().run(
         state.guard.nodes(),
         scheduler.clone(),
         rctx.clone(),
@@ -253,6 +253,7 @@ pub async fn serve(
     let _ = retention_task.await;
     let _ = callback_task.await;
     let _ = cluster_task.await;
+    cluster.stop().await;
     let _ = http_task.await;
     store.close().await;
     tracing::info!("stopped");

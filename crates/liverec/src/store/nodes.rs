@@ -91,6 +91,21 @@ impl Store {
         Ok(())
     }
 
+    /// Marks this node as gone after a clean stop (nothing left for a peer
+    /// to take over).
+    pub async fn node_left(&self, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE nodes SET swept_ms = $1 WHERE node_id = $2")
+            .bind(now_ms)
+            .bind(self.node())
+            .execute(self.pool())
+            .await?;
+        sqlx::query("DELETE FROM live_streams WHERE node_id = $1")
+            .bind(self.node())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Nodes alive at `alive_after` (seen since then), this one included.
     pub async fn alive_nodes(&self, alive_after: i64) -> Result<u64> {
         let r =

@@ -62,7 +62,7 @@ fn a_task_created_on_one_node_records_a_stream_published_to_another() {
     let db = postgres_database("cluster_tasks");
     let records = tempfile::tempdir().unwrap();
     let n1 = node("n1", &db, records.path(), &[]);
-    let n2 = node("n2", &db, records.path(), &[]);
+    let mut n2 = node("n2", &db, records.path(), &[]);
     let mut p = n2.publish("c1", "h264_aac_10s.flv");
 
     // Node 1 sees node 2's stream.
@@ -148,6 +148,11 @@ fn a_task_created_on_one_node_records_a_stream_published_to_another() {
     });
     assert!(online(&n1).is_empty());
     assert!(n2.log().contains("disconnected at a peer's request"));
+
+    // A node that stops cleanly leaves nothing for its peers to take over.
+    assert!(n2.stop().success());
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(!n1.log().contains("took over a dead node"), "{}", n1.log());
 }
 
 #[test]
