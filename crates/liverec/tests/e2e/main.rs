@@ -15,6 +15,7 @@ mod files;
 mod formats;
 mod hostile;
 mod load;
+mod mix;
 mod players;
 mod recording;
 mod service;
