@@ -207,6 +207,7 @@ impl Engine {
             }
             Err(e) => {
                 self.stats.decode_errors += 1;
+                metrics::counter!("liverec_mix_decode_errors_total").increment(1);
                 tracing::debug!(input = name, error = %e, "mix input decode error");
             }
         }

@@ -282,6 +282,24 @@ struct Media {
     format: OutputFormat,
 }
 
+/// The video frame to encode now and how many ticks were missed: the
+/// frame the clock is at, when it is past `expected` (a late tick is
+/// dropped, not made up, so a slow session never falls further behind).
+fn catch_up(expected: u64, elapsed: Duration, fps: u64) -> (u64, u64) {
+    let current = (elapsed.as_nanos() * u128::from(fps) / 1_000_000_000) as u64;
+    if current > expected {
+        (current, current - expected)
+    } else {
+        (expected, 0)
+    }
+}
+
+/// Whether the clock has passed all samples of audio frame `index`.
+fn audio_due(index: u64, elapsed: Duration, rate: u32) -> bool {
+    u128::from(index + 1) * AAC_FRAME as u128 * 1_000_000_000
+        <= elapsed.as_nanos() * u128::from(rate)
+}
+
 /// CPU time of the calling thread.
 fn thread_cpu() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
@@ -296,7 +314,7 @@ impl Media {
     /// tracks and why it ended. The publisher is dropped (C ends) first.
     fn run(mut self) -> (Tracks, StopReason) {
         let fps = u64::from(self.format.video.fps.max(1));
-        let rate = u128::from(self.format.audio_rate.max(1));
+        let rate = self.format.audio_rate.max(1);
         let start = Instant::now();
         let (mut video, mut audio, mut dropped) = (0u64, 0u64, 0u64);
         let cpu_start = thread_cpu();
@@ -331,14 +349,12 @@ impl Media {
                 continue;
             }
             let elapsed = now - start;
-            // The frame the clock is at: ticks missed since are dropped.
-            let current = (elapsed.as_nanos() * u128::from(fps) / 1_000_000_000) as u64;
-            if current > video {
-                let missed = current - video;
+            let (next, missed) = catch_up(video, elapsed, fps);
+            if missed > 0 {
                 dropped += missed;
                 metrics::counter!("liverec_mix_frames_dropped_total").increment(missed);
-                video = current;
             }
+            video = next;
             let wall = self.clock.now_ms();
             match self.engine.video_frame(video, wall) {
                 Ok(Some(p)) => self.publisher.push(p),
@@ -351,9 +367,7 @@ impl Media {
             metrics::counter!("liverec_mix_frames_total").increment(1);
             video += 1;
             // Audio frames whose samples the clock has passed.
-            while u128::from(audio + 1) * AAC_FRAME as u128 * 1_000_000_000
-                <= elapsed.as_nanos() * rate
-            {
+            while audio_due(audio, elapsed, rate) {
                 match self.engine.audio_frame(audio, wall) {
                     Ok(Some(p)) => self.publisher.push(p),
                     Ok(None) => {}
@@ -388,5 +402,33 @@ impl Media {
         );
         drop(self.publisher);
         (tracks, reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_ticks_are_skipped_not_made_up() {
+        let ms = Duration::from_millis;
+        // On time: the expected frame, nothing missed.
+        assert_eq!(catch_up(3, ms(100), 30), (3, 0));
+        assert_eq!(catch_up(3, ms(90), 30), (3, 0));
+        // 200 ms late at 30 fps: six ticks skipped, the seventh encoded.
+        assert_eq!(catch_up(3, ms(300), 30), (9, 6));
+        // However late, one frame per call: never a backlog.
+        assert_eq!(catch_up(0, Duration::from_secs(60), 25), (1500, 1500));
+    }
+
+    #[test]
+    fn audio_frames_follow_the_sample_clock() {
+        // 1024 samples at 48 kHz are 21.33 ms.
+        assert!(!audio_due(0, Duration::from_millis(21), 48_000));
+        assert!(audio_due(0, Duration::from_millis(22), 48_000));
+        // After one second exactly 46 whole frames (46.875) are due.
+        let s = Duration::from_secs(1);
+        assert!(audio_due(45, s, 48_000));
+        assert!(!audio_due(46, s, 48_000));
     }
 }
