@@ -3,12 +3,13 @@
 //! the output C recorded with CreateLiveRecord MixStream=1 and
 //! CreateRecordTask StreamType=1, checked by decoding it with ffmpeg:
 //! resolution and frame rate, colours at each input's position before and
-//! after a live layout update, both tones in the audio. Also the error
+//! after a live layout update and while the background input is away and
+//! back, both tones in the audio. Also the error
 //! codes of the mixing actions.
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -106,6 +107,10 @@ fn is_red((r, g, b): (u8, u8, u8)) -> bool {
 
 fn is_blue((r, g, b): (u8, u8, u8)) -> bool {
     b > 180 && r < 70 && g < 70
+}
+
+fn is_black((r, g, b): (u8, u8, u8)) -> bool {
+    r < 40 && g < 40 && b < 40
 }
 
 /// Mono 44.1 kHz PCM of `file`'s audio.
@@ -221,23 +226,42 @@ fn mix_two_publishers_into_a_recorded_stream() {
         json!({"MixStreamSessionId": "room1"}),
     )
     .err("FailedOperation.CancelSessionNotExist");
+    // Phase boundaries on the wall clock from just before the recording
+    // starts; the file starts at the keyframe before the call, up to one
+    // GOP (1 s) earlier, so a phase's middle is sampled 0.5 s later.
+    let t0 = Instant::now();
     let flv = s.create(json!({"StreamName": "mixc", "MixStream": 1, "Highlight": 1}));
     let hls = s.create_task(json!({
         "StreamName": "mixc", "DomainName": "127.0.0.1", "AppName": "live",
         "EndTime": now_s() + 600, "StreamType": 1
     }));
-    std::thread::sleep(Duration::from_secs(5));
+    // Wall-clock phases from here (file time runs up to one GOP, 1 s,
+    // ahead: the highlight file starts at the keyframe before the call).
+    std::thread::sleep(Duration::from_secs(4));
+    let first = t0.elapsed().as_secs_f64();
     // Update in place: same session id, positions swapped.
     s.sdk(
         "CreateCommonMixStream",
         mix_request("room1", blue_left_red_right()),
     )
     .ok();
+    let swapped = t0.elapsed().as_secs_f64();
     let mut changed = mix_request("room1", blue_left_red_right());
     changed["OutputParams"]["OutputStreamName"] = json!("other");
     s.sdk("CreateCommonMixStream", changed)
         .err("InvalidParameter.SessionOutputStreamChanged");
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(4));
+    // The background input leaves: the canvas colour shows where it was,
+    // the rest goes on; it comes back when it publishes again.
+    let leaving = t0.elapsed().as_secs_f64();
+    b.stop();
+    let gone = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(4));
+    let back = t0.elapsed().as_secs_f64();
+    let mut b = s.publish_with("mixb", || {
+        Publisher::lavfi(&s.rtmp_url("live", "mixb"), "blue", 880)
+    });
+    std::thread::sleep(Duration::from_millis(4500));
     // Cancel ends C, which finalizes both recordings.
     s.sdk(
         "CancelCommonMixStream",
@@ -246,28 +270,42 @@ fn mix_two_publishers_into_a_recorded_stream() {
     .ok();
     let files = s.wait_finished(flv, 1, Duration::from_secs(15));
     let hls_files = s.wait_files(json!({"TaskId": hls}), 1..=1, Duration::from_secs(15));
+    assert_eq!(hls_files[0]["FileFormat"], "hls");
     a.stop();
     b.stop();
 
     let path = s.download_file(&files[0]);
-    let p = assert_valid(&path, "flv", 7.0, 14.0);
+    let p = assert_valid(&path, "flv", 14.0, 24.0);
     let info = probe_stream(&path);
     assert_eq!((info.0, info.1), (W as u64, H as u64), "output size");
     assert_eq!(info.2, "30/1", "output frame rate");
     assert_eq!(p.codec("audio"), Some("aac"));
     assert_eq!(p.codec("video"), Some("h264"));
     let span = p.packet_span();
-    let early = frame_at(&path, 2.0);
-    let (l, r) = (rgb(&early, W / 4, H / 2), rgb(&early, 3 * W / 4, H / 2));
+    let sides = |at: f64| {
+        let f = frame_at(&path, at);
+        (rgb(&f, W / 4, H / 2), rgb(&f, 3 * W / 4, H / 2))
+    };
+    let mid = |from: f64, to: f64| (from + to) / 2.0 + 0.5;
+    let (l, r) = sides(mid(0.0, first));
     assert!(
         is_red(l) && is_blue(r),
         "before the update: left {l:?} right {r:?}"
     );
-    let late = frame_at(&path, span - 1.0);
-    let (l, r) = (rgb(&late, W / 4, H / 2), rgb(&late, 3 * W / 4, H / 2));
+    let (l, r) = sides(mid(swapped, leaving));
     assert!(
         is_blue(l) && is_red(r),
         "after the update: left {l:?} right {r:?}"
+    );
+    let (l, r) = sides(mid(gone, back));
+    assert!(
+        is_black(l) && is_red(r),
+        "background gone: left {l:?} right {r:?}"
+    );
+    let (l, r) = sides(span - 1.0);
+    assert!(
+        is_blue(l) && is_red(r),
+        "background back: left {l:?} right {r:?}"
     );
 
     let audio = pcm(&path);
@@ -286,7 +324,7 @@ fn mix_two_publishers_into_a_recorded_stream() {
     // The StreamType=1 task recorded C as HLS.
     let playlist = s.download_hls(hls_files[0]["VideoUrl"].as_str().expect("url"));
     let hp = probe(&playlist);
-    assert!(hp.packet_span() > 7.0, "HLS span {}", hp.packet_span());
+    assert!(hp.packet_span() > 14.0, "HLS span {}", hp.packet_span());
 }
 
 /// (width, height, r_frame_rate) of the video stream.
