@@ -59,7 +59,15 @@ impl VideoDecoder {
     /// A fresh decoder.
     pub(crate) fn new() -> Result<VideoDecoder, CodecError> {
         Ok(VideoDecoder {
-            decoder: openh264::decoder::Decoder::new().map_err(|e| lib("H.264 decoder", e))?,
+            // No flush after each access unit: with B-frames that asks
+            // for a picture the decoder must still hold back, which it
+            // reports as an error; pictures come out in display order.
+            decoder: openh264::decoder::Decoder::with_api_config(
+                openh264::OpenH264API::from_source(),
+                openh264::decoder::DecoderConfig::new()
+                    .flush_after_decode(openh264::decoder::Flush::NoFlush),
+            )
+            .map_err(|e| lib("H.264 decoder", e))?,
             config: None,
             annexb: Vec::new(),
         })

@@ -73,6 +73,8 @@ struct InputState {
     fifo: Fifo,
     /// Why this input's media is not used, logged once.
     refused: Option<String>,
+    /// Decode errors since it (re)appeared.
+    errors: u64,
 }
 
 /// Counters of what the engine did.
@@ -175,6 +177,7 @@ impl Engine {
                     resampler: None,
                     fifo: Fifo::new(samples(fmt, AUDIO_PRIME_MS), samples(fmt, AUDIO_CAP_MS)),
                     refused: None,
+                    errors: 0,
                 });
         }
         self.layout = layout;
@@ -207,8 +210,14 @@ impl Engine {
             }
             Err(e) => {
                 self.stats.decode_errors += 1;
+                st.errors += 1;
                 metrics::counter!("liverec_mix_decode_errors_total").increment(1);
-                tracing::debug!(input = name, error = %e, "mix input decode error");
+                // The first of a run is worth a warning; the rest are counted.
+                if st.errors == 1 {
+                    tracing::warn!(input = name, error = %e, "mix input decode error");
+                } else {
+                    tracing::debug!(input = name, error = %e, "mix input decode error");
+                }
             }
         }
     }
@@ -222,6 +231,7 @@ impl Engine {
             st.resampler = None;
             st.fifo.clear();
             st.refused = None;
+            st.errors = 0;
         }
     }
 
