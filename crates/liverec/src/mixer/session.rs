@@ -141,6 +141,7 @@ impl Session {
                 tracing::info!(session = %session, stream = %stream.key, "mix session ended");
                 log.end(&ctx.store, &ctx.callbacks, &stream, end_ms, reason, &tracks)
                     .await;
+                metrics::gauge!("liverec_mix_sessions").decrement(1.0);
             })
         };
         metrics::gauge!("liverec_mix_sessions").increment(1.0);
@@ -173,7 +174,6 @@ impl Session {
         let _ = self.control.send(Control::Stop);
         self.cancel.cancel();
         let _ = self.done.await;
-        metrics::gauge!("liverec_mix_sessions").decrement(1.0);
     }
 }
 
