@@ -110,8 +110,10 @@ pub(crate) fn mix_into(acc: &[i32], out: &mut Vec<i16>) {
 
 /// One input's resampled audio waiting to be mixed, with a jitter
 /// allowance: after a gap it is mixed again only once `prime` samples are
-/// queued, and it never holds more than `cap` (the oldest go), so network
-/// jitter neither clicks nor grows the delay.
+/// queued, and once it holds more than `cap` the oldest go until `prime`
+/// are left, so network jitter neither clicks nor grows the delay (a
+/// backlog, such as the pre-roll a subscription starts with, would
+/// otherwise stay as a constant lag behind the video).
 #[derive(Debug)]
 pub(crate) struct Fifo {
     pub(crate) samples: VecDeque<i16>,
@@ -131,10 +133,12 @@ impl Fifo {
         }
     }
 
-    /// Drops what exceeds the cap (oldest first).
+    /// Over the cap, drops the oldest samples down to the priming level.
     pub(crate) fn trim(&mut self) {
-        let over = self.samples.len().saturating_sub(self.cap);
-        self.samples.drain(..over);
+        if self.samples.len() > self.cap {
+            let over = self.samples.len() - self.prime;
+            self.samples.drain(..over);
+        }
     }
 
     /// Takes `n` samples for the next output frame: real samples while
@@ -240,9 +244,12 @@ mod tests {
         assert_eq!(out, vec![1, 2, 3]);
         f.take(3, &mut out);
         assert_eq!(out, vec![4, 0, 0], "underrun pads");
-        f.samples.extend(0..20);
+        f.samples.extend(0..8);
         f.trim();
-        assert_eq!(f.samples.len(), 8);
-        assert_eq!(f.samples.front(), Some(&12));
+        assert_eq!(f.samples.len(), 8, "at the cap nothing goes");
+        f.samples.extend(8..20);
+        f.trim();
+        assert_eq!(f.samples.len(), 4, "over it, back to the priming level");
+        assert_eq!(f.samples.front(), Some(&16), "the newest stay");
     }
 }

@@ -25,10 +25,12 @@ use super::codec::{
 use super::layout::{Layout, OutputSpec};
 use crate::hub::Packet;
 
-/// Audio kept before an input is mixed again after a gap, ms.
+/// Audio kept before an input is mixed again after a gap, ms: the jitter
+/// allowance, and about how far an input's sound runs behind its picture.
 const AUDIO_PRIME_MS: u32 = 100;
-/// Most audio queued per input, ms (beyond it the oldest goes).
-const AUDIO_CAP_MS: u32 = 500;
+/// Most audio queued per input, ms (beyond it the oldest go, back to
+/// [`AUDIO_PRIME_MS`]).
+const AUDIO_CAP_MS: u32 = 300;
 
 /// Output encoding, resolved from [`OutputSpec`] and the canvas size.
 #[derive(Clone, Copy, Debug, PartialEq)]
