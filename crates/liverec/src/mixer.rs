@@ -182,3 +182,6 @@ impl Mixer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
