@@ -1,7 +1,10 @@
 //! One mix session's media work, clocked by its caller: decode the inputs
-//! as their packets arrive (the newest picture and a jitter FIFO of
-//! resampled audio per input), and on each output tick composite the
-//! canvas and encode one video frame, or mix and encode one AAC frame.
+//! as their packets arrive (pictures with their arrival time, and a jitter
+//! FIFO of resampled audio per input), and on each output tick composite
+//! the canvas and encode one video frame, or mix and encode one AAC frame.
+//! Each input's picture is shown as late as its sound is heard: the newest
+//! picture that arrived at least the input's queued audio ago, so the
+//! jitter allowance does not put the sound behind the picture.
 //! Output timestamps come from counters on one timeline (video: frame
 //! index × 1000 / fps; audio: samples produced × 1000 / rate), so audio
 //! and video stay in sync whatever the inputs' timestamps are. An input
@@ -11,8 +14,9 @@
 //! No threads and no hub here: [`super::session`] runs this on a dedicated
 //! thread and publishes what it returns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use media::{AudioCodec, AudioConfig, Frame, Track, Tracks, VideoConfig};
 
@@ -31,6 +35,9 @@ const AUDIO_PRIME_MS: u32 = 100;
 /// Most audio queued per input, ms (beyond it the oldest go, back to
 /// [`AUDIO_PRIME_MS`]).
 const AUDIO_CAP_MS: u32 = 300;
+/// Decoded pictures held per input while they wait for their sound (about
+/// 0.5 s at 30 fps; beyond it the oldest is shown at once).
+const MAX_WAITING_PICTURES: usize = 16;
 
 /// Output encoding, resolved from [`OutputSpec`] and the canvas size.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -69,6 +76,9 @@ impl OutputFormat {
 #[derive(Debug)]
 struct InputState {
     video: Option<VideoDecoder>,
+    /// Decoded pictures not shown yet, with their arrival time.
+    waiting: VecDeque<(Instant, Picture)>,
+    /// The picture drawn now (kept while the input stalls).
     picture: Option<Picture>,
     audio: Option<AudioInputDecoder>,
     resampler: Option<Resampler>,
@@ -174,6 +184,7 @@ impl Engine {
                 .entry(p.name.clone())
                 .or_insert_with(|| InputState {
                     video: None,
+                    waiting: VecDeque::new(),
                     picture: None,
                     audio: None,
                     resampler: None,
@@ -187,8 +198,8 @@ impl Engine {
         self.video_encoder.force_keyframe();
     }
 
-    /// Takes one packet of input `name`.
-    pub(crate) fn input(&mut self, name: &str, packet: &Packet) {
+    /// Takes one packet of input `name`, arrived at `now`.
+    pub(crate) fn input(&mut self, name: &str, packet: &Packet, now: Instant) {
         let Some(placed) = self.layout.inputs.iter().find(|p| p.name == name) else {
             return;
         };
@@ -198,7 +209,7 @@ impl Engine {
             return;
         };
         let result = match packet.frame.track {
-            Track::Video if draw => decode_video(st, &packet.tracks, &packet.frame),
+            Track::Video if draw => decode_video(st, &packet.tracks, &packet.frame, now),
             Track::Audio if hear => decode_audio(st, &packet.tracks, &packet.frame, fmt),
             _ => Ok(()),
         };
@@ -228,6 +239,7 @@ impl Engine {
     pub(crate) fn input_gone(&mut self, name: &str) {
         if let Some(st) = self.inputs.get_mut(name) {
             st.video = None;
+            st.waiting.clear();
             st.picture = None;
             st.audio = None;
             st.resampler = None;
@@ -237,13 +249,29 @@ impl Engine {
         }
     }
 
-    /// Composites and encodes video frame `index`; `None` if the encoder
-    /// skipped it.
+    /// Composites (at `now`) and encodes video frame `index`; `None` if
+    /// the encoder skipped it.
     pub(crate) fn video_frame(
         &mut self,
         index: u64,
+        now: Instant,
         wall_ms: i64,
     ) -> Result<Option<Packet>, CodecError> {
+        let per_ms = self.format.audio_rate as usize * self.format.audio_channels / 1000;
+        for st in self.inputs.values_mut() {
+            // The sound heard now arrived about the queued audio ago.
+            let queued = st.fifo.samples.len() / per_ms.max(1);
+            let shown_before = now.checked_sub(Duration::from_millis(queued as u64));
+            while let Some((at, _)) = st.waiting.front() {
+                let due = shown_before.is_none_or(|t| *at <= t);
+                if !due && st.waiting.len() <= MAX_WAITING_PICTURES {
+                    break;
+                }
+                if let Some((_, p)) = st.waiting.pop_front() {
+                    st.picture = Some(p);
+                }
+            }
+        }
         self.canvas.fill(self.layout.colour);
         for p in &self.layout.inputs {
             let (Some(rect), Some(st)) = (p.rect, self.inputs.get(&p.name)) else {
@@ -319,7 +347,12 @@ fn samples(fmt: OutputFormat, ms: u32) -> usize {
     (fmt.audio_rate as usize * ms as usize / 1000) * fmt.audio_channels
 }
 
-fn decode_video(st: &mut InputState, tracks: &Tracks, frame: &Frame) -> Result<(), CodecError> {
+fn decode_video(
+    st: &mut InputState,
+    tracks: &Tracks,
+    frame: &Frame,
+    now: Instant,
+) -> Result<(), CodecError> {
     let Some(config) = &tracks.video else {
         return Ok(());
     };
@@ -328,7 +361,7 @@ fn decode_video(st: &mut InputState, tracks: &Tracks, frame: &Frame) -> Result<(
         None => st.video.insert(VideoDecoder::new()?),
     };
     if let Some(p) = decoder.decode(config, frame)? {
-        st.picture = Some(p);
+        st.waiting.push_back((now, p));
     }
     Ok(())
 }

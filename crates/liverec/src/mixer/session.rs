@@ -342,7 +342,7 @@ impl Media {
             let now = Instant::now();
             if now < due {
                 match self.data.recv_timeout(due - now) {
-                    Ok((name, packet)) => self.engine.input(&name, &packet),
+                    Ok((name, packet)) => self.engine.input(&name, &packet, Instant::now()),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => std::thread::sleep(due - now),
                 }
@@ -356,7 +356,7 @@ impl Media {
             }
             video = next;
             let wall = self.clock.now_ms();
-            match self.engine.video_frame(video, wall) {
+            match self.engine.video_frame(video, now, wall) {
                 Ok(Some(p)) => self.publisher.push(p),
                 Ok(None) => {}
                 Err(e) => {

@@ -141,6 +141,12 @@ struct Output {
     picture: Option<Picture>,
     audio: Option<AudioInputDecoder>,
     pcm: Vec<f32>,
+    /// The simulated clock: its start, the next video frame, the audio
+    /// frames fed and produced so far.
+    t0: Instant,
+    frame: u64,
+    audio_in: u64,
+    audio_out: u64,
 }
 
 impl Output {
@@ -150,6 +156,10 @@ impl Output {
             picture: None,
             audio: None,
             pcm: Vec::new(),
+            t0: Instant::now(),
+            frame: 0,
+            audio_in: 0,
+            audio_out: 0,
         }
     }
 
@@ -172,35 +182,37 @@ impl Output {
     }
 }
 
-/// Runs `frames` video ticks (and the audio frames due with them),
-/// feeding both sources in real-time proportion.
+/// Runs `frames` video ticks (and the audio frames due with them) on a
+/// simulated clock that goes on across calls, feeding the sources in
+/// real-time proportion.
 fn run(engine: &mut Engine, sources: &mut [(&str, &mut Source)], frames: u64, out: &mut Output) {
-    let mut audio_out = 0u64;
-    let mut audio_in = 0u64;
-    for i in 0..frames {
+    for _ in 0..frames {
+        let i = out.frame;
+        let now = out.t0 + Duration::from_micros(i * 33_333);
         for (name, src) in sources.iter_mut() {
             if let Some(p) = src.video(i) {
-                engine.input(name, &p);
+                engine.input(name, &p, now);
             }
         }
         // Input audio up to this frame's time (44.1 kHz, 1024 per frame).
-        while audio_in * AAC_FRAME as u64 * 30 < (i + 1) * u64::from(RATE) {
+        while out.audio_in * AAC_FRAME as u64 * 30 < (i + 1) * u64::from(RATE) {
             for (name, src) in sources.iter_mut() {
                 if let Some(p) = src.audio() {
-                    engine.input(name, &p);
+                    engine.input(name, &p, now);
                 }
             }
-            audio_in += 1;
+            out.audio_in += 1;
         }
-        if let Some(p) = engine.video_frame(i, 0).expect("video") {
+        if let Some(p) = engine.video_frame(i, now, 0).expect("video") {
             out.take(p);
         }
-        while (audio_out + 1) * AAC_FRAME as u64 * 30 <= (i + 1) * 48_000 {
-            if let Some(p) = engine.audio_frame(audio_out, 0).expect("audio") {
+        while (out.audio_out + 1) * AAC_FRAME as u64 * 30 <= (i + 1) * 48_000 {
+            if let Some(p) = engine.audio_frame(out.audio_out, 0).expect("audio") {
                 out.take(p);
             }
-            audio_out += 1;
+            out.audio_out += 1;
         }
+        out.frame += 1;
     }
 }
 
@@ -305,4 +317,42 @@ fn output_format_defaults_scale_with_the_canvas() {
     assert_eq!(f.video.gop_frames, 30);
     let f = OutputFormat::new(&s.output, 1280, 720);
     assert_eq!(f.video.bitrate_bps, 2_764_800);
+}
+
+#[test]
+fn a_picture_waits_as_long_as_its_sound() {
+    let red = Yuv::from_rgb(255, 0, 0);
+    let mut s = spec(Template::None);
+    s.inputs.truncate(1);
+    let layout = Layout::resolve(&s, |_| None);
+    let format = OutputFormat::new(&s.output, layout.width, layout.height);
+    let mut engine = Engine::new(layout, format).expect("engine");
+    let mut a = Source::new(red, 440.0);
+    let mut out = Output::new();
+    let t0 = out.t0;
+    // About 250 ms of sound queued, all arrived at t0 with the picture.
+    for _ in 0..12 {
+        if let Some(p) = a.audio() {
+            engine.input("a", &p, t0);
+        }
+    }
+    let queued_ms = engine.inputs["a"].fifo.samples.len() * 1000 / 48_000;
+    assert!(queued_ms >= 200, "{queued_ms} ms queued");
+    engine.input("a", &a.video(0).expect("IDR"), t0);
+    // Shown too early, the picture would run ahead of its sound.
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let p = engine
+        .video_frame(0, at(50), 0)
+        .expect("encode")
+        .expect("frame");
+    out.take(p);
+    let early = out.picture.take().expect("decoded");
+    assert!(near(early.pixel(160, 90).expect("px"), Yuv::BLACK));
+    let p = engine
+        .video_frame(1, at(queued_ms as u64 + 10), 0)
+        .expect("encode")
+        .expect("frame");
+    out.take(p);
+    let late = out.picture.take().expect("decoded");
+    assert!(near(late.pixel(160, 90).expect("px"), red));
 }
