@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every test dependency and runs all of liverec's tests:
-#   - Debian packages: ffmpeg (ffmpeg + ffprobe), mediainfo, python3 + venv, a C compiler,
-#     PostgreSQL (server + psql) for the tests of the shared store, openssl (test certificates),
+#   - Debian packages: ffmpeg (ffmpeg + ffprobe), mediainfo, python3 + venv, a C and a C++
+#     compiler (the C++ for the mixer's codecs), PostgreSQL (server + psql) for the tests of
+#     the shared store, openssl (test certificates),
 #     chromium and npm (hls.js, for the browser player test), wrk (API benchmark smoke)
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
@@ -26,6 +27,8 @@ command -v mediainfo >/dev/null || need+=(mediainfo)
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
+# The mixer's bundled codecs (OpenH264, FDK AAC) are C++.
+command -v c++ >/dev/null || need+=(g++)
 { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v openssl >/dev/null || need+=(openssl)

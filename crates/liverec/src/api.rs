@@ -15,6 +15,7 @@ mod files;
 mod guard;
 mod http_files;
 mod legacy;
+mod mix;
 mod params;
 mod push_auth;
 mod streams;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Prometheus exposition.
     pub metrics: Option<PrometheusHandle>,
+    /// A+B=C mix sessions.
+    pub mixer: Arc<crate::mixer::Mixer>,
 }
 
 impl AppState {

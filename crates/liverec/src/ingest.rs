@@ -11,7 +11,7 @@
 
 mod auth;
 mod conn_error;
-mod history;
+pub(crate) mod history;
 mod identity;
 mod session;
 

@@ -37,6 +37,7 @@ pub mod http_server;
 pub mod hub;
 pub mod ingest;
 mod listener;
+pub mod mixer;
 pub mod plan;
 pub mod recorder;
 pub mod server;

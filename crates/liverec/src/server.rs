@@ -181,6 +181,12 @@ pub async fn serve(
     )?;
     tracing::info!(api = %bound.api, rtmp = %bound.rtmp, rtmps = ?bound.rtmps, tls = tls.is_some(), "listening");
 
+    let mixer = Arc::new(crate::mixer::Mixer::new(
+        hub.clone(),
+        store.clone(),
+        callbacks.clone(),
+        clock.clone(),
+    ));
     let state = Arc::new(AppState {
         store: store.clone(),
         storage,
@@ -194,6 +200,7 @@ pub async fn serve(
         create_locks: api::CreateLocks::cluster_wide(store.clone()),
         ready: Default::default(),
         metrics,
+        mixer: mixer.clone(),
     });
 
     let shutdown = CancellationToken::new();
@@ -245,6 +252,8 @@ pub async fn serve(
     tracing::info!("shutting down: finalizing recordings");
     state.ready.store(false, Ordering::SeqCst);
     shutdown.cancel();
+    // Mix outputs end first, so their recordings finalize with the rest.
+    mixer.shutdown().await;
     scheduler.shutdown(settings.shutdown_grace).await;
     hub.kick_all();
     http_stop.cancel();

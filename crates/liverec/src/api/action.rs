@@ -113,11 +113,15 @@ actions! {
     DescribeLiveCallbackRules,
     /// Callback outbox: list deliveries (liverec's own, SPEC §5).
     DescribeCallbackDeliveries,
+    /// A+B=C mixing: start or update a session (SPEC §6).
+    CreateCommonMixStream,
+    /// A+B=C mixing: end a session.
+    CancelCommonMixStream,
 }
 
 /// Actions of Tencent's live API that liverec does not implement yet: they
 /// get `InvalidAction` with a message saying so, instead of a silent no-op.
-const NOT_YET: &[&str] = &["CreateCommonMixStream", "CancelCommonMixStream"];
+const NOT_YET: &[&str] = &[];
 
 /// The rate-limit class of an action (`[rates]` of the configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +174,9 @@ impl Action {
             | Action::CreateLiveCallbackRule
             | Action::DeleteLiveCallbackRule
             | Action::DescribeLiveCallbackRules
-            | Action::DescribeCallbackDeliveries => RateClass::Other,
+            | Action::DescribeCallbackDeliveries
+            | Action::CreateCommonMixStream
+            | Action::CancelCommonMixStream => RateClass::Other,
         }
     }
 }
@@ -220,7 +226,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 38);
+        assert_eq!(Action::ALL.len(), 40);
         for a in Action::ALL {
             assert_eq!(ActionName::parse(a.name()), ActionName::Known(*a));
         }
@@ -230,7 +236,7 @@ mod tests {
         );
         assert_eq!(
             ActionName::parse("CreateCommonMixStream"),
-            ActionName::NotYet("CreateCommonMixStream".into())
+            ActionName::Known(Action::CreateCommonMixStream)
         );
     }
 
@@ -247,7 +253,7 @@ mod tests {
         );
         assert_eq!(
             ActionName::parse("CancelCommonMixStream").known(),
-            Err(Error::ActionNotYet("CancelCommonMixStream".into()))
+            Ok(Action::CancelCommonMixStream)
         );
     }
 }

@@ -14,7 +14,9 @@ use tracing::Instrument;
 
 use super::action::{Action, ActionName};
 use super::error::Error;
-use super::{AppState, callbacks, domains, files, legacy, push_auth, streams, tasks, templates};
+use super::{
+    AppState, callbacks, domains, files, legacy, mix, push_auth, streams, tasks, templates,
+};
 
 /// The API version liverec speaks.
 pub(super) const VERSION: &str = "2018-08-01";
@@ -241,6 +243,8 @@ async fn dispatch(state: &AppState, call: &Call, action: Action) -> ActionResult
         Action::DeleteLiveCallbackRule => callbacks::delete_rule(state, call).await,
         Action::DescribeLiveCallbackRules => callbacks::describe_rules(state, call).await,
         Action::DescribeCallbackDeliveries => callbacks::describe_deliveries(state, call).await,
+        Action::CreateCommonMixStream => mix::create(state, call).await,
+        Action::CancelCommonMixStream => mix::cancel(state, call).await,
     }
 }
 

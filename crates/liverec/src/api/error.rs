@@ -13,6 +13,7 @@ use std::fmt;
 
 use tcapi::{ApiError, ErrorCode};
 
+use crate::mixer::MixError;
 use crate::store::StoreError;
 
 /// A failed API call.
@@ -140,6 +141,28 @@ pub(crate) enum Error {
     /// No callback rule for the target (`domain/app`).
     CallbackRuleNotFound(String),
 
+    // ---- A+B=C mixing (reference §4.3) ----
+    /// A bad `InputStreamList` entry.
+    MixInput(String),
+    /// The output stream name is an input or already live.
+    MixOutputId(String),
+    /// `OutputStreamType` does not fit the output name.
+    MixOutputType(String),
+    /// The template lays out another number of inputs.
+    MixTemplateInputs(String),
+    /// Another mix parameter problem (unknown template).
+    MixOther(String),
+    /// An update names another output stream.
+    MixOutputChanged(String),
+    /// An input is not live (or not the caller's).
+    MixStreamNotExist(String),
+    /// Cancel of a session the caller does not have.
+    MixSessionNotExist(String),
+    /// The mix could not be started.
+    MixProcess(String),
+    /// A valid request liverec does not implement.
+    Unsupported(String),
+
     // ---- the server ----
     /// A failure of the server, not of the request; the cause is logged.
     Internal(String),
@@ -154,6 +177,19 @@ impl From<ApiError> for Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         Error::Internal(e.to_string())
+    }
+}
+
+impl From<MixError> for Error {
+    fn from(e: MixError) -> Error {
+        let m = e.to_string();
+        match e {
+            MixError::StreamNotExist(_) => Error::MixStreamNotExist(m),
+            MixError::SessionNotExist(_) => Error::MixSessionNotExist(m),
+            MixError::OutputTaken(_) => Error::MixOutputId(m),
+            MixError::OutputChanged { .. } => Error::MixOutputChanged(m),
+            MixError::Process(_) => Error::MixProcess(m),
+        }
     }
 }
 
@@ -330,6 +366,18 @@ impl Error {
                 C::FailedOperationNotFound,
                 format!("No callback rule for {target}."),
             ),
+            Error::MixInput(m) => (C::InvalidParameterInvalidMixInputParam, m.clone()),
+            Error::MixOutputId(m) => (C::InvalidParameterInvalidOutputStreamId, m.clone()),
+            Error::MixOutputType(m) => (C::InvalidParameterInvalidOutputType, m.clone()),
+            Error::MixTemplateInputs(m) => (C::InvalidParameterTemplateNotMatchInputNum, m.clone()),
+            Error::MixOther(m) => (C::InvalidParameterOtherError, m.clone()),
+            Error::MixOutputChanged(m) => {
+                (C::InvalidParameterSessionOutputStreamChanged, m.clone())
+            }
+            Error::MixStreamNotExist(m) => (C::FailedOperationStreamNotExist, m.clone()),
+            Error::MixSessionNotExist(m) => (C::FailedOperationCancelSessionNotExist, m.clone()),
+            Error::MixProcess(m) => (C::FailedOperationProcessMixError, m.clone()),
+            Error::Unsupported(m) => (C::UnsupportedOperation, m.clone()),
             Error::Internal(_) => (
                 C::InternalError,
                 format!("Internal error; quote RequestId {request_id} when reporting it."),

@@ -48,11 +48,10 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             Error::DomainNotFound(domain)
         });
     }
-    if flag_value("MixStream", r.mix_stream)?.unwrap_or(false) {
-        return Err(invalid_value(
-            "MixStream=1 (recording the C stream of an A+B=C mix) is not supported by this liverec version yet",
-        ));
-    }
+    // MixStream=1 names the output stream C of an A+B=C mix session (SPEC
+    // §6): C is a live stream of the hub like any other, so the task is
+    // the same; a highlight recording needs C to be a running mix output.
+    let mix_stream = flag_value("MixStream", r.mix_stream)?.unwrap_or(false);
     let record_type = match r.record_type {
         None => RecordType::Video,
         Some(s) if s.trim().is_empty() => RecordType::Video,
@@ -137,7 +136,10 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
             "FileFormat {format} records audio, but stream {app}/{stream} is live without audio"
         )));
     }
-    if highlight && live.is_empty() {
+    let live_mix = live
+        .iter()
+        .any(|s| state.mixer.is_output(&call.account_id, &s.key));
+    if highlight && (live.is_empty() || (mix_stream && !live_mix)) {
         return Err(Error::StreamOffline { app, stream });
     }
     task_ops::check_quotas(state, call, Family::Legacy, (start_ms, end_ms), now).await?;

@@ -67,13 +67,10 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
     let end = seconds("EndTime", r.end_time)?.ok_or_else(|| missing("EndTime"))?;
     let start_raw = seconds("StartTime", r.start_time)?;
     let start = start_raw.unwrap_or(now);
+    // StreamType 1 names the output stream C of an A+B=C mix session (SPEC
+    // §6), which the hub carries like any live stream: the task is the same.
     match r.stream_type {
-        None | Some(0) => {}
-        Some(1) => {
-            return Err(invalid_value(
-                "StreamType 1 (recording an A+B=C mix stream) is not supported by this liverec version yet",
-            ));
-        }
+        None | Some(0 | 1) => {}
         Some(n) => return Err(invalid_value(format!("StreamType must be 0 or 1, got {n}"))),
     }
     let template_id = i64::try_from(r.template_id.unwrap_or(0))

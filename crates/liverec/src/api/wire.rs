@@ -13,6 +13,7 @@
 
 mod callbacks;
 mod domains;
+mod mix;
 mod streams;
 mod tasks;
 mod templates;
@@ -27,6 +28,7 @@ use super::error::Error;
 
 pub(super) use callbacks::*;
 pub(super) use domains::*;
+pub(super) use mix::*;
 pub(super) use streams::*;
 pub(super) use tasks::*;
 pub(super) use templates::*;
@@ -155,6 +157,12 @@ pub(super) mod read {
     /// value, never refused.
     pub(crate) fn ignored(p: &Params, name: &str) -> Result<Option<Value>, Error> {
         Ok(p.get(name).cloned())
+    }
+
+    /// A list of nested objects (`X must be a list of objects` otherwise),
+    /// decoded further by the handler (e.g. `InputStreamList`).
+    pub(crate) fn objects(p: &Params, name: &str) -> Result<Option<Vec<Params>>, Error> {
+        Ok(p.object_list_opt(name)?)
     }
 
     /// A nested object (`X must be an object` otherwise), decoded further

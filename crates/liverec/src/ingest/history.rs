@@ -18,7 +18,7 @@ use crate::store::{NewSession, Store};
 
 /// The history row of one publish session.
 #[derive(Debug)]
-pub(super) struct SessionLog {
+pub(crate) struct SessionLog {
     /// Writes the row; the end is written after it.
     insert: JoinHandle<()>,
     /// The row as it started.
@@ -27,7 +27,7 @@ pub(super) struct SessionLog {
 
 impl SessionLog {
     /// Starts writing the row of the session `stream` just began.
-    pub(super) fn start(store: &Store, callbacks: &Callbacks, stream: &LiveStream) -> SessionLog {
+    pub(crate) fn start(store: &Store, callbacks: &Callbacks, stream: &LiveStream) -> SessionLog {
         let row = NewSession {
             id: stream.info.session_id.clone(),
             domain: stream.key.domain.clone(),
@@ -60,7 +60,7 @@ impl SessionLog {
     }
 
     /// Closes the row of `stream`'s session, which ended at `end_ms`.
-    pub(super) async fn end(
+    pub(crate) async fn end(
         self,
         store: &Store,
         callbacks: &Callbacks,

@@ -123,8 +123,7 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     let p = json!({"StreamName": "x", "EndTime": cst(t + 60)});
     s.sdk("CreateLiveRecord", p)
         .err_naming("MissingParameter", "StartTime");
-    // A mode this version cannot record is refused, not faked.
-    invalid("MixStream", json!(1), "not supported");
+    invalid("MixStream", json!(2), "MixStream");
     invalid("RecordType", json!("both"), "RecordType");
     // Every format and record type of Tencent is accepted, case-insensitively.
     for (k, v) in [
@@ -162,7 +161,7 @@ fn bad_credentials_and_bad_input_get_the_right_codes() {
     s.sdk_with(&common, "NoSuchAction", json!({}))
         .err("InvalidAction");
     s.sdk_with(&common, "CreateCommonMixStream", json!({}))
-        .err_naming("InvalidAction", "not supported");
+        .err_naming("MissingParameter", "MixStreamSessionId");
     let v2017 = SdkOpts {
         version: Some("2017-01-01"),
         ..SdkOpts::common()

@@ -905,3 +905,38 @@ fn tenant_receivers_inside_the_operators_network_are_refused_by_default() {
         "nothing reached the tenant's receiver"
     );
 }
+
+#[test]
+fn a_mix_output_is_announced_like_a_publish() {
+    let r = Receiver::start(Behaviour::default());
+    let s = server_for(&r, &[]);
+    let _a = s.publish_with("cbmixa", || {
+        Publisher::lavfi(&s.rtmp_url("live", "cbmixa"), "red", 440)
+    });
+    let _b = s.publish_with("cbmixb", || {
+        Publisher::lavfi(&s.rtmp_url("live", "cbmixb"), "blue", 880)
+    });
+    let input = |name: &str, layer: u32| json!({"InputStreamName": name, "LayoutParams": {"ImageLayer": layer}});
+    s.sdk(
+        "CreateCommonMixStream",
+        json!({
+            "MixStreamSessionId": "cbmix",
+            "InputStreamList": [input("cbmixa", 1), input("cbmixb", 2)],
+            "OutputParams": {"OutputStreamName": "cbmixc", "OutputStreamType": 1},
+            "MixStreamTemplateId": 20
+        }),
+    )
+    .ok();
+    let begin = r.wait_event("cbmixc", 1, Duration::from_secs(10), |_| true);
+    assert_eq!(begin.body["appname"], "live");
+    let (_, files) = s.record_for("cbmixc", 3);
+    let rec = r.wait_event("cbmixc", 100, Duration::from_secs(10), |_| true);
+    assert_eq!(rec.body["file_id"], files[0]["FileId"]);
+    s.sdk(
+        "CancelCommonMixStream",
+        json!({"MixStreamSessionId": "cbmix"}),
+    )
+    .ok();
+    let end = r.wait_event("cbmixc", 0, Duration::from_secs(10), |_| true);
+    assert_eq!(end.body["channel_id"], "cbmixc");
+}

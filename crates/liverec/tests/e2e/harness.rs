@@ -766,6 +766,40 @@ impl Publisher {
         }
     }
 
+    /// Publishes a generated solid `colour` picture (320×180, 30 fps, H.264
+    /// without B-frames) and a `freq` Hz sine tone (AAC, 44.1 kHz) with
+    /// ffmpeg, in real time, until stopped.
+    pub fn lavfi(url: &str, colour: &str, freq: u32) -> Publisher {
+        let child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!("color=c={colour}:s=320x180:r=30"))
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency={freq}:sample_rate=44100"))
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+            ])
+            .args([
+                "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
+            ])
+            .args(["-f", "flv"])
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ffmpeg");
+        Publisher {
+            child: Some(child),
+            stderr: None,
+        }
+    }
+
     /// Publishes a fixture with the project's own publisher (`liverec-push
     /// --realtime --loop`), which also sends what FFmpeg 5.1 cannot (H.265).
     pub fn push(url: &str, fixture_name: &str) -> Publisher {

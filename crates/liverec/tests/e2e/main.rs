@@ -16,6 +16,7 @@ mod files;
 mod formats;
 mod hostile;
 mod load;
+mod mix;
 mod players;
 mod recording;
 mod service;

@@ -104,8 +104,9 @@ fn bad_input_and_the_two_families_do_not_mix() {
     s.sdk("CreateRecordTask", task("x", Some(now + 600), now + 300))
         .err_naming("InvalidParameterValue", "later than StartTime");
     let mut p = task("x", None, now + 60);
-    p["StreamType"] = json!(1);
-    s.sdk("CreateRecordTask", p).err("InvalidParameterValue");
+    p["StreamType"] = json!(2);
+    s.sdk("CreateRecordTask", p)
+        .err_naming("InvalidParameterValue", "StreamType");
     s.sdk("StopRecordTask", json!({"TaskId": "nope"}))
         .err("InvalidParameter.TaskNotExist");
     s.sdk("DeleteRecordTask", json!({"TaskId": "nope"}))

@@ -237,6 +237,56 @@ fn table() -> Vec<(Error, &'static str, String)> {
             "DomainName a.com is not a push domain of this account.".into(),
         ),
         (
+            Error::MixInput("m".into()),
+            "InvalidParameter.InvalidMixInputParam",
+            "m".into(),
+        ),
+        (
+            Error::MixOutputId("m".into()),
+            "InvalidParameter.InvalidOutputStreamID",
+            "m".into(),
+        ),
+        (
+            Error::MixOutputType("m".into()),
+            "InvalidParameter.InvalidOutputType",
+            "m".into(),
+        ),
+        (
+            Error::MixTemplateInputs("m".into()),
+            "InvalidParameter.TemplateNotMatchInputNum",
+            "m".into(),
+        ),
+        (
+            Error::MixOther("m".into()),
+            "InvalidParameter.OtherError",
+            "m".into(),
+        ),
+        (
+            Error::MixOutputChanged("m".into()),
+            "InvalidParameter.SessionOutputStreamChanged",
+            "m".into(),
+        ),
+        (
+            Error::MixStreamNotExist("m".into()),
+            "FailedOperation.StreamNotExist",
+            "m".into(),
+        ),
+        (
+            Error::MixSessionNotExist("m".into()),
+            "FailedOperation.CancelSessionNotExist",
+            "m".into(),
+        ),
+        (
+            Error::MixProcess("m".into()),
+            "FailedOperation.ProcessMixError",
+            "m".into(),
+        ),
+        (
+            Error::Unsupported("m".into()),
+            "UnsupportedOperation",
+            "m".into(),
+        ),
+        (
             Error::Internal("disk on fire".into()),
             "InternalError",
             format!("Internal error; quote RequestId {RID} when reporting it."),
@@ -290,12 +340,22 @@ fn variant(e: &Error) -> &'static str {
         Error::CallbackRuleExists(_) => "CallbackRuleExists",
         Error::TooManyCallbackRules(_) => "TooManyCallbackRules",
         Error::CallbackRuleNotFound(_) => "CallbackRuleNotFound",
+        Error::MixInput(_) => "MixInput",
+        Error::MixOutputId(_) => "MixOutputId",
+        Error::MixOutputType(_) => "MixOutputType",
+        Error::MixTemplateInputs(_) => "MixTemplateInputs",
+        Error::MixOther(_) => "MixOther",
+        Error::MixOutputChanged(_) => "MixOutputChanged",
+        Error::MixStreamNotExist(_) => "MixStreamNotExist",
+        Error::MixSessionNotExist(_) => "MixSessionNotExist",
+        Error::MixProcess(_) => "MixProcess",
+        Error::Unsupported(_) => "Unsupported",
         Error::Internal(_) => "Internal",
     }
 }
 
 /// How many variants [`variant`] names (update with the enum).
-const VARIANTS: usize = 44;
+const VARIANTS: usize = 54;
 
 #[test]
 fn every_variant_has_its_code_and_envelope() {

@@ -14,6 +14,18 @@ use crate::api::action::Action;
 /// SDK's `<Action>Request` / `<Action>Response` models.
 const SDK_ACTIONS: &[(&str, &[&str], &[&str])] = &[
     (
+        "CreateCommonMixStream",
+        &[
+            "MixStreamSessionId",
+            "InputStreamList",
+            "OutputParams",
+            "MixStreamTemplateId",
+            "ControlParams",
+        ],
+        &[],
+    ),
+    ("CancelCommonMixStream", &["MixStreamSessionId"], &[]),
+    (
         "CreateLiveRecord",
         &[
             "StreamName",
@@ -453,6 +465,8 @@ fn request_fields(action: Action) -> &'static [&'static str] {
         Action::DeleteLiveCallbackRule => DeleteLiveCallbackRuleRequest::FIELDS,
         Action::DescribeLiveCallbackRules => DescribeLiveCallbackRulesRequest::FIELDS,
         Action::DescribeCallbackDeliveries => DescribeCallbackDeliveriesRequest::FIELDS,
+        Action::CreateCommonMixStream => CreateCommonMixStreamRequest::FIELDS,
+        Action::CancelCommonMixStream => CancelCommonMixStreamRequest::FIELDS,
     }
 }
 
@@ -518,6 +532,8 @@ fn response_fields(action: Action) -> Vec<String> {
         Action::DeleteLiveCallbackRule => keys(&DeleteLiveCallbackRuleResponse::default()),
         Action::DescribeLiveCallbackRules => keys(&DescribeLiveCallbackRulesResponse::default()),
         Action::DescribeCallbackDeliveries => keys(&DescribeCallbackDeliveriesResponse::default()),
+        Action::CreateCommonMixStream => keys(&CreateCommonMixStreamResponse::default()),
+        Action::CancelCommonMixStream => keys(&CancelCommonMixStreamResponse::default()),
     }
 }
 
