@@ -81,9 +81,17 @@ impl Mixer {
                 store,
                 callbacks,
                 clock,
+                cluster: None,
             },
             sessions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This registry, registering each output C in `cluster`'s list of live
+    /// streams (several nodes on one database).
+    pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Mixer {
+        self.ctx.cluster = Some(cluster);
+        self
     }
 
     fn sessions(&self) -> MutexGuard<'_, HashMap<(String, String), Session>> {

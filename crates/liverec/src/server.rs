@@ -181,12 +181,10 @@ pub async fn serve(
     )?;
     tracing::info!(api = %bound.api, rtmp = %bound.rtmp, rtmps = ?bound.rtmps, tls = tls.is_some(), "listening");
 
-    let mixer = Arc::new(crate::mixer::Mixer::new(
-        hub.clone(),
-        store.clone(),
-        callbacks.clone(),
-        clock.clone(),
-    ));
+    let mixer = Arc::new(
+        crate::mixer::Mixer::new(hub.clone(), store.clone(), callbacks.clone(), clock.clone())
+            .with_cluster(cluster.clone()),
+    );
     let state = Arc::new(AppState {
         store: store.clone(),
         storage,

@@ -39,6 +39,8 @@ pub(crate) struct SessionCtx {
     pub(crate) store: Store,
     pub(crate) callbacks: Callbacks,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Registers C in the cluster-wide list of live streams (several nodes).
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
 }
 
 /// Messages to the media thread besides packets.
@@ -102,6 +104,17 @@ impl Session {
         publisher.declare_tracks(true, true);
         let stream = publisher.stream().clone();
         let log = SessionLog::start(&ctx.store, &ctx.callbacks, &stream);
+        if let Some(cluster) = ctx.cluster.clone() {
+            // C is listed and controlled from every node like a publisher;
+            // a claim another node holds is only logged (the hub of this
+            // node already refused a second C here).
+            let stream = stream.clone();
+            tokio::spawn(async move {
+                if let Err(node) = cluster.claim(&stream).await {
+                    tracing::warn!(stream = %stream.key, %node, "mix output is also published on another node");
+                }
+            });
+        }
         let (data_tx, data_rx) = mpsc::sync_channel(INPUT_QUEUE);
         let (control_tx, control_rx) = mpsc::channel();
         let (names_tx, names_rx) = watch::channel(input_names(&spec));
@@ -139,6 +152,9 @@ impl Session {
                 cancel.cancel();
                 let end_ms = ctx.clock.now_ms();
                 tracing::info!(session = %session, stream = %stream.key, "mix session ended");
+                if let Some(cluster) = &ctx.cluster {
+                    cluster.release(&stream).await;
+                }
                 log.end(&ctx.store, &ctx.callbacks, &stream, end_ms, reason, &tracks)
                     .await;
                 metrics::gauge!("liverec_mix_sessions").decrement(1.0);
