@@ -77,9 +77,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// VideoUrl of a storage key.
+    /// VideoUrl of a storage key: liverec's `/files` URL.
     pub fn video_url(&self, key: &str) -> String {
         format!("{}/files/{}", self.public_base, key)
+    }
+
+    /// VideoUrl as DescribeRecordFiles reports it: a presigned bucket URL
+    /// when `s3_presign_seconds` is set, else [`video_url`](Self::video_url).
+    pub async fn listed_video_url(&self, key: &str) -> String {
+        if let Some(b) = self.storage.bucket()
+            && let Some(url) = b.presigned_url(key).await
+        {
+            return url;
+        }
+        self.video_url(key)
     }
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod names;
 mod settings;
+mod storage;
 
 pub use crate::http_server::HttpLimits;
 
@@ -151,6 +152,27 @@ pub struct Config {
     /// its publish sessions (and, on shared storage, its open files).
     /// 2–600. Default 10.
     pub node_lease_seconds: u64,
+    /// S3 endpoint URL for `storage = "s3://…"` (`http://` allowed).
+    /// Default none: AWS for `s3_region`.
+    pub s3_endpoint: Option<String>,
+    /// S3 region (request signing). Default `us-east-1`.
+    pub s3_region: String,
+    /// Path-style bucket addressing (`endpoint/bucket/key`), which most
+    /// self-hosted S3 servers need. Default false (virtual-hosted style).
+    pub s3_path_style: bool,
+    /// S3 access key id. Default none: `AWS_ACCESS_KEY_ID`.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key. Default none: `AWS_SECRET_ACCESS_KEY`.
+    pub s3_secret_access_key: Option<String>,
+    /// File holding `s3_secret_access_key` (must not be readable by others). Default none.
+    pub s3_secret_access_key_file: Option<PathBuf>,
+    /// With S3 storage, DescribeRecordFiles' VideoUrl is a presigned bucket
+    /// URL valid this many seconds (at most 604800). Default 0: the
+    /// `/files` URL of liverec, which streams from the bucket.
+    pub s3_presign_seconds: u64,
+    /// Local spool of S3 storage: files being recorded and files waiting
+    /// for their upload. Default `<data_dir>/spool`.
+    pub s3_spool_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -206,6 +228,14 @@ impl Default for Config {
             callback_allow_private: false,
             node_id: None,
             node_lease_seconds: 10,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_path_style: false,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_secret_access_key_file: None,
+            s3_presign_seconds: 0,
+            s3_spool_dir: None,
         }
     }
 }
@@ -249,7 +279,8 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
-    /// The configuration as TOML, secrets masked: `secret_key`, `callback_key` and the
+    /// The configuration as TOML, secrets masked: `secret_key`, `callback_key`,
+    /// `s3_secret_access_key` and the
     /// password of `database_url` (`liverec serve --print-config`).
     pub fn masked_toml(&self) -> Result<String, ConfigError> {
         let mut c = self.clone();
@@ -258,6 +289,9 @@ impl Config {
         }
         if c.callback_key.is_some() {
             c.callback_key = Some(MASK.into());
+        }
+        if c.s3_secret_access_key.is_some() {
+            c.s3_secret_access_key = Some(MASK.into());
         }
         c.database_url = c.database_url.as_deref().map(mask_url_password);
         toml::to_string(&c).map_err(|e| ConfigError::Invalid(e.to_string()))
@@ -346,7 +380,7 @@ mod tests {
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "no_such_setting = 1\n").unwrap();
         assert!(Config::load(Some(&f), &Overrides::default()).is_err());
-        std::fs::write(&f, "preroll_secnds = 1\ns3_region = \"x\"\n").unwrap();
+        std::fs::write(&f, "preroll_secnds = 1\ns3_regoin = \"x\"\n").unwrap();
         let e = Config::load(Some(&f), &Overrides::default())
             .unwrap_err()
             .to_string();
@@ -354,10 +388,7 @@ mod tests {
             e.contains("preroll_secnds; did you mean preroll_seconds?"),
             "{e}"
         );
-        assert!(
-            e.contains("s3_region is not supported by this liverec version yet"),
-            "{e}"
-        );
+        assert!(e.contains("s3_regoin; did you mean s3_region?"), "{e}");
         let c = Config {
             secret_id: Some("AKID".into()),
             ..Config::default()
@@ -375,11 +406,13 @@ mod tests {
         let c = Config {
             secret_id: Some("AKIDabc".into()),
             secret_key: Some("topsecret".into()),
+            s3_secret_access_key: Some("s3topsecret".into()),
             database_url: Some("postgres://rec:pw123@127.0.0.1:5432/db?sslmode=disable".into()),
             ..Config::default()
         };
         let t = c.masked_toml().unwrap();
         assert!(!t.contains("topsecret") && !t.contains("pw123"), "{t}");
+        assert!(t.contains("s3_secret_access_key = \"********\""), "{t}");
         assert!(t.contains("secret_id = \"AKIDabc\""), "{t}");
         assert!(t.contains("secret_key = \"********\""), "{t}");
         assert!(

@@ -6,7 +6,9 @@
 //! scheduler arms tasks and starts or stops recordings at their times and on
 //! publish events (`scheduler`); crash recovery turns files left open by a
 //! dead process into valid files with the recoverers of `media::recover`
-//! (`recovery`); retention deletes expired files (`retention`).
+//! (`recovery`); retention deletes expired files (`retention`); with S3
+//! storage, closed files go up to the bucket in the background and are
+//! final only once there (`upload`).
 
 mod file;
 mod finalize;
@@ -22,6 +24,7 @@ mod spool;
 mod start;
 #[cfg(test)]
 mod test_support;
+mod upload;
 
 use std::sync::Arc;
 
@@ -34,6 +37,7 @@ pub use plans::{armed_plans, task_plan};
 pub use recovery::recover_open_files;
 pub use retention::run_retention;
 pub use scheduler::{Scheduler, StillRecording};
+pub use upload::{Uploads, run_uploads};
 
 /// What recordings need from the rest of the service.
 #[derive(Debug)]
@@ -58,6 +62,8 @@ pub struct RecorderCtx {
     pub reconnect_window_ms: i64,
     /// Events of files and recordings (100, 332, 341).
     pub callbacks: crate::callbacks::Callbacks,
+    /// Uploads to the bucket (S3 storage); see [`run_uploads`].
+    pub uploads: Uploads,
 }
 
 impl RecorderCtx {

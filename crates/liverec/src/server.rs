@@ -87,8 +87,18 @@ pub async fn serve(
         .with_context(|| format!("opening database {}", settings.database_url))?
         .for_node(&node);
     credentials::bootstrap(&store, &settings, clock.now_ms()).await?;
-    let storage = Storage::open(&settings.storage_root)
+    let mut storage = Storage::open(&settings.storage_root)
         .with_context(|| format!("opening storage {}", settings.storage_root.display()))?;
+    if let Some(b) = &settings.bucket {
+        let bucket = crate::storage::Bucket::open(b)
+            .with_context(|| format!("configuring bucket {}", b.bucket))?;
+        // Not fatal: files wait on the spool until the bucket answers.
+        if let Err(e) = bucket.check().await {
+            tracing::warn!(bucket = %b.bucket, error = %e, "the bucket does not answer yet; uploads will retry");
+        }
+        tracing::info!(bucket = %b.bucket, prefix = %b.prefix, spool = %settings.storage_root.display(), "S3 storage");
+        storage = storage.with_bucket(bucket);
+    }
     // Bound before recovery: the callbacks of recovered files carry
     // `video_url`, whose base may come from the bound port. Nothing is
     // served until the listeners all run.
@@ -112,6 +122,7 @@ pub async fn serve(
         min_free_bytes: settings.min_free_bytes,
         reconnect_window_ms: settings.reconnect_window_ms,
         callbacks: callbacks.clone(),
+        uploads: Default::default(),
     });
     let spill = if settings.preroll_on_disk {
         Some(preroll_dir(&settings.data_dir)?)
@@ -129,6 +140,8 @@ pub async fn serve(
     );
     cluster.start().await?;
     tracing::info!(node = %node, "node started");
+    let upload_stop = CancellationToken::new();
+    let upload_task = tokio::spawn(recorder::run_uploads(rctx.clone(), upload_stop.clone()));
     let recovered = recorder::recover_open_files(&rctx, &node).await?;
     if recovered > 0 {
         tracing::warn!(
@@ -250,9 +263,24 @@ pub async fn serve(
     tracing::info!("shutting down: finalizing recordings");
     state.ready.store(false, Ordering::SeqCst);
     shutdown.cancel();
+    let stopping = std::time::Instant::now();
     // Mix outputs end first, so their recordings finalize with the rest.
     mixer.shutdown().await;
     scheduler.shutdown(settings.shutdown_grace).await;
+    // Uploads still running get what is left of the grace period; what
+    // does not make it stays on the spool for the next start.
+    let left = settings
+        .shutdown_grace
+        .saturating_sub(stopping.elapsed())
+        .max(std::time::Duration::from_secs(1));
+    if !rctx.uploads.drain(left).await {
+        tracing::warn!(
+            pending = rctx.uploads.pending(),
+            "uploads unfinished at shutdown; they resume at the next start"
+        );
+    }
+    upload_stop.cancel();
+    let _ = upload_task.await;
     hub.kick_all();
     http_stop.cancel();
     let _ = ingest_task.await;

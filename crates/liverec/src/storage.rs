@@ -1,7 +1,14 @@
 //! Where finished recordings live: local disk under a root directory
-//! (`fs://`). Files are written under a temporary `.part` name next to their
-//! final place and renamed when complete, so a reader never sees a half
-//! written file under its final key. Only this module knows paths.
+//! (`fs://`), or an S3-compatible bucket (`s3://`, [`bucket`]) with the
+//! local directory as its spool. Files are written under a temporary
+//! `.part` name next to their final place and renamed when complete, so a
+//! reader never sees a half written file under its final key; with a
+//! bucket, the renamed file waits there for its upload
+//! (`recorder::upload`). Only this module knows paths.
+
+mod bucket;
+
+pub use bucket::{Bucket, BucketSettings, Multipart, PART_SIZE};
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +22,7 @@ const JOURNAL_SUFFIX: &str = ".journal.part";
 #[derive(Debug, Clone)]
 pub struct Storage {
     root: PathBuf,
+    bucket: Option<Bucket>,
 }
 
 /// A storage key that would escape the root or is not a plain relative path.
@@ -31,7 +39,52 @@ impl Storage {
         std::fs::create_dir_all(root)?;
         Ok(Storage {
             root: root.to_path_buf(),
+            bucket: None,
         })
+    }
+
+    /// Puts finished files in `bucket`; the root becomes its spool.
+    pub fn with_bucket(mut self, bucket: Bucket) -> Storage {
+        self.bucket = Some(bucket);
+        self
+    }
+
+    /// The bucket files are uploaded to, if any.
+    pub fn bucket(&self) -> Option<&Bucket> {
+        self.bucket.as_ref()
+    }
+
+    /// Uploads the local file of `key` to the bucket (the local copy stays);
+    /// returns its size. Without a bucket, only the size.
+    pub async fn upload(&self, key: &str) -> io::Result<u64> {
+        let path = self.path(key)?;
+        match &self.bucket {
+            Some(b) => b.put_file(key, &path).await,
+            None => Ok(tokio::fs::metadata(&path).await?.len()),
+        }
+    }
+
+    /// Removes the local copy of an uploaded `key` (nothing without a
+    /// bucket: there the local file is the file).
+    pub async fn drop_local(&self, key: &str) -> io::Result<()> {
+        if self.bucket.is_none() {
+            return Ok(());
+        }
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Size of `key` where readers find it: the bucket if any, else disk.
+    pub async fn stored_size(&self, key: &str) -> io::Result<Option<u64>> {
+        match &self.bucket {
+            Some(b) => {
+                self.path(key)?;
+                b.size(key).await
+            }
+            None => self.size(key).await,
+        }
     }
 
     /// The path of `key`, refusing anything but plain relative components.
@@ -82,7 +135,8 @@ impl Storage {
         Ok(tokio::fs::metadata(&dest).await?.len())
     }
 
-    /// Opens `key` for reading with its size; None if it does not exist.
+    /// Opens the local file of `key` for reading with its size; None if it
+    /// does not exist (with a bucket, readers use [`Bucket::read`]).
     pub async fn open_read(&self, key: &str) -> io::Result<Option<(tokio::fs::File, u64)>> {
         let p = self.path(key)?;
         match tokio::fs::File::open(&p).await {
@@ -107,11 +161,15 @@ impl Storage {
         }
     }
 
-    /// Deletes `key`; a missing key is not an error.
+    /// Deletes `key` (local copy and object); a missing key is not an error.
     pub async fn delete(&self, key: &str) -> io::Result<()> {
         match tokio::fs::remove_file(self.path(key)?).await {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        match &self.bucket {
+            Some(b) => b.delete(key).await,
+            None => Ok(()),
         }
     }
 
@@ -129,7 +187,11 @@ impl Storage {
             .root
             .join(format!(".liverec-health-{}", uuid::Uuid::new_v4().simple()));
         tokio::fs::write(&probe, b"ok").await?;
-        tokio::fs::remove_file(&probe).await
+        tokio::fs::remove_file(&probe).await?;
+        match &self.bucket {
+            Some(b) => b.check().await,
+            None => Ok(()),
+        }
     }
 }
 

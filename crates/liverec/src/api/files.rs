@@ -14,7 +14,7 @@ use crate::store::{FileFilter, FileRow, FileStatus};
 const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 100;
 
-fn file_info(state: &AppState, f: &FileRow) -> RecordFile {
+async fn file_info(state: &AppState, f: &FileRow) -> RecordFile {
     RecordFile {
         file_id: f.id.clone(),
         task_id: f.task_id.clone(),
@@ -29,7 +29,7 @@ fn file_info(state: &AppState, f: &FileRow) -> RecordFile {
         end_time_ms: f.end_ms,
         duration: f.duration_ms as f64 / 1000.0,
         file_size: f.file_size,
-        video_url: state.video_url(&f.storage_key),
+        video_url: state.listed_video_url(&f.storage_key).await,
         status: f.status.as_str(),
     }
 }
@@ -66,9 +66,13 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
         limit,
     };
     let (total, rows) = state.store.list_files(&call.account_id, &filter).await?;
+    let mut file_list = Vec::with_capacity(rows.len());
+    for f in &rows {
+        file_list.push(file_info(state, f).await);
+    }
     reply(&DescribeRecordFilesResponse {
         total_count: total,
-        file_list: rows.iter().map(|f| file_info(state, f)).collect(),
+        file_list,
     })
 }
 

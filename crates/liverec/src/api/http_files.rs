@@ -1,5 +1,6 @@
-//! `GET`/`HEAD /files/<key>`: serves recorded files with single-range
-//! support (`Range: bytes=a-b`, `a-`, `-n`) and per-format content types.
+//! `GET`/`HEAD /files/<key>`: serves recorded files, from local disk or
+//! streamed from the bucket, with single-range support (`Range: bytes=a-b`,
+//! `a-`, `-n`) and per-format content types.
 //! No authentication: keys carry a random component (SPEC §3.4). Every
 //! answer carries CORS headers and `OPTIONS` answers the preflight, so
 //! browser players on other origins can fetch ranges.
@@ -123,13 +124,34 @@ pub(super) async fn serve(
     cors(serve_file(state, method, key, headers).await)
 }
 
+/// Where the bytes of an answer come from.
+enum Source {
+    Local(tokio::fs::File),
+    Bucket,
+}
+
 async fn serve_file(
     State(state): State<Arc<AppState>>,
     method: Method,
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let opened = match state.storage.open_read(&key).await {
+    let opened = match state.storage.bucket() {
+        // Keys are checked as for local files (no escaping, no `.part`).
+        Some(b) => match state.storage.path_of(&key) {
+            Ok(_) => b
+                .size(&key)
+                .await
+                .map(|o| o.map(|len| (Source::Bucket, len))),
+            Err(e) => Err(e),
+        },
+        None => state
+            .storage
+            .open_read(&key)
+            .await
+            .map(|o| o.map(|(f, len)| (Source::Local(f), len))),
+    };
+    let (source, len) = match opened {
         Ok(Some(x)) => x,
         Ok(None) => return (StatusCode::NOT_FOUND, "not found\n").into_response(),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
@@ -137,10 +159,9 @@ async fn serve_file(
         }
         Err(e) => {
             tracing::error!(%key, error = %e, "cannot open file");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read file\n").into_response();
+            return (StatusCode::SERVICE_UNAVAILABLE, "cannot read file\n").into_response();
         }
     };
-    let (mut file, len) = opened;
     let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, count) = match parse_range(range_header, len) {
         Ok(None) => (StatusCode::OK, 0, len),
@@ -154,16 +175,39 @@ async fn serve_file(
             return r;
         }
     };
-    let mut resp = if method == Method::HEAD {
+    let mut resp = if method == Method::HEAD || count == 0 {
         Response::new(Body::empty())
     } else {
-        if start > 0
-            && let Err(e) = file.seek(SeekFrom::Start(start)).await
-        {
-            tracing::error!(%key, error = %e, "cannot seek file");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read file\n").into_response();
+        match source {
+            Source::Local(mut file) => {
+                if start > 0
+                    && let Err(e) = file.seek(SeekFrom::Start(start)).await
+                {
+                    tracing::error!(%key, error = %e, "cannot seek file");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read file\n")
+                        .into_response();
+                }
+                Response::new(Body::from_stream(ReaderStream::new(file.take(count))))
+            }
+            Source::Bucket => {
+                // Streamed through as the bucket sends it, never buffered whole.
+                let stream = match state.storage.bucket() {
+                    Some(b) => b.read(&key, Some(start..start + count)).await,
+                    None => Err(std::io::Error::other("no bucket")),
+                };
+                match stream {
+                    Ok(s) => Response::new(Body::from_stream(s)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+                    }
+                    Err(e) => {
+                        tracing::error!(%key, error = %e, "cannot read object");
+                        return (StatusCode::SERVICE_UNAVAILABLE, "cannot read file\n")
+                            .into_response();
+                    }
+                }
+            }
         }
-        Response::new(Body::from_stream(ReaderStream::new(file.take(count))))
     };
     *resp.status_mut() = status;
     let h = resp.headers_mut();

@@ -22,7 +22,7 @@ fn is_known(key: &str) -> bool {
 }
 
 /// Settings SPEC §1 names that this version does not implement yet.
-const PLANNED: &[&str] = &["s3_endpoint", "s3_region", "s3_path_style"];
+const PLANNED: &[&str] = &[];
 
 /// `LIVEREC_*` variables that are not settings of [`super::Config`] but
 /// are read elsewhere (`LIVEREC_LOG_FORMAT` by the command line).
@@ -196,23 +196,17 @@ mod tests {
 
     #[test]
     fn planned_and_far_names() {
-        let cases = [
-            (
-                "LIVEREC_S3_ENDPOINT",
-                Hint::NotYet,
-                "environment variable LIVEREC_S3_ENDPOINT is not supported by this liverec version yet",
-            ),
-            (
-                "LIVEREC_ZZZZZZZZZZZZ",
-                Hint::Nothing,
-                "unknown environment variable LIVEREC_ZZZZZZZZZZZZ",
-            ),
-        ];
+        let cases = [(
+            "LIVEREC_ZZZZZZZZZZZZ",
+            Hint::Nothing,
+            "unknown environment variable LIVEREC_ZZZZZZZZZZZZ",
+        )];
         for (name, hint, text) in cases {
             let u = unknown_env(env(&[name]));
             assert_eq!((&u[0].hint, u[0].to_string().as_str()), (&hint, text));
         }
-        assert_eq!(unknown_keys(["s3_region"])[0].hint, Hint::NotYet);
+        // The S3 settings are built now.
+        assert!(unknown_keys(["s3_region", "s3_endpoint", "s3_path_style"]).is_empty());
         assert!(
             unknown_keys([
                 "callback_url",

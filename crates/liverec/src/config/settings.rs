@@ -33,18 +33,8 @@ impl Config {
                 "database_url must start with sqlite:// or postgres://".into(),
             ));
         }
-        let storage = self
-            .storage
-            .clone()
-            .unwrap_or_else(|| format!("fs://{}/records", data_dir.display()));
-        let storage_root = match storage.strip_prefix("fs://") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                return Err(ConfigError::Invalid(format!(
-                    "storage {storage:?}: only fs://<path> is supported in this version"
-                )));
-            }
-        };
+        let (storage_root, bucket) =
+            self.storage_settings(&data_dir, &|k| std::env::var(k).ok())?;
         let secret_key = match (&self.secret_key, &self.secret_key_file) {
             (Some(k), _) => Some(k.clone()),
             (None, Some(f)) => Some(read_secret_file(f)?),
@@ -124,6 +114,7 @@ impl Config {
             bootstrap,
             database_url,
             storage_root,
+            bucket,
             public_url: self
                 .public_url
                 .clone()
@@ -323,8 +314,10 @@ pub struct Settings {
     pub bootstrap: Option<(String, String)>,
     /// Database URL.
     pub database_url: String,
-    /// Root directory of `fs://` storage.
+    /// Root directory of `fs://` storage, or the local spool of S3 storage.
     pub storage_root: PathBuf,
+    /// The bucket of `s3://` storage.
+    pub bucket: Option<crate::storage::BucketSettings>,
     /// Public base URL of files (None: derived from the bound API address).
     pub public_url: Option<String>,
     /// Pre-roll kept per stream, ms.

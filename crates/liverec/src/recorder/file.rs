@@ -13,7 +13,7 @@ use media::timestamp::TimestampRepair;
 use media::{Frame, Tracks};
 
 use super::RecorderCtx;
-use super::finalize::{complete, finalize_mp4};
+use super::finalize::{finalize_mp4, publish};
 use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
 use super::start::{media_info, muxer, new_row};
@@ -135,7 +135,8 @@ impl OpenFile {
         }
         let size = ctx.storage.commit(&path, &row.storage_key).await?;
         row.media_info = media_info(&self.tracks, self.video, self.audio);
-        complete(ctx, row, FileStatus::Finished, duration_ms, size).await
+        let key = row.storage_key.clone();
+        publish(ctx, row, FileStatus::Finished, duration_ms, size, vec![key]).await
     }
 
     /// Ends a file after a write failure: keeps what is complete.

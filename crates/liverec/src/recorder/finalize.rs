@@ -1,5 +1,5 @@
 //! The close path of an output file: records the final row of a published
-//! file ([`complete`]), drops one that holds no media ([`discard`]), and
+//! file ([`complete`]; with a bucket, after the upload: [`publish`]), drops one that holds no media ([`discard`]), and
 //! turns an MP4 journal into the faststart file ([`finalize_mp4`]). Normal
 //! closes and crash recovery both end here; cutting damaged files is
 //! `recovery`'s.
@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::RecorderCtx;
 use super::start::FileError;
+use super::upload::{Done, Job};
 use crate::store::{FileRow, FileStatus};
 
 /// When retention removes a finished file.
@@ -45,6 +46,34 @@ pub(super) async fn complete(
         "recording file closed"
     );
     Ok(Some(row))
+}
+
+/// Makes a closed file final: at once on local storage; with a bucket,
+/// once its objects (`keys`, in order, already on the spool under their
+/// final names) are uploaded, in the background (`upload`).
+pub(super) async fn publish(
+    ctx: &RecorderCtx,
+    row: FileRow,
+    status: FileStatus,
+    duration_ms: i64,
+    size: u64,
+    keys: Vec<String>,
+) -> Result<Option<FileRow>, FileError> {
+    if ctx.storage.bucket().is_none() {
+        return complete(ctx, row, status, duration_ms, size).await;
+    }
+    tracing::info!(file_id = %row.id, key = %row.storage_key, duration_ms, size, "file closed; uploading it");
+    let out = row.clone();
+    ctx.uploads.submit(Job::last(
+        keys,
+        Done {
+            row,
+            status,
+            duration_ms,
+            size,
+        },
+    ));
+    Ok(Some(out))
 }
 
 /// Runs blocking file work off the async threads.
@@ -121,7 +150,8 @@ pub(super) async fn finalize_mp4(
     } else {
         status
     };
-    complete(ctx, row, status, info.duration_ms, size).await
+    let key = row.storage_key.clone();
+    publish(ctx, row, status, info.duration_ms, size, vec![key]).await
 }
 
 #[cfg(test)]
@@ -149,6 +179,7 @@ mod tests {
             min_free_bytes: 0,
             reconnect_window_ms: 0,
             callbacks: crate::callbacks::Callbacks::without_default(),
+            uploads: Default::default(),
         };
         let journal = dir.path().join("f1.journal");
         std::fs::write(&journal, b"no init segment here").unwrap();

@@ -3,17 +3,20 @@
 //! published when complete, and an EVENT playlist republished after every
 //! segment, so a player can read the recording while it grows; `#EXT-X-
 //! ENDLIST` at close. The reported file (VideoUrl) is the playlist. Crash
-//! recovery cuts the unfinished segment after its last complete PES.
+//! recovery cuts the unfinished segment after its last complete PES. With
+//! a bucket, each segment is uploaded as it completes and the playlist
+//! after it (`upload`); the playlist's local copy stays until the end.
 
 use media::hls::{Playlist, Segment, Segmenter};
 use media::timestamp::TimestampRepair;
 use media::{Frame, Muxer, Tracks};
 
 use super::RecorderCtx;
-use super::finalize::{blocking, complete};
+use super::finalize::{blocking, publish};
 use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
 use super::start::{FileError, FileStart, media_info, muxer, new_row};
+use super::upload::Job;
 use crate::hub::LiveStream;
 use crate::plan::Plan;
 use crate::storage::Storage;
@@ -69,9 +72,17 @@ fn segment_keys(playlist_key: &str, playlist: &Playlist) -> Vec<String> {
         .collect()
 }
 
+/// The playlist of `key`: its local copy (kept until the recording's row is
+/// final), else the one in the bucket.
 async fn read_playlist(storage: &Storage, key: &str) -> Option<Playlist> {
     let path = storage.path_of(key).ok()?;
-    let text = tokio::fs::read_to_string(path).await.ok()?;
+    let text = match tokio::fs::read_to_string(path).await {
+        Ok(t) => t,
+        Err(_) => {
+            let bytes = storage.bucket()?.read_all(key).await.ok()??;
+            String::from_utf8(bytes.to_vec()).ok()?
+        }
+    };
     Playlist::parse(&text).ok()
 }
 
@@ -196,6 +207,16 @@ impl HlsOutput {
             discontinuity: false,
         });
         publish_playlist(&ctx.storage, &self.row.storage_key, &self.playlist, false).await?;
+        if ctx.storage.bucket().is_some() {
+            // The segment, then the playlist that lists it; the playlist's
+            // local copy stays (it is uploaded again after each segment).
+            let playlist = self.row.storage_key.clone();
+            ctx.uploads.submit(Job::partial(
+                &self.row.id,
+                vec![segment_key(&self.base, seg.index), playlist.clone()],
+                vec![playlist],
+            ));
+        }
         Ok(())
     }
 
@@ -227,12 +248,14 @@ impl HlsOutput {
         let mut row = self.row;
         row.media_info = media_info(&self.tracks, self.video, self.audio);
         let duration_ms = self.playlist.duration_ms();
-        complete(
+        let key = row.storage_key.clone();
+        publish(
             ctx,
             row,
             FileStatus::Finished,
             duration_ms,
             self.bytes + size,
+            vec![key],
         )
         .await
     }
@@ -299,17 +322,29 @@ pub(super) async fn recover(ctx: &RecorderCtx, row: FileRow) -> Result<Option<Fi
         return Ok(None);
     }
     let mut size = publish_playlist(&ctx.storage, &key, &playlist, true).await?;
+    // Segments still on the spool go up before the ended playlist; the
+    // others are in the bucket already.
+    let mut pending = Vec::new();
     for seg in segment_keys(&key, &playlist) {
-        size += ctx.storage.size(&seg).await?.unwrap_or(0);
+        match ctx.storage.size(&seg).await? {
+            Some(n) => {
+                size += n;
+                pending.push(seg);
+            }
+            None => {
+                size += ctx
+                    .storage
+                    .stored_size(&seg)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0)
+            }
+        }
     }
-    complete(
-        ctx,
-        row,
-        FileStatus::Recovered,
-        playlist.duration_ms(),
-        size,
-    )
-    .await
+    pending.push(key);
+    let duration_ms = playlist.duration_ms();
+    publish(ctx, row, FileStatus::Recovered, duration_ms, size, pending).await
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::RecorderCtx;
-use super::finalize::{blocking, complete, discard, finalize_mp4};
+use super::finalize::{blocking, complete, discard, finalize_mp4, publish};
 use super::start::FileError;
 use crate::store::{FileRow, FileStatus};
 use crate::task::FileFormat;
@@ -57,7 +57,28 @@ pub(super) async fn recover(
         return discard(ctx, &row, spool).await;
     }
     let size = ctx.storage.commit(spool, &row.storage_key).await?;
-    complete(ctx, row, FileStatus::Recovered, duration_ms, size).await
+    let key = row.storage_key.clone();
+    publish(
+        ctx,
+        row,
+        FileStatus::Recovered,
+        duration_ms,
+        size,
+        vec![key],
+    )
+    .await
+}
+
+/// The size of a single file already in the bucket, if any.
+async fn uploaded_size(ctx: &RecorderCtx, row: &FileRow) -> Option<u64> {
+    ctx.storage.bucket()?;
+    match ctx.storage.stored_size(&row.storage_key).await {
+        Ok(size) => size,
+        Err(e) => {
+            tracing::warn!(file_id = %row.id, error = %e, "cannot ask the bucket for the file");
+            None
+        }
+    }
 }
 
 /// Moves a published file back to its spool name so it can be checked.
@@ -94,14 +115,20 @@ pub async fn recover_open_files(
         } else if published {
             let size = ctx.storage.size(&row.storage_key).await.ok().flatten();
             let duration_ms = row.duration_ms;
-            complete(
+            let key = row.storage_key.clone();
+            publish(
                 ctx,
                 row,
                 FileStatus::Recovered,
                 duration_ms,
                 size.unwrap_or(0),
+                vec![key],
             )
             .await
+        } else if let Some(size) = uploaded_size(ctx, &row).await {
+            // Uploaded, but the process died before its row was final.
+            let duration_ms = row.duration_ms;
+            complete(ctx, row, FileStatus::Recovered, duration_ms, size).await
         } else {
             ctx.store
                 .discard_file(&row.id)

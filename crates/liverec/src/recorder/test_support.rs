@@ -24,6 +24,7 @@ pub(crate) async fn ctx(clock: Arc<dyn Clock>) -> (Arc<RecorderCtx>, tempfile::T
         min_free_bytes: 0,
         reconnect_window_ms: 0,
         callbacks: crate::callbacks::Callbacks::without_default(),
+        uploads: Default::default(),
     };
     (Arc::new(ctx), dir)
 }
@@ -43,6 +44,7 @@ pub(crate) async fn paused_ctx() -> (Arc<RecorderCtx>, tempfile::TempDir) {
         min_free_bytes: real.min_free_bytes,
         reconnect_window_ms: real.reconnect_window_ms,
         callbacks: real.callbacks.clone(),
+        uploads: Default::default(),
     });
     (ctx, dir)
 }
