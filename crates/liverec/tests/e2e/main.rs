@@ -19,6 +19,7 @@ mod load;
 mod mix;
 mod players;
 mod recording;
+mod s3;
 mod service;
 mod streams;
 mod tasks;

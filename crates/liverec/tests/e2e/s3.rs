@@ -1,0 +1,540 @@
+//! S3 storage against real SeaweedFS servers: every format recorded into
+//! the bucket with PostgreSQL as the store and served through `/files`
+//! (ranges too) or presigned URLs, deleted from the bucket; a bucket outage
+//! during a recording (a second SeaweedFS, stopped by PID for 60 s); and
+//! `kill -9` of liverec during an S3 recording. Skipped with a message
+//! when `LIVEREC_TEST_S3_ENDPOINT` is unset (`scripts/test.sh` sets it).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::probe::assert_valid;
+
+const BUCKET: &str = "liverec-test";
+
+/// The shared test S3 endpoint, or None (the test is skipped).
+fn endpoint() -> Option<String> {
+    match std::env::var("LIVEREC_TEST_S3_ENDPOINT") {
+        Ok(e) => Some(e),
+        Err(_) => {
+            eprintln!("skipped: LIVEREC_TEST_S3_ENDPOINT is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+/// Settings for S3 storage at `endpoint` under a fresh prefix; returns
+/// them and the prefix.
+fn s3_env(endpoint: &str) -> (Vec<(String, String)>, String) {
+    let prefix = format!("e2e/{}", uuid_like());
+    let env = vec![
+        ("LIVEREC_STORAGE".into(), format!("s3://{BUCKET}/{prefix}")),
+        ("LIVEREC_S3_ENDPOINT".into(), endpoint.to_string()),
+        ("LIVEREC_S3_PATH_STYLE".into(), "true".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "liverec-test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "liverec-test-secret".into()),
+    ];
+    (env, prefix)
+}
+
+fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Server {
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(extra);
+    Server::start_with(&all)
+}
+
+/// A new, empty database on the test PostgreSQL server.
+fn postgres_database() -> String {
+    let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
+        "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",
+    );
+    let name = format!("liverec_s3_{}", uuid_like().replace('-', "_"));
+    let out = Command::new("psql")
+        .arg(&admin)
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("url");
+    format!("{base}/{name}")
+}
+
+/// The `/files` path of a listed file's key (VideoUrl may be presigned).
+fn key_of(file: &Value, prefix: &str) -> String {
+    let url = file["VideoUrl"].as_str().expect("VideoUrl");
+    match url.split_once("/files/") {
+        Some((_, k)) => k.to_string(),
+        None => {
+            let path = url.split('?').next().expect("path");
+            let marker = format!("/{BUCKET}/{prefix}/");
+            path.split_once(&marker).expect("bucket path").1.to_string()
+        }
+    }
+}
+
+/// Address and path-with-query of a presigned URL.
+fn split_url(url: &str) -> (SocketAddr, String) {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').expect("path");
+    (host.parse().expect("host:port"), format!("/{path}"))
+}
+
+/// Files (not directories) left under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            // Node markers (several nodes) and health probes are not media.
+            let name = p.to_string_lossy();
+            if name.contains(".liverec-nodes") || name.contains(".liverec-health") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Downloads `key` through `/files` and checks a few ranges against it.
+fn download_checked(s: &Server, key: &str) -> PathBuf {
+    let path = format!("/files/{key}");
+    let whole = http_get(s.api, &path, &[]).expect("GET");
+    assert_eq!(whole.status, 200, "GET {path}");
+    let len = whole.body.len();
+    assert!(len > 1000, "{path}: {len} bytes");
+    assert_eq!(
+        whole.header("content-length"),
+        Some(len.to_string().as_str())
+    );
+    let mid = len / 2;
+    for (range, from, to) in [
+        ("bytes=0-99".to_string(), 0, 100),
+        (format!("bytes={mid}-{}", mid + 999), mid, mid + 1000),
+        ("bytes=-500".to_string(), len - 500, len),
+    ] {
+        let r = http_get(s.api, &path, &[("Range", &range)]).expect("GET range");
+        assert_eq!(r.status, 206, "{path} {range}");
+        assert_eq!(
+            r.header("content-range"),
+            Some(format!("bytes {from}-{}/{len}", to - 1).as_str())
+        );
+        assert!(
+            r.body == whole.body[from..to],
+            "{path} {range}: bytes differ"
+        );
+    }
+    let out = s
+        .dir
+        .path()
+        .join(format!("dl-{}", key.rsplit('/').next().expect("name")));
+    std::fs::write(&out, &whole.body).expect("write");
+    out
+}
+
+/// Downloads an HLS playlist and its segments through `/files`.
+fn download_hls(s: &Server, key: &str) -> (PathBuf, Vec<String>) {
+    let dir = s.dir.path().join(format!("hls-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let r = http_get(s.api, &format!("/files/{key}"), &[]).expect("GET playlist");
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(text.contains("#EXT-X-ENDLIST"), "{text}");
+    let key_dir = key.rsplit_once('/').expect("dir").0;
+    let mut segs = Vec::new();
+    for seg in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let k = format!("{key_dir}/{seg}");
+        let b = http_get(s.api, &format!("/files/{k}"), &[]).expect("GET segment");
+        assert_eq!(b.status, 200, "segment {k}");
+        std::fs::write(dir.join(seg), &b.body).expect("write");
+        segs.push(k);
+    }
+    assert!(!segs.is_empty(), "{text}");
+    let out = dir.join(key.rsplit('/').next().expect("name"));
+    std::fs::write(&out, text).expect("write");
+    (out, segs)
+}
+
+#[test]
+fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
+    let Some(ep) = endpoint() else { return };
+    let (env, prefix) = s3_env(&ep);
+    let db = postgres_database();
+    let mut s = start(
+        &env,
+        &[
+            ("LIVEREC_DATABASE_URL", &db),
+            ("LIVEREC_HLS_SEGMENT_SECONDS", "2"),
+        ],
+    );
+    let _a = s.publish("s3a", "h264_aac_10s.flv");
+    let _b = s.publish("s3b", "h264_aac_10s.flv");
+    // At most three tasks record one stream at once.
+    let plan = [
+        ("s3a", "flv"),
+        ("s3a", "mp4"),
+        ("s3a", "hls"),
+        ("s3b", "aac"),
+        ("s3b", "mp3"),
+    ];
+    let t0 = now_f();
+    let tasks: Vec<(&str, &str, i64)> = plan
+        .iter()
+        .map(|(st, f)| {
+            (
+                *st,
+                *f,
+                s.create(json!({"StreamName": st, "Highlight": 1, "FileFormat": f})),
+            )
+        })
+        .collect();
+    let t1 = now_f();
+    std::thread::sleep(Duration::from_secs(6));
+    for (st, _, task) in &tasks {
+        s.sdk("StopLiveRecord", json!({"StreamName": st, "TaskId": task}))
+            .ok();
+    }
+    let t2 = now_f();
+    let mut keys = Vec::new();
+    for (_, format, task) in &tasks {
+        let files = s.wait_finished(*task, 1, Duration::from_secs(30));
+        let f = &files[0];
+        assert_eq!(f["Status"], "finished", "{format}");
+        assert_eq!(f["FileFormat"], *format);
+        let key = key_of(f, &prefix);
+        assert!(
+            f["VideoUrl"].as_str().expect("url").contains("/files/"),
+            "no presign by default"
+        );
+        let (min, max) = (t2 - t1 - 1.5, t2 - t0 + GOP + 1.5);
+        if *format == "hls" {
+            let (playlist, segs) = download_hls(&s, &key);
+            assert_valid(&playlist, "hls", min, max);
+            download_checked(&s, &segs[0]);
+            keys.extend(segs);
+        } else {
+            assert_valid(&download_checked(&s, &key), format, min, max);
+        }
+        let size = f["FileSize"].as_i64().expect("FileSize");
+        assert!(size > 1000, "{format}: FileSize {size}");
+        keys.push(key);
+    }
+    // Everything is in the bucket: the spool holds no file any more.
+    let spool = s.data_dir().join("spool");
+    assert_eq!(files_under(&spool), Vec::<PathBuf>::new(), "spool emptied");
+
+    // VideoUrl as a presigned bucket URL (configuration), readable without
+    // liverec and without credentials.
+    assert!(s.stop().success());
+    s.set_env("LIVEREC_S3_PRESIGN_SECONDS", "600");
+    s.start_again();
+    let listed = s.files(json!({"TaskId": tasks[0].2.to_string()}));
+    let url = listed[0]["VideoUrl"].as_str().expect("url").to_string();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let (addr, path) = split_url(&url);
+    let direct = http_get(addr, &path, &[]).expect("GET presigned");
+    assert_eq!(direct.status, 200);
+    let via = http_get(
+        s.api,
+        &format!("/files/{}", key_of(&listed[0], &prefix)),
+        &[],
+    )
+    .expect("GET");
+    assert!(direct.body == via.body, "the same object");
+
+    // DeleteRecordFiles removes the objects (HLS: playlist and segments).
+    for (_, _, task) in &tasks {
+        let f = s.files(json!({"TaskId": task.to_string()}));
+        s.sdk("DeleteRecordFiles", json!({"FileIds": [f[0]["FileId"]]}))
+            .ok();
+    }
+    for k in &keys {
+        let r = http_get(s.api, &format!("/files/{k}"), &[]).expect("GET");
+        assert_eq!(r.status, 404, "{k} still served");
+    }
+    assert_eq!(
+        http_get(addr, &path, &[]).expect("GET presigned").status,
+        404
+    );
+}
+
+/// A callback receiver that answers 200 and notes when each event came.
+struct Sink {
+    addr: SocketAddr,
+    got: Arc<Mutex<Vec<(Instant, Value)>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let sink = Sink {
+            addr: listener.local_addr().expect("addr"),
+            got: Arc::default(),
+            stop: Arc::default(),
+        };
+        let (got, stop) = (sink.got.clone(), sink.stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let Ok((mut sock, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let _ = sock.set_nonblocking(false);
+                let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    let Ok(n) = sock.read(&mut buf) else {
+                        break None;
+                    };
+                    if n == 0 {
+                        break None;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if raw.len() >= end + 4 + len {
+                        break serde_json::from_slice::<Value>(&raw[end + 4..end + 4 + len]).ok();
+                    }
+                };
+                let _ = sock.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                if let Some(b) = body {
+                    got.lock().expect("lock").push((Instant::now(), b));
+                }
+            }
+        });
+        sink
+    }
+
+    fn file_events(&self) -> Vec<(Instant, Value)> {
+        self.got
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, b)| b["event_type"] == 100)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A SeaweedFS server of this test's own (`scripts/test-s3.sh`), stopped
+/// by PID when dropped.
+struct Weed {
+    dir: tempfile::TempDir,
+}
+
+impl Weed {
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-s3.sh")
+    }
+
+    fn run(&self, cmd: &str) -> String {
+        let out = Command::new("bash")
+            .arg(Weed::script())
+            .arg(cmd)
+            .arg(self.dir.path().join("weed"))
+            .output()
+            .expect("test-s3.sh");
+        assert!(
+            out.status.success(),
+            "test-s3.sh {cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn start() -> (Weed, String) {
+        let w = Weed {
+            dir: tempfile::Builder::new()
+                .prefix("liverec-weed-")
+                .tempdir()
+                .expect("tempdir"),
+        };
+        let ep = w.run("start");
+        (w, ep)
+    }
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(Weed::script())
+            .arg("stop")
+            .arg(self.dir.path().join("weed"))
+            .status();
+    }
+}
+
+#[test]
+fn a_bucket_outage_of_a_minute_loses_nothing_and_the_callback_waits_for_the_upload() {
+    if endpoint().is_none() {
+        return;
+    }
+    const OUTAGE: Duration = Duration::from_secs(60);
+    let (weed, ep) = Weed::start();
+    let (env, prefix) = s3_env(&ep);
+    let sink = Sink::start();
+    let url = format!("http://{}/cb", sink.addr);
+    let s = start(
+        &env,
+        &[
+            ("LIVEREC_HLS_SEGMENT_SECONDS", "2"),
+            ("LIVEREC_CALLBACK_URL", &url),
+            ("LIVEREC_CALLBACK_KEY", "k"),
+        ],
+    );
+    let _p = s.publish("out", "h264_aac_10s.flv");
+    let t0 = now_f();
+    let flv = s.create(json!({"StreamName": "out", "Highlight": 1, "FileFormat": "flv"}));
+    let hls = s.create(json!({"StreamName": "out", "Highlight": 1, "FileFormat": "hls"}));
+    std::thread::sleep(Duration::from_secs(4));
+    // The bucket goes away mid-recording (its process stopped by PID).
+    let down = Instant::now();
+    weed.run("pause");
+    assert_eq!(
+        http_get(s.api, "/healthz", &[]).expect("healthz").status,
+        503,
+        "health reports the bucket"
+    );
+    // Recording goes on into the spool, and the files are closed during
+    // the outage.
+    std::thread::sleep(Duration::from_secs(8));
+    for t in [flv, hls] {
+        s.sdk("StopLiveRecord", json!({"StreamName": "out", "TaskId": t}))
+            .ok();
+    }
+    let t1 = now_f();
+    std::thread::sleep(OUTAGE.saturating_sub(down.elapsed()));
+    for t in [flv, hls] {
+        let f = s.files(json!({"TaskId": t.to_string()}));
+        assert_eq!(
+            f[0]["Status"], "recording",
+            "not finished while its bytes are not in the bucket"
+        );
+    }
+    assert!(
+        sink.file_events().is_empty(),
+        "no event 100 before the upload"
+    );
+    assert!(
+        s.log().contains("upload failed; retrying"),
+        "uploads retried"
+    );
+    let back = Instant::now();
+    assert_eq!(weed.run("start"), ep, "same endpoint after the outage");
+    let outage = back.duration_since(down);
+    for (t, format) in [(flv, "flv"), (hls, "hls")] {
+        let f = s.wait_finished(t, 1, Duration::from_secs(60));
+        assert_eq!(f[0]["Status"], "finished");
+        let key = key_of(&f[0], &prefix);
+        let (min, max) = (t1 - t0 - 3.0, t1 - t0 + GOP + 1.5);
+        if format == "hls" {
+            assert_valid(&download_hls(&s, &key).0, "hls", min, max);
+        } else {
+            assert_valid(&download_checked(&s, &key), "flv", min, max);
+        }
+    }
+    let events = wait_for(Duration::from_secs(30), "two file events", || {
+        let e = sink.file_events();
+        (e.len() == 2).then_some(e)
+    });
+    for (at, body) in &events {
+        assert!(
+            *at > back,
+            "event 100 of {} only after the bucket came back",
+            body["video_url"]
+        );
+    }
+    assert_eq!(
+        http_get(s.api, "/healthz", &[]).expect("healthz").status,
+        200
+    );
+    assert_eq!(
+        files_under(&s.data_dir().join("spool")),
+        Vec::<PathBuf>::new(),
+        "spool emptied"
+    );
+    eprintln!(
+        "bucket outage of {:.1} s: nothing lost",
+        outage.as_secs_f64()
+    );
+}
+
+#[test]
+fn kill_9_during_an_s3_recording_recovers_the_files_into_the_bucket() {
+    let Some(ep) = endpoint() else { return };
+    let (env, prefix) = s3_env(&ep);
+    let mut s = start(&env, &[("LIVEREC_HLS_SEGMENT_SECONDS", "2")]);
+    let _p = s.publish("k9", "h264_aac_10s.flv");
+    let t0 = now_f();
+    let flv = s.create(json!({"StreamName": "k9", "Highlight": 1, "FileFormat": "flv"}));
+    let hls = s.create(json!({"StreamName": "k9", "Highlight": 1, "FileFormat": "hls"}));
+    let t1 = now_f();
+    std::thread::sleep(Duration::from_secs(6));
+    let t2 = now_f();
+    s.kill();
+    s.start_again();
+    for (t, format) in [(flv, "flv"), (hls, "hls")] {
+        // The tasks are still armed: the next publish session records a
+        // second file; the recovered one is the first.
+        let f = wait_for(Duration::from_secs(30), "recovered file", || {
+            s.files(json!({"TaskId": t.to_string()}))
+                .into_iter()
+                .find(|f| f["Status"] == "recovered")
+        });
+        let key = key_of(&f, &prefix);
+        // At most the last second (plus what was not yet flushed) is lost;
+        // HLS loses at most the unfinished part of a segment.
+        let (min, max) = (t2 - t1 - 2.5, t2 - t0 + GOP + 0.5);
+        if format == "hls" {
+            assert_valid(&download_hls(&s, &key).0, "hls", min, max);
+        } else {
+            assert_valid(&download_checked(&s, &key), "flv", min, max);
+        }
+    }
+}
