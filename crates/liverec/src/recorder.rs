@@ -8,11 +8,13 @@
 //! dead process into valid files with the recoverers of `media::recover`
 //! (`recovery`); retention deletes expired files (`retention`); with S3
 //! storage, closed files go up to the bucket in the background and are
-//! final only once there (`upload`).
+//! final only once there (`upload`); single files start their multipart
+//! upload while recording (`live_upload`).
 
 mod file;
 mod finalize;
 mod hls;
+mod live_upload;
 mod naming;
 mod output;
 mod plans;

@@ -8,6 +8,8 @@
 
 mod bucket;
 
+#[cfg(test)]
+pub(crate) use bucket::tests::test_settings as test_bucket_settings;
 pub use bucket::{Bucket, BucketSettings, Multipart, PART_SIZE};
 
 use std::io;

@@ -5,7 +5,9 @@
 //! for MP4, the fragmented journal is turned into a faststart MP4; then the
 //! file is published under its storage key and its final row recorded
 //! (`finalize`). A write failure (disk full) ends the file at its last
-//! complete unit (`recovery`) instead of leaving it broken.
+//! complete unit (`recovery`) instead of leaving it broken. With S3
+//! storage, FLV, AAC and MP3 files upload their parts while recording
+//! (`live_upload`).
 
 use std::path::PathBuf;
 
@@ -13,7 +15,8 @@ use media::timestamp::TimestampRepair;
 use media::{Frame, Tracks};
 
 use super::RecorderCtx;
-use super::finalize::{finalize_mp4, publish};
+use super::finalize::{finalize_mp4, publish_live};
+use super::live_upload::{LiveParts, LiveUpload};
 use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
 use super::start::{media_info, muxer, new_row};
@@ -35,6 +38,10 @@ pub(super) struct OpenFile {
     tracks: Tracks,
     video: bool,
     audio: bool,
+    /// With S3 storage: parts uploaded while recording (not for MP4,
+    /// whose file is written at close, nor for template file names, whose
+    /// key is known only at close).
+    live: Option<LiveUpload>,
 }
 
 impl OpenFile {
@@ -57,6 +64,12 @@ impl OpenFile {
         };
         let out = MuxedSpool::create(&path, muxer(format, start.video, start.audio), start.tracks)
             .await?;
+        let live = match ctx.storage.bucket() {
+            Some(b) if format != FileFormat::Mp4 && start.spec.file_name.is_none() => {
+                Some(LiveUpload::start(b.clone(), key.clone(), path.clone()))
+            }
+            _ => None,
+        };
         let row = new_row(plan, stream, &start, key, &path);
         ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
         let f = OpenFile {
@@ -68,6 +81,7 @@ impl OpenFile {
             tracks: start.tracks.clone(),
             video: start.video,
             audio: start.audio,
+            live,
         };
         tracing::info!(file_id = %f.row.id, key = %f.row.storage_key, %format, "recording file opened");
         Ok(f)
@@ -89,6 +103,9 @@ impl OpenFile {
             return Ok(());
         }
         self.out.push(&frame, tracks).await?;
+        if let Some(l) = &self.live {
+            l.flushed(self.out.flushed());
+        }
         self.frames += 1;
         self.tracks = tracks.clone();
         Ok(())
@@ -103,7 +120,26 @@ impl OpenFile {
 
     /// Finalizes: publishes the file and records the final row; a file with
     /// no frames is removed instead. Returns the final row, if any.
-    pub(super) async fn close(self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+    pub(super) async fn close(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+        let live = match self.live.take() {
+            Some(l) => Some(l.stop().await),
+            None => None,
+        };
+        if self.frames == 0 || live.is_none() {
+            // Not live (or nothing to finish): the file goes up whole.
+            if let Some(l) = live {
+                l.abort().await;
+            }
+            return self.close_whole(ctx, None).await;
+        }
+        self.close_whole(ctx, live).await
+    }
+
+    async fn close_whole(
+        self,
+        ctx: &RecorderCtx,
+        mut live: Option<LiveParts>,
+    ) -> Result<Option<FileRow>, FileError> {
         if self.frames == 0 {
             let path = self.out.path().to_path_buf();
             self.out.abandon().await;
@@ -114,8 +150,16 @@ impl OpenFile {
         }
         let duration_ms = self.out.duration_ms();
         let path = match self.out.finish().await {
-            Ok(p) => p,
+            Ok((p, patched)) => {
+                if let Some(l) = live.as_mut() {
+                    l.invalidate(&patched);
+                }
+                p
+            }
             Err(e) => {
+                if let Some(l) = live {
+                    l.abort().await;
+                }
                 tracing::error!(file_id = %self.row.id, error = %e, "finalizing failed; keeping the complete part");
                 let path = PathBuf::from(&self.row.spool_path);
                 return super::recovery::recover(ctx, self.row, &path).await;
@@ -136,11 +180,23 @@ impl OpenFile {
         let size = ctx.storage.commit(&path, &row.storage_key).await?;
         row.media_info = media_info(&self.tracks, self.video, self.audio);
         let key = row.storage_key.clone();
-        publish(ctx, row, FileStatus::Finished, duration_ms, size, vec![key]).await
+        publish_live(
+            ctx,
+            row,
+            FileStatus::Finished,
+            duration_ms,
+            size,
+            vec![key],
+            live,
+        )
+        .await
     }
 
     /// Ends a file after a write failure: keeps what is complete.
-    pub(super) async fn abandon(self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+    pub(super) async fn abandon(mut self, ctx: &RecorderCtx) -> Result<Option<FileRow>, FileError> {
+        if let Some(l) = self.live.take() {
+            l.stop().await.abort().await;
+        }
         self.out.abandon().await;
         let path = PathBuf::from(&self.row.spool_path);
         super::recovery::recover(ctx, self.row, &path).await

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use super::RecorderCtx;
+use super::live_upload::LiveParts;
 use super::start::FileError;
 use super::upload::{Done, Job};
 use crate::store::{FileRow, FileStatus};
@@ -59,12 +60,26 @@ pub(super) async fn publish(
     size: u64,
     keys: Vec<String>,
 ) -> Result<Option<FileRow>, FileError> {
+    publish_live(ctx, row, status, duration_ms, size, keys, None).await
+}
+
+/// [`publish`], continuing the upload of the first key begun while
+/// recording (`live_upload`).
+pub(super) async fn publish_live(
+    ctx: &RecorderCtx,
+    row: FileRow,
+    status: FileStatus,
+    duration_ms: i64,
+    size: u64,
+    keys: Vec<String>,
+    live: Option<LiveParts>,
+) -> Result<Option<FileRow>, FileError> {
     if ctx.storage.bucket().is_none() {
         return complete(ctx, row, status, duration_ms, size).await;
     }
     tracing::info!(file_id = %row.id, key = %row.storage_key, duration_ms, size, "file closed; uploading it");
     let out = row.clone();
-    ctx.uploads.submit(Job::last(
+    let job = Job::last(
         keys,
         Done {
             row,
@@ -72,7 +87,8 @@ pub(super) async fn publish(
             duration_ms,
             size,
         },
-    ));
+    );
+    ctx.uploads.submit(job.with_live(live));
     Ok(Some(out))
 }
 

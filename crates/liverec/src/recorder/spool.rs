@@ -6,6 +6,7 @@
 //! follows tokio's clock.
 
 use std::io::SeekFrom;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,6 +26,10 @@ pub(super) struct SpoolWriter {
     out: BufWriter<File>,
     /// None until the first data reached the OS.
     last_flush: Option<Instant>,
+    /// Bytes handed to the writer.
+    written: u64,
+    /// Bytes that reached the OS (readable from the file).
+    flushed: u64,
 }
 
 impl SpoolWriter {
@@ -35,6 +40,8 @@ impl SpoolWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(WRITE_BUFFER, file),
             last_flush: None,
+            written: 0,
+            flushed: 0,
         })
     }
 
@@ -49,6 +56,7 @@ impl SpoolWriter {
         if wrote {
             self.out.write_all(data).await?;
             metrics::counter!("liverec_recorded_bytes_total").increment(data.len() as u64);
+            self.written += data.len() as u64;
             data.clear();
         }
         let due = match self.last_flush {
@@ -58,8 +66,14 @@ impl SpoolWriter {
         if due {
             self.out.flush().await?;
             self.last_flush = Some(Instant::now());
+            self.flushed = self.written;
         }
         Ok(())
+    }
+
+    /// Bytes from the start of the file that can be read back from it.
+    pub(super) fn flushed(&self) -> u64 {
+        self.flushed
     }
 
     /// Flushes, applies `patches`, syncs and closes.
@@ -120,9 +134,24 @@ impl MuxedSpool {
         self.spool.path()
     }
 
-    /// Writes the muxer's trailer and patches and syncs; returns the path.
-    pub(super) async fn finish(self) -> Result<PathBuf, FileError> {
-        Ok(self.finish_segment().await?.0)
+    /// Bytes of the file that can be read back from it (see
+    /// [`SpoolWriter::flushed`]).
+    pub(super) fn flushed(&self) -> u64 {
+        self.spool.flushed()
+    }
+
+    /// Writes the muxer's trailer and patches and syncs; returns the path
+    /// and the byte ranges the patches rewrote.
+    pub(super) async fn finish(mut self) -> Result<(PathBuf, Vec<Range<u64>>), FileError> {
+        let patches = self.muxer.finish(&mut self.buf)?;
+        self.spool.write(&mut self.buf).await?;
+        let path = self.spool.path().to_path_buf();
+        let ranges = patches
+            .iter()
+            .map(|p| p.offset..p.offset + p.bytes.len() as u64)
+            .collect();
+        self.spool.finish(&patches).await?;
+        Ok((path, ranges))
     }
 
     /// [`finish`](Self::finish), also returning the muxer for the next

@@ -18,6 +18,7 @@ use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::RecorderCtx;
+use super::live_upload::{self, LiveParts};
 use crate::store::{FileRow, FileStatus};
 
 /// First retry delay; doubles up to [`MAX_BACKOFF`].
@@ -25,6 +26,9 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 /// Objects uploaded at once (each up to one part in memory).
 const CONCURRENT_UPLOADS: usize = 4;
+/// Failed attempts to finish an upload begun while recording before the
+/// file is sent whole instead (the server may have lost the upload).
+const LIVE_ATTEMPTS: u32 = 10;
 
 /// What a file's row becomes once its objects are all in the bucket.
 pub(super) struct Done {
@@ -44,6 +48,8 @@ pub(super) struct Job {
     /// local copy stays.
     keep: Vec<String>,
     done: Option<Done>,
+    /// The multipart upload of the first key, begun while recording.
+    live: Option<LiveParts>,
 }
 
 impl Job {
@@ -54,6 +60,7 @@ impl Job {
             keys,
             keep,
             done: None,
+            live: None,
         }
     }
 
@@ -64,7 +71,14 @@ impl Job {
             keys,
             keep: Vec::new(),
             done: Some(done),
+            live: None,
         }
+    }
+
+    /// Continues `live`, the upload of the first key begun while recording.
+    pub(super) fn with_live(mut self, live: Option<LiveParts>) -> Job {
+        self.live = live;
+        self
     }
 }
 
@@ -197,6 +211,7 @@ async fn upload_key(
     ctx: &RecorderCtx,
     file_id: &str,
     key: &str,
+    mut live: Option<LiveParts>,
     shutdown: &CancellationToken,
 ) -> bool {
     let mut delay = FIRST_BACKOFF;
@@ -204,8 +219,20 @@ async fn upload_key(
     loop {
         attempt += 1;
         let started = std::time::Instant::now();
+        if attempt > LIVE_ATTEMPTS
+            && let Some(l) = live.take()
+        {
+            tracing::warn!(%file_id, %key, "giving up the upload begun while recording; sending the file whole");
+            l.abort().await;
+        }
         let r = match ctx.uploads.slots.acquire().await {
-            Ok(_slot) => ctx.storage.upload(key).await,
+            Ok(_slot) => match (live.as_mut(), ctx.storage.bucket()) {
+                (Some(l), Some(b)) => match ctx.storage.path_of(key) {
+                    Ok(path) => live_upload::finish(b, key, &path, l).await,
+                    Err(e) => Err(e),
+                },
+                _ => ctx.storage.upload(key).await,
+            },
             Err(_) => return false,
         };
         match r {
@@ -235,9 +262,10 @@ async fn upload_key(
 
 /// Uploads a job's keys, then (last job) records the final row and drops
 /// the local copies. False when it stopped early.
-async fn run_job(ctx: &RecorderCtx, job: Job, shutdown: &CancellationToken) -> bool {
-    for key in &job.keys {
-        if !upload_key(ctx, &job.file_id, key, shutdown).await {
+async fn run_job(ctx: &RecorderCtx, mut job: Job, shutdown: &CancellationToken) -> bool {
+    for (i, key) in job.keys.iter().enumerate() {
+        let live = if i == 0 { job.live.take() } else { None };
+        if !upload_key(ctx, &job.file_id, key, live, shutdown).await {
             return false;
         }
         if job.done.is_none() && !job.keep.contains(key) {

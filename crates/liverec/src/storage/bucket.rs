@@ -315,4 +315,4 @@ impl Multipart {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -747,7 +747,7 @@ impl Publisher {
     }
 
     /// `ffmpeg [input_opts] -i FIXTURE -c copy -f flv URL`.
-    fn ffmpeg(url: &str, fixture_name: &str, input_opts: &[&str]) -> Publisher {
+    pub fn ffmpeg(url: &str, fixture_name: &str, input_opts: &[&str]) -> Publisher {
         let child = Command::new("ffmpeg")
             .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
             .args(input_opts)

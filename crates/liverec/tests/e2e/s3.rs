@@ -538,3 +538,65 @@ fn kill_9_during_an_s3_recording_recovers_the_files_into_the_bucket() {
         }
     }
 }
+
+#[test]
+fn a_long_flv_uploads_its_parts_while_recording_and_only_the_rest_at_close() {
+    let Some(ep) = endpoint() else { return };
+    let (env, prefix) = s3_env(&ep);
+    let s = start(&env, &[]);
+    // About 24 MB of media (20 loops of a 10 s fixture) sent at 20 times
+    // real time: three 8 MiB parts, the first two up before the close.
+    let url = s.rtmp_url("live", "long");
+    let mut p = s.publish_with("long", || {
+        Publisher::ffmpeg(
+            &url,
+            "h264_aac_10s.flv",
+            &["-readrate", "20", "-stream_loop", "19"],
+        )
+    });
+    let task = s.create(json!({"StreamName": "long", "Highlight": 1, "FileFormat": "flv"}));
+    // MP4 for comparison: its file is written at close and sent whole.
+    let mp4 = s.create(json!({"StreamName": "long", "Highlight": 1, "FileFormat": "mp4"}));
+    assert!(
+        p.wait_exit(Duration::from_secs(60)).is_some(),
+        "publisher done"
+    );
+    let f = s.wait_finished(task, 1, Duration::from_secs(60));
+    assert_eq!(f[0]["Status"], "finished");
+    let size = f[0]["FileSize"].as_i64().expect("size");
+    assert!(
+        size > 17 * 1024 * 1024,
+        "FileSize {size}: more than two parts"
+    );
+    let log = s.log();
+    assert!(
+        log.contains("part uploaded while recording"),
+        "parts went up while recording"
+    );
+    let path = download_checked(&s, &key_of(&f[0], &prefix));
+    assert_eq!(std::fs::metadata(&path).expect("size").len() as i64, size);
+    let dur = f[0]["Duration"].as_f64().expect("Duration");
+    assert_valid(&path, "flv", dur - 0.5, dur + 0.5);
+    let m = s.wait_finished(mp4, 1, Duration::from_secs(60));
+    let mpath = download_checked(&s, &key_of(&m[0], &prefix));
+    let mdur = m[0]["Duration"].as_f64().expect("Duration");
+    assert_valid(&mpath, "mp4", mdur - 0.5, mdur + 0.5);
+    // How long each close waited for the bucket (the log's timestamps).
+    let log = s.log();
+    for file in [&f[0], &m[0]] {
+        let id = file["FileId"].as_str().expect("FileId");
+        let at = |needle: &str| {
+            log.lines()
+                .map(strip_ansi)
+                .find(|l| l.contains(needle) && l.contains(id))
+                .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        };
+        eprintln!(
+            "{} {} bytes: closed {:?}, in the bucket {:?}",
+            file["FileFormat"],
+            file["FileSize"],
+            at("file closed; uploading it"),
+            at("recording file closed")
+        );
+    }
+}
