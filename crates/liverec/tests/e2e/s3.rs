@@ -1,6 +1,7 @@
 //! S3 storage against real SeaweedFS servers: every format recorded into
 //! the bucket with PostgreSQL as the store and served through `/files`
-//! (ranges too) or presigned URLs, deleted from the bucket; a bucket outage
+//! (ranges too) or presigned URLs, deleted from the bucket (DeleteRecordFiles
+//! and storage_time); FLV parts uploaded while recording; a bucket outage
 //! during a recording (a second SeaweedFS, stopped by PID for 60 s); and
 //! `kill -9` of liverec during an S3 recording. Skipped with a message
 //! when `LIVEREC_TEST_S3_ENDPOINT` is unset (`scripts/test.sh` sets it).
@@ -217,7 +218,16 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
         })
         .collect();
     let t1 = now_f();
+    // storage_time: this one expires 6 s after its end, from the bucket too.
+    let expiring = s.create(json!({
+        "StreamName": "s3b", "Highlight": 1, "FileFormat": "flv", "StreamParam": "storage_time=6"
+    }));
     std::thread::sleep(Duration::from_secs(6));
+    s.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "s3b", "TaskId": expiring}),
+    )
+    .ok();
     for (st, _, task) in &tasks {
         s.sdk("StopLiveRecord", json!({"StreamName": st, "TaskId": task}))
             .ok();
@@ -247,6 +257,16 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
         assert!(size > 1000, "{format}: FileSize {size}");
         keys.push(key);
     }
+    // The expiring file was in the bucket and is deleted from it.
+    let exp = s.wait_finished(expiring, 1, Duration::from_secs(30));
+    let exp_key = key_of(&exp[0], &prefix);
+    wait_for(Duration::from_secs(20), "storage_time expiry", || {
+        s.files(json!({"TaskId": expiring.to_string()}))
+            .is_empty()
+            .then_some(())
+    });
+    let gone = http_get(s.api, &format!("/files/{exp_key}"), &[]).expect("GET");
+    assert_eq!(gone.status, 404, "expired object deleted");
     // Everything is in the bucket: the spool holds no file any more.
     let spool = s.data_dir().join("spool");
     assert_eq!(files_under(&spool), Vec::<PathBuf>::new(), "spool emptied");
