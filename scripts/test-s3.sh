@@ -51,6 +51,7 @@ JSON
     "$weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -master.port="$master" -volume.port="$volume" -filer -filer.port="$filer" \
       -s3 -s3.port="$s3" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
+      -s3.autoCreateBucket=false \
       -master.telemetry=false -master.telemetry.url=http://127.0.0.1:9/ \
       -master.volumeSizeLimitMB=64 -volume.max=40 -volume.preStopSeconds=0 \
       -metricsPort=0 >"$dir/weed.log" 2>&1 &

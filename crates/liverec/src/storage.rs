@@ -241,6 +241,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_a_bucket_the_directory_is_a_spool() {
+        let Some(b) = test_bucket_settings(0) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(&dir.path().join("spool"))
+            .unwrap()
+            .with_bucket(Bucket::open(&b).unwrap());
+        s.check().await.unwrap();
+        let spool = s.spool_path("d/a/s/x.mp3").unwrap();
+        tokio::fs::write(&spool, b"mp3 bytes").await.unwrap();
+        s.commit(&spool, "d/a/s/x.mp3").await.unwrap();
+        assert_eq!(
+            s.stored_size("d/a/s/x.mp3").await.unwrap(),
+            None,
+            "not yet up"
+        );
+        assert_eq!(s.upload("d/a/s/x.mp3").await.unwrap(), 9);
+        assert_eq!(s.stored_size("d/a/s/x.mp3").await.unwrap(), Some(9));
+        s.drop_local("d/a/s/x.mp3").await.unwrap();
+        assert_eq!(
+            s.size("d/a/s/x.mp3").await.unwrap(),
+            None,
+            "local copy gone"
+        );
+        assert_eq!(s.stored_size("d/a/s/x.mp3").await.unwrap(), Some(9));
+        assert!(s.stored_size("../x").await.is_err(), "keys are checked");
+        s.delete("d/a/s/x.mp3").await.unwrap();
+        assert_eq!(s.stored_size("d/a/s/x.mp3").await.unwrap(), None);
+    }
+
+    #[tokio::test]
     async fn refuses_escaping_keys() {
         let dir = tempfile::tempdir().unwrap();
         let s = Storage::open(dir.path()).unwrap();

@@ -22,6 +22,9 @@ use object_store::{
 };
 use tokio::io::AsyncReadExt;
 
+/// The probe object of [`Bucket::check`], under the prefix.
+const HEALTH_KEY: &str = ".liverec-health";
+
 /// Size of each multipart part (S3's floor is 5 MiB for all but the last).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
@@ -246,9 +249,13 @@ impl Bucket {
     }
 
     /// Checks that the bucket answers with our credentials (health check):
-    /// a HEAD of a key that need not exist.
+    /// a HEAD of a small probe object, written when missing. A HEAD alone
+    /// cannot tell a missing bucket from a missing key (both 404, no body).
     pub async fn check(&self) -> io::Result<()> {
-        self.size(".liverec-health").await.map(|_| ())
+        match self.size(HEALTH_KEY).await? {
+            Some(_) => Ok(()),
+            None => self.put_bytes(HEALTH_KEY, b"ok".to_vec()).await,
+        }
     }
 }
 
