@@ -65,9 +65,9 @@ impl OpenFile {
         let out = MuxedSpool::create(&path, muxer(format, start.video, start.audio), start.tracks)
             .await?;
         let live = match ctx.storage.bucket() {
-            Some(b) if format != FileFormat::Mp4 && start.spec.file_name.is_none() => {
-                Some(LiveUpload::start(b.clone(), key.clone(), path.clone()))
-            }
+            Some(b) if format != FileFormat::Mp4 && start.spec.file_name.is_none() => Some(
+                LiveUpload::start(b.clone(), key.clone(), path.clone(), ctx.uploads.slots()),
+            ),
             _ => None,
         };
         let row = new_row(plan, stream, &start, key, &path);

@@ -12,10 +12,11 @@ use std::collections::BTreeSet;
 use std::io::SeekFrom;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -64,11 +65,16 @@ pub(super) struct LiveUpload {
 
 impl LiveUpload {
     /// Starts uploading the spool file `path` as `key`.
-    pub(super) fn start(bucket: Bucket, key: String, path: PathBuf) -> LiveUpload {
+    pub(super) fn start(
+        bucket: Bucket,
+        key: String,
+        path: PathBuf,
+        slots: Arc<Semaphore>,
+    ) -> LiveUpload {
         let (flushed, rx) = watch::channel(0);
         let (sent_tx, sent) = watch::channel(0);
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(bucket, key, path, rx, sent_tx, stop.clone()));
+        let task = tokio::spawn(run(bucket, key, path, slots, rx, sent_tx, stop.clone()));
         LiveUpload {
             flushed,
             sent,
@@ -129,6 +135,7 @@ async fn run(
     bucket: Bucket,
     key: String,
     path: PathBuf,
+    slots: Arc<Semaphore>,
     mut flushed: watch::Receiver<u64>,
     progress: watch::Sender<usize>,
     stop: CancellationToken,
@@ -148,7 +155,10 @@ async fn run(
         }
         let r = tokio::select! {
             _ = stop.cancelled() => return parts,
-            r = send(&bucket, &key, &path, &mut parts, next) => r,
+            r = async {
+                let _slot = slots.acquire().await.map_err(std::io::Error::other)?;
+                send(&bucket, &key, &path, &mut parts, next).await
+            } => r,
         };
         match r {
             Ok(()) => {
@@ -223,7 +233,8 @@ mod tests {
         let p = PART_SIZE;
         let mut data: Vec<u8> = (0..3 * p + 100).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data[..2 * p + 10]).unwrap();
-        let live = LiveUpload::start(bucket.clone(), "l/live.flv".into(), path.clone());
+        let slots = Arc::new(Semaphore::new(1));
+        let live = LiveUpload::start(bucket.clone(), "l/live.flv".into(), path.clone(), slots);
         live.flushed(2 * p as u64 + 10);
         let mut sent = live.sent.clone();
         tokio::time::timeout(Duration::from_secs(60), sent.wait_for(|n| *n >= 1))

@@ -24,7 +24,7 @@ use crate::store::{FileRow, FileStatus};
 /// First retry delay; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
-/// Objects uploaded at once (each up to one part in memory).
+/// Objects or parts uploaded at once (each up to one part in memory).
 const CONCURRENT_UPLOADS: usize = 4;
 /// Failed attempts to finish an upload begun while recording before the
 /// file is sent whole instead (the server may have lost the upload).
@@ -90,7 +90,9 @@ pub struct Uploads {
     /// Jobs submitted and not yet finished.
     pending: AtomicUsize,
     idle: Notify,
-    slots: Semaphore,
+    /// Uploads at once, shared with the parts sent while recording
+    /// (`live_upload`): it bounds the memory of part buffers.
+    slots: Arc<Semaphore>,
 }
 
 impl Default for Uploads {
@@ -101,7 +103,7 @@ impl Default for Uploads {
             rx: Mutex::new(Some(rx)),
             pending: AtomicUsize::new(0),
             idle: Notify::new(),
-            slots: Semaphore::new(CONCURRENT_UPLOADS),
+            slots: Arc::new(Semaphore::new(CONCURRENT_UPLOADS)),
         }
     }
 }
@@ -121,6 +123,11 @@ impl Uploads {
         if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.idle.notify_waiters();
         }
+    }
+
+    /// The upload slots, for uploads outside the queue.
+    pub(super) fn slots(&self) -> Arc<Semaphore> {
+        self.slots.clone()
     }
 
     /// Jobs not finished yet.
