@@ -15,6 +15,18 @@ pub use bucket::{Bucket, BucketSettings, Multipart, PART_SIZE};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+/// Content types of recorded files by extension: `/files` answers with
+/// them, and objects are stored with them (presigned URLs serve them).
+pub const CONTENT_TYPES: &[(&str, &str)] = &[
+    ("flv", "video/x-flv"),
+    ("m3u8", "application/vnd.apple.mpegurl"),
+    ("ts", "video/mp2t"),
+    ("mp4", "video/mp4"),
+    ("m4s", "video/iso.segment"),
+    ("aac", "audio/aac"),
+    ("mp3", "audio/mpeg"),
+];
+
 /// Suffix of files still being written.
 pub const PART_SUFFIX: &str = ".part";
 /// Suffix of the MP4 journal of a file being recorded.

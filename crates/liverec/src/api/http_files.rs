@@ -23,16 +23,10 @@ pub(super) fn content_type(key: &str) -> &'static str {
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
-    match ext.as_str() {
-        "flv" => "video/x-flv",
-        "m3u8" => "application/vnd.apple.mpegurl",
-        "ts" => "video/mp2t",
-        "mp4" => "video/mp4",
-        "m4s" => "video/iso.segment",
-        "aac" => "audio/aac",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
-    }
+    crate::storage::CONTENT_TYPES
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map_or("application/octet-stream", |(_, t)| *t)
 }
 
 /// The byte range asked for, if any and satisfiable; Err(()) if

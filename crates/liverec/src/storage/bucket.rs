@@ -95,9 +95,12 @@ impl Bucket {
                 retry_timeout: Duration::from_secs(30),
             })
             .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(120)),
+                super::CONTENT_TYPES.iter().fold(
+                    ClientOptions::new()
+                        .with_connect_timeout(Duration::from_secs(5))
+                        .with_timeout(Duration::from_secs(120)),
+                    |o, (ext, mime)| o.with_content_type_for_suffix(*ext, *mime),
+                ),
             );
         if let Some(e) = &s.endpoint {
             b = b

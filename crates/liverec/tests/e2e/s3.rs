@@ -282,6 +282,7 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
     let (addr, path) = split_url(&url);
     let direct = http_get(addr, &path, &[]).expect("GET presigned");
     assert_eq!(direct.status, 200);
+    assert_eq!(direct.header("content-type"), Some("video/x-flv"));
     let via = http_get(
         s.api,
         &format!("/files/{}", key_of(&listed[0], &prefix)),

@@ -134,6 +134,11 @@ async fn presigned_urls_read_without_credentials() {
     assert!(url.contains("X-Amz-Signature="), "{url}");
     let resp = reqwest::get(&url).await.unwrap();
     assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "audio/mpeg",
+        "stored with the content type of its extension"
+    );
     assert_eq!(&resp.bytes().await.unwrap()[..], b"signed");
     b.delete("p/x.mp3").await.unwrap();
 }
