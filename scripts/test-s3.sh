@@ -81,8 +81,9 @@ JSON
   stop|pause)
     if [ -f "$dir/weed.pid" ]; then
       pid=$(cat "$dir/weed.pid")
-      kill "$pid" 2>/dev/null || true
-      # SIGTERM takes a few seconds; SIGKILL after 30.
+      # stop throws the data away: SIGKILL at once. pause keeps it for the
+      # next start: SIGTERM (a few seconds), SIGKILL only after 30 s.
+      if [ "$cmd" = stop ]; then kill -9 "$pid" 2>/dev/null || true; else kill "$pid" 2>/dev/null || true; fi
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
       kill -9 "$pid" 2>/dev/null || true
       rm -f "$dir/weed.pid"
