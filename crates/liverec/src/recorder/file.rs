@@ -125,22 +125,19 @@ impl OpenFile {
             Some(l) => Some(l.stop().await),
             None => None,
         };
-        if self.frames == 0 || live.is_none() {
-            // Not live (or nothing to finish): the file goes up whole.
-            if let Some(l) = live {
-                l.abort().await;
-            }
-            return self.close_whole(ctx, None).await;
-        }
-        self.close_whole(ctx, live).await
+        self.close_with(ctx, live).await
     }
 
-    async fn close_whole(
+    /// [`close`](Self::close) with what was uploaded while recording.
+    async fn close_with(
         self,
         ctx: &RecorderCtx,
         mut live: Option<LiveParts>,
     ) -> Result<Option<FileRow>, FileError> {
         if self.frames == 0 {
+            if let Some(l) = live {
+                l.abort().await;
+            }
             let path = self.out.path().to_path_buf();
             self.out.abandon().await;
             let _ = tokio::fs::remove_file(&path).await;
