@@ -122,6 +122,16 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Waits (at most 10 s) until the spool holds no media file.
+fn spool_emptied(s: &Server) {
+    let spool = s.data_dir().join("spool");
+    let left = wait_for(Duration::from_secs(10), "an empty spool", || {
+        let f = files_under(&spool);
+        f.is_empty().then_some(f)
+    });
+    assert_eq!(left, Vec::<PathBuf>::new());
+}
+
 /// Downloads `key` through `/files` and checks a few ranges against it.
 fn download_checked(s: &Server, key: &str) -> PathBuf {
     let path = format!("/files/{key}");
@@ -218,9 +228,9 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
         })
         .collect();
     let t1 = now_f();
-    // storage_time: this one expires 6 s after its end, from the bucket too.
+    // storage_time: this one expires 10 s after its end, from the bucket too.
     let expiring = s.create(json!({
-        "StreamName": "s3b", "Highlight": 1, "FileFormat": "flv", "StreamParam": "storage_time=6"
+        "StreamName": "s3b", "Highlight": 1, "FileFormat": "flv", "StreamParam": "storage_time=10"
     }));
     std::thread::sleep(Duration::from_secs(6));
     s.sdk(
@@ -233,6 +243,11 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
             .ok();
     }
     let t2 = now_f();
+    // First the file that expires (before it does): it is in the bucket.
+    let exp = s.wait_finished(expiring, 1, Duration::from_secs(30));
+    let exp_key = key_of(&exp[0], &prefix);
+    let r = http_get(s.api, &format!("/files/{exp_key}"), &[]).expect("GET");
+    assert_eq!(r.status, 200, "served until it expires");
     let mut keys = Vec::new();
     for (_, format, task) in &tasks {
         let files = s.wait_finished(*task, 1, Duration::from_secs(30));
@@ -258,9 +273,7 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
         keys.push(key);
     }
     // The expiring file was in the bucket and is deleted from it.
-    let exp = s.wait_finished(expiring, 1, Duration::from_secs(30));
-    let exp_key = key_of(&exp[0], &prefix);
-    wait_for(Duration::from_secs(20), "storage_time expiry", || {
+    wait_for(Duration::from_secs(30), "storage_time expiry", || {
         s.files(json!({"TaskId": expiring.to_string()}))
             .is_empty()
             .then_some(())
@@ -268,8 +281,8 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
     let gone = http_get(s.api, &format!("/files/{exp_key}"), &[]).expect("GET");
     assert_eq!(gone.status, 404, "expired object deleted");
     // Everything is in the bucket: the spool holds no file any more.
-    let spool = s.data_dir().join("spool");
-    assert_eq!(files_under(&spool), Vec::<PathBuf>::new(), "spool emptied");
+    // (Local copies go right after their row is final.)
+    spool_emptied(&s);
 
     // VideoUrl as a presigned bucket URL (configuration), readable without
     // liverec and without credentials.
@@ -515,11 +528,7 @@ fn a_bucket_outage_of_a_minute_loses_nothing_and_the_callback_waits_for_the_uplo
         http_get(s.api, "/healthz", &[]).expect("healthz").status,
         200
     );
-    assert_eq!(
-        files_under(&s.data_dir().join("spool")),
-        Vec::<PathBuf>::new(),
-        "spool emptied"
-    );
+    spool_emptied(&s);
     eprintln!(
         "bucket outage of {:.1} s: nothing lost",
         outage.as_secs_f64()
