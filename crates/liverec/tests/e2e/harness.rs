@@ -1091,7 +1091,7 @@ pub fn postgres_database(tag: &str) -> String {
     let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
         "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",
     );
-    let name = format!("liverec_e2e_{}_{tag}", std::process::id());
+    let name = format!("liverec_e2e_{}_{tag}", uuid_like().replace('-', "_"));
     let out = Command::new("psql")
         .arg(&admin)
         .args([

@@ -52,34 +52,6 @@ fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Server {
     Server::start_with(&all)
 }
 
-/// A new, empty database on the test PostgreSQL server.
-fn postgres_database() -> String {
-    let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
-        "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",
-    );
-    let name = format!("liverec_s3_{}", uuid_like().replace('-', "_"));
-    let out = Command::new("psql")
-        .arg(&admin)
-        .args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .expect("url");
-    format!("{base}/{name}")
-}
-
 /// The `/files` path of a listed file's key (VideoUrl may be presigned).
 fn key_of(file: &Value, prefix: &str) -> String {
     let url = file["VideoUrl"].as_str().expect("VideoUrl");
@@ -198,7 +170,7 @@ fn download_hls(s: &Server, key: &str) -> (PathBuf, Vec<String>) {
 fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
     let Some(ep) = endpoint() else { return };
     let (env, prefix) = s3_env(&ep);
-    let db = postgres_database();
+    let db = postgres_database("s3_formats");
     let mut s = start(
         &env,
         &[
@@ -635,4 +607,66 @@ fn a_long_flv_uploads_its_parts_while_recording_and_only_the_rest_at_close() {
             at("recording file closed")
         );
     }
+}
+
+/// Two nodes on one database and one bucket, each with its own spool: a
+/// task created through node 1 records the stream published to node 2 into
+/// the bucket, node 1 stops it and serves the file; after `kill -9` of
+/// node 2, node 1 ends its session as crashed at once, and node 2 finishes
+/// the open file into the bucket when it restarts (S3 layout of
+/// docs/deployment.md).
+#[test]
+fn two_nodes_on_one_bucket_record_where_the_publisher_is() {
+    let Some(endpoint) = endpoint() else { return };
+    let (env, prefix) = s3_env(&endpoint);
+    let db = postgres_database("s3_nodes");
+    let node = |id: &str| {
+        start(
+            &env,
+            &[
+                ("LIVEREC_DATABASE_URL", db.as_str()),
+                ("LIVEREC_NODE_ID", id),
+                ("LIVEREC_NODE_LEASE_SECONDS", "2"),
+            ],
+        )
+    };
+    let n1 = node("n1");
+    let mut n2 = node("n2");
+    let mut p = n2.publish("s3c", "h264_aac_10s.flv");
+    wait_for(Duration::from_secs(5), "s3c live on node 1", || {
+        (n1.stream_state("s3c") == "active").then_some(())
+    });
+    let task = n1.create(json!({"StreamName": "s3c", "Highlight": 1}));
+    std::thread::sleep(Duration::from_secs(4));
+    n1.sdk(
+        "StopLiveRecord",
+        json!({"StreamName": "s3c", "TaskId": task}),
+    )
+    .ok();
+    let files = n1.wait_finished(task, 1, Duration::from_secs(10));
+    assert_eq!(files[0]["Status"], "finished");
+    let path = download_checked(&n1, &key_of(&files[0], &prefix));
+    assert_valid(&path, "flv", 3.0, 12.0);
+
+    // kill -9 of the recording node: node 1 ends the session after the
+    // lease; node 2's restart puts the open file into the bucket. (A
+    // window task: an identical create within 60 s is a retry.)
+    let now = now_s();
+    let task = n1.create(json!({"StreamName": "s3c",
+        "StartTime": cst(now - 5), "EndTime": cst(now + 300)}));
+    wait_for(Duration::from_secs(5), "recording on node 2", || {
+        (!n1.files(json!({"TaskId": task.to_string()})).is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    n2.kill();
+    p.stop();
+    wait_for(Duration::from_secs(15), "node 1 takes over node 2", || {
+        n1.log().contains("took over a dead node").then_some(())
+    });
+    assert_eq!(n1.stream_state("s3c"), "inactive");
+    n2.start_again();
+    let files = n1.wait_finished(task, 1, Duration::from_secs(20));
+    assert_eq!(files[0]["Status"], "recovered");
+    let path = download_checked(&n1, &key_of(&files[0], &prefix));
+    assert_valid(&path, "flv", 2.0, 12.0);
 }
