@@ -84,11 +84,7 @@ impl Store {
         .bind(now_ms)
         .execute(self.pool())
         .await?;
-        sqlx::query("DELETE FROM live_streams WHERE node_id = $1")
-            .bind(self.node())
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.forget_live_streams_of(self.node()).await
     }
 
     /// Marks this node as gone after a clean stop (nothing left for a peer
@@ -99,8 +95,13 @@ impl Store {
             .bind(self.node())
             .execute(self.pool())
             .await?;
+        self.forget_live_streams_of(self.node()).await
+    }
+
+    /// Removes the live streams `node` held from the registry.
+    async fn forget_live_streams_of(&self, node: &str) -> Result<()> {
         sqlx::query("DELETE FROM live_streams WHERE node_id = $1")
-            .bind(self.node())
+            .bind(node)
             .execute(self.pool())
             .await?;
         Ok(())
