@@ -16,7 +16,7 @@
 
 mod audio;
 mod canvas;
-mod codec;
+pub(crate) mod codec;
 mod engine;
 mod layout;
 mod session;

@@ -22,6 +22,7 @@ mod recording;
 mod recovery;
 mod retention;
 mod scheduler;
+mod silence;
 mod spool;
 mod start;
 #[cfg(test)]

@@ -9,14 +9,14 @@
 
 use media::hls::{Playlist, Segment, Segmenter};
 use media::timestamp::TimestampRepair;
-use media::{Frame, Muxer, Tracks};
+use media::{Frame, Muxer, Track, Tracks};
 
-use super::RecorderCtx;
 use super::finalize::{blocking, publish};
 use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
 use super::start::{FileError, FileStart, media_info, muxer, new_row};
 use super::upload::Job;
+use super::{RecorderCtx, silence};
 use crate::hub::LiveStream;
 use crate::plan::Plan;
 use crate::storage::Storage;
@@ -43,6 +43,11 @@ pub(super) struct HlsOutput {
     frames: u64,
     /// The muxer of the next segment, continuing the last one's counters.
     next_muxer: Option<Box<dyn Muxer>>,
+    /// Where the audio written so far ends (DTS + one frame), ms.
+    audio_end: Option<f64>,
+    /// A reconnected session joined: its first audio frame fills the hole
+    /// before it with silence (see `silence`).
+    fill_join: bool,
 }
 
 fn playlist_key(base: &str) -> String {
@@ -145,6 +150,8 @@ impl HlsOutput {
             bytes: 0,
             frames: 0,
             next_muxer: None,
+            audio_end: None,
+            fill_join: false,
         })
     }
 
@@ -158,6 +165,50 @@ impl HlsOutput {
         if !self.repair.apply(&mut frame) {
             return Ok(());
         }
+        if frame.track == Track::Audio
+            && let Some(cfg) = &tracks.audio
+        {
+            let frame_ms = silence::frame_ms(cfg.sample_rate);
+            if std::mem::take(&mut self.fill_join)
+                && let (Some(end), Some(unit)) = (self.audio_end, silence::aac_frame(cfg))
+            {
+                // Frames of silence from the old audio's end up to the new
+                // session's first frame (at most 2 s): as many as fit to the
+                // nearest frame, so what is left is under half a frame of
+                // gap or overlap.
+                let gap = frame.dts as f64 - end;
+                let n = (gap / frame_ms).round().clamp(0.0, 2000.0 / frame_ms) as i64;
+                for i in 0..n {
+                    let dts = (end + i as f64 * frame_ms).round() as i64;
+                    let filler = Frame {
+                        track: Track::Audio,
+                        dts,
+                        cts: 0,
+                        keyframe: true,
+                        data: unit.clone(),
+                    };
+                    self.push(ctx, filler, tracks).await?;
+                }
+                if n > 0 {
+                    tracing::debug!(
+                        frames = n,
+                        gap_ms = gap,
+                        "audio hole at the join filled with silence"
+                    );
+                }
+            }
+            self.audio_end = Some(frame.dts as f64 + frame_ms);
+        }
+        self.push(ctx, frame, tracks).await
+    }
+
+    /// Writes one repaired frame, cutting a segment first when one is due.
+    async fn push(
+        &mut self,
+        ctx: &RecorderCtx,
+        frame: Frame,
+        tracks: &Tracks,
+    ) -> Result<(), FileError> {
         if self.segmenter.should_cut(&frame, self.video) && self.seg.is_some() {
             let d = self.segmenter.closed_duration_ms();
             self.close_segment(ctx, d).await?;
@@ -229,6 +280,7 @@ impl HlsOutput {
         self.segmenter = Segmenter::new(ctx.hls_target_ms);
         self.playlist.mark_discontinuity();
         self.repair.splice();
+        self.fill_join = true;
         Ok(())
     }
 

@@ -243,6 +243,25 @@ fn hls_js_and_a_cross_origin_video_element_play_a_reconnected_recording() {
     let playlist = http_get(s.api, &file_path(&hls_url), &[]).expect("playlist");
     let text = String::from_utf8_lossy(&playlist.body).into_owned();
     assert_eq!(text.matches("#EXT-X-DISCONTINUITY").count(), 1, "{text}");
+    // The audio runs on across the join: the hole before the new session's
+    // first audio frame is filled with silence to the nearest frame (one AAC
+    // frame is 23.2 ms: no step reaches 1.6 frames).
+    let joined = crate::probe::probe(&s.download_hls(&hls_url));
+    let audio = joined
+        .streams
+        .iter()
+        .find(|st| st.1 == "audio")
+        .map(|st| st.0)
+        .expect("an audio stream");
+    let t: Vec<f64> = joined
+        .packets_of(audio)
+        .filter_map(|p| p.dts_time)
+        .collect();
+    let gap = t.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(
+        gap < 0.037,
+        "largest audio DTS step of the playlist {gap} s"
+    );
 
     // The page comes from another origin (another port): every fetch of
     // the media is cross-origin.
