@@ -65,6 +65,23 @@ pub fn node_id(configured: Option<&str>, data_dir: &Path) -> std::io::Result<Str
     Ok(id)
 }
 
+/// Ends the publish sessions `node` left open when its process died, as
+/// crashed, with their events 0 (at this node's start for its own, or when
+/// a peer takes a dead node over); returns how many.
+pub async fn end_crashed_sessions(
+    store: &Store,
+    callbacks: &Callbacks,
+    node: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    store
+        .end_open_sessions(node, now, StopReason::Crash.as_str(), |row| {
+            let end = row.end_ms.unwrap_or(now);
+            vec![callbacks.stream_end(&row.session, end, &row.stop_reason, &row.resolution, now)]
+        })
+        .await
+}
+
 /// A stream as the API sees it, wherever it is published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveView {
@@ -386,19 +403,7 @@ impl Cluster {
             if !self.store.sweep_node(&node, dead_before, now).await? {
                 continue;
             }
-            let closed = self
-                .store
-                .end_open_sessions(&node, now, StopReason::Crash.as_str(), |row| {
-                    let end = row.end_ms.unwrap_or(now);
-                    vec![callbacks.stream_end(
-                        &row.session,
-                        end,
-                        &row.stop_reason,
-                        &row.resolution,
-                        now,
-                    )]
-                })
-                .await?;
+            let closed = end_crashed_sessions(&self.store, callbacks, &node, now).await?;
             callbacks.wake();
             let shared_storage = self.marker(&node).exists();
             let recovered = if shared_storage {

@@ -19,7 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::credentials;
-use crate::hub::{Hub, StopReason};
+use crate::hub::Hub;
 use crate::ingest::{self, IngestCtx};
 use crate::recorder::{self, RecorderCtx, Scheduler};
 use crate::storage::Storage;
@@ -152,12 +152,7 @@ pub async fn serve(
     // Publish sessions this node's previous process left open end now
     // (a dead peer's are ended by the cluster task, after its lease).
     let now = clock.now_ms();
-    let closed = store
-        .end_open_sessions(&node, now, StopReason::Crash.as_str(), |row| {
-            let end = row.end_ms.unwrap_or(now);
-            vec![callbacks.stream_end(&row.session, end, &row.stop_reason, &row.resolution, now)]
-        })
-        .await?;
+    let closed = crate::cluster::end_crashed_sessions(&store, &callbacks, &node, now).await?;
     if closed > 0 {
         tracing::warn!(
             closed,
