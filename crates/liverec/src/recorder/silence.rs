@@ -16,6 +16,14 @@ use crate::mixer::codec::{AAC_FRAME, AudioEncoder};
 
 /// Audio object type of AAC-LC in an AudioSpecificConfig.
 const AAC_LC: u8 = 2;
+/// The sampling frequencies of the AAC index table. An AudioSpecificConfig
+/// may name any other rate explicitly; those get no padding, so a publisher
+/// cannot grow the cache below (or make the encoder start) once per made-up
+/// rate.
+const AAC_RATES: [u32; 13] = [
+    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
+    7_350,
+];
 
 /// Silent units by (sample rate, channels); None where encoding failed.
 type Cache = Mutex<HashMap<(u32, u8), Option<Bytes>>>;
@@ -31,6 +39,7 @@ pub(super) fn aac_frame(config: &AudioConfig) -> Option<Bytes> {
     if config.codec != AudioCodec::Aac
         || config.asc.first().map(|b| b >> 3) != Some(AAC_LC)
         || !(1..=2).contains(&config.channels)
+        || !AAC_RATES.contains(&config.sample_rate)
     {
         return None;
     }
@@ -96,6 +105,8 @@ mod tests {
             aac_frame(&config(44_100, 2, &[0x2b, 0x92, 0x08, 0x00])),
             None
         );
+        // A rate outside the AAC table (written explicitly in the ASC).
+        assert_eq!(aac_frame(&config(44_101, 2, &[0x17, 0x80])), None);
         let mut mp3 = cfg.clone();
         mp3.codec = AudioCodec::Mp3;
         assert_eq!(aac_frame(&mp3), None);
