@@ -5,6 +5,13 @@
 
 use std::path::PathBuf;
 
+/// mimalloc instead of glibc's allocator: the server allocates small
+/// buffers on many threads (runtime workers, the SQLite connections'
+/// threads), where glibc's arenas spend their time in locks and
+/// consolidation (`docs/benchmarks.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use liverec::config::{Config, Overrides};
 
@@ -119,6 +126,13 @@ fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Waits until running servers have seen a change of keys or domains
+/// (they refresh their copy of those rows within this time), so the change
+/// is in force everywhere once the command reports it.
+async fn settle() {
+    tokio::time::sleep(liverec::store::LOOKUP_MAX_STALE).await;
+}
+
 fn now_ms() -> i64 {
     liverec::clock::Clock::now_ms(&liverec::clock::SystemClock)
 }
@@ -136,7 +150,10 @@ async fn domains(store: &liverec::store::Store, action: DomainsAction) -> anyhow
                 anyhow::bail!("no account {account} (see `liverec keys list`)");
             }
             match store.claim_domain(&name, &account, now_ms()).await? {
-                Claim::Added => println!("{name} belongs to account {account}"),
+                Claim::Added => {
+                    settle().await;
+                    println!("{name} belongs to account {account}")
+                }
                 Claim::AlreadyMine => println!("{name} already belongs to account {account}"),
                 Claim::Taken(owner) => {
                     anyhow::bail!("{name} belongs to account {owner}; remove it first")
@@ -159,6 +176,7 @@ async fn domains(store: &liverec::store::Store, action: DomainsAction) -> anyhow
             if !store.release_domain(&name, None).await? {
                 anyhow::bail!("no claimed domain {name}");
             }
+            settle().await;
             println!("removed {name}; it belongs to the bootstrap account again");
         }
     }
@@ -235,7 +253,12 @@ async fn main() -> anyhow::Result<()> {
                 }
                 KeysAction::Rotate { secret_id } => {
                     let grace = settings.key_rotation_grace_ms;
-                    match liverec::credentials::rotate(&store, &secret_id, now_ms(), grace).await? {
+                    let rotated =
+                        liverec::credentials::rotate(&store, &secret_id, now_ms(), grace).await?;
+                    if rotated.is_some() {
+                        settle().await;
+                    }
+                    match rotated {
                         Some(r) => println!(
                             "Account:   {}\nSecretId:  {}\nSecretKey: {}\n{secret_id} stays valid until {}",
                             r.key.account_id,
@@ -250,6 +273,7 @@ async fn main() -> anyhow::Result<()> {
                     if !store.revoke_key(&secret_id).await? {
                         anyhow::bail!("no key {secret_id}");
                     }
+                    settle().await;
                     println!("revoked {secret_id}");
                 }
             }

@@ -87,6 +87,12 @@ pub async fn serve(
         .with_context(|| format!("opening database {}", settings.database_url))?
         .for_node(&node);
     credentials::bootstrap(&store, &settings, clock.now_ms()).await?;
+    let lookups_stop = CancellationToken::new();
+    let lookups_task = tokio::spawn({
+        let store = store.clone();
+        let stop = lookups_stop.clone();
+        async move { store.run_lookup_cache(stop).await }
+    });
     let mut storage = Storage::open(&settings.storage_root)
         .with_context(|| format!("opening storage {}", settings.storage_root.display()))?;
     if let Some(b) = &settings.bucket {
@@ -285,6 +291,8 @@ pub async fn serve(
     let _ = cluster_task.await;
     cluster.stop().await;
     let _ = http_task.await;
+    lookups_stop.cancel();
+    let _ = lookups_task.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -8,6 +8,7 @@ mod callback_rules;
 mod domains;
 mod files;
 mod listing;
+mod lookups;
 mod migrations;
 mod nodes;
 mod outbox;
@@ -25,11 +26,12 @@ pub use callback_rules::{
 };
 pub use domains::{BOOTSTRAP_ACCOUNT, Claim, Domain};
 pub use files::{FileFilter, FileRow, FileStatus};
+pub use lookups::{MAX_STALE as LOOKUP_MAX_STALE, POLL as LOOKUP_POLL};
 pub use nodes::{Beat, ClusterLock, LiveEntry};
 pub use outbox::{Delivery, DeliveryFilter, DeliveryStatus, NewEvent, OutboxStats, Route};
 pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
-pub use tasks::{NewTask, Task, TaskQuery, TaskSpec};
+pub use tasks::{Inserted, NewTask, Task, TaskQuery, TaskSpec};
 pub use templates::{Outcome, Refused, Template};
 
 /// A database failure.
@@ -63,6 +65,9 @@ pub struct Store {
     /// The node this process is (written on its sessions and files; see
     /// [`Store::for_node`]); empty until set.
     node: std::sync::Arc<str>,
+    /// The copy of keys, domain claims and forbids (see [`lookups`]);
+    /// shared by every handle of one pool.
+    lookups: std::sync::Arc<lookups::Lookups>,
 }
 
 /// Creates the SQLite database file with mode 0600 before SQLite does (its
@@ -145,6 +150,7 @@ impl Store {
             pool,
             dialect,
             node: "".into(),
+            lookups: Default::default(),
         };
         migrations::apply(&store).await?;
         Ok(store)
@@ -202,6 +208,13 @@ fn parsed<T>(
 ) -> Result<T> {
     let text: String = sqlx::Row::try_get(r, column)?;
     parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{what} {text:?}")))
+}
+
+/// `LIMIT n OFFSET m` as literals (negative values as 0). SQLite re-prepares
+/// a statement at every binding of a parameter its plan depends on, which
+/// LIMIT is; numbers formatted from integers cannot inject anything.
+fn limit_offset(limit: i64, offset: i64) -> String {
+    format!("LIMIT {} OFFSET {}", limit.max(0), offset.max(0))
 }
 
 /// Marks SQL assembled at run time as safe: callers build it only from

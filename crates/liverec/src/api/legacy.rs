@@ -22,7 +22,7 @@ use super::wire::{
 };
 use super::{AppState, task_ops};
 use crate::plan::{Family, Plan, PlanKey};
-use crate::store::{NewTask, Task, TaskSpec};
+use crate::store::{Inserted, NewTask, Task, TaskSpec};
 use crate::task::{FileFormat, RecordType, normalize_domain};
 
 /// Highlight recordings last at most this long (Tencent: 30 minutes).
@@ -116,56 +116,65 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         stream_param.text,
     ]));
     let _serial = state.create_locks.lock(&call.account_id).await?;
-    let store = &state.store;
-    if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
-        tracing::info!(
-            task_id = t.id,
-            "identical CreateLiveRecord within 60 s: returning the first task"
-        );
-        return reply(&CreateLiveRecordResponse { task_id: t.id });
+    let checks = async {
+        let live: Vec<_> = state
+            .cluster
+            .live(&call.account_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.key.matches(&domain, &app, &stream))
+            .collect();
+        if format.audio_only()
+            && !live.is_empty()
+            && live.iter().all(|s| s.has_audio == Some(false))
+        {
+            return Err(invalid_value(format!(
+                "FileFormat {format} records audio, but stream {app}/{stream} is live without audio"
+            )));
+        }
+        let live_mix = live
+            .iter()
+            .any(|s| state.mixer.is_output(&call.account_id, &s.key));
+        if highlight && (live.is_empty() || (mix_stream && !live_mix)) {
+            return Err(Error::StreamOffline {
+                app: app.clone(),
+                stream: stream.clone(),
+            });
+        }
+        task_ops::check_quotas(state, call, Family::Legacy, (start_ms, end_ms), now).await
     }
-    let live: Vec<_> = state
-        .cluster
-        .live(&call.account_id)
-        .await?
-        .into_iter()
-        .filter(|s| s.key.matches(&domain, &app, &stream))
-        .collect();
-    if format.audio_only() && !live.is_empty() && live.iter().all(|s| s.has_audio == Some(false)) {
-        return Err(invalid_value(format!(
-            "FileFormat {format} records audio, but stream {app}/{stream} is live without audio"
-        )));
-    }
-    let live_mix = live
-        .iter()
-        .any(|s| state.mixer.is_output(&call.account_id, &s.key));
-    if highlight && (live.is_empty() || (mix_stream && !live_mix)) {
-        return Err(Error::StreamOffline { app, stream });
-    }
-    task_ops::check_quotas(state, call, Family::Legacy, (start_ms, end_ms), now).await?;
-    let task = store
-        .insert_task(&NewTask {
-            spec: TaskSpec {
-                family: Family::Legacy,
-                public_id: None,
-                template_id: 0,
-                account_id: call.account_id.clone(),
-                domain,
-                app,
-                stream,
-                start_ms,
-                end_ms,
-                highlight,
-                record_type,
-                formats: vec![format],
-                stream_param: stream_param.text,
-                record_interval_s: stream_param.record_interval_s,
-                storage_time_s: stream_param.storage_time_s,
-                created_ms: now,
-            },
-            request_hash: hash,
-        })
-        .await?;
+    .await;
+    let new = NewTask {
+        spec: TaskSpec {
+            family: Family::Legacy,
+            public_id: None,
+            template_id: 0,
+            account_id: call.account_id.clone(),
+            domain,
+            app,
+            stream,
+            start_ms,
+            end_ms,
+            highlight,
+            record_type,
+            formats: vec![format],
+            stream_param: stream_param.text,
+            record_interval_s: stream_param.record_interval_s,
+            storage_time_s: stream_param.storage_time_s,
+            created_ms: now,
+        },
+        request_hash: hash,
+    };
+    let task = match task_ops::insert_unless_retry(state, call, checks, &new).await? {
+        Inserted::New(t) => t,
+        Inserted::Retry(t) => {
+            tracing::info!(
+                task_id = t.id,
+                "identical CreateLiveRecord within 60 s: returning the first task"
+            );
+            return reply(&CreateLiveRecordResponse { task_id: t.id });
+        }
+    };
     tracing::info!(
         task_id = task.id,
         start_ms,

@@ -60,6 +60,36 @@ pub(super) async fn check_quotas(
     Ok(())
 }
 
+/// The start of the retry window of a create made now: an identical call
+/// since then gets the task that call made.
+pub(super) fn retry_since(state: &AppState) -> i64 {
+    state.clock.now_ms() - RETRY_WINDOW_MS
+}
+
+/// The end of a create call, under the account's `AppState::create_locks`
+/// lock: the task of an identical call within the retry window if there is
+/// one; else `checks` (the caller's refusals: quotas, stream state) decide,
+/// and the task is inserted. An identical call is answered with its task
+/// even when the checks would refuse now; in the common case (no retry,
+/// checks passed) this is one statement.
+pub(super) async fn insert_unless_retry(
+    state: &AppState,
+    call: &Call,
+    checks: Result<(), Error>,
+    new: &crate::store::NewTask,
+) -> Result<crate::store::Inserted, Error> {
+    if let Err(e) = checks {
+        return match find_retry(state, call, &new.request_hash).await? {
+            Some(t) => Ok(crate::store::Inserted::Retry(t)),
+            None => Err(e),
+        };
+    }
+    Ok(state
+        .store
+        .insert_task_unless_retry(new, retry_since(state))
+        .await?)
+}
+
 /// The task an identical create call of this account made within the retry
 /// window, if any. Call it under the account's `AppState::create_locks` lock.
 pub(super) async fn find_retry(
@@ -69,11 +99,7 @@ pub(super) async fn find_retry(
 ) -> Result<Option<Task>, Error> {
     state
         .store
-        .find_duplicate(
-            &call.account_id,
-            hash,
-            state.clock.now_ms() - RETRY_WINDOW_MS,
-        )
+        .find_duplicate(&call.account_id, hash, retry_since(state))
         .await
         .map_err(Error::from)
 }

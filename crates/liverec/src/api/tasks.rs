@@ -21,7 +21,7 @@ use super::wire::{
 use super::{AppState, task_ops};
 use crate::plan::{Family, PlanKey};
 use crate::recorder::task_plan;
-use crate::store::{NewTask, Task, TaskQuery, TaskSpec};
+use crate::store::{Inserted, NewTask, Task, TaskQuery, TaskSpec};
 use crate::task::{FileFormat, RecordType, normalize_domain};
 
 /// EndTime at most this far ahead (Tencent: 7 days).
@@ -99,35 +99,36 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         template_id
     ]));
     let _serial = state.create_locks.lock(&call.account_id).await?;
-    if let Some(t) = task_ops::find_retry(state, call, &hash).await? {
-        tracing::info!(task_id = ?t.spec.public_id, "identical CreateRecordTask within 60 s: returning the first task");
-        return task_id_reply(t);
-    }
-    task_ops::check_quotas(state, call, Family::Task, (start, end), now).await?;
+    let checks = task_ops::check_quotas(state, call, Family::Task, (start, end), now).await;
     let store = &state.store;
-    let task = store
-        .insert_task(&NewTask {
-            spec: TaskSpec {
-                family: Family::Task,
-                public_id: Some(new_task_id()),
-                template_id,
-                account_id: call.account_id.clone(),
-                domain,
-                app,
-                stream,
-                start_ms: start,
-                end_ms: end,
-                highlight: false,
-                record_type: RecordType::Video,
-                formats: vec![FileFormat::Hls],
-                stream_param: String::new(),
-                record_interval_s: 0,
-                storage_time_s: 0,
-                created_ms: now,
-            },
-            request_hash: hash,
-        })
-        .await?;
+    let new = NewTask {
+        spec: TaskSpec {
+            family: Family::Task,
+            public_id: Some(new_task_id()),
+            template_id,
+            account_id: call.account_id.clone(),
+            domain,
+            app,
+            stream,
+            start_ms: start,
+            end_ms: end,
+            highlight: false,
+            record_type: RecordType::Video,
+            formats: vec![FileFormat::Hls],
+            stream_param: String::new(),
+            record_interval_s: 0,
+            storage_time_s: 0,
+            created_ms: now,
+        },
+        request_hash: hash,
+    };
+    let task = match task_ops::insert_unless_retry(state, call, checks, &new).await? {
+        Inserted::New(t) => t,
+        Inserted::Retry(t) => {
+            tracing::info!(task_id = ?t.spec.public_id, "identical CreateRecordTask within 60 s: returning the first task");
+            return task_id_reply(t);
+        }
+    };
     let plan = task_plan(store, &task).await?;
     tracing::info!(task_id = ?task.spec.public_id, start_ms = start, end_ms = end, template_id, "record task created");
     state.scheduler.arm(plan).await;

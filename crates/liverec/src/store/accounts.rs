@@ -78,6 +78,7 @@ impl Store {
             .await?;
         insert_key(&mut tx, secret_id, secret_key, account_id, now_ms).await?;
         tx.commit().await?;
+        self.lookups_changed();
         Ok(())
     }
 
@@ -104,6 +105,7 @@ impl Store {
                 .bind(secret_id)
                 .execute(self.pool())
                 .await?;
+                self.lookups_changed();
                 Ok(())
             }
             None if self.account_exists(account_id).await? => {
@@ -114,6 +116,7 @@ impl Store {
                     .await?;
                 insert_key(&mut tx, secret_id, secret_key, account_id, now_ms).await?;
                 tx.commit().await?;
+                self.lookups_changed();
                 Ok(())
             }
             None => {
@@ -138,6 +141,7 @@ impl Store {
             .bind(secret_id)
             .execute(self.pool())
             .await?;
+        self.lookups_changed();
         Ok(done.rows_affected() > 0)
     }
 
@@ -166,11 +170,12 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.lookups_changed();
         Ok(Some(old.account_id))
     }
 
-    /// Looks a key up by SecretId.
-    pub async fn key(&self, secret_id: &str) -> Result<Option<ApiKey>> {
+    /// Reads a key by SecretId from the database.
+    pub(super) async fn fetch_key(&self, secret_id: &str) -> Result<Option<ApiKey>> {
         let row = sqlx::query(
             "SELECT secret_id, secret_key, account_id, expires_ms FROM api_keys WHERE secret_id = $1",
         )

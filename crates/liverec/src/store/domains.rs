@@ -57,6 +57,7 @@ impl Store {
         .bind(now_ms)
         .execute(self.pool())
         .await?;
+        self.lookups_changed();
         if done.rows_affected() > 0 {
             return Ok(Claim::Added);
         }
@@ -68,8 +69,8 @@ impl Store {
         }
     }
 
-    /// The claim of `name`, if any.
-    pub async fn domain(&self, name: &str) -> Result<Option<Domain>> {
+    /// Reads the claim of `name` from the database.
+    pub(super) async fn fetch_domain(&self, name: &str) -> Result<Option<Domain>> {
         let row = sqlx::query(
             "SELECT name, account_id, domain_type, created_ms FROM domains WHERE name = $1",
         )
@@ -134,6 +135,7 @@ impl Store {
                     .await?
             }
         };
+        self.lookups_changed();
         Ok(done.rows_affected() > 0)
     }
 }

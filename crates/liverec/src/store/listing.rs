@@ -77,21 +77,22 @@ impl Store {
         offset: i64,
     ) -> Result<(i64, Vec<AnyRow>)> {
         let where_sql = filter.clauses.join(" AND ");
+        // Both queries on one connection: one pool checkout (and, on
+        // SQLite, one release round trip) instead of two.
+        let mut conn = self.pool().acquire().await?;
         let total: i64 = filter
             .query(format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}"))
-            .fetch_one(self.pool())
+            .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let n = filter.args.len();
+        // LIMIT and OFFSET are written as numbers: SQLite re-prepares a
+        // statement whose LIMIT is a parameter every time it is bound.
         let rows = filter
             .query(format!(
-                "SELECT {columns} FROM {table} WHERE {where_sql} ORDER BY {order} LIMIT ${} OFFSET ${}",
-                n + 1,
-                n + 2
+                "SELECT {columns} FROM {table} WHERE {where_sql} ORDER BY {order} {}",
+                super::limit_offset(limit, offset)
             ))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *conn)
             .await?;
         Ok((total, rows))
     }

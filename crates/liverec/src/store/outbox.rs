@@ -259,15 +259,15 @@ impl Store {
         owner: &str,
         lease_ms: i64,
     ) -> Result<Vec<Delivery>> {
-        let candidates = sqlx::query(
+        let candidates = sqlx::query(super::dynamic(format!(
             "SELECT o.seq FROM callback_outbox o \
              WHERE o.status = 'pending' AND o.next_attempt_ms <= $1 AND o.lease_until_ms <= $1 \
              AND NOT EXISTS (SELECT 1 FROM callback_outbox p WHERE p.stream_key = o.stream_key \
                              AND p.status = 'pending' AND p.seq < o.seq) \
-             ORDER BY o.seq LIMIT $2",
-        )
+             ORDER BY o.seq {}",
+            super::limit_offset(limit, 0)
+        )))
         .bind(now_ms)
-        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(candidates.len());

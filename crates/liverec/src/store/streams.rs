@@ -110,6 +110,14 @@ pub struct Forbid {
     pub created_ms: i64,
 }
 
+impl Forbid {
+    /// Whether it is in force at `now_ms` (one whose ResumeTime has passed
+    /// is not).
+    pub fn in_force(&self, now_ms: i64) -> bool {
+        self.resume_ms.is_none_or(|r| r > now_ms)
+    }
+}
+
 const SESSION_COLUMNS: &str = "id, domain, app, stream, client_addr, stream_param, start_ms, end_ms, stop_reason, resolution, account_id";
 
 fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
@@ -346,6 +354,7 @@ impl Store {
         .bind(f.created_ms)
         .execute(self.pool())
         .await?;
+        self.lookups_changed();
         Ok(())
     }
 
@@ -359,27 +368,24 @@ impl Store {
         .bind(stream)
         .execute(self.pool())
         .await?;
+        self.lookups_changed();
         Ok(r.rows_affected() > 0)
     }
 
-    /// The forbid in force on a stream at `now_ms` (one whose ResumeTime has
-    /// passed is not).
-    pub async fn active_forbid(
+    /// Reads the forbid row of a stream from the database, in force or not.
+    pub(super) async fn fetch_forbid(
         &self,
         domain: &str,
         app: &str,
         stream: &str,
-        now_ms: i64,
     ) -> Result<Option<Forbid>> {
         let row = sqlx::query(
             "SELECT domain, app, stream, account_id, resume_ms, reason, created_ms FROM stream_forbids \
-             WHERE domain = $1 AND app = $2 AND stream = $3 AND (resume_ms = $4 OR resume_ms > $5)",
+             WHERE domain = $1 AND app = $2 AND stream = $3",
         )
         .bind(domain)
         .bind(app)
         .bind(stream)
-        .bind(UNTIL_RESUMED)
-        .bind(now_ms)
         .fetch_optional(self.pool())
         .await?;
         row.map(|r| -> Result<Forbid> {

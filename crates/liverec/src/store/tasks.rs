@@ -100,6 +100,50 @@ const COLUMNS: &str = "id, family, public_id, template_id, account_id, domain, a
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// `SELECT` of every task column `WHERE` `condition` (a constant).
+/// What [`Store::insert_task_unless_retry`] did.
+#[derive(Debug)]
+pub enum Inserted {
+    /// The new task.
+    New(Task),
+    /// The task of the identical earlier call; nothing was inserted.
+    Retry(Task),
+}
+
+/// `INSERT … SELECT $1…$17 <condition> RETURNING` the task's columns.
+fn insert_sql(condition: &str) -> sqlx::AssertSqlSafe<String> {
+    super::dynamic(format!(
+        "INSERT INTO tasks (account_id, domain, app, stream, start_ms, end_ms, highlight, \
+         record_type, formats, stream_param, record_interval_s, storage_time_s, request_hash, created_ms, \
+         family, public_id, template_id) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 {condition} \
+         RETURNING {COLUMNS}"
+    ))
+}
+
+/// Binds a new task's values as $1…$17 of [`insert_sql`].
+fn bind_task<'q>(query: Query<'q>, new: &'q NewTask) -> Query<'q> {
+    let t = &new.spec;
+    let formats: Vec<&str> = t.formats.iter().map(|f| f.as_str()).collect();
+    query
+        .bind(&t.account_id)
+        .bind(&t.domain)
+        .bind(&t.app)
+        .bind(&t.stream)
+        .bind(t.start_ms)
+        .bind(t.end_ms)
+        .bind(i64::from(t.highlight))
+        .bind(t.record_type.as_str())
+        .bind(formats.join(","))
+        .bind(&t.stream_param)
+        .bind(t.record_interval_s)
+        .bind(t.storage_time_s)
+        .bind(&new.request_hash)
+        .bind(t.created_ms)
+        .bind(family_name(t.family))
+        .bind(t.public_id.clone())
+        .bind(t.template_id)
+}
+
 fn select(condition: &str) -> sqlx::AssertSqlSafe<String> {
     super::dynamic(format!("SELECT {COLUMNS} FROM tasks WHERE {condition}"))
 }
@@ -142,34 +186,36 @@ fn task_from_row(r: &AnyRow) -> Result<Task> {
 impl Store {
     /// Inserts a task and returns it with its new id.
     pub async fn insert_task(&self, new: &NewTask) -> Result<Task> {
-        let t = &new.spec;
-        let formats: Vec<&str> = t.formats.iter().map(|f| f.as_str()).collect();
-        let row = sqlx::query(super::dynamic(format!(
-            "INSERT INTO tasks (account_id, domain, app, stream, start_ms, end_ms, highlight, \
-             record_type, formats, stream_param, record_interval_s, storage_time_s, request_hash, created_ms, \
-             family, public_id, template_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING {COLUMNS}"
-        )))
-        .bind(&t.account_id)
-        .bind(&t.domain)
-        .bind(&t.app)
-        .bind(&t.stream)
-        .bind(t.start_ms)
-        .bind(t.end_ms)
-        .bind(i64::from(t.highlight))
-        .bind(t.record_type.as_str())
-        .bind(formats.join(","))
-        .bind(&t.stream_param)
-        .bind(t.record_interval_s)
-        .bind(t.storage_time_s)
-        .bind(&new.request_hash)
-        .bind(t.created_ms)
-        .bind(family_name(t.family))
-        .bind(t.public_id.clone())
-        .bind(t.template_id)
-        .fetch_one(self.pool())
-        .await?;
+        let row = bind_task(sqlx::query(insert_sql("")), new)
+            .fetch_one(self.pool())
+            .await?;
         task_from_row(&row)
+    }
+
+    /// Inserts a task unless the account made one with the same request
+    /// hash at or after `since_ms` that is not deleted (a retry of the same
+    /// call), in one statement: the common case costs one round trip.
+    pub async fn insert_task_unless_retry(&self, new: &NewTask, since_ms: i64) -> Result<Inserted> {
+        let sql = insert_sql(
+            "WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE account_id = $1 AND request_hash = $13 \
+             AND created_ms >= $18 AND deleted_ms IS NULL)",
+        );
+        let row = bind_task(sqlx::query(sql), new)
+            .bind(since_ms)
+            .fetch_optional(self.pool())
+            .await?;
+        if let Some(row) = row {
+            return Ok(Inserted::New(task_from_row(&row)?));
+        }
+        let account = &new.spec.account_id;
+        match self
+            .find_duplicate(account, &new.request_hash, since_ms)
+            .await?
+        {
+            Some(t) => Ok(Inserted::Retry(t)),
+            // Deleted in between: nothing to repeat any more.
+            None => Ok(Inserted::New(self.insert_task(new).await?)),
+        }
     }
 
     /// The newest live (not deleted) task of `account_id` with this request
@@ -225,12 +271,13 @@ impl Store {
     /// [`from_ms`, `to_ms`], optionally filtered by stream identity, with
     /// row ids above `after_id`, oldest first, at most `limit`.
     pub async fn new_tasks_in_window(&self, account_id: &str, q: &TaskQuery) -> Result<Vec<Task>> {
-        let rows = sqlx::query(select(
+        let rows = sqlx::query(select(&format!(
             "account_id = $1 AND family = 'task' AND deleted_ms IS NULL \
              AND start_ms >= $2 AND end_ms <= $3 AND id > $4 \
              AND ($5 = '' OR stream = $5) AND ($6 = '' OR domain = $6) AND ($7 = '' OR app = $7) \
-             ORDER BY id LIMIT $8",
-        ))
+             ORDER BY id {}",
+            super::limit_offset(q.limit, 0)
+        )))
         .bind(account_id)
         .bind(q.from_ms)
         .bind(q.to_ms)
@@ -238,7 +285,6 @@ impl Store {
         .bind(&q.stream)
         .bind(&q.domain)
         .bind(&q.app)
-        .bind(q.limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(task_from_row).collect()
@@ -255,14 +301,14 @@ impl Store {
         since_ms: i64,
         cap: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = sqlx::query(super::dynamic(format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 AND family = $3 \
-             AND created_ms >= $2 AND deleted_ms IS NULL LIMIT $4) AS capped",
-        )
+             AND created_ms >= $2 AND deleted_ms IS NULL {}) AS capped",
+            super::limit_offset(cap, 0)
+        )))
         .bind(account_id)
         .bind(since_ms)
         .bind(family_name(family))
-        .bind(cap)
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
@@ -279,16 +325,16 @@ impl Store {
         (start_ms, end_ms): (i64, i64),
         cap: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = sqlx::query(super::dynamic(format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 AND family = $4 \
              AND end_ms > $2 AND start_ms < $3 AND deleted_ms IS NULL AND stopped_ms IS NULL \
-             LIMIT $5) AS capped",
-        )
+             {}) AS capped",
+            super::limit_offset(cap, 0)
+        )))
         .bind(account_id)
         .bind(start_ms)
         .bind(end_ms)
         .bind(family_name(family))
-        .bind(cap)
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
