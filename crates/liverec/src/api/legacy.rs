@@ -115,7 +115,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end_raw,
         stream_param.text,
     ]));
-    let _serial = state.create_locks.lock(&call.account_id).await?;
+    let serial = state.create_locks.lock(&call.account_id).await?;
     let checks = async {
         let live: Vec<_> = state
             .cluster
@@ -165,7 +165,10 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         },
         request_hash: hash,
     };
-    let task = match task_ops::insert_unless_retry(state, call, checks, &new).await? {
+    let inserted = task_ops::insert_unless_retry(state, call, checks, &new).await;
+    // Arming needs no lock: the next create of the account may go on.
+    drop(serial);
+    let task = match inserted? {
         Inserted::New(t) => t,
         Inserted::Retry(t) => {
             tracing::info!(

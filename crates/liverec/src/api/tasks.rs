@@ -98,7 +98,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         end,
         template_id
     ]));
-    let _serial = state.create_locks.lock(&call.account_id).await?;
+    let serial = state.create_locks.lock(&call.account_id).await?;
     let checks = task_ops::check_quotas(state, call, Family::Task, (start, end), now).await;
     let store = &state.store;
     let new = NewTask {
@@ -122,7 +122,10 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         },
         request_hash: hash,
     };
-    let task = match task_ops::insert_unless_retry(state, call, checks, &new).await? {
+    let inserted = task_ops::insert_unless_retry(state, call, checks, &new).await;
+    // Arming needs no lock: the next create of the account may go on.
+    drop(serial);
+    let task = match inserted? {
         Inserted::New(t) => t,
         Inserted::Retry(t) => {
             tracing::info!(task_id = ?t.spec.public_id, "identical CreateRecordTask within 60 s: returning the first task");
