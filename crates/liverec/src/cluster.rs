@@ -2,7 +2,8 @@
 //! and heartbeat, the cluster-wide view of live streams (which node holds
 //! each publisher), taking over a dead peer (its publish sessions end as
 //! crashed with their callbacks; on storage both can read, its open files
-//! are recovered), and the commands nodes send each other (`peers`: a task
+//! are recovered, and with S3 storage the ones whose parts are in the
+//! bucket), and the commands nodes send each other (`peers`: a task
 //! created on one node arms on every node, a stop or drop reaches the node
 //! that holds the stream).
 //!
@@ -391,7 +392,8 @@ impl Cluster {
 
     /// Takes over every peer whose lease ran out: ends its publish
     /// sessions as crashed (events 0), and recovers its open files when
-    /// its storage marker shows this node sees the same storage.
+    /// its storage marker shows this node sees the same storage, else with
+    /// S3 storage those the bucket holds (`recorder::recover_from_bucket`).
     async fn take_over_dead(
         &self,
         rctx: &RecorderCtx,
@@ -408,6 +410,8 @@ impl Cluster {
             let shared_storage = self.marker(&node).exists();
             let recovered = if shared_storage {
                 crate::recorder::recover_open_files(rctx, &node).await?
+            } else if rctx.storage.bucket().is_some() {
+                crate::recorder::recover_from_bucket(rctx, &node).await?
             } else {
                 0
             };

@@ -16,7 +16,7 @@ use media::{Frame, Tracks};
 
 use super::RecorderCtx;
 use super::finalize::{finalize_mp4, publish_live};
-use super::live_upload::{LiveParts, LiveUpload};
+use super::live_upload::{Ledger, LiveParts, LiveUpload};
 use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
 use super::start::{media_info, muxer, new_row};
@@ -64,14 +64,24 @@ impl OpenFile {
         };
         let out = MuxedSpool::create(&path, muxer(format, start.video, start.audio), start.tracks)
             .await?;
+        let row = new_row(plan, stream, &start, key.clone(), &path);
+        ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
         let live = match ctx.storage.bucket() {
-            Some(b) if format != FileFormat::Mp4 && start.spec.file_name.is_none() => Some(
-                LiveUpload::start(b.clone(), key.clone(), path.clone(), ctx.uploads.slots()),
-            ),
+            Some(b) if format != FileFormat::Mp4 && start.spec.file_name.is_none() => {
+                Some(LiveUpload::start(
+                    b.clone(),
+                    key,
+                    path.clone(),
+                    ctx.uploads.slots(),
+                    Ledger {
+                        store: ctx.store.clone(),
+                        clock: ctx.clock.clone(),
+                        file_id: row.id.clone(),
+                    },
+                ))
+            }
             _ => None,
         };
-        let row = new_row(plan, stream, &start, key, &path);
-        ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
         let f = OpenFile {
             row,
             file_name: start.spec.file_name.clone(),
@@ -103,8 +113,8 @@ impl OpenFile {
             return Ok(());
         }
         self.out.push(&frame, tracks).await?;
-        if let Some(l) = &self.live {
-            l.flushed(self.out.flushed());
+        if let Some(l) = self.live.as_mut() {
+            l.flushed(self.out.flushed_mark());
         }
         self.frames += 1;
         self.tracks = tracks.clone();

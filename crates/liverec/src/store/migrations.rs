@@ -251,6 +251,27 @@ ALTER TABLE files ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX stream_sessions_open_by_node ON stream_sessions(node_id, end_ms);
 CREATE INDEX files_by_node_status ON files(node_id, status)
 "#,
+    // 9: the multipart upload of each file being recorded into a bucket and
+    // the parts sent so far, so a peer can complete it after the recording
+    // node died with its spool.
+    r#"
+CREATE TABLE file_uploads (
+    file_id TEXT PRIMARY KEY,
+    storage_key TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE file_upload_parts (
+    file_id TEXT NOT NULL,
+    part BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    media_ms BIGINT NOT NULL,
+    sealed BIGINT NOT NULL,
+    PRIMARY KEY (file_id, part)
+);
+CREATE INDEX files_by_storage_key ON files(storage_key)
+"#,
 ];
 
 /// SQLite's never-reused integer key, the PostgreSQL equivalent.
