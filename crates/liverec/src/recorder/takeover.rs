@@ -2,27 +2,37 @@
 //! each node its own spool, the dead node's disk possibly gone): an FLV,
 //! AAC or MP3 file is the multipart upload its node recorded in the
 //! database (`store::uploads`), completed with the parts listed there,
-//! which end between two media units (`live_upload`); an HLS recording is
-//! its playlist in the bucket, ended. Each file is first claimed for this
-//! node (so the dead node, restarting, does not finish it too), then made
-//! `recovered` with its event 100. Files with nothing in the bucket (MP4,
-//! whose journal only its node's spool holds, or a file younger than its
-//! first part) are left to the dead node's restart. Also the other side:
+//! which end between two media units (`live_upload`); an MP4 is its
+//! fragmented journal, uploaded the same way as an object of its own,
+//! completed, read back into this node's spool and finalized into the
+//! faststart file like any journal, then deleted from the bucket; an HLS
+//! recording is its playlist in the bucket, ended. Each file is first
+//! claimed for this node (so the dead node, restarting, does not finish it
+//! too), then made `recovered` with its event 100. Files with nothing in
+//! the bucket yet (younger than their first part, without
+//! `s3_part_seconds`) are left to the dead node's restart. Also the other
+//! side:
 //! a restarted node drops the spool copies of files a peer finished.
 //! Local directories and shared volumes are `recovery`'s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 use super::RecorderCtx;
-use super::finalize::complete;
+use super::finalize::{complete, finalize_mp4};
 use super::start::FileError;
 use crate::store::{FileRow, FileStatus, FileUpload, StoreError};
 use crate::task::FileFormat;
 
+/// Suffix of the object an MP4 recording's journal is uploaded to while
+/// recording (completed only by a peer's takeover, then deleted).
+pub(super) const JOURNAL_OBJECT: &str = ".journal";
+
 /// Whether the bucket holds enough of `row` to finish it without the spool.
 async fn in_bucket(ctx: &RecorderCtx, row: &FileRow) -> Result<bool, StoreError> {
     Ok(match row.format {
-        FileFormat::Mp4 => false,
         FileFormat::Hls => matches!(ctx.storage.stored_size(&row.storage_key).await, Ok(Some(_))),
         _ => ctx
             .store
@@ -95,6 +105,9 @@ async fn complete_upload(ctx: &RecorderCtx, row: FileRow) -> Result<Option<FileR
         .iter()
         .map(|p| u64::try_from(p.size).unwrap_or(0))
         .sum();
+    if row.format == FileFormat::Mp4 {
+        return finalize_journal(ctx, row, &up.storage_key).await;
+    }
     let duration_ms = parts.iter().map(|p| p.media_ms).max().unwrap_or(0);
     if row.format == FileFormat::Flv {
         check_flv_end(ctx, &up, size).await;
@@ -102,6 +115,41 @@ async fn complete_upload(ctx: &RecorderCtx, row: FileRow) -> Result<Option<FileR
     tracing::info!(file_id = %row.id, key = %up.storage_key, parts = parts.len(), size, duration_ms,
         "a dead node's file completed from its parts in the bucket");
     complete(ctx, row, FileStatus::Recovered, duration_ms, size).await
+}
+
+/// Reads the completed journal object `object` of an MP4 recording back
+/// into this node's spool (streaming), finalizes it into the faststart MP4
+/// (which goes up like any closed file), and deletes the object.
+async fn finalize_journal(
+    ctx: &RecorderCtx,
+    row: FileRow,
+    object: &str,
+) -> Result<Option<FileRow>, FileError> {
+    tracing::info!(file_id = %row.id, %object,
+        "a dead node's MP4 journal completed from its parts in the bucket; finalizing it");
+    let journal = ctx.storage.journal_path(&row.storage_key)?;
+    download(ctx, object, &journal).await?;
+    let done = finalize_mp4(ctx, row, &journal, FileStatus::Recovered).await?;
+    if let Some(b) = ctx.storage.bucket()
+        && let Err(e) = b.delete(object).await
+    {
+        tracing::warn!(%object, error = %e, "could not delete the journal object");
+    }
+    Ok(done)
+}
+
+/// Streams the object `key` into the local file `path`.
+async fn download(ctx: &RecorderCtx, key: &str, path: &Path) -> std::io::Result<()> {
+    let Some(b) = ctx.storage.bucket() else {
+        return Err(std::io::Error::other("no bucket"));
+    };
+    let mut body = b.read(key, None).await?;
+    let mut out = tokio::fs::File::create(path).await?;
+    while let Some(chunk) = body.next().await {
+        out.write_all(&chunk.map_err(std::io::Error::other)?)
+            .await?;
+    }
+    out.sync_all().await
 }
 
 /// Checks that the completed FLV object ends with a whole tag: its last

@@ -691,11 +691,12 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Two nodes on one database and one bucket, each with its own spool (no
-/// shared volume): node 2 records FLV and HLS, its parts going to the
-/// bucket as they fill (5 MiB parts, the growing last one every 2 s); it is
-/// killed with -9 and its spool deleted; node 1 takes it over and finishes
-/// both files from the bucket alone (`recovered`, one event 100 each, the
-/// FLV decodes), and the task records again on node 1. Then node 2's spool
+/// shared volume): node 2 records FLV, MP4 and HLS, the FLV and the MP4's
+/// journal going to the bucket in parts as they fill (5 MiB parts, the
+/// growing last one every 2 s); it is killed with -9 and its spool deleted;
+/// node 1 takes it over and finishes the three files from the bucket alone
+/// (`recovered`, one event 100 each, they decode, the MP4 is faststart and
+/// its journal object gone), and the task records again on node 1. Then node 2's spool
 /// comes back and node 2 restarts: it finishes nothing twice and drops its
 /// spool copies. Prints the media lost (node 2's spool at the kill against
 /// the recovered file). `LIVEREC_TEST_TAKEOVER_READRATE` (default 4, times
@@ -745,6 +746,7 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
     };
     let flv = n1.create(window("flv"));
     let hls = n1.create(window("hls"));
+    let mp4 = n1.create(window("mp4"));
     wait_for(Duration::from_secs(10), "recording on node 2", || {
         (!n1.files(json!({"TaskId": flv.to_string()})).is_empty()).then_some(())
     });
@@ -766,6 +768,8 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
     assert_eq!(f[0]["Status"], "recovered", "{f:?}");
     let h = n1.wait_finished(hls, 1, Duration::from_secs(30));
     assert_eq!(h[0]["Status"], "recovered", "{h:?}");
+    let m = n1.wait_finished(mp4, 1, Duration::from_secs(60));
+    assert_eq!(m[0]["Status"], "recovered", "{m:?}");
     assert!(n1.log().contains("completed from its parts in the bucket"));
 
     // The FLV in the bucket decodes and ends with a whole tag.
@@ -815,11 +819,30 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
             "lost {lost_bytes} B: more than a part"
         );
     }
+    // The MP4 was rebuilt from its journal in the bucket.
+    let mkey = key_of(&m[0], &prefix);
+    let mpath = download_checked(&n1, &mkey);
+    crate::probe::assert_faststart(&mpath);
+    let errors = crate::probe::decode_errors(&mpath);
+    assert!(errors.is_empty(), "MP4 decode errors: {errors}");
+    let mgot = crate::probe::probe(&mpath).packet_span();
+    let journal = files_under(&kept)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with(".journal.part"))
+        .expect("node 2's MP4 journal");
+    let mhad = crate::probe::probe(&journal).packet_span();
+    eprintln!(
+        "takeover from the bucket: MP4 recovered {mgot:.2} s of {mhad:.2} s in node 2's journal: lost {:.2} s of media",
+        mhad - mgot
+    );
+    assert!(mgot > 10.0, "MP4 holds {mgot} s");
+    let gone = http_get(n1.api, &format!("/files/{mkey}.journal"), &[]).expect("GET");
+    assert_ne!(gone.status, 200, "the journal object is deleted");
     // The HLS playlist in the bucket was ended by node 1.
     let (playlist, _) = download_hls(&n1, &key_of(&h[0], &prefix));
     let hp = crate::probe::probe(&playlist);
     assert!(hp.packet_span() > 1.0, "HLS holds {} s", hp.packet_span());
-    for task in [&f[0], &h[0]] {
+    for task in [&f[0], &h[0], &m[0]] {
         let format = task["FileFormat"].as_str().expect("format").to_string();
         let id = task["FileId"].as_str().expect("FileId").to_string();
         let ev = r.wait_event("tk", 100, Duration::from_secs(15), |g| {
@@ -851,7 +874,7 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
         .expect("the recovered file");
     assert_eq!(first["Status"], "recovered");
     assert_eq!(first["FileSize"], f[0]["FileSize"]);
-    for task in [&f[0], &h[0]] {
+    for task in [&f[0], &h[0], &m[0]] {
         let id = task["FileId"].as_str().expect("FileId");
         let n = r
             .events("tk", 100)
