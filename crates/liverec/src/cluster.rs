@@ -396,7 +396,7 @@ impl Cluster {
     /// S3 storage those the bucket holds (`recorder::recover_from_bucket`).
     async fn take_over_dead(
         &self,
-        rctx: &RecorderCtx,
+        rctx: &Arc<RecorderCtx>,
         callbacks: &Callbacks,
     ) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
@@ -409,16 +409,27 @@ impl Cluster {
             callbacks.wake();
             let shared_storage = self.marker(&node).exists();
             let recovered = if shared_storage {
-                crate::recorder::recover_open_files(rctx, &node).await?
+                Some(crate::recorder::recover_open_files(rctx, &node).await?)
             } else if rctx.storage.bucket().is_some() {
-                crate::recorder::recover_from_bucket(rctx, &node).await?
+                // Off the heartbeat: an MP4 journal to read back and
+                // finalize can take longer than a lease.
+                let (rctx, node) = (rctx.clone(), node.clone());
+                tokio::spawn(async move {
+                    match crate::recorder::recover_from_bucket(&rctx, &node).await {
+                        Ok(n) => tracing::warn!(node = %node, files_recovered = n,
+                            "recovered a dead node's open files from the bucket"),
+                        Err(e) => tracing::error!(node = %node, error = %e,
+                            "could not recover a dead node's open files from the bucket"),
+                    }
+                });
+                None
             } else {
-                0
+                Some(0)
             };
             tracing::warn!(
                 node = %node,
                 sessions_closed = closed,
-                files_recovered = recovered,
+                files_recovered = ?recovered,
                 shared_storage,
                 "took over a dead node"
             );

@@ -31,7 +31,7 @@ use crate::task::FileFormat;
 pub(super) const JOURNAL_OBJECT: &str = ".journal";
 
 /// Whether the bucket holds enough of `row` to finish it without the spool.
-async fn in_bucket(ctx: &RecorderCtx, row: &FileRow) -> Result<bool, StoreError> {
+pub(super) async fn in_bucket(ctx: &RecorderCtx, row: &FileRow) -> Result<bool, StoreError> {
     Ok(match row.format {
         FileFormat::Hls => matches!(ctx.storage.stored_size(&row.storage_key).await, Ok(Some(_))),
         _ => ctx
@@ -57,11 +57,7 @@ pub async fn recover_from_bucket(ctx: &RecorderCtx, node: &str) -> Result<usize,
         if !ctx.store.claim_file(&id, node).await? {
             continue;
         }
-        let outcome = match row.format {
-            FileFormat::Hls => super::hls::recover(ctx, row).await,
-            _ => complete_upload(ctx, row).await,
-        };
-        match outcome {
+        match finish(ctx, row).await {
             Ok(Some(_)) => recovered += 1,
             Ok(None) => {}
             Err(e) => {
@@ -71,6 +67,14 @@ pub async fn recover_from_bucket(ctx: &RecorderCtx, node: &str) -> Result<usize,
         }
     }
     Ok(recovered)
+}
+
+/// Finishes the open file `row` from the bucket (see [`in_bucket`]).
+pub(super) async fn finish(ctx: &RecorderCtx, row: FileRow) -> Result<Option<FileRow>, FileError> {
+    match row.format {
+        FileFormat::Hls => super::hls::recover(ctx, row).await,
+        _ => complete_upload(ctx, row).await,
+    }
 }
 
 /// Completes the recorded multipart upload of `row` and records it.
@@ -98,13 +102,21 @@ async fn complete_upload(ctx: &RecorderCtx, row: FileRow) -> Result<Option<FileR
                 parts.pop();
                 tries += 1;
             }
-            Err(e) => return Err(FileError::Io(e)),
+            Err(e) => match bucket.size(&up.storage_key).await {
+                // The dead node completed it itself before its row was final.
+                Ok(Some(_)) => break,
+                _ => return Err(FileError::Io(e)),
+            },
         }
     }
-    let size: u64 = parts
+    let sum: u64 = parts
         .iter()
         .map(|p| u64::try_from(p.size).unwrap_or(0))
         .sum();
+    let size = match bucket.size(&up.storage_key).await {
+        Ok(Some(n)) => n,
+        _ => sum,
+    };
     if row.format == FileFormat::Mp4 {
         return finalize_journal(ctx, row, &up.storage_key).await;
     }
