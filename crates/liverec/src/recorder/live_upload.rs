@@ -34,7 +34,7 @@ use crate::store::{Store, UploadPart};
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 /// Flush marks kept while the uploader is behind (one a second); past
-/// this the newest replaces the last, which only makes one part larger.
+/// this every other one is dropped, which only makes parts larger.
 const MAX_MARKS: usize = 4096;
 
 /// A point of the spool file where a unit ends.
@@ -146,10 +146,7 @@ impl LiveUpload {
         }
         self.last = m.bytes;
         if let Ok(mut q) = self.marks.queue.lock() {
-            if q.len() >= MAX_MARKS {
-                q.pop_back();
-            }
-            q.push_back(m);
+            push_mark(&mut q, m);
         }
         self.marks.wake.notify_one();
     }
@@ -159,6 +156,17 @@ impl LiveUpload {
         self.stop.cancel();
         self.task.await.unwrap_or_default()
     }
+}
+
+/// Queues `m`; when the queue is full, every other mark goes first, so
+/// parts end up at most twice further apart than marks, never one part
+/// for the whole backlog.
+fn push_mark(q: &mut VecDeque<Mark>, m: Mark) {
+    if q.len() >= MAX_MARKS {
+        let kept: VecDeque<Mark> = q.iter().copied().skip(1).step_by(2).collect();
+        *q = kept;
+    }
+    q.push_back(m);
 }
 
 /// Reads `range` of the file at `path`.

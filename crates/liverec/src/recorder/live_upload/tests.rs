@@ -156,3 +156,15 @@ fn patches_invalidate_the_parts_they_touch() {
     assert_eq!(parts.range(1, 500), 100..250);
     assert_eq!(parts.range(3, 500), 400..500);
 }
+
+#[test]
+fn a_full_mark_queue_keeps_every_other_mark() {
+    let mut q = VecDeque::new();
+    for i in 1..=MAX_MARKS + 1 {
+        push_mark(&mut q, mark(i * 1000));
+    }
+    assert_eq!(q.len(), MAX_MARKS / 2 + 1);
+    assert_eq!(q[0], mark(2000));
+    assert_eq!(q[1], mark(4000));
+    assert_eq!(q.back(), Some(&mark((MAX_MARKS + 1) * 1000)));
+}
