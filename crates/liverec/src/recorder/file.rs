@@ -188,9 +188,13 @@ impl OpenFile {
             row.storage_key = format!("{base}.{}", row.format.extension());
         }
         if row.format == FileFormat::Mp4 {
-            // The journal's own upload was only for a peer's takeover.
+            // The journal's own upload was only for a peer's takeover;
+            // from now on the MP4 is on this node's spool only.
             if let Some(l) = live {
                 tokio::spawn(l.abort());
+                if let Err(e) = ctx.store.forget_upload(&row.id).await {
+                    tracing::warn!(file_id = %row.id, error = %e, "could not forget the journal's upload");
+                }
             }
             // The journal becomes a faststart MP4 under the spool name.
             return finalize_mp4(ctx, row, &path, FileStatus::Finished).await;

@@ -780,6 +780,14 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
     let size = std::fs::metadata(&path).expect("size").len();
     assert_eq!(f[0]["FileSize"].as_u64(), Some(size));
     assert!(size > 10 << 20, "several parts: {size} bytes");
+    // Its onMetaData duration is the provisional 0: ffprobe then takes the
+    // last tag's timestamp (it reads the final PreviousTagSize).
+    assert!(
+        (got.duration - got.packet_span()).abs() < 1.0,
+        "container duration {} against packets {}",
+        got.duration,
+        got.packet_span()
+    );
     let listed = f[0]["Duration"].as_f64().expect("Duration");
     assert!(
         (listed - got.packet_span()).abs() < 1.5,
