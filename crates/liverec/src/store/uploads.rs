@@ -168,6 +168,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dead_nodes_file_is_claimed_only_while_the_node_is_swept() {
+        for (s, _db) in stores().await {
+            two_accounts(&s).await;
+            let (a, b) = (s.for_node("a"), s.for_node("b"));
+            a.node_started(1_000).await.unwrap();
+            b.node_started(1_000).await.unwrap();
+            let f = file("cl1", "a", "1", 10);
+            a.insert_file(&f, 10).await.unwrap();
+            let owner = |x: Option<(FileStatus, String)>| x.map(|(_, n)| n);
+            assert!(!b.claim_file("cl1", "a").await.unwrap(), "a is alive");
+            b.heartbeat(5_000).await.unwrap();
+            assert!(b.sweep_node("a", 2_000, 5_000).await.unwrap());
+            assert!(b.claim_file("cl1", "a").await.unwrap());
+            assert!(!b.claim_file("cl1", "a").await.unwrap(), "claimed once");
+            assert_eq!(
+                owner(a.file_by_key("k/cl1.flv").await.unwrap()).as_deref(),
+                Some("b")
+            );
+            assert!(
+                a.open_files("a").await.unwrap().is_empty(),
+                "not a's any more"
+            );
+            // Finishing failed: handed back; a's restart clears the mark,
+            // and then b cannot take it again.
+            b.release_file("cl1", "a").await.unwrap();
+            assert_eq!(a.open_files("a").await.unwrap().len(), 1);
+            a.node_started(6_000).await.unwrap();
+            assert!(!b.claim_file("cl1", "a").await.unwrap(), "a is back");
+            assert_eq!(a.file_by_key("k/none.flv").await.unwrap(), None);
+        }
+    }
+
+    #[tokio::test]
     async fn parts_are_recorded_replaced_and_go_with_the_final_row() {
         for (s, _db) in stores().await {
             two_accounts(&s).await;
