@@ -691,10 +691,10 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Two nodes on one database and one bucket, each with its own spool (no
-/// shared volume): node 2 records FLV, MP4 and HLS, the FLV and the MP4's
-/// journal going to the bucket in parts as they fill (5 MiB parts, the
+/// shared volume): node 2 records FLV, MP4, AAC and HLS, the FLV, the AAC
+/// and the MP4's journal going to the bucket in parts as they fill (5 MiB parts, the
 /// growing last one every 2 s); it is killed with -9 and its spool deleted;
-/// node 1 takes it over and finishes the three files from the bucket alone
+/// node 1 takes it over and finishes the four files from the bucket alone
 /// (`recovered`, one event 100 each, they decode, the MP4 is faststart and
 /// its journal object gone), and the task records again on node 1. Then node 2's spool
 /// comes back and node 2 restarts: it finishes nothing twice and drops its
@@ -747,6 +747,7 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
     let flv = n1.create(window("flv"));
     let hls = n1.create(window("hls"));
     let mp4 = n1.create(window("mp4"));
+    let aac = n1.create(window("aac"));
     wait_for(Duration::from_secs(10), "recording on node 2", || {
         (!n1.files(json!({"TaskId": flv.to_string()})).is_empty()).then_some(())
     });
@@ -770,6 +771,14 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
     assert_eq!(h[0]["Status"], "recovered", "{h:?}");
     let m = n1.wait_finished(mp4, 1, Duration::from_secs(60));
     assert_eq!(m[0]["Status"], "recovered", "{m:?}");
+    // AAC (about 1 MB here: its first part, sent every 2 s while it grows).
+    let a = n1.wait_finished(aac, 1, Duration::from_secs(30));
+    assert_eq!(a[0]["Status"], "recovered", "{a:?}");
+    let apath = download_checked(&n1, &key_of(&a[0], &prefix));
+    let errors = crate::probe::decode_errors(&apath);
+    assert!(errors.is_empty(), "AAC decode errors: {errors}");
+    let aspan = crate::probe::probe(&apath).packet_span();
+    assert!(aspan > 10.0, "AAC holds {aspan} s");
     assert!(n1.log().contains("completed from its parts in the bucket"));
 
     // The FLV in the bucket decodes and ends with a whole tag.
@@ -850,7 +859,7 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
     let (playlist, _) = download_hls(&n1, &key_of(&h[0], &prefix));
     let hp = crate::probe::probe(&playlist);
     assert!(hp.packet_span() > 1.0, "HLS holds {} s", hp.packet_span());
-    for task in [&f[0], &h[0], &m[0]] {
+    for task in [&f[0], &h[0], &m[0], &a[0]] {
         let format = task["FileFormat"].as_str().expect("format").to_string();
         let id = task["FileId"].as_str().expect("FileId").to_string();
         let ev = r.wait_event("tk", 100, Duration::from_secs(15), |g| {
@@ -882,7 +891,7 @@ fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
         .expect("the recovered file");
     assert_eq!(first["Status"], "recovered");
     assert_eq!(first["FileSize"], f[0]["FileSize"]);
-    for task in [&f[0], &h[0], &m[0]] {
+    for task in [&f[0], &h[0], &m[0], &a[0]] {
         let id = task["FileId"].as_str().expect("FileId");
         let n = r
             .events("tk", 100)
