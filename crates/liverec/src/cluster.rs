@@ -2,7 +2,8 @@
 //! and heartbeat, the cluster-wide view of live streams (which node holds
 //! each publisher), taking over a dead peer (its publish sessions end as
 //! crashed with their callbacks; on storage both can read, its open files
-//! are recovered), and the commands nodes send each other (`peers`: a task
+//! are recovered, and with S3 storage the ones whose parts are in the
+//! bucket), and the commands nodes send each other (`peers`: a task
 //! created on one node arms on every node, a stop or drop reaches the node
 //! that holds the stream).
 //!
@@ -391,10 +392,11 @@ impl Cluster {
 
     /// Takes over every peer whose lease ran out: ends its publish
     /// sessions as crashed (events 0), and recovers its open files when
-    /// its storage marker shows this node sees the same storage.
+    /// its storage marker shows this node sees the same storage, else with
+    /// S3 storage those the bucket holds (`recorder::recover_from_bucket`).
     async fn take_over_dead(
         &self,
-        rctx: &RecorderCtx,
+        rctx: &Arc<RecorderCtx>,
         callbacks: &Callbacks,
     ) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
@@ -407,14 +409,27 @@ impl Cluster {
             callbacks.wake();
             let shared_storage = self.marker(&node).exists();
             let recovered = if shared_storage {
-                crate::recorder::recover_open_files(rctx, &node).await?
+                Some(crate::recorder::recover_open_files(rctx, &node).await?)
+            } else if rctx.storage.bucket().is_some() {
+                // Off the heartbeat: an MP4 journal to read back and
+                // finalize can take longer than a lease.
+                let (rctx, node) = (rctx.clone(), node.clone());
+                tokio::spawn(async move {
+                    match crate::recorder::recover_from_bucket(&rctx, &node).await {
+                        Ok(n) => tracing::warn!(node = %node, files_recovered = n,
+                            "recovered a dead node's open files from the bucket"),
+                        Err(e) => tracing::error!(node = %node, error = %e,
+                            "could not recover a dead node's open files from the bucket"),
+                    }
+                });
+                None
             } else {
-                0
+                Some(0)
             };
             tracing::warn!(
                 node = %node,
                 sessions_closed = closed,
-                files_recovered = recovered,
+                files_recovered = ?recovered,
                 shared_storage,
                 "took over a dead node"
             );

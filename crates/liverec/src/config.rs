@@ -173,6 +173,17 @@ pub struct Config {
     /// Local spool of S3 storage: files being recorded and files waiting
     /// for their upload. Default `<data_dir>/spool`.
     pub s3_spool_dir: Option<PathBuf>,
+    /// Size of the multipart parts a recording (FLV, AAC, MP3) sends to
+    /// the bucket while it is written, MiB (5–1024: S3's floor for every
+    /// part but the last). A node killed with its spool lost loses at most
+    /// the last part not yet sent. Default 8.
+    pub s3_part_mib: u64,
+    /// Also re-sends the growing last part every this many seconds (its
+    /// part number is sent again, S3 keeps the newest), so a node killed
+    /// with its spool lost loses at most about this much media plus a
+    /// second. Costs bucket traffic: the tail part goes up again each
+    /// time. Default 0: off (the bound is then `s3_part_mib`).
+    pub s3_part_seconds: u64,
 }
 
 impl Default for Config {
@@ -236,6 +247,8 @@ impl Default for Config {
             s3_secret_access_key_file: None,
             s3_presign_seconds: 0,
             s3_spool_dir: None,
+            s3_part_mib: 8,
+            s3_part_seconds: 0,
         }
     }
 }

@@ -25,6 +25,7 @@ mod scheduler;
 mod silence;
 mod spool;
 mod start;
+mod takeover;
 #[cfg(test)]
 mod test_support;
 mod upload;
@@ -40,6 +41,7 @@ pub use plans::{armed_plans, task_plan};
 pub use recovery::recover_open_files;
 pub use retention::run_retention;
 pub use scheduler::{Scheduler, StillRecording};
+pub use takeover::{drop_finished_spool, recover_from_bucket};
 pub use upload::{Uploads, run_uploads};
 
 /// What recordings need from the rest of the service.

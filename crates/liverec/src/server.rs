@@ -155,6 +155,12 @@ pub async fn serve(
             "recovered recordings left open by the previous run"
         );
     }
+    // Spool copies of files a peer finished from the bucket while this
+    // node was dead.
+    let dropped = recorder::drop_finished_spool(&rctx).await?;
+    if dropped > 0 {
+        tracing::warn!(dropped, "spool files finished by a peer removed");
+    }
     // Publish sessions this node's previous process left open end now
     // (a dead peer's are ended by the cluster task, after its lease).
     let now = clock.now_ms();

@@ -10,7 +10,7 @@ mod bucket;
 
 #[cfg(test)]
 pub(crate) use bucket::tests::test_settings as test_bucket_settings;
-pub use bucket::{Bucket, BucketSettings, Multipart, PART_SIZE};
+pub use bucket::{Bucket, BucketSettings, DEFAULT_PART_SIZE, Multipart};
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -187,6 +187,38 @@ impl Storage {
         }
     }
 
+    /// Every file under the root with its storage key (spool and journal
+    /// suffixes removed), skipping hidden entries (node markers, health
+    /// probes).
+    pub fn local_files(&self) -> io::Result<Vec<(PathBuf, String)>> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let path = entry.path();
+                if entry.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                if entry.file_type()?.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Ok(rel) = path.strip_prefix(&self.root) else {
+                    continue;
+                };
+                let Some(rel) = rel.to_str() else { continue };
+                let key = rel
+                    .strip_suffix(JOURNAL_SUFFIX)
+                    .or_else(|| rel.strip_suffix(PART_SUFFIX))
+                    .unwrap_or(rel)
+                    .to_string();
+                out.push((path, key));
+            }
+        }
+        Ok(out)
+    }
+
     /// Bytes available to this process on the storage's filesystem.
     pub fn free_bytes(&self) -> io::Result<u64> {
         let st = rustix::fs::statvfs(&self.root).map_err(io::Error::from)?;
@@ -282,6 +314,25 @@ mod tests {
         assert!(s.stored_size("../x").await.is_err(), "keys are checked");
         s.delete("d/a/s/x.mp3").await.unwrap();
         assert_eq!(s.stored_size("d/a/s/x.mp3").await.unwrap(), None);
+    }
+
+    #[test]
+    fn local_files_are_listed_with_their_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        std::fs::write(s.spool_path("d/a/x.flv").unwrap(), b"1").unwrap();
+        std::fs::write(s.journal_path("d/a/y.mp4").unwrap(), b"2").unwrap();
+        std::fs::write(s.path_of("d/a/z.ts").unwrap(), b"3").unwrap();
+        std::fs::create_dir_all(dir.path().join(".liverec-nodes")).unwrap();
+        std::fs::write(dir.path().join(".liverec-nodes/n1"), b"").unwrap();
+        let mut keys: Vec<_> = s
+            .local_files()
+            .unwrap()
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["d/a/x.flv", "d/a/y.mp4", "d/a/z.ts"]);
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ mod rules;
 mod streams;
 mod tasks;
 mod templates;
+mod uploads;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
@@ -33,6 +34,7 @@ pub use rules::{NewRule, Rule};
 pub use streams::{Forbid, NewSession, PushAuth, SessionQuery, SessionRow};
 pub use tasks::{Inserted, NewTask, Task, TaskQuery, TaskSpec};
 pub use templates::{Outcome, Refused, Template};
+pub use uploads::{FileUpload, UploadPart};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigError};
-use crate::storage::BucketSettings;
+use crate::storage::{BucketSettings, DEFAULT_PART_SIZE};
 
 /// Where files go: the local root and, for `s3://`, the bucket.
 pub(super) type StorageParts = (PathBuf, Option<BucketSettings>);
@@ -75,6 +75,16 @@ impl Config {
                 "s3_presign_seconds must be at most 604800 (7 days, SigV4's limit)".into(),
             ));
         }
+        if !(5..=1024).contains(&self.s3_part_mib) {
+            return Err(ConfigError::Invalid(
+                "s3_part_mib must be 5–1024 (S3 refuses parts under 5 MiB)".into(),
+            ));
+        }
+        if self.s3_part_seconds > 3600 {
+            return Err(ConfigError::Invalid(
+                "s3_part_seconds must be 0 (off) to 3600".into(),
+            ));
+        }
         let spool = self
             .s3_spool_dir
             .clone()
@@ -90,6 +100,8 @@ impl Config {
                 access_key_id: key_id,
                 secret_access_key: secret,
                 presign_seconds: self.s3_presign_seconds,
+                part_size: usize::try_from(self.s3_part_mib << 20).unwrap_or(DEFAULT_PART_SIZE),
+                part_seconds: self.s3_part_seconds,
             }),
         ))
     }
@@ -129,6 +141,7 @@ mod tests {
         assert_eq!(b.access_key_id.as_deref(), Some("id"));
         assert_eq!(b.secret_access_key.as_deref(), Some("secret"));
         assert_eq!(b.presign_seconds, 0);
+        assert_eq!((b.part_size, b.part_seconds), (8 << 20, 0));
     }
 
     #[test]
@@ -157,5 +170,17 @@ mod tests {
             ..Config::default()
         };
         assert!(c.storage_settings(Path::new("/d"), &no_env).is_err());
+        for (mib, secs) in [(4, 0), (1025, 0), (8, 3601)] {
+            let c = Config {
+                storage: Some("s3://b".into()),
+                s3_part_mib: mib,
+                s3_part_seconds: secs,
+                ..Config::default()
+            };
+            assert!(
+                c.storage_settings(Path::new("/d"), &no_env).is_err(),
+                "{mib} MiB, {secs} s"
+            );
+        }
     }
 }

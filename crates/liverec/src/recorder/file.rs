@@ -16,7 +16,7 @@ use media::{Frame, Tracks};
 
 use super::RecorderCtx;
 use super::finalize::{finalize_mp4, publish_live};
-use super::live_upload::{LiveParts, LiveUpload};
+use super::live_upload::{Ledger, LiveParts, LiveUpload};
 use super::naming::{named_base, storage_base};
 use super::spool::MuxedSpool;
 use super::start::{media_info, muxer, new_row};
@@ -38,8 +38,8 @@ pub(super) struct OpenFile {
     tracks: Tracks,
     video: bool,
     audio: bool,
-    /// With S3 storage: parts uploaded while recording (not for MP4,
-    /// whose file is written at close, nor for template file names, whose
+    /// With S3 storage: parts uploaded while recording (for MP4 those of
+    /// its journal; none for template file names of other formats, whose
     /// key is known only at close).
     live: Option<LiveUpload>,
 }
@@ -64,14 +64,31 @@ impl OpenFile {
         };
         let out = MuxedSpool::create(&path, muxer(format, start.video, start.audio), start.tracks)
             .await?;
-        let live = match ctx.storage.bucket() {
-            Some(b) if format != FileFormat::Mp4 && start.spec.file_name.is_none() => Some(
-                LiveUpload::start(b.clone(), key.clone(), path.clone(), ctx.uploads.slots()),
-            ),
+        let row = new_row(plan, stream, &start, key.clone(), &path);
+        ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
+        // What goes up while recording: the file itself (FLV, AAC, MP3,
+        // unless its name is rendered only at close), or for MP4 its
+        // journal, as an object of its own that only a peer taking this
+        // node over completes (the MP4 itself is written at close).
+        let object = match format {
+            FileFormat::Mp4 => Some(format!("{key}{}", super::takeover::JOURNAL_OBJECT)),
+            _ if start.spec.file_name.is_none() => Some(key),
             _ => None,
         };
-        let row = new_row(plan, stream, &start, key, &path);
-        ctx.store.insert_file(&row, ctx.clock.now_ms()).await?;
+        let live = match (ctx.storage.bucket(), object) {
+            (Some(b), Some(object)) => Some(LiveUpload::start(
+                b.clone(),
+                object,
+                path.clone(),
+                ctx.uploads.slots(),
+                Ledger {
+                    store: ctx.store.clone(),
+                    clock: ctx.clock.clone(),
+                    file_id: row.id.clone(),
+                },
+            )),
+            _ => None,
+        };
         let f = OpenFile {
             row,
             file_name: start.spec.file_name.clone(),
@@ -103,8 +120,8 @@ impl OpenFile {
             return Ok(());
         }
         self.out.push(&frame, tracks).await?;
-        if let Some(l) = &self.live {
-            l.flushed(self.out.flushed());
+        if let Some(l) = self.live.as_mut() {
+            l.flushed(self.out.flushed_mark());
         }
         self.frames += 1;
         self.tracks = tracks.clone();
@@ -171,6 +188,14 @@ impl OpenFile {
             row.storage_key = format!("{base}.{}", row.format.extension());
         }
         if row.format == FileFormat::Mp4 {
+            // The journal's own upload was only for a peer's takeover;
+            // from now on the MP4 is on this node's spool only.
+            if let Some(l) = live {
+                tokio::spawn(l.abort());
+                if let Err(e) = ctx.store.forget_upload(&row.id).await {
+                    tracing::warn!(file_id = %row.id, error = %e, "could not forget the journal's upload");
+                }
+            }
             // The journal becomes a faststart MP4 under the spool name.
             return finalize_mp4(ctx, row, &path, FileStatus::Finished).await;
         }

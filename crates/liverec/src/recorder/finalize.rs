@@ -33,7 +33,12 @@ pub(super) async fn complete(
     row.file_size = i64::try_from(size).unwrap_or(i64::MAX);
     row.expire_ms = expiry(&row);
     let events = ctx.callbacks.file_done(&row, ctx.clock.now_ms());
-    ctx.store.complete_file(&row, &events).await?;
+    if !ctx.store.complete_file(&row, &events).await? {
+        // A peer took this node over and finished the file from the
+        // bucket first: its row and event stand.
+        tracing::warn!(file_id = %row.id, "file already made final by another node; left as it is");
+        return Ok(None);
+    }
     ctx.callbacks.wake();
     if row.expire_ms.is_some() {
         ctx.retention_wake.notify_one();

@@ -1,47 +1,83 @@
 //! The multipart upload of a single-file recording (FLV, AAC, MP3) while it
-//! is written, with S3 storage: part 2, 3, … (indices 1, 2, … here) go up
-//! as soon as the spool file holds them, read back from the file; part 1
-//! stays until the close because the muxer patches its header there
-//! (FLV onMetaData duration and size, the MP3 Info tag). At close the
-//! upload job sends what is left (part 1, the tail, any part a patch
-//! rewrote) and completes the upload (`upload`). The spool file keeps every
-//! byte until the object is complete, so a failed part costs only a retry
-//! and a crash falls back to uploading the recovered file whole.
+//! is written, with S3 storage. Parts are cut where a media unit ends (an
+//! FLV tag, an ADTS or MP3 frame: the spool reports the file's length and
+//! media time after each flush, always between units), each at least the
+//! bucket's part size, so the parts sent so far always join into a file
+//! that ends cleanly. Part 1 goes up like the others (its header is
+//! provisional: the FLV onMetaData duration and size, the MP3 Info tag are
+//! patched at close and the part sent again then). With `s3_part_seconds`
+//! the growing last part is also sent every that many seconds under its
+//! number (the bucket keeps the newest). Each part's number, size, ETag and
+//! media end time go to the database as it completes (`store::uploads`),
+//! so a peer that takes this node over after its death can complete the
+//! upload from the bucket alone (`takeover`). At close the upload job sends
+//! what is left (the tail, part 1, any part a patch rewrote) and completes
+//! the upload (`upload`). The spool file keeps every byte until the object
+//! is complete, so a failed part costs only a retry.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::SeekFrom;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::storage::{Bucket, Multipart, PART_SIZE};
+use crate::clock::Clock;
+use crate::storage::{Bucket, Multipart};
+use crate::store::{Store, UploadPart};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// Flush marks kept while the uploader is behind (one a second); past
+/// this every other one is dropped, which only makes parts larger.
+const MAX_MARKS: usize = 4096;
+
+/// A point of the spool file where a unit ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Mark {
+    /// Bytes from the start of the file.
+    pub(super) bytes: u64,
+    /// Media time written up to there, ms.
+    pub(super) media_ms: i64,
+}
 
 /// What was sent while recording.
 #[derive(Default)]
 pub(super) struct LiveParts {
     /// The multipart upload, once its first part went up.
     pub(super) upload: Option<Multipart>,
-    /// Parts (0-based) already in it, each [`PART_SIZE`] bytes.
+    /// Where each full part ends (part i covers the previous end to this).
+    pub(super) cuts: Vec<Mark>,
+    /// Full parts (0-based) whose bytes in the upload are still current.
     pub(super) sent: BTreeSet<usize>,
 }
 
 impl LiveParts {
+    /// Byte range of part `index` of a file of `len` bytes (the tail runs
+    /// to the end of the file).
+    fn range(&self, index: usize, len: u64) -> Range<u64> {
+        let start = if index == 0 {
+            0
+        } else {
+            self.cuts[index - 1].bytes
+        };
+        let end = self.cuts.get(index).map_or(len, |m| m.bytes);
+        start..end
+    }
+
     /// Forgets parts that `patched` ranges rewrote after they were sent.
     pub(super) fn invalidate(&mut self, patched: &[Range<u64>]) {
-        let part = PART_SIZE as u64;
-        for r in patched.iter().filter(|r| r.end > r.start) {
-            for i in r.start / part..=(r.end - 1) / part {
-                self.sent.remove(&(i as usize));
+        let mut start = 0;
+        for (i, end) in self.cuts.iter().map(|m| m.bytes).enumerate() {
+            if patched.iter().any(|r| r.start < end && r.end > start) {
+                self.sent.remove(&i);
             }
+            start = end;
         }
     }
 
@@ -53,14 +89,26 @@ impl LiveParts {
     }
 }
 
+/// Flush marks handed from the recording to its uploader.
+#[derive(Default)]
+struct Marks {
+    queue: Mutex<VecDeque<Mark>>,
+    wake: Notify,
+}
+
 /// The part uploader of one open file.
 pub(super) struct LiveUpload {
-    flushed: watch::Sender<u64>,
-    /// Parts sent so far.
-    #[cfg_attr(not(test), allow(dead_code))]
-    sent: watch::Receiver<usize>,
+    marks: Arc<Marks>,
+    last: u64,
     stop: CancellationToken,
     task: JoinHandle<LiveParts>,
+}
+
+/// Where the uploader records its parts.
+pub(super) struct Ledger {
+    pub(super) store: Store,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) file_id: String,
 }
 
 impl LiveUpload {
@@ -70,28 +118,37 @@ impl LiveUpload {
         key: String,
         path: PathBuf,
         slots: Arc<Semaphore>,
+        ledger: Ledger,
     ) -> LiveUpload {
-        let (flushed, rx) = watch::channel(0);
-        let (sent_tx, sent) = watch::channel(0);
+        let marks = Arc::new(Marks::default());
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(bucket, key, path, slots, rx, sent_tx, stop.clone()));
+        let uploader = Uploader {
+            bucket,
+            key,
+            path,
+            ledger,
+            parts: LiveParts::default(),
+            recorded: false,
+        };
+        let task = tokio::spawn(uploader.run(slots, marks.clone(), stop.clone()));
         LiveUpload {
-            flushed,
-            sent,
+            marks,
+            last: 0,
             stop,
             task,
         }
     }
 
-    /// The spool file now holds `n` readable bytes.
-    pub(super) fn flushed(&self, n: u64) {
-        self.flushed.send_if_modified(|v| {
-            let grew = n > *v;
-            if grew {
-                *v = n;
-            }
-            grew
-        });
+    /// The spool file now holds `m.bytes` readable bytes, ending a unit.
+    pub(super) fn flushed(&mut self, m: Mark) {
+        if m.bytes <= self.last {
+            return;
+        }
+        self.last = m.bytes;
+        if let Ok(mut q) = self.marks.queue.lock() {
+            push_mark(&mut q, m);
+        }
+        self.marks.wake.notify_one();
     }
 
     /// Stops sending (a part in flight is dropped) and returns what is up.
@@ -101,108 +158,214 @@ impl LiveUpload {
     }
 }
 
-/// Reads part `index` (up to [`PART_SIZE`] bytes) of the file at `path`.
-pub(super) async fn read_part(path: &Path, index: usize) -> std::io::Result<Vec<u8>> {
+/// Queues `m`; when the queue is full, every other mark goes first, so
+/// parts end up at most twice further apart than marks, never one part
+/// for the whole backlog.
+fn push_mark(q: &mut VecDeque<Mark>, m: Mark) {
+    if q.len() >= MAX_MARKS {
+        let kept: VecDeque<Mark> = q.iter().copied().skip(1).step_by(2).collect();
+        *q = kept;
+    }
+    q.push_back(m);
+}
+
+/// Reads `range` of the file at `path`.
+async fn read_range(path: &Path, range: Range<u64>) -> std::io::Result<Vec<u8>> {
     let mut f = tokio::fs::File::open(path).await?;
-    f.seek(SeekFrom::Start(index as u64 * PART_SIZE as u64))
-        .await?;
-    let mut buf = Vec::with_capacity(PART_SIZE);
-    f.take(PART_SIZE as u64).read_to_end(&mut buf).await?;
+    f.seek(SeekFrom::Start(range.start)).await?;
+    let want = range.end.saturating_sub(range.start);
+    let mut buf = Vec::with_capacity(usize::try_from(want).unwrap_or(0));
+    f.take(want).read_to_end(&mut buf).await?;
+    if (buf.len() as u64) < want {
+        return Err(std::io::Error::other("part not complete on the spool"));
+    }
     Ok(buf)
 }
 
-async fn send(
-    bucket: &Bucket,
-    key: &str,
-    path: &Path,
-    parts: &mut LiveParts,
-    index: usize,
-) -> std::io::Result<()> {
-    if parts.upload.is_none() {
-        parts.upload = Some(bucket.multipart(key).await?);
-    }
-    let data = read_part(path, index).await?;
-    if data.len() < PART_SIZE {
-        return Err(std::io::Error::other("part not complete on the spool"));
-    }
-    match parts.upload.as_mut() {
-        Some(u) => u.put(index, data).await,
-        None => Ok(()),
-    }
-}
-
-async fn run(
+struct Uploader {
     bucket: Bucket,
     key: String,
     path: PathBuf,
-    slots: Arc<Semaphore>,
-    mut flushed: watch::Receiver<u64>,
-    progress: watch::Sender<usize>,
-    stop: CancellationToken,
-) -> LiveParts {
-    let mut parts = LiveParts::default();
-    // Part 0 waits for the close (its header is patched then).
-    let mut next = 1usize;
-    let mut delay = FIRST_BACKOFF;
-    loop {
-        let have = *flushed.borrow_and_update();
-        if have < (next as u64 + 1) * PART_SIZE as u64 {
-            tokio::select! {
-                _ = stop.cancelled() => return parts,
-                r = flushed.changed() => if r.is_err() { return parts },
-            }
-            continue;
+    ledger: Ledger,
+    parts: LiveParts,
+    /// The upload id is in the database.
+    recorded: bool,
+}
+
+impl Uploader {
+    /// Sends `range` as part `index` and records it.
+    async fn send(
+        &mut self,
+        index: usize,
+        range: Range<u64>,
+        mark: Mark,
+        sealed: bool,
+    ) -> std::io::Result<()> {
+        if self.parts.upload.is_none() {
+            self.parts.upload = Some(self.bucket.multipart(&self.key).await?);
         }
-        let r = tokio::select! {
-            _ = stop.cancelled() => return parts,
-            r = async {
-                let _slot = slots.acquire().await.map_err(std::io::Error::other)?;
-                send(&bucket, &key, &path, &mut parts, next).await
-            } => r,
+        let Some(upload) = self.parts.upload.as_mut() else {
+            return Ok(());
         };
-        match r {
-            Ok(()) => {
-                tracing::debug!(%key, part = next + 1, "part uploaded while recording");
-                metrics::counter!("liverec_uploaded_bytes_total").increment(PART_SIZE as u64);
-                parts.sent.insert(next);
-                progress.send_replace(parts.sent.len());
-                next += 1;
-                delay = FIRST_BACKOFF;
+        let l = &self.ledger;
+        if !self.recorded {
+            l.store
+                .record_upload(&l.file_id, &self.key, upload.id(), l.clock.now_ms())
+                .await
+                .map_err(std::io::Error::other)?;
+            self.recorded = true;
+        }
+        let size = range.end - range.start;
+        let data = read_range(&self.path, range).await?;
+        let etag = upload.put(index, data).await?;
+        let part = UploadPart {
+            index: index as i64,
+            size: size as i64,
+            etag,
+            media_ms: mark.media_ms,
+            sealed,
+        };
+        l.store
+            .record_part(&l.file_id, &part)
+            .await
+            .map_err(std::io::Error::other)?;
+        metrics::counter!("liverec_uploaded_bytes_total").increment(size);
+        Ok(())
+    }
+
+    async fn run(
+        mut self,
+        slots: Arc<Semaphore>,
+        marks: Arc<Marks>,
+        stop: CancellationToken,
+    ) -> LiveParts {
+        let part_size = self.bucket.part_size() as u64;
+        let every = Duration::from_secs(self.bucket.part_seconds());
+        let mut pending: VecDeque<Mark> = VecDeque::new();
+        // The end of the growing last part as last sent.
+        let mut tail_sent = 0u64;
+        let mut tail_due = tokio::time::Instant::now() + every;
+        let mut delay = FIRST_BACKOFF;
+        loop {
+            if let Ok(mut q) = marks.queue.lock() {
+                pending.extend(q.drain(..));
             }
-            Err(e) => {
-                metrics::counter!("liverec_upload_failures_total").increment(1);
-                tracing::warn!(%key, part = next + 1, retry_in_ms = delay.as_millis() as u64, error = %e, "part upload failed; retrying");
-                tokio::select! {
-                    _ = stop.cancelled() => return parts,
-                    _ = tokio::time::sleep(delay) => {}
+            let index = self.parts.cuts.len();
+            let start = self.parts.cuts.last().map_or(0, |m| m.bytes);
+            let full = pending
+                .iter()
+                .copied()
+                .find(|m| m.bytes >= start + part_size);
+            let latest = pending.back().copied();
+            let job = match (full, latest) {
+                (Some(m), _) => Some((m, true)),
+                (None, Some(m))
+                    if !every.is_zero()
+                        && m.bytes > tail_sent.max(start)
+                        && tokio::time::Instant::now() >= tail_due =>
+                {
+                    Some((m, false))
                 }
-                delay = (delay * 2).min(MAX_BACKOFF);
+                _ => None,
+            };
+            let Some((mark, sealed)) = job else {
+                let wait_tail =
+                    !every.is_zero() && latest.is_some_and(|m| m.bytes > tail_sent.max(start));
+                tokio::select! {
+                    _ = stop.cancelled() => return self.parts,
+                    () = marks.wake.notified() => {}
+                    () = tokio::time::sleep_until(tail_due), if wait_tail => {}
+                }
+                continue;
+            };
+            let r = tokio::select! {
+                _ = stop.cancelled() => return self.parts,
+                r = async {
+                    let _slot = slots.acquire().await.map_err(std::io::Error::other)?;
+                    self.send(index, start..mark.bytes, mark, sealed).await
+                } => r,
+            };
+            match r {
+                Ok(()) => {
+                    tracing::debug!(key = %self.key, part = index + 1, bytes = mark.bytes - start, sealed, "part uploaded while recording");
+                    if sealed {
+                        self.parts.cuts.push(mark);
+                        self.parts.sent.insert(index);
+                        while pending.front().is_some_and(|m| m.bytes <= mark.bytes) {
+                            pending.pop_front();
+                        }
+                    } else {
+                        tail_sent = mark.bytes;
+                    }
+                    tail_due = tokio::time::Instant::now() + every;
+                    delay = FIRST_BACKOFF;
+                }
+                Err(e) => {
+                    metrics::counter!("liverec_upload_failures_total").increment(1);
+                    tracing::warn!(key = %self.key, part = index + 1, retry_in_ms = delay.as_millis() as u64, error = %e, "part upload failed; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return self.parts,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(MAX_BACKOFF);
+                }
             }
         }
     }
 }
 
-/// Completes a live upload of the finished spool file `path`: sends the
-/// parts not yet sent (part 0, the tail, patched ones), then completes.
-/// On an error the parts sent so far stay in `parts` for the next try.
+/// Completes a live upload of the finished spool file `path` (holding
+/// `duration_ms` of media): sends the parts not yet sent (the tail,
+/// patched ones), recording each, then completes. On an error the parts
+/// sent so far stay in `parts` for the next try.
 pub(super) async fn finish(
     bucket: &Bucket,
     key: &str,
     path: &Path,
     parts: &mut LiveParts,
+    ledger: &Ledger,
+    duration_ms: i64,
 ) -> std::io::Result<u64> {
     let len = tokio::fs::metadata(path).await?.len();
-    let count = usize::try_from(len.div_ceil(PART_SIZE as u64).max(1)).unwrap_or(usize::MAX);
+    let full = parts.cuts.iter().take_while(|c| c.bytes <= len).count();
+    parts.cuts.truncate(full);
+    let last = parts.cuts.last().map_or(0, |m| m.bytes);
+    let count = full + usize::from(len > last || full == 0);
     if parts.upload.is_none() {
-        parts.upload = Some(bucket.multipart(key).await?);
+        let u = bucket.multipart(key).await?;
+        // A new upload (the first one failed to complete): peers must
+        // complete this one.
+        let l = ledger;
+        if let Err(e) = l
+            .store
+            .record_upload(&l.file_id, key, u.id(), l.clock.now_ms())
+            .await
+        {
+            tracing::warn!(%key, error = %e, "could not record the upload");
+        }
+        parts.upload = Some(u);
     }
     for index in 0..count {
         if parts.sent.contains(&index) {
             continue;
         }
-        let data = read_part(path, index).await?;
-        if let Some(u) = parts.upload.as_mut() {
-            u.put(index, data).await?;
+        let range = parts.range(index, len);
+        let size = range.end - range.start;
+        let data = read_range(path, range).await?;
+        let Some(u) = parts.upload.as_mut() else {
+            return Err(std::io::Error::other("no upload"));
+        };
+        let etag = u.put(index, data).await?;
+        let part = UploadPart {
+            index: index as i64,
+            size: size as i64,
+            etag,
+            media_ms: parts.cuts.get(index).map_or(duration_ms, |m| m.media_ms),
+            sealed: true,
+        };
+        // Best effort: the file is complete on this node's spool.
+        if let Err(e) = ledger.store.record_part(&ledger.file_id, &part).await {
+            tracing::warn!(%key, error = %e, "could not record an uploaded part");
         }
         parts.sent.insert(index);
     }
@@ -218,60 +381,4 @@ pub(super) async fn finish(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::test_bucket_settings;
-
-    #[tokio::test]
-    async fn parts_go_up_while_recording_and_part_one_last() {
-        let Some(s) = test_bucket_settings(0) else {
-            return;
-        };
-        let bucket = Bucket::open(&s).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("live.flv.part");
-        let p = PART_SIZE;
-        let mut data: Vec<u8> = (0..3 * p + 100).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &data[..2 * p + 10]).unwrap();
-        let slots = Arc::new(Semaphore::new(1));
-        let live = LiveUpload::start(bucket.clone(), "l/live.flv".into(), path.clone(), slots);
-        live.flushed(2 * p as u64 + 10);
-        let mut sent = live.sent.clone();
-        tokio::time::timeout(Duration::from_secs(60), sent.wait_for(|n| *n >= 1))
-            .await
-            .unwrap()
-            .unwrap();
-        // The file grows: part 2 (index 2) is complete now.
-        std::fs::write(&path, &data).unwrap();
-        live.flushed(data.len() as u64);
-        tokio::time::timeout(Duration::from_secs(60), sent.wait_for(|n| *n >= 2))
-            .await
-            .unwrap()
-            .unwrap();
-        let mut parts = live.stop().await;
-        assert_eq!(parts.sent.iter().copied().collect::<Vec<_>>(), [1, 2]);
-        // At close the header (part 0) and a byte in part 1 are patched.
-        data[13..21].copy_from_slice(&7.5f64.to_be_bytes());
-        data[p + 5] ^= 0xff;
-        std::fs::write(&path, &data).unwrap();
-        parts.invalidate(&[13..21, (p as u64 + 5)..(p as u64 + 6)]);
-        let len = finish(&bucket, "l/live.flv", &path, &mut parts)
-            .await
-            .unwrap();
-        assert_eq!(len, data.len() as u64);
-        let got = bucket.read_all("l/live.flv").await.unwrap().unwrap();
-        assert!(got[..] == data[..], "the object is the patched file");
-        bucket.delete("l/live.flv").await.unwrap();
-    }
-
-    #[test]
-    fn patches_invalidate_the_parts_they_touch() {
-        let p = PART_SIZE as u64;
-        let mut parts = LiveParts {
-            upload: None,
-            sent: [1, 2, 3].into_iter().collect(),
-        };
-        parts.invalidate(&[13..21, (2 * p - 4)..(2 * p + 4), (3 * p)..(3 * p)]);
-        assert_eq!(parts.sent.into_iter().collect::<Vec<_>>(), [3]);
-    }
-}
+mod tests;

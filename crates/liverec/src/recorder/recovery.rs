@@ -125,6 +125,12 @@ pub async fn recover_open_files(
                 vec![key],
             )
             .await
+        } else if ctx.storage.bucket().is_some()
+            && super::takeover::in_bucket(ctx, &row).await.unwrap_or(false)
+        {
+            // The spool lost its copy (a new disk, or a takeover of a dead
+            // peer's file that stopped half-way): the bucket has its parts.
+            super::takeover::finish(ctx, row).await
         } else if let Some(size) = uploaded_size(ctx, &row).await {
             // Uploaded, but the process died before its row was final.
             let duration_ms = row.duration_ms;

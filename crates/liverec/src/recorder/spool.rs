@@ -15,6 +15,7 @@ use tokio::fs::File;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio::time::Instant;
 
+use super::live_upload::Mark;
 use super::start::FileError;
 
 /// Longest time written data may sit in the process before reaching the OS.
@@ -101,6 +102,8 @@ pub(super) struct MuxedSpool {
     spool: SpoolWriter,
     muxer: Box<dyn Muxer>,
     buf: Vec<u8>,
+    /// Media time of the bytes that reached the OS, ms.
+    flushed_ms: i64,
 }
 
 impl MuxedSpool {
@@ -115,13 +118,22 @@ impl MuxedSpool {
         muxer.start(tracks, &mut buf)?;
         let mut spool = SpoolWriter::create(path).await?;
         spool.write(&mut buf).await?;
-        Ok(MuxedSpool { spool, muxer, buf })
+        Ok(MuxedSpool {
+            spool,
+            muxer,
+            buf,
+            flushed_ms: 0,
+        })
     }
 
     /// Muxes and writes one frame.
     pub(super) async fn push(&mut self, frame: &Frame, tracks: &Tracks) -> Result<(), FileError> {
         self.muxer.push(frame, tracks, &mut self.buf)?;
+        let before = self.spool.flushed();
         self.spool.write(&mut self.buf).await?;
+        if self.spool.flushed() != before {
+            self.flushed_ms = self.muxer.duration_ms();
+        }
         Ok(())
     }
 
@@ -134,10 +146,14 @@ impl MuxedSpool {
         self.spool.path()
     }
 
-    /// Bytes of the file that can be read back from it (see
-    /// [`SpoolWriter::flushed`]).
-    pub(super) fn flushed(&self) -> u64 {
-        self.spool.flushed()
+    /// Where the bytes that can be read back from the file (see
+    /// [`SpoolWriter::flushed`]) end: always between two units,
+    /// since each frame's bytes are written whole before a flush.
+    pub(super) fn flushed_mark(&self) -> Mark {
+        Mark {
+            bytes: self.spool.flushed(),
+            media_ms: self.flushed_ms,
+        }
     }
 
     /// Writes the muxer's trailer and patches and syncs; returns the path

@@ -219,8 +219,14 @@ async fn upload_key(
     file_id: &str,
     key: &str,
     mut live: Option<LiveParts>,
+    duration_ms: i64,
     shutdown: &CancellationToken,
 ) -> bool {
+    let ledger = live_upload::Ledger {
+        store: ctx.store.clone(),
+        clock: ctx.clock.clone(),
+        file_id: file_id.to_string(),
+    };
     let mut delay = FIRST_BACKOFF;
     let mut attempt = 0u32;
     loop {
@@ -231,11 +237,14 @@ async fn upload_key(
         {
             tracing::warn!(%file_id, %key, "giving up the upload begun while recording; sending the file whole");
             l.abort().await;
+            if let Err(e) = ctx.store.forget_upload(file_id).await {
+                tracing::warn!(%file_id, error = %e, "could not forget the aborted upload");
+            }
         }
         let r = match ctx.uploads.slots.acquire().await {
             Ok(_slot) => match (live.as_mut(), ctx.storage.bucket()) {
                 (Some(l), Some(b)) => match ctx.storage.path_of(key) {
-                    Ok(path) => live_upload::finish(b, key, &path, l).await,
+                    Ok(path) => live_upload::finish(b, key, &path, l, &ledger, duration_ms).await,
                     Err(e) => Err(e),
                 },
                 _ => ctx.storage.upload(key).await,
@@ -272,7 +281,8 @@ async fn upload_key(
 async fn run_job(ctx: &RecorderCtx, mut job: Job, shutdown: &CancellationToken) -> bool {
     for (i, key) in job.keys.iter().enumerate() {
         let live = if i == 0 { job.live.take() } else { None };
-        if !upload_key(ctx, &job.file_id, key, live, shutdown).await {
+        let duration_ms = job.done.as_ref().map_or(0, |d| d.duration_ms);
+        if !upload_key(ctx, &job.file_id, key, live, duration_ms, shutdown).await {
             return false;
         }
         if job.done.is_none() && !job.keep.contains(key) {

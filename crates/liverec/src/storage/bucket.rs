@@ -1,7 +1,9 @@
 //! An S3-compatible bucket (`s3://bucket/prefix`) through `object_store`'s
 //! S3 client: whole-file uploads (one PUT, or a multipart upload of
-//! [`PART_SIZE`] parts with explicit part numbers, so the first part can be
-//! sent last after its header was patched), ranged streaming reads,
+//! parts of the configured size with explicit part numbers, so the first
+//! part can be sent again after its header was patched), the completion of
+//! a multipart upload another process began (from its id and the ETags of
+//! its parts: a peer taking over a dead node), ranged streaming reads,
 //! deletes, presigned GET URLs and a reachability check. Keys are storage
 //! keys; the prefix is added here. Knows nothing of recordings or rows.
 
@@ -25,8 +27,9 @@ use tokio::io::AsyncReadExt;
 /// The probe object of [`Bucket::check`], under the prefix.
 const HEALTH_KEY: &str = ".liverec-health";
 
-/// Size of each multipart part (S3's floor is 5 MiB for all but the last).
-pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Default size of each multipart part (S3's floor is 5 MiB for all but
+/// the last); `s3_part_mib` sets it.
+pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// How to reach the bucket (SPEC §1 `LIVEREC_STORAGE=s3://…`, `LIVEREC_S3_*`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +50,11 @@ pub struct BucketSettings {
     pub secret_access_key: Option<String>,
     /// Lifetime of presigned VideoUrls, seconds (0: VideoUrl is the /files URL).
     pub presign_seconds: u64,
+    /// Size of multipart parts, bytes (at least 5 MiB).
+    pub part_size: usize,
+    /// Seconds between uploads of the growing last part of a recording
+    /// (0: only full parts go up while recording).
+    pub part_seconds: u64,
 }
 
 /// A bucket and the prefix liverec's objects live under.
@@ -56,6 +64,8 @@ pub struct Bucket {
     prefix: String,
     presign: Option<Duration>,
     name: String,
+    part_size: usize,
+    part_seconds: u64,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -119,7 +129,19 @@ impl Bucket {
             prefix: s.prefix.trim_matches('/').to_string(),
             presign: (s.presign_seconds > 0).then(|| Duration::from_secs(s.presign_seconds)),
             name: s.bucket.clone(),
+            part_size: s.part_size.max(5 << 20),
+            part_seconds: s.part_seconds,
         })
+    }
+
+    /// Size of multipart parts, bytes.
+    pub fn part_size(&self) -> usize {
+        self.part_size
+    }
+
+    /// Seconds between uploads of a recording's growing last part (0: off).
+    pub fn part_seconds(&self) -> u64 {
+        self.part_seconds
     }
 
     /// The object path of a storage key.
@@ -143,13 +165,13 @@ impl Bucket {
             .map_err(io_err)
     }
 
-    /// Uploads the local file `path` as `key` (one PUT up to [`PART_SIZE`],
+    /// Uploads the local file `path` as `key` (one PUT up to a part,
     /// else a multipart upload); returns its size. A failed multipart
     /// upload is aborted, so the bucket keeps no orphan parts.
     pub async fn put_file(&self, key: &str, path: &Path) -> io::Result<u64> {
         let mut f = tokio::fs::File::open(path).await?;
         let len = f.metadata().await?.len();
-        if len <= PART_SIZE as u64 {
+        if len <= self.part_size as u64 {
             let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
             f.read_to_end(&mut buf).await?;
             self.put_bytes(key, buf).await?;
@@ -159,7 +181,7 @@ impl Bucket {
         let r = async {
             let mut index = 0;
             loop {
-                let part = read_part(&mut f).await?;
+                let part = read_part(&mut f, self.part_size).await?;
                 if part.is_empty() {
                     break;
                 }
@@ -190,6 +212,39 @@ impl Bucket {
         })
     }
 
+    /// Completes the multipart upload `upload_id` of `key` that another
+    /// process began, from the ETags of its parts (part 1 first). On an
+    /// error nothing is aborted: the caller may try other parts.
+    pub async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        etags: Vec<String>,
+    ) -> io::Result<()> {
+        let loc = self.location(key)?;
+        let parts = etags
+            .into_iter()
+            .map(|content_id| PartId { content_id })
+            .collect();
+        self.store
+            .complete_multipart(&loc, &upload_id.to_string(), parts)
+            .await
+            .map(|_| ())
+            .map_err(io_err)
+    }
+
+    /// Aborts the multipart upload `upload_id` of `key` (best effort).
+    pub async fn abort_upload(&self, key: &str, upload_id: &str) {
+        let Ok(loc) = self.location(key) else { return };
+        if let Err(e) = self
+            .store
+            .abort_multipart(&loc, &upload_id.to_string())
+            .await
+        {
+            tracing::warn!(%key, error = %e, "aborting a multipart upload failed");
+        }
+    }
+
     /// Size of `key`, None when it does not exist.
     pub async fn size(&self, key: &str) -> io::Result<Option<u64>> {
         match self.store.head(&self.location(key)?).await {
@@ -215,6 +270,14 @@ impl Bucket {
             .await
             .map_err(io_err)?;
         Ok(r.into_stream())
+    }
+
+    /// Reads `range` of `key` into memory (small ranges only).
+    pub async fn read_all_range(&self, key: &str, range: Range<u64>) -> io::Result<Bytes> {
+        self.store
+            .get_range(&self.location(key)?, range)
+            .await
+            .map_err(io_err)
     }
 
     /// Reads all of `key` (small objects: playlists).
@@ -262,10 +325,10 @@ impl Bucket {
     }
 }
 
-/// Reads up to [`PART_SIZE`] bytes (less only at the end of the file).
-async fn read_part(f: &mut tokio::fs::File) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(PART_SIZE);
-    let mut limited = f.take(PART_SIZE as u64);
+/// Reads up to `size` bytes (less only at the end of the file).
+async fn read_part(f: &mut tokio::fs::File, size: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(size);
+    let mut limited = f.take(size as u64);
     limited.read_to_end(&mut buf).await?;
     Ok(buf)
 }
@@ -281,8 +344,14 @@ pub struct Multipart {
 }
 
 impl Multipart {
-    /// Uploads part `index` (replacing an earlier upload of it).
-    pub async fn put(&mut self, index: usize, data: Vec<u8>) -> io::Result<()> {
+    /// The upload id (kept in the database so a peer can complete it).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Uploads part `index` (replacing an earlier upload of it); returns
+    /// its ETag.
+    pub async fn put(&mut self, index: usize, data: Vec<u8>) -> io::Result<String> {
         let part = self
             .bucket
             .store
@@ -292,8 +361,9 @@ impl Multipart {
         if self.parts.len() <= index {
             self.parts.resize(index + 1, None);
         }
+        let etag = part.content_id.clone();
         self.parts[index] = Some(part);
-        Ok(())
+        Ok(etag)
     }
 
     /// Completes the upload; every part from 0 on must have been sent.

@@ -172,12 +172,15 @@ impl Store {
     }
 
     /// Records the final state of a file and, in the same transaction, the
-    /// events that announce it.
-    pub async fn complete_file(&self, f: &FileRow, events: &[NewEvent]) -> Result<()> {
+    /// events that announce it and the end of its upload rows. Only a file
+    /// still `recording` is changed: false (and no events) when another
+    /// process (a peer that took this node over, or this node's restart)
+    /// made it final first.
+    pub async fn complete_file(&self, f: &FileRow, events: &[NewEvent]) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE files SET status = $1, start_ms = $2, end_ms = $3, duration_ms = $4, file_size = $5, \
-             media_info = $6, expire_ms = $7, storage_key = $8 WHERE id = $9",
+             media_info = $6, expire_ms = $7, storage_key = $8 WHERE id = $9 AND status = 'recording'",
         )
         .bind(f.status.as_str())
         .bind(f.start_ms)
@@ -190,18 +193,75 @@ impl Store {
         .bind(&f.id)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         enqueue_all(&mut tx, events).await?;
+        super::uploads::forget_upload_in(&mut tx, &f.id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Removes the row of a file that produced no media (with its upload
+    /// rows).
+    pub async fn discard_file(&self, id: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        super::uploads::forget_upload_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Removes the row of a file that produced no media.
-    pub async fn discard_file(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM files WHERE id = $1")
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+    /// Takes the open file `id` of the dead node `from` over for this node,
+    /// as long as `from` is still marked swept (a restart clears the mark,
+    /// and then the file is its own again). True when taken.
+    pub async fn claim_file(&self, id: &str, from: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE files SET node_id = $1 WHERE id = $2 AND node_id = $3 AND status = 'recording' \
+             AND EXISTS (SELECT 1 FROM nodes WHERE node_id = $3 AND swept_ms IS NOT NULL)",
+        )
+        .bind(self.node())
+        .bind(id)
+        .bind(from)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Hands the open file `id` this node claimed back to `to` (finishing
+    /// it from the bucket failed; `to`'s restart may still have its spool).
+    pub async fn release_file(&self, id: &str, to: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE files SET node_id = $1 WHERE id = $2 AND node_id = $3 AND status = 'recording'",
+        )
+        .bind(to)
+        .bind(id)
+        .bind(self.node())
+        .execute(self.pool())
+        .await?;
         Ok(())
+    }
+
+    /// Status and writing node of the (not deleted) file stored under `key`.
+    pub async fn file_by_key(&self, key: &str) -> Result<Option<(FileStatus, String)>> {
+        let row = sqlx::query(
+            "SELECT status, node_id FROM files WHERE storage_key = $1 AND deleted_ms IS NULL \
+             ORDER BY created_ms DESC LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => Ok(Some((
+                parsed(&r, "status", "status", FileStatus::parse)?,
+                r.try_get("node_id")?,
+            ))),
+            None => Ok(None),
+        }
     }
 
     /// Files still marked `recording` that `node` wrote (open when that

@@ -5,7 +5,7 @@
 //!
 //! Freshness: every change to `api_keys`, `domains` or `stream_forbids`, by
 //! any process or node, bumps `lookup_revision.n` (database triggers,
-//! migration 9). A server polls that number every [`POLL`]; a changed value
+//! migration 10). A server polls that number every [`POLL`]; a changed value
 //! empties the copy. Writes through this process's [`Store`] empty it at
 //! once. A copy is served only while the last successful poll started less
 //! than [`MAX_STALE`] ago; a database that does not answer polls turns the

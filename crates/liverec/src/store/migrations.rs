@@ -251,7 +251,28 @@ ALTER TABLE files ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX stream_sessions_open_by_node ON stream_sessions(node_id, end_ms);
 CREATE INDEX files_by_node_status ON files(node_id, status)
 "#,
-    // 9: a number every change of the rows each API request reads (keys,
+    // 9: the multipart upload of each file being recorded into a bucket and
+    // the parts sent so far, so a peer can complete it after the recording
+    // node died with its spool.
+    r#"
+CREATE TABLE file_uploads (
+    file_id TEXT PRIMARY KEY,
+    storage_key TEXT NOT NULL,
+    upload_id TEXT NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE file_upload_parts (
+    file_id TEXT NOT NULL,
+    part BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    media_ms BIGINT NOT NULL,
+    sealed BIGINT NOT NULL,
+    PRIMARY KEY (file_id, part)
+);
+CREATE INDEX files_by_storage_key ON files(storage_key)
+"#,
+    // 10: a number every change of the rows each API request reads (keys,
     // domain claims, forbids) bumps, by whichever process or node makes it:
     // servers poll it to keep their copy of those rows fresh
     // (`store::lookups`). SQLite triggers are per row; the PostgreSQL
@@ -269,7 +290,7 @@ CREATE TRIGGER stream_forbids_insert_bumps AFTER INSERT ON stream_forbids BEGIN 
 CREATE TRIGGER stream_forbids_update_bumps AFTER UPDATE ON stream_forbids BEGIN UPDATE lookup_revision SET n = n + 1; END;
 CREATE TRIGGER stream_forbids_delete_bumps AFTER DELETE ON stream_forbids BEGIN UPDATE lookup_revision SET n = n + 1; END
 "#,
-    // 10: listing files (DescribeRecordFiles) counts and pages the
+    // 11: listing files (DescribeRecordFiles) counts and pages the
     // account's files that are not deleted, mostly of one stream: indexes
     // in the listing's order with `deleted_ms` among the equality columns
     // let the count read only the index and the page stop after LIMIT rows
@@ -294,7 +315,7 @@ CREATE INDEX tasks_by_hash_time ON tasks(account_id, request_hash, created_ms)
 /// Steps whose PostgreSQL text differs by more than the serial type: (step
 /// number, SQL).
 const POSTGRES_STEPS: &[(usize, &str)] = &[(
-    9,
+    10,
     r#"
 CREATE TABLE lookup_revision (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
 INSERT INTO lookup_revision (id, n) VALUES (1, 0);

@@ -670,3 +670,241 @@ fn two_nodes_on_one_bucket_record_where_the_publisher_is() {
     let path = download_checked(&n1, &key_of(&files[0], &prefix));
     assert_valid(&path, "flv", 2.0, 12.0);
 }
+
+/// A setting of this test from the environment (for the benchmark runs in
+/// docs/benchmarks.md), else `default`.
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Copies the files under `from` into `to` (same relative paths).
+fn copy_tree(from: &Path, to: &Path) {
+    for f in files_under(from) {
+        let rel = f.strip_prefix(from).expect("under");
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&f, &dest).expect("copy");
+    }
+}
+
+/// Two nodes on one database and one bucket, each with its own spool (no
+/// shared volume): node 2 records FLV, MP4, AAC and HLS, the FLV, the AAC
+/// and the MP4's journal going to the bucket in parts as they fill (5 MiB parts, the
+/// growing last one every 2 s); it is killed with -9 and its spool deleted;
+/// node 1 takes it over and finishes the four files from the bucket alone
+/// (`recovered`, one event 100 each, they decode, the MP4 is faststart and
+/// its journal object gone), and the task records again on node 1. Then node 2's spool
+/// comes back and node 2 restarts: it finishes nothing twice and drops its
+/// spool copies. Prints the media lost (node 2's spool at the kill against
+/// the recovered file). `LIVEREC_TEST_TAKEOVER_READRATE` (default 4, times
+/// real time), `_SECONDS` (default 40) and `LIVEREC_TEST_S3_PART_SECONDS`
+/// (default 2) change the run for docs/benchmarks.md.
+#[test]
+fn a_dead_nodes_open_files_are_finished_from_the_bucket_without_its_spool() {
+    let Some(endpoint) = endpoint() else { return };
+    let (env, prefix) = s3_env(&endpoint);
+    let db = postgres_database("s3_takeover");
+    let r = crate::callbacks::Receiver::start(Default::default());
+    let cb = r.url();
+    let rate = knob("LIVEREC_TEST_TAKEOVER_READRATE", 4);
+    let seconds = knob("LIVEREC_TEST_TAKEOVER_SECONDS", 40);
+    let part_seconds = knob("LIVEREC_TEST_S3_PART_SECONDS", 2).to_string();
+    let node = |id: &str| {
+        start(
+            &env,
+            &[
+                ("LIVEREC_DATABASE_URL", db.as_str()),
+                ("LIVEREC_NODE_ID", id),
+                ("LIVEREC_NODE_LEASE_SECONDS", "2"),
+                ("LIVEREC_S3_PART_MIB", "5"),
+                ("LIVEREC_S3_PART_SECONDS", part_seconds.as_str()),
+                ("LIVEREC_HLS_SEGMENT_SECONDS", "2"),
+                ("LIVEREC_CALLBACK_URL", cb.as_str()),
+                ("LIVEREC_CALLBACK_KEY", "k"),
+            ],
+        )
+    };
+    let n1 = node("t1");
+    let mut n2 = node("t2");
+    let url = n2.rtmp_url("live", "tk");
+    let readrate = rate.to_string();
+    let published = Instant::now();
+    let mut p = n2.publish_with("tk", || {
+        Publisher::ffmpeg(
+            &url,
+            "h264_aac_10s.flv",
+            &["-readrate", readrate.as_str(), "-stream_loop", "-1"],
+        )
+    });
+    let now = now_s();
+    let window = |format: &str| {
+        json!({"StreamName": "tk", "FileFormat": format,
+            "StartTime": cst(now - 5), "EndTime": cst(now + 600)})
+    };
+    let flv = n1.create(window("flv"));
+    let hls = n1.create(window("hls"));
+    let mp4 = n1.create(window("mp4"));
+    let aac = n1.create(window("aac"));
+    wait_for(Duration::from_secs(10), "recording on node 2", || {
+        (!n1.files(json!({"TaskId": flv.to_string()})).is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(seconds));
+
+    // kill -9, then node 2's disk is gone (a copy is kept to measure what
+    // it held, and for its restart below).
+    n2.kill();
+    let sent_s = published.elapsed().as_secs_f64() * rate as f64;
+    let killed = Instant::now();
+    p.stop();
+    let spool = n2.data_dir().join("spool");
+    let kept = n2.data_dir().join("spool-at-kill");
+    copy_tree(&spool, &kept);
+    std::fs::remove_dir_all(&spool).expect("delete node 2's spool");
+
+    let f = n1.wait_finished(flv, 1, Duration::from_secs(30));
+    let took = killed.elapsed();
+    assert_eq!(f[0]["Status"], "recovered", "{f:?}");
+    let h = n1.wait_finished(hls, 1, Duration::from_secs(30));
+    assert_eq!(h[0]["Status"], "recovered", "{h:?}");
+    let m = n1.wait_finished(mp4, 1, Duration::from_secs(60));
+    assert_eq!(m[0]["Status"], "recovered", "{m:?}");
+    // AAC (about 1 MB here: its first part, sent every 2 s while it grows).
+    let a = n1.wait_finished(aac, 1, Duration::from_secs(30));
+    assert_eq!(a[0]["Status"], "recovered", "{a:?}");
+    let apath = download_checked(&n1, &key_of(&a[0], &prefix));
+    let errors = crate::probe::decode_errors(&apath);
+    assert!(errors.is_empty(), "AAC decode errors: {errors}");
+    let aspan = crate::probe::probe(&apath).packet_span();
+    assert!(aspan > 10.0, "AAC holds {aspan} s");
+    assert!(n1.log().contains("completed from its parts in the bucket"));
+
+    // The FLV in the bucket decodes and ends with a whole tag.
+    let path = download_checked(&n1, &key_of(&f[0], &prefix));
+    let got = crate::probe::probe(&path);
+    let errors = crate::probe::decode_errors(&path);
+    assert!(errors.is_empty(), "decode errors: {errors}");
+    let size = std::fs::metadata(&path).expect("size").len();
+    assert_eq!(f[0]["FileSize"].as_u64(), Some(size));
+    assert!(size > 10 << 20, "several parts: {size} bytes");
+    // Its onMetaData duration is the provisional 0: ffprobe then takes the
+    // last tag's timestamp (it reads the final PreviousTagSize).
+    assert!(
+        (got.duration - got.packet_span()).abs() < 1.0,
+        "container duration {} against packets {}",
+        got.duration,
+        got.packet_span()
+    );
+    let listed = f[0]["Duration"].as_f64().expect("Duration");
+    assert!(
+        (listed - got.packet_span()).abs() < 1.5,
+        "listed {listed} s, in the file {} s",
+        got.packet_span()
+    );
+    // What node 2 had written at the kill against what was recovered.
+    let part = files_under(&kept)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with(".flv.part"))
+        .expect("node 2's FLV spool file");
+    let had = crate::probe::probe(&part).packet_span();
+    let had_bytes = std::fs::metadata(&part).expect("size").len();
+    let lost = had - got.packet_span();
+    eprintln!(
+        "takeover from the bucket: recovered {:.2} s / {size} B of {had:.2} s / {had_bytes} B on node 2's spool \
+         (publisher sent about {sent_s:.0} s of media at {rate}x): lost {lost:.2} s of media ({:.2} s of wall time), \
+         {} B; file recovered {:.1} s after the kill",
+        got.packet_span(),
+        lost / rate as f64,
+        had_bytes.saturating_sub(size),
+        took.as_secs_f64()
+    );
+    let every: f64 = part_seconds.parse().expect("seconds");
+    if every > 0.0 {
+        // The tail goes up every `every` s; a second more may be unflushed.
+        let bound = every + 2.0;
+        assert!(
+            lost / rate as f64 <= bound,
+            "lost {lost:.2} s of media at {rate}x: more than {bound} s of wall time"
+        );
+    } else {
+        // At most the part being filled (under 5 MiB plus one flush).
+        let lost_bytes = had_bytes.saturating_sub(size);
+        assert!(
+            lost_bytes <= (5 << 20) + rate * (256 << 10),
+            "lost {lost_bytes} B: more than a part"
+        );
+    }
+    // The MP4 was rebuilt from its journal in the bucket.
+    let mkey = key_of(&m[0], &prefix);
+    let mpath = download_checked(&n1, &mkey);
+    crate::probe::assert_faststart(&mpath);
+    let errors = crate::probe::decode_errors(&mpath);
+    assert!(errors.is_empty(), "MP4 decode errors: {errors}");
+    let mgot = crate::probe::probe(&mpath).packet_span();
+    let journal = files_under(&kept)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with(".journal.part"))
+        .expect("node 2's MP4 journal");
+    let mhad = crate::probe::probe(&journal).packet_span();
+    eprintln!(
+        "takeover from the bucket: MP4 recovered {mgot:.2} s of {mhad:.2} s in node 2's journal: lost {:.2} s of media",
+        mhad - mgot
+    );
+    assert!(mgot > 10.0, "MP4 holds {mgot} s");
+    let gone = http_get(n1.api, &format!("/files/{mkey}.journal"), &[]).expect("GET");
+    assert_ne!(gone.status, 200, "the journal object is deleted");
+    // The HLS playlist in the bucket was ended by node 1.
+    let (playlist, _) = download_hls(&n1, &key_of(&h[0], &prefix));
+    let hp = crate::probe::probe(&playlist);
+    assert!(hp.packet_span() > 1.0, "HLS holds {} s", hp.packet_span());
+    for task in [&f[0], &h[0], &m[0], &a[0]] {
+        let format = task["FileFormat"].as_str().expect("format").to_string();
+        let id = task["FileId"].as_str().expect("FileId").to_string();
+        let ev = r.wait_event("tk", 100, Duration::from_secs(15), |g| {
+            g.body["file_id"] == id.as_str()
+        });
+        assert_eq!(ev.body["recovered"], 1, "{format}");
+    }
+
+    // The publisher comes back to node 1: the task records again there.
+    let _p = n1.publish("tk", "h264_aac_10s.flv");
+    wait_for(Duration::from_secs(15), "a second FLV on node 1", || {
+        (n1.files(json!({"TaskId": flv.to_string()})).len() == 2).then_some(())
+    });
+
+    // Node 2 restarts with its spool back: nothing is finished twice, and
+    // its copies of the files node 1 finished are dropped.
+    copy_tree(&kept, &spool);
+    n2.start_again();
+    assert!(
+        n2.wait_log("dropped the spool copy of a file finished elsewhere")
+            .contains("dropped the spool copy"),
+        "node 2 drops its spool copies at its restart"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let again = n1.files(json!({"TaskId": flv.to_string()}));
+    let first = again
+        .iter()
+        .find(|x| x["FileId"] == f[0]["FileId"])
+        .expect("the recovered file");
+    assert_eq!(first["Status"], "recovered");
+    assert_eq!(first["FileSize"], f[0]["FileSize"]);
+    for task in [&f[0], &h[0], &m[0], &a[0]] {
+        let id = task["FileId"].as_str().expect("FileId");
+        let n = r
+            .events("tk", 100)
+            .iter()
+            .filter(|g| g.body["file_id"] == id)
+            .count();
+        assert_eq!(n, 1, "event 100 of {id} once");
+    }
+    assert!(
+        files_under(&spool)
+            .iter()
+            .all(|f| !f.to_string_lossy().contains("tk_")),
+        "node 2's spool copies are gone: {:?}",
+        files_under(&spool)
+    );
+}

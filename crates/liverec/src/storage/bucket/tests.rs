@@ -18,6 +18,8 @@ pub(crate) fn test_settings(presign_seconds: u64) -> Option<BucketSettings> {
         access_key_id: Some("liverec-test".into()),
         secret_access_key: Some("liverec-test-secret".into()),
         presign_seconds,
+        part_size: DEFAULT_PART_SIZE,
+        part_seconds: 0,
     })
 }
 
@@ -68,7 +70,7 @@ async fn multipart_file_upload_and_ranges_across_parts() {
     let b = Bucket::open(&s).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.flv");
-    let data = pattern(2 * PART_SIZE + 12_345);
+    let data = pattern(2 * DEFAULT_PART_SIZE + 12_345);
     std::fs::write(&path, &data).unwrap();
     assert_eq!(
         b.put_file("r/big.flv", &path).await.unwrap(),
@@ -76,7 +78,7 @@ async fn multipart_file_upload_and_ranges_across_parts() {
     );
     assert_eq!(b.size("r/big.flv").await.unwrap(), Some(data.len() as u64));
     assert!(collect(&b, "r/big.flv", None).await == data, "whole object");
-    let p = PART_SIZE as u64;
+    let p = DEFAULT_PART_SIZE as u64;
     let r = (p - 100)..(p + 100);
     assert!(
         collect(&b, "r/big.flv", Some(r.clone())).await == data[r.start as usize..r.end as usize],
@@ -96,9 +98,9 @@ async fn first_part_sent_last_carries_the_patched_header() {
     // onMetaData that is patched at close) last, then complete.
     let Some(s) = test_settings(0) else { return };
     let b = Bucket::open(&s).unwrap();
-    let mut first = pattern(PART_SIZE);
+    let mut first = pattern(DEFAULT_PART_SIZE);
     first[..3].copy_from_slice(b"FLV");
-    let second = vec![2u8; PART_SIZE];
+    let second = vec![2u8; DEFAULT_PART_SIZE];
     let tail = b"last part, short".to_vec();
     let mut up = b.multipart("f/rec.flv").await.unwrap();
     up.put(1, second.clone()).await.unwrap();
@@ -108,10 +110,13 @@ async fn first_part_sent_last_carries_the_patched_header() {
     up.put(0, first.clone()).await.unwrap();
     up.complete().await.unwrap();
     let got = collect(&b, "f/rec.flv", None).await;
-    assert_eq!(got.len(), 2 * PART_SIZE + tail.len());
-    assert!(got[..PART_SIZE] == first[..], "patched first part in place");
-    assert!(got[PART_SIZE..2 * PART_SIZE] == second[..]);
-    assert_eq!(&got[2 * PART_SIZE..], &tail[..]);
+    assert_eq!(got.len(), 2 * DEFAULT_PART_SIZE + tail.len());
+    assert!(
+        got[..DEFAULT_PART_SIZE] == first[..],
+        "patched first part in place"
+    );
+    assert!(got[DEFAULT_PART_SIZE..2 * DEFAULT_PART_SIZE] == second[..]);
+    assert_eq!(&got[2 * DEFAULT_PART_SIZE..], &tail[..]);
     assert_eq!(
         collect(&b, "f/rec.flv", Some(13..21)).await,
         42.5f64.to_be_bytes()
