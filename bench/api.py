@@ -14,6 +14,8 @@ stays valid for its 5-minute window):
   - DescribeRecordFiles: one request (the account holds 1,000 file rows), repeated;
   - CreateLiveRecord: a distinct request per call (a new stream name each; scheduled an hour
     ahead, so nothing records), cycled without repeats within a run.
+Then each action again, paced at about 1,000 requests/s (10 connections, each pausing 10 ms
+after an answer; --no-paced skips it), for latency at a fixed load.
 The Lua script counts answers carrying an "Error". Prints one JSON line per (store, action)
 and a Markdown table of requests/s and wrk's latency percentiles. Needs wrk (Debian package).
 Every process it starts is stopped by PID.
@@ -41,7 +43,7 @@ import formats  # noqa: E402  (helpers: stop, SECRET_ID, SECRET_KEY)
 ROOT = formats.ROOT
 LUA = r"""
 local reqs = {}
-local n, i, step = 0, 0, 1
+local n, i, step, pause = 0, 0, 1, 0
 errors = 0  -- a global: done() reads it from each thread
 local threads = {}
 function setup(thread)
@@ -62,7 +64,11 @@ function init(args)
   end
   n = #reqs
   step = tonumber(args[2]) or 1
+  pause = tonumber(args[3]) or 0
   i = (id or 0) % n
+end
+function delay()
+  return pause
 end
 function request()
   local r = reqs[i + 1]
@@ -162,12 +168,16 @@ def start(binary, env_extra):
     return server, data, ports["api"]
 
 
-def wrk(host, reqs, seconds, connections, threads):
+def wrk(host, reqs, seconds, connections, threads, pause_ms=0):
+    """wrk over the requests in `reqs`; with `pause_ms`, each connection waits that long
+    between an answer and its next request (a paced load: about connections × 1000 /
+    (pause_ms + latency) requests/s)."""
     lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     lua.write(LUA)
     lua.close()
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-                          "--timeout", "10s", "-s", lua.name, f"http://{host}/", "--", reqs, str(threads)],
+                          "--timeout", "10s", "-s", lua.name, f"http://{host}/", "--", reqs, str(threads),
+                          str(pause_ms)],
                          capture_output=True, text=True, timeout=seconds + 120)
     os.unlink(lua.name)
     m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out.stdout)
@@ -178,7 +188,10 @@ def wrk(host, reqs, seconds, connections, threads):
                 p99_ms=float(m.group(5)), max_ms=float(m.group(6)), errors=int(m.group(7)))
 
 
-def run(store, binary, seconds, connections, threads, creates):
+PACED_CONNECTIONS, PACED_PAUSE_MS = 10, 10
+
+
+def run(store, binary, seconds, connections, threads, creates, paced=True):
     pg_dir, env = None, {}
     if store == "postgres":
         pg_dir = tempfile.mkdtemp(prefix="liverec-api-pg-")
@@ -205,10 +218,20 @@ def run(store, binary, seconds, connections, threads, creates):
                 raise RuntimeError(f"{action}: {sample}")
             reqs = requests_file(host, action, count)
             r = wrk(host, reqs, seconds, connections, threads)
-            os.unlink(reqs)
-            r.update(store=store, action=action, connections=connections)
+            r.update(store=store, action=action, connections=connections, load="flat out")
             print(json.dumps(r), flush=True)
             rows.append(r)
+            if paced:
+                # About 1,000 requests/s: 10 connections, each pausing 10 ms after an answer.
+                # Creates get fresh requests (a repeat within 60 s would be answered as a retry).
+                if action == "CreateLiveRecord":
+                    os.unlink(reqs)
+                    reqs = requests_file(host, action, seconds * 1500)
+                r = wrk(host, reqs, seconds, PACED_CONNECTIONS, 1, PACED_PAUSE_MS)
+                r.update(store=store, action=action, connections=PACED_CONNECTIONS, load="paced")
+                print(json.dumps(r), flush=True)
+                rows.append(r)
+            os.unlink(reqs)
         return rows
     finally:
         formats.stop([server])
@@ -229,20 +252,24 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "liverec"))
     ap.add_argument("--creates", type=int, default=200_000,
                     help="distinct pre-signed CreateLiveRecord requests (more than a run sends)")
+    ap.add_argument("--no-paced", action="store_true",
+                    help="skip the paced pass (about 1,000 requests/s: 10 connections pausing 10 ms)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 if an action got no answer or an error answer (the smoke run in scripts/test.sh)")
     a = ap.parse_args()
     rows = []
     for store in (["sqlite", "postgres"] if a.store == "both" else [a.store]):
-        rows += run(store, a.binary, a.seconds, a.connections, a.threads, a.creates)
+        rows += run(store, a.binary, a.seconds, a.connections, a.threads, a.creates, not a.no_paced)
     print()
-    print(f"wrk, {a.connections} connections, {a.threads} threads, {a.seconds} s per action; pre-signed TC3")
+    print(f"wrk, {a.seconds} s per pass; pre-signed TC3. flat out: {a.connections} connections, "
+          f"{a.threads} threads; paced: {PACED_CONNECTIONS} connections, each pausing "
+          f"{PACED_PAUSE_MS} ms after an answer")
     print()
-    print("| store | action | requests/s | p50 ms | p90 ms | p99 ms | max ms | error answers |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| store | action | load | requests/s | p50 ms | p90 ms | p99 ms | max ms | error answers |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['store']} | {r['action']} | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} | {r['p99_ms']} "
-              f"| {r['max_ms']} | {r['errors']} |")
+        print(f"| {r['store']} | {r['action']} | {r['load']} | {r['rps']} | {r['p50_ms']} | {r['p90_ms']} "
+              f"| {r['p99_ms']} | {r['max_ms']} | {r['errors']} |")
     if a.check:
         bad = [r for r in rows if r["requests"] == 0 or r["errors"] > 0]
         if bad:
