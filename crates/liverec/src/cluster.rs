@@ -371,6 +371,9 @@ impl Cluster {
                     continue;
                 }
             }
+            if let Err(e) = self.store.sweep_nonces(self.clock.now_ms()).await {
+                tracing::warn!(error = %e, "forgetting expired v1 nonces failed");
+            }
             match self.store.alive_nodes(self.alive_after()).await {
                 Ok(n) => {
                     metrics::gauge!("liverec_cluster_nodes").set(n as f64);

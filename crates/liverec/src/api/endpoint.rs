@@ -182,6 +182,19 @@ async fn process(
             .guard
             .check_nonce(&req.secret_id, nonce, req.timestamp, now_ms)
             .map_err(fail)?;
+        // Several nodes share a PostgreSQL database: the nonce must be new
+        // to all of them (SQLite serves one node, whose memory suffices).
+        if state.store.dialect() == crate::store::Dialect::Postgres {
+            let expires = now_ms + super::guard::NONCE_TTL_MS;
+            let fresh = state
+                .store
+                .claim_nonce(&req.secret_id, nonce, req.timestamp, now_ms, expires)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            if !fresh {
+                return Err(fail(Error::Replayed));
+            }
+        }
     }
     if req.version != VERSION {
         return Err(fail(Error::NoSuchVersion(req.version.clone())));

@@ -18,7 +18,7 @@ use super::error::Error;
 use crate::config::Rates;
 
 /// How long a seen nonce is remembered: the signature window (±300 s).
-const NONCE_TTL_MS: i64 = 600_000;
+pub(crate) const NONCE_TTL_MS: i64 = 600_000;
 /// Above this many remembered nonces, expired ones are swept on insert.
 const NONCE_SWEEP_AT: usize = 10_000;
 

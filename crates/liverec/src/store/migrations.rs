@@ -310,6 +310,19 @@ DROP INDEX tasks_by_hash;
 DROP INDEX tasks_by_account;
 CREATE INDEX tasks_by_hash_time ON tasks(account_id, request_hash, created_ms)
 "#,
+    // 12: v1 nonces seen by any node of a cluster (PostgreSQL only writes
+    // here): a request replayed through another node inside the signature
+    // window is refused as on the node that saw it first.
+    r#"
+CREATE TABLE api_nonces (
+    secret_id TEXT NOT NULL,
+    nonce BIGINT NOT NULL,
+    ts BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    PRIMARY KEY (secret_id, nonce, ts)
+);
+CREATE INDEX api_nonces_by_expiry ON api_nonces(expires_ms)
+"#,
 ];
 
 /// Steps whose PostgreSQL text differs by more than the serial type: (step

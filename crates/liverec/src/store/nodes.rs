@@ -360,6 +360,45 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<LiveEntry> {
     })
 }
 
+impl Store {
+    /// Records a v1 request's (SecretId, Nonce, Timestamp) for the whole
+    /// cluster until `expires_ms`; false when a node recorded it already
+    /// and it has not expired (a replay).
+    pub async fn claim_nonce(
+        &self,
+        secret_id: &str,
+        nonce: u64,
+        timestamp: i64,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<bool> {
+        // BIGINT is signed: the nonce's bits, reinterpreted.
+        let nonce = i64::from_ne_bytes(nonce.to_ne_bytes());
+        let done = sqlx::query(
+            "INSERT INTO api_nonces (secret_id, nonce, ts, expires_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (secret_id, nonce, ts) DO UPDATE SET expires_ms = excluded.expires_ms \
+             WHERE api_nonces.expires_ms <= $5",
+        )
+        .bind(secret_id)
+        .bind(nonce)
+        .bind(timestamp)
+        .bind(expires_ms)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Forgets the nonces that expired by `now_ms`.
+    pub async fn sweep_nonces(&self, now_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM api_nonces WHERE expires_ms <= $1")
+            .bind(now_ms)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +457,40 @@ mod tests {
             assert_eq!(held.session_id, "s2");
             b.release_stream("d", "live", "s", "s2").await.unwrap();
             assert_eq!(a.live_stream("d", "live", "s", 0).await.unwrap(), None);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_claimed_once_until_it_expires() {
+        for (s, _dir) in stores().await {
+            assert!(s.claim_nonce("AK", u64::MAX, 100, 0, 1_000).await.unwrap());
+            assert!(
+                !s.claim_nonce("AK", u64::MAX, 100, 500, 1_500)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                s.claim_nonce("AK", u64::MAX, 101, 500, 1_500)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                s.claim_nonce("AK2", u64::MAX, 100, 500, 1_500)
+                    .await
+                    .unwrap()
+            );
+            // Expired: the same triple is new again.
+            assert!(
+                s.claim_nonce("AK", u64::MAX, 100, 1_000, 2_000)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(s.sweep_nonces(1_600).await.unwrap(), 2);
+            assert!(
+                !s.claim_nonce("AK", u64::MAX, 100, 1_700, 2_700)
+                    .await
+                    .unwrap()
+            );
         }
     }
 }

@@ -257,40 +257,10 @@ fn raw_requests_client_quirks_and_envelope() {
     let r = tc3_post(&s, "DescribeRecordFiles", &big, &ep, "live", now);
     assert_eq!(envelope(&r)["Error"]["Code"], "RequestSizeLimitExceeded");
     // A v1 request replayed verbatim is refused the second time.
-    let params = [
-        ("Action", "DescribeRecordFiles"),
-        ("Nonce", "4242"),
-        ("Region", "ap-guangzhou"),
-        ("SecretId", SECRET_ID),
-        ("SignatureMethod", "HmacSHA256"),
-        ("Timestamp", ts.as_str()),
-        ("Version", "2018-08-01"),
-    ];
-    let joined: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let to_sign = format!("POST{ep}/?{}", joined.join("&"));
-    let signature = tcapi::sign_v1(SECRET_KEY, tcapi::SignMethod::HmacSha256, &to_sign);
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
-        form.append_pair(k, v);
-    }
-    form.append_pair("Signature", &signature);
-    let form = form.finish();
-    let send = || {
-        http_request(
-            s.api,
-            "POST",
-            "/",
-            &[
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Host", &ep),
-            ],
-            form.as_bytes(),
-        )
-        .expect("v1")
-    };
-    assert!(envelope(&send()).get("Error").is_none());
+    let form = v1_form(&ep, &ts, "4242");
+    assert!(envelope(&v1_post(s.api, &ep, &form)).get("Error").is_none());
     assert_eq!(
-        envelope(&send())["Error"]["Code"],
+        envelope(&v1_post(s.api, &ep, &form))["Error"]["Code"],
         "AuthFailure.InvalidAuthorization"
     );
 }

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::callbacks::{Behaviour, Receiver};
 use crate::harness::*;
@@ -231,6 +231,18 @@ fn rules_and_forbids_set_on_one_node_act_on_another() {
         json!({"DomainName": "127.0.0.1", "AppName": "live", "StreamName": "c3", "TemplateId": tpl}),
     )
     .ok();
+    // A v1 request (its nonce) seen by node 1 is a replay on node 2 too.
+    let host = n1.endpoint();
+    let form = v1_form(&host, &now_s().to_string(), "777");
+    let code = |r: &HttpResponse| -> Value {
+        let v: Value = serde_json::from_slice(&r.body).expect("json");
+        v["Response"]["Error"]["Code"].clone()
+    };
+    assert_eq!(code(&v1_post(n1.api, &host, &form)), Value::Null);
+    assert_eq!(
+        code(&v1_post(n2.api, &host, &form)),
+        "AuthFailure.InvalidAuthorization"
+    );
     let mut p = n2.publish("c3", "h264_aac_10s.flv");
     let files = wait_for(Duration::from_secs(10), "rule recording on node 2", || {
         let f = n1.files(json!({"StreamName": "c3"}));

@@ -914,6 +914,44 @@ impl HttpResponse {
     }
 }
 
+/// A v1-signed (HmacSHA256) DescribeRecordFiles form for `host` at
+/// `timestamp` with `nonce`.
+pub fn v1_form(host: &str, timestamp: &str, nonce: &str) -> String {
+    let params = [
+        ("Action", "DescribeRecordFiles"),
+        ("Nonce", nonce),
+        ("Region", "ap-guangzhou"),
+        ("SecretId", SECRET_ID),
+        ("SignatureMethod", "HmacSHA256"),
+        ("Timestamp", timestamp),
+        ("Version", "2018-08-01"),
+    ];
+    let joined: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let to_sign = format!("POST{host}/?{}", joined.join("&"));
+    let signature = tcapi::sign_v1(SECRET_KEY, tcapi::SignMethod::HmacSha256, &to_sign);
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        form.append_pair(k, v);
+    }
+    form.append_pair("Signature", &signature);
+    form.finish()
+}
+
+/// Posts a v1 `form` to `addr` with the Host it was signed for.
+pub fn v1_post(addr: SocketAddr, host: &str, form: &str) -> HttpResponse {
+    http_request(
+        addr,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Host", host),
+        ],
+        form.as_bytes(),
+    )
+    .expect("v1 request")
+}
+
 /// Sends one request and reads the whole response (Connection: close).
 pub fn http_request(
     addr: SocketAddr,
