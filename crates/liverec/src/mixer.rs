@@ -2,7 +2,9 @@
 //! `CancelCommonMixStream`): the registry of mix sessions per account
 //! ([`Mixer`]), each compositing its input streams' pictures and mixing
 //! their audio into an output stream C that is published into the hub as a
-//! live stream (online list, recordings, callbacks). Decoding, compositing
+//! live stream (online list, recordings, callbacks), or, for A+B=A
+//! (`OutputStreamType` 0), that replaces the input of the same name under
+//! its name until the session ends. Decoding, compositing
 //! and encoding run on one dedicated thread per session, never on the
 //! tokio workers; a session that cannot keep real time drops output
 //! frames (counted) instead of falling behind.
@@ -121,7 +123,9 @@ impl Mixer {
             let mut sessions = self.sessions();
             match sessions.get_mut(&key) {
                 Some(s) if !s.is_finished() => {
-                    if s.spec.output.name != spec.output.name {
+                    if s.spec.output.name != spec.output.name
+                        || s.spec.output.replace != spec.output.replace
+                    {
                         return Err(MixError::OutputChanged {
                             session: spec.session_id.clone(),
                             was: s.spec.output.name.clone(),
@@ -139,14 +143,23 @@ impl Mixer {
         if let Some(old) = finished {
             old.stop().await;
         }
-        let output = StreamKey::new(&first.key.domain, &first.key.app, &spec.output.name);
+        // A+B=A replaces the input of that name; C is new, beside the
+        // first input.
+        let output = if spec.output.replace {
+            find_input(hub, owner, &spec.output.name)
+                .ok_or_else(|| MixError::StreamNotExist(spec.output.name.clone()))?
+                .key
+                .clone()
+        } else {
+            StreamKey::new(&first.key.domain, &first.key.app, &spec.output.name)
+        };
         let mut sessions = self.sessions();
         if sessions.len() >= MAX_SESSIONS {
             return Err(MixError::Process(format!(
                 "at most {MAX_SESSIONS} mix sessions run at once"
             )));
         }
-        if hub.get(&output).is_some() {
+        if !spec.output.replace && hub.get(&output).is_some() {
             return Err(MixError::OutputTaken(spec.output.name.clone()));
         }
         tracing::info!(

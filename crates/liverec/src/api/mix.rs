@@ -160,29 +160,25 @@ fn output(p: &Params, inputs: &[MixInput]) -> Result<OutputSpec, Error> {
     )?;
     check_name("OutputParams.OutputStreamName", &name)?;
     let is_input = inputs.iter().any(|i| i.name == name);
-    match p.u64_opt("OutputStreamType")? {
+    let replace = match p.u64_opt("OutputStreamType")? {
         Some(0) if !is_input => {
             return Err(Error::MixOutputType(format!(
                 "OutputStreamType 0 (A+B=A) needs OutputStreamName to be one of the inputs, not {name}"
             )));
         }
-        Some(0) => {
-            return Err(Error::Unsupported(
-                "OutputStreamType 0 (A+B=A, the mix replaces an input) is not supported by liverec; publish the mix as a new stream with OutputStreamType 1".into(),
-            ));
-        }
+        Some(0) => true,
         None | Some(1) if is_input => {
             return Err(Error::MixOutputId(format!(
                 "OutputStreamName {name} is one of the inputs; a new stream C needs its own name"
             )));
         }
-        None | Some(1) => {}
+        None | Some(1) => false,
         Some(t) => {
             return Err(Error::MixOutputType(format!(
                 "OutputStreamType must be 0 or 1, got {t}"
             )));
         }
-    }
+    };
     let audio_rate =
         ranged(p, "OutputAudioSampleRate", 8_000..=48_000, Some(44_100))?.unwrap_or(44_100);
     if !AUDIO_RATES.contains(&audio_rate) {
@@ -192,6 +188,7 @@ fn output(p: &Params, inputs: &[MixInput]) -> Result<OutputSpec, Error> {
     }
     Ok(OutputSpec {
         name,
+        replace,
         bitrate_kbps: ranged(p, "OutputStreamBitRate", 50..=50_000, None)?,
         gop_s: ranged(p, "OutputStreamGop", 1..=10, Some(2))?.unwrap_or(2),
         fps: ranged(p, "OutputStreamFrameRate", 1..=60, Some(25))?.unwrap_or(25),

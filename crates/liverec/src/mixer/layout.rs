@@ -85,6 +85,9 @@ pub(crate) struct MixInput {
 pub(crate) struct OutputSpec {
     /// `OutputStreamName`.
     pub(crate) name: String,
+    /// `OutputStreamType` 0 (A+B=A): the output replaces the input of the
+    /// same name; 1 (A+B=C): a new stream.
+    pub(crate) replace: bool,
     /// `OutputStreamBitRate`, kbit/s; `None` picks one from the size.
     pub(crate) bitrate_kbps: Option<u32>,
     /// `OutputStreamGop`, seconds.
@@ -334,6 +337,7 @@ mod tests {
             inputs,
             output: OutputSpec {
                 name: "c".into(),
+                replace: false,
                 bitrate_kbps: None,
                 gop_s: 2,
                 fps: 25,

@@ -37,6 +37,7 @@ fn spec(session: &str, inputs: &[&str], output: &str) -> MixSpec {
             .collect(),
         output: OutputSpec {
             name: output.into(),
+            replace: false,
             bitrate_kbps: Some(100),
             gop_s: 1,
             fps: 10,

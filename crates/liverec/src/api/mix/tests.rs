@@ -108,13 +108,6 @@ fn bad_parameters_get_tencents_codes() {
             C::InvalidParameterInvalidOutputType,
         ),
         (
-            Box::new(|v| {
-                v["OutputParams"]["OutputStreamType"] = json!(0);
-                v["OutputParams"]["OutputStreamName"] = json!("a");
-            }),
-            C::UnsupportedOperation,
-        ),
-        (
             Box::new(|v| v["MixStreamTemplateId"] = json!(30)),
             C::InvalidParameterTemplateNotMatchInputNum,
         ),
@@ -162,6 +155,14 @@ fn bad_parameters_get_tencents_codes() {
         assert_eq!(got, want, "case {i}: {message}");
         assert!(!message.is_empty());
     }
+    // A+B=A: the output named after an input replaces it.
+    let mut v = base();
+    v["OutputParams"]["OutputStreamType"] = json!(0);
+    v["OutputParams"]["OutputStreamName"] = json!("a");
+    let s = parse_spec(request(v)).expect("valid");
+    assert!(s.output.replace);
+    assert_eq!(s.output.name, "a");
+    assert!(!parse_spec(request(base())).expect("valid").output.replace);
     // A template with the right number of inputs is accepted.
     let mut v = base();
     v["MixStreamTemplateId"] = json!(20);

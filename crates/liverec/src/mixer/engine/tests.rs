@@ -26,6 +26,7 @@ fn spec(template: Template) -> MixSpec {
         inputs: vec![bg, input("b", 2)],
         output: OutputSpec {
             name: "c".into(),
+            replace: false,
             bitrate_kbps: Some(600),
             gop_s: 1,
             fps: 30,
