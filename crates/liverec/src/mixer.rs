@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub(crate) use layout::{
-    Dim, InputKind, Layout, MixInput, MixSpec, OutputSpec, Template, parse_colour,
+    Crop, Dim, InputKind, Layout, MixInput, MixSpec, OutputSpec, Template, parse_colour,
 };
 use session::{Session, SessionCtx, find_input};
 
@@ -105,12 +105,12 @@ impl Mixer {
     pub(crate) async fn create(&self, owner: &str, spec: MixSpec) -> Result<(), MixError> {
         let hub = &self.ctx.hub;
         let mut first = None;
-        for input in &spec.inputs {
+        for input in spec.inputs.iter().filter(|i| i.kind.is_stream()) {
             let stream = find_input(hub, owner, &input.name)
                 .ok_or_else(|| MixError::StreamNotExist(input.name.clone()))?;
             first.get_or_insert(stream);
         }
-        let first = first.ok_or_else(|| MixError::Process("no inputs".into()))?;
+        let first = first.ok_or_else(|| MixError::Process("no stream inputs".into()))?;
         let size = |name: &str| {
             find_input(hub, owner, name)
                 .and_then(|s| s.tracks().video)

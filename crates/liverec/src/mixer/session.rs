@@ -223,8 +223,13 @@ impl Session {
     }
 }
 
+/// The inputs read from streams (canvas layers are not).
 fn input_names(spec: &MixSpec) -> Vec<String> {
-    spec.inputs.iter().map(|i| i.name.clone()).collect()
+    spec.inputs
+        .iter()
+        .filter(|i| i.kind.is_stream())
+        .map(|i| i.name.clone())
+        .collect()
 }
 
 /// Where a session's inputs come from.

@@ -33,6 +33,7 @@ fn spec(session: &str, inputs: &[&str], output: &str) -> MixSpec {
                 x: Dim::Px(0),
                 y: Dim::Px(0),
                 colour: None,
+                crop: None,
             })
             .collect(),
         output: OutputSpec {

@@ -171,3 +171,42 @@ fn bad_parameters_get_tencents_codes() {
         Template::SideBySide
     );
 }
+
+#[test]
+fn canvas_layers_and_crops_are_read() {
+    let mut v = base();
+    v["InputStreamList"][0]["LayoutParams"]["InputType"] = json!(3);
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(0);
+    v["InputStreamList"][1]["CropParams"] = json!({
+        "CropWidth": 160, "CropHeight": 0.5, "CropStartLocationX": "0.25", "CropStartLocationY": 0
+    });
+    let s = parse_spec(request(v.clone())).expect("valid");
+    assert_eq!(s.inputs[0].kind, InputKind::Canvas);
+    assert_eq!(s.inputs[0].colour, parse_colour("0x0000FF"));
+    assert_eq!(
+        s.inputs[1].crop,
+        Some(Crop {
+            x: Dim::Frac(0.25),
+            y: Dim::Px(0),
+            width: Some(Dim::Px(160)),
+            height: Some(Dim::Frac(0.5)),
+        })
+    );
+    // A crop of nothing is no crop; canvases alone mix nothing; pictures
+    // are refused by name.
+    v["InputStreamList"][1]["CropParams"] = json!({"CropWidth": 0});
+    assert_eq!(
+        parse_spec(request(v.clone())).expect("valid").inputs[1].crop,
+        None
+    );
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(3);
+    let (c, m) = code(v.clone());
+    assert_eq!(c, C::InvalidParameterInvalidMixInputParam, "{m}");
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(2);
+    let (c, m) = code(v.clone());
+    assert_eq!(c, C::InvalidParameterInvalidMixInputParam);
+    assert!(m.contains("picture"), "{m}");
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(0);
+    v["InputStreamList"][1]["CropParams"] = json!({"CropWidth": -5});
+    assert_eq!(code(v).0, C::InvalidParameterInvalidMixInputParam);
+}
