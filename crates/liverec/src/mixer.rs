@@ -1,11 +1,10 @@
 //! A+B=C live mixing (SPEC §6, `CreateCommonMixStream` /
 //! `CancelCommonMixStream`): the registry of mix sessions per account
 //! ([`Mixer`]), each compositing its input streams' pictures and mixing
-//! their audio into an output stream C that is published into the hub as a
-//! live stream (online list, recordings, callbacks), or, for A+B=A
-//! (`OutputStreamType` 0), that replaces the input of the same name under
-//! its name until the session ends. Decoding, compositing
-//! and encoding run on one dedicated thread per session, never on the
+//! their audio into an output published into the hub: a new live stream C
+//! (online list, recordings, callbacks), or, for A+B=A (`OutputStreamType`
+//! 0), the input it replaces, under that input's name, until the session
+//! ends. Decoding, compositing and encoding run on one dedicated thread per session, never on the
 //! tokio workers; a session that cannot keep real time drops output
 //! frames (counted) instead of falling behind.
 //!
@@ -13,13 +12,16 @@
 //! (I420 compositor), `audio` (resampler, jitter FIFO, saturating mix),
 //! `codec` (OpenH264, symphonia AAC, FDK AAC adapters), `engine` (one
 //! session's media state, clocked by its caller), `session` (the thread,
-//! the feed from the hub, publishing C). Must not know about the API's
+//! the feed from the hub, publishing C), `fuzz` (the fuzzing entry point of
+//! input decoding, feature `fuzzing`). Must not know about the API's
 //! wire format; the API validates requests into [`MixSpec`].
 
 mod audio;
 mod canvas;
 pub(crate) mod codec;
 mod engine;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod layout;
 mod session;
 
