@@ -6,8 +6,8 @@
 //! after a live layout update and while the background input is away and
 //! back, both tones in the audio. Also the error
 //! codes of the mixing actions. A+B=A (`OutputStreamType` 0): a recording
-//! of A holds A's own picture, then the mix, then A's picture again, each
-//! in a file of its own.
+//! of A (FLV, MP4, HLS) holds A's own picture, then the mix, then A's
+//! picture again, each in a file of its own.
 
 use std::path::Path;
 use std::process::Command;
@@ -440,6 +440,10 @@ fn mix_replacing_an_input_is_recorded_under_its_name() {
     // A is recorded before, during and after the mix.
     let flv = s.create(json!({"StreamName": "mixra", "Highlight": 1}));
     let mp4 = s.create(json!({"StreamName": "mixra", "Highlight": 1, "FileFormat": "mp4"}));
+    let hls = s.create_task(json!({
+        "StreamName": "mixra", "DomainName": "127.0.0.1", "AppName": "live",
+        "EndTime": now_s() + 600
+    }));
     std::thread::sleep(Duration::from_secs(4));
     s.sdk("CreateCommonMixStream", replace_request("rooma", "mixra"))
         .ok();
@@ -465,6 +469,7 @@ fn mix_replacing_an_input_is_recorded_under_its_name() {
         )
         .ok();
     }
+    s.sdk("StopRecordTask", json!({"TaskId": hls})).ok();
     let mut files = s.wait_finished(flv, 3, Duration::from_secs(15));
     files.sort_by_key(|f| f["StartTimeMs"].as_i64());
     let mut mp4s = s.wait_finished(mp4, 3, Duration::from_secs(15));
@@ -474,6 +479,15 @@ fn mix_replacing_an_input_is_recorded_under_its_name() {
         assert_valid(&path, "mp4", 1.0, 12.0);
         let (c, _) = colour_at(&path, 0.5, 0.25, 0.5);
         assert!(is_red(c), "mp4 {i}: left {c:?}");
+    }
+    // HLS: a playlist per source too, each playable.
+    let mut playlists = s.wait_files(json!({"TaskId": hls}), 3..=3, Duration::from_secs(15));
+    playlists.sort_by_key(|f| f["StartTimeMs"].as_i64());
+    for (i, f) in playlists.iter().enumerate() {
+        let path = s.download_hls(f["VideoUrl"].as_str().expect("url"));
+        assert_valid(&path, "hls", 1.0, 12.0);
+        let (c, _) = colour_at(&path, 0.5, 0.25, 0.5);
+        assert!(is_red(c), "hls {i}: left {c:?}");
     }
     let paths: Vec<_> = files.iter().map(|f| s.download_file(f)).collect();
     for p in &paths {
