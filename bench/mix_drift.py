@@ -14,7 +14,9 @@ then cancel, and analyse the recorded file:
   - audio beep onsets: the first 1 ms window whose RMS passes a threshold;
   - each flash paired with the nearest beep: offset = beep - flash;
   - the median offset over the first and the last N flashes, drift = last -
-    first, and the audio and video stream durations (ffprobe).
+    first, and the audio and video stream durations (ffprobe);
+and the median offset per minute; plus the mixer's frame and loss counters
+from /metrics at the end.
 Prints one JSON line. Exit status 1 when |drift| >= 40 ms.
 
 usage: bench/mix_drift.py [--duration 600] [--binary PATH] [--pairs 20] [--keep]
@@ -23,6 +25,7 @@ usage: bench/mix_drift.py [--duration 600] [--binary PATH] [--pairs 20] [--keep]
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -38,6 +41,19 @@ import formats  # noqa: E402  (helpers: ensure_sdk, start_liverec, sdk_client, s
 RATE = 44100
 PERIOD_S = 2.0
 FLASH_S = 0.1
+
+
+def metrics(api):
+    """The mixer's counters from /metrics (frames encoded and dropped, input losses)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{api}/metrics", timeout=10).read().decode()
+    out = {}
+    for name, key in (("liverec_mix_frames_total", "frames"),
+                      ("liverec_mix_frames_dropped_total", "frames_dropped"),
+                      ("liverec_mix_input_packets_dropped_total", "input_packets_dropped"),
+                      ("liverec_mix_decode_errors_total", "decode_errors")):
+        m = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)
+        out[key] = int(float(m.group(1))) if m else 0
+    return out
 
 
 def publish(url, video, audio):
@@ -146,6 +162,10 @@ def analyse(path, n):
         "offset_min_ms": round(min(o for _, o in pairs) * 1000, 1),
         "offset_max_ms": round(max(o for _, o in pairs) * 1000, 1),
         "first_pair_at_s": round(pairs[0][0], 2), "last_pair_at_s": round(pairs[-1][0], 2),
+        # Median offset per minute: a step (a re-primed FIFO) looks other than a slope.
+        "minute_offsets_ms": [round(statistics.median(o for t, o in pairs if k * 60 <= t < (k + 1) * 60) * 1000)
+                              for k in range(int(pairs[-1][0] // 60) + 1)
+                              if any(k * 60 <= t < (k + 1) * 60 for t, _ in pairs)],
         "video_duration_s": info.get("video", (0, 0))[1],
         "audio_duration_s": info.get("audio", (0, 0))[1],
     }
@@ -180,6 +200,7 @@ def run(binary, duration, n, keep):
         task = client.call_json("CreateLiveRecord", {"StreamName": "c", "MixStream": 1, "Highlight": 1})["Response"]["TaskId"]
         started = time.time()
         time.sleep(duration)
+        counters = metrics(api)
         client.call_json("CancelCommonMixStream", {"MixStreamSessionId": "drift"})
         wall = time.time() - started
         files = []
@@ -194,7 +215,7 @@ def run(binary, duration, n, keep):
         with urllib.request.urlopen(files[0]["VideoUrl"], timeout=60) as r, open(path, "wb") as out:
             shutil.copyfileobj(r, out)
         result = {"duration_s": duration, "recorded_wall_s": round(wall, 1), "files": len(files),
-                  **analyse(path, n)}
+                  **counters, **analyse(path, n)}
         print(json.dumps(result), flush=True)
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
