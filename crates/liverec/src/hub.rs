@@ -3,7 +3,11 @@
 //! packets to subscribers (recordings). Packets are shared (`Bytes` payloads),
 //! never copied per subscriber; a subscriber that falls behind loses packets
 //! and resynchronizes at the next keyframe instead of stalling the publisher.
+//! A mix may replace a live stream under its own name (A+B=A, `overlay`):
+//! the publisher's media then goes to a hidden source stream the mixer
+//! reads, and the stream's subscribers get the mix.
 
+mod overlay;
 mod ring;
 mod spill;
 mod subscription;
@@ -16,6 +20,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::task::StreamKey;
+pub use overlay::{Overlay, OverlayError};
 use ring::Ring;
 use spill::DiskRing;
 use subscription::{Backlog, Queue};
@@ -174,9 +179,67 @@ struct StreamState {
     /// frame); recordings wait for it before choosing their start.
     has_video: Option<bool>,
     has_audio: Option<bool>,
+    /// While a mix replaces this stream (A+B=A): the hidden stream that
+    /// gets the publisher's own media (the mixer's input).
+    source: Option<Arc<LiveStream>>,
+}
+
+impl StreamState {
+    fn new(ring: Preroll) -> StreamState {
+        StreamState {
+            ring,
+            subscribers: Vec::new(),
+            ended: false,
+            has_video: None,
+            has_audio: None,
+            source: None,
+        }
+    }
+
+    /// Appends a packet to the pre-roll and sends it to every subscriber.
+    fn deliver(&mut self, packet: Packet) {
+        match packet.frame.track {
+            Track::Video => {
+                self.has_video = Some(true);
+                self.has_audio.get_or_insert(packet.tracks.audio.is_some());
+            }
+            Track::Audio => {
+                self.has_audio = Some(true);
+                self.has_video.get_or_insert(packet.tracks.video.is_some());
+            }
+        }
+        self.subscribers.retain(|w| match w.upgrade() {
+            Some(q) => {
+                q.push(packet.clone());
+                true
+            }
+            None => false,
+        });
+        self.ring.push(packet);
+    }
+
+    /// The publisher is gone: subscribers see the end after what they
+    /// have queued, the pre-roll goes.
+    fn end(&mut self) {
+        self.ended = true;
+        for q in self.subscribers.drain(..).filter_map(|w| w.upgrade()) {
+            q.close();
+        }
+        self.ring.clear();
+    }
 }
 
 impl LiveStream {
+    fn new(key: StreamKey, info: SessionInfo, ring: Preroll) -> LiveStream {
+        LiveStream {
+            key,
+            info,
+            kick: CancellationToken::new(),
+            stop: OnceLock::new(),
+            state: Mutex::new(StreamState::new(ring)),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, StreamState> {
         // A panic while holding this lock cannot leave the ring half-updated
         // in a way that matters more than losing the stream, so recover it.
@@ -297,23 +360,8 @@ impl Hub {
         if streams.contains_key(&key) {
             return Err(HubError::Busy(key));
         }
-        let ring = match &self.spill {
-            Some(dir) => Preroll::Disk(DiskRing::new(self.preroll_ms, dir, &info.session_id)),
-            None => Preroll::Memory(Ring::new(self.preroll_ms)),
-        };
-        let stream = Arc::new(LiveStream {
-            key: key.clone(),
-            info,
-            kick: CancellationToken::new(),
-            stop: OnceLock::new(),
-            state: Mutex::new(StreamState {
-                ring,
-                subscribers: Vec::new(),
-                ended: false,
-                has_video: None,
-                has_audio: None,
-            }),
-        });
+        let ring = self.preroll(&info.session_id);
+        let stream = Arc::new(LiveStream::new(key.clone(), info, ring));
         streams.insert(key, stream.clone());
         metrics::gauge!("liverec_live_streams").set(streams.len() as f64);
         Ok(Publisher {
@@ -321,6 +369,14 @@ impl Hub {
             stream,
             announced: false,
         })
+    }
+
+    /// A new, empty pre-roll; a disk one names its files after `prefix`.
+    fn preroll(&self, prefix: &str) -> Preroll {
+        match &self.spill {
+            Some(dir) => Preroll::Disk(DiskRing::new(self.preroll_ms, dir, prefix)),
+            None => Preroll::Memory(Ring::new(self.preroll_ms)),
+        }
     }
 
     /// Receives Live/Ended events.
@@ -383,27 +439,16 @@ impl Publisher {
     }
 
     /// Appends a packet to the pre-roll and sends it to every subscriber.
+    /// While a mix replaces the stream (A+B=A) the packet goes to the
+    /// mixer's hidden source stream instead.
     pub fn push(&mut self, packet: Packet) {
         {
+            // Lock order: the stream, then its source (as `overlay` does).
             let mut st = self.stream.lock();
-            match packet.frame.track {
-                Track::Video => {
-                    st.has_video = Some(true);
-                    st.has_audio.get_or_insert(packet.tracks.audio.is_some());
-                }
-                Track::Audio => {
-                    st.has_audio = Some(true);
-                    st.has_video.get_or_insert(packet.tracks.video.is_some());
-                }
+            match st.source.clone() {
+                Some(source) => source.lock().deliver(packet),
+                None => st.deliver(packet),
             }
-            st.subscribers.retain(|w| match w.upgrade() {
-                Some(q) => {
-                    q.push(packet.clone());
-                    true
-                }
-                None => false,
-            });
-            st.ring.push(packet);
         }
         if !self.announced {
             self.announced = true;
@@ -416,11 +461,11 @@ impl Drop for Publisher {
     fn drop(&mut self) {
         {
             let mut st = self.stream.lock();
-            st.ended = true;
-            for q in st.subscribers.drain(..).filter_map(|w| w.upgrade()) {
-                q.close();
+            st.end();
+            // A mix replacing the stream loses its input with it.
+            if let Some(source) = st.source.take() {
+                source.lock().end();
             }
-            st.ring.clear();
         }
         let mut streams = self.hub.streams();
         if let Some(s) = streams.get(&self.stream.key)

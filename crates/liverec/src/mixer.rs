@@ -1,9 +1,10 @@
 //! A+B=C live mixing (SPEC §6, `CreateCommonMixStream` /
 //! `CancelCommonMixStream`): the registry of mix sessions per account
 //! ([`Mixer`]), each compositing its input streams' pictures and mixing
-//! their audio into an output stream C that is published into the hub as a
-//! live stream (online list, recordings, callbacks). Decoding, compositing
-//! and encoding run on one dedicated thread per session, never on the
+//! their audio into an output published into the hub: a new live stream C
+//! (online list, recordings, callbacks), or, for A+B=A (`OutputStreamType`
+//! 0), the input it replaces, under that input's name, until the session
+//! ends. Decoding, compositing and encoding run on one dedicated thread per session, never on the
 //! tokio workers; a session that cannot keep real time drops output
 //! frames (counted) instead of falling behind.
 //!
@@ -11,13 +12,16 @@
 //! (I420 compositor), `audio` (resampler, jitter FIFO, saturating mix),
 //! `codec` (OpenH264, symphonia AAC, FDK AAC adapters), `engine` (one
 //! session's media state, clocked by its caller), `session` (the thread,
-//! the feed from the hub, publishing C). Must not know about the API's
+//! the feed from the hub, publishing C), `fuzz` (the fuzzing entry point of
+//! input decoding, feature `fuzzing`). Must not know about the API's
 //! wire format; the API validates requests into [`MixSpec`].
 
 mod audio;
 mod canvas;
 pub(crate) mod codec;
 mod engine;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod layout;
 mod session;
 
@@ -25,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub(crate) use layout::{
-    Dim, InputKind, Layout, MixInput, MixSpec, OutputSpec, Template, parse_colour,
+    Crop, Dim, InputKind, Layout, MixInput, MixSpec, OutputSpec, Template, parse_colour,
 };
 use session::{Session, SessionCtx, find_input};
 
@@ -103,12 +107,12 @@ impl Mixer {
     pub(crate) async fn create(&self, owner: &str, spec: MixSpec) -> Result<(), MixError> {
         let hub = &self.ctx.hub;
         let mut first = None;
-        for input in &spec.inputs {
+        for input in spec.inputs.iter().filter(|i| i.kind.is_stream()) {
             let stream = find_input(hub, owner, &input.name)
                 .ok_or_else(|| MixError::StreamNotExist(input.name.clone()))?;
             first.get_or_insert(stream);
         }
-        let first = first.ok_or_else(|| MixError::Process("no inputs".into()))?;
+        let first = first.ok_or_else(|| MixError::Process("no stream inputs".into()))?;
         let size = |name: &str| {
             find_input(hub, owner, name)
                 .and_then(|s| s.tracks().video)
@@ -121,7 +125,9 @@ impl Mixer {
             let mut sessions = self.sessions();
             match sessions.get_mut(&key) {
                 Some(s) if !s.is_finished() => {
-                    if s.spec.output.name != spec.output.name {
+                    if s.spec.output.name != spec.output.name
+                        || s.spec.output.replace != spec.output.replace
+                    {
                         return Err(MixError::OutputChanged {
                             session: spec.session_id.clone(),
                             was: s.spec.output.name.clone(),
@@ -139,14 +145,23 @@ impl Mixer {
         if let Some(old) = finished {
             old.stop().await;
         }
-        let output = StreamKey::new(&first.key.domain, &first.key.app, &spec.output.name);
+        // A+B=A replaces the input of that name; C is new, beside the
+        // first input.
+        let output = if spec.output.replace {
+            find_input(hub, owner, &spec.output.name)
+                .ok_or_else(|| MixError::StreamNotExist(spec.output.name.clone()))?
+                .key
+                .clone()
+        } else {
+            StreamKey::new(&first.key.domain, &first.key.app, &spec.output.name)
+        };
         let mut sessions = self.sessions();
         if sessions.len() >= MAX_SESSIONS {
             return Err(MixError::Process(format!(
                 "at most {MAX_SESSIONS} mix sessions run at once"
             )));
         }
-        if hub.get(&output).is_some() {
+        if !spec.output.replace && hub.get(&output).is_some() {
             return Err(MixError::OutputTaken(spec.output.name.clone()));
         }
         tracing::info!(

@@ -160,8 +160,6 @@ pub(crate) enum Error {
     MixSessionNotExist(String),
     /// The mix could not be started.
     MixProcess(String),
-    /// A valid request liverec does not implement.
-    Unsupported(String),
 
     // ---- the server ----
     /// A failure of the server, not of the request; the cause is logged.
@@ -377,7 +375,6 @@ impl Error {
             Error::MixStreamNotExist(m) => (C::FailedOperationStreamNotExist, m.clone()),
             Error::MixSessionNotExist(m) => (C::FailedOperationCancelSessionNotExist, m.clone()),
             Error::MixProcess(m) => (C::FailedOperationProcessMixError, m.clone()),
-            Error::Unsupported(m) => (C::UnsupportedOperation, m.clone()),
             Error::Internal(_) => (
                 C::InternalError,
                 format!("Internal error; quote RequestId {request_id} when reporting it."),

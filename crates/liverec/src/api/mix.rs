@@ -18,7 +18,7 @@ use super::wire::{
     CancelCommonMixStreamRequest, CancelCommonMixStreamResponse, CreateCommonMixStreamRequest,
     CreateCommonMixStreamResponse, reply,
 };
-use crate::mixer::{Dim, InputKind, MixInput, MixSpec, OutputSpec, Template, parse_colour};
+use crate::mixer::{Crop, Dim, InputKind, MixInput, MixSpec, OutputSpec, Template, parse_colour};
 
 /// Inputs per session (Tencent: at most 16).
 const MAX_INPUTS: usize = 16;
@@ -102,16 +102,17 @@ fn input(i: usize, p: &Params) -> Result<MixInput, Error> {
     }
     let kind = match number(&layout, "InputType", &at)?.map(|v| v as i64) {
         None | Some(0) => InputKind::AudioVideo,
+        Some(3) => InputKind::Canvas,
         Some(4) => InputKind::AudioOnly,
         Some(5) => InputKind::VideoOnly,
-        Some(t @ (2 | 3)) => {
+        Some(2) => {
             return Err(Error::MixInput(format!(
-                "{at}.InputType {t} (picture or canvas input) is not supported by liverec; use 0, 4 or 5"
+                "{at}.InputType 2 (picture input, a watermark image) is not supported by liverec; use 0, 3, 4 or 5"
             )));
         }
         Some(t) => {
             return Err(Error::MixInput(format!(
-                "{at}.InputType must be 0 (audio and video), 4 (audio only) or 5 (video only), got {t}"
+                "{at}.InputType must be 0 (audio and video), 3 (canvas), 4 (audio only) or 5 (video only), got {t}"
             )));
         }
     };
@@ -123,8 +124,13 @@ fn input(i: usize, p: &Params) -> Result<MixInput, Error> {
                 Error::MixInput(format!("{at}.Color must be 0xRRGGBB, got {s:?}"))
             })?),
         };
+    let crop = match p.object_opt("CropParams")? {
+        Some(c) if kind.has_video() && kind.is_stream() => crop(&c, &format!("{at}.CropParams"))?,
+        _ => None,
+    };
     Ok(MixInput {
         name,
+        crop,
         layer: layer as u8,
         kind,
         width: dim(&layout, "ImageWidth", &at)?,
@@ -133,6 +139,18 @@ fn input(i: usize, p: &Params) -> Result<MixInput, Error> {
         y: dim(&layout, "LocationY", &at)?.unwrap_or(Dim::Px(0)),
         colour,
     })
+}
+
+/// `CropParams` (`None` when it crops nothing).
+fn crop(p: &Params, at: &str) -> Result<Option<Crop>, Error> {
+    let c = Crop {
+        x: dim(p, "CropStartLocationX", at)?.unwrap_or(Dim::Px(0)),
+        y: dim(p, "CropStartLocationY", at)?.unwrap_or(Dim::Px(0)),
+        width: dim(p, "CropWidth", at)?.filter(|d| *d != Dim::Px(0)),
+        height: dim(p, "CropHeight", at)?.filter(|d| *d != Dim::Px(0)),
+    };
+    let whole = c.x == Dim::Px(0) && c.y == Dim::Px(0) && c.width.is_none() && c.height.is_none();
+    Ok((!whole).then_some(c))
 }
 
 /// An integer field of OutputParams within `range`, or its default.
@@ -159,30 +177,26 @@ fn output(p: &Params, inputs: &[MixInput]) -> Result<OutputSpec, Error> {
         p.str_opt("OutputStreamName")?,
     )?;
     check_name("OutputParams.OutputStreamName", &name)?;
-    let is_input = inputs.iter().any(|i| i.name == name);
-    match p.u64_opt("OutputStreamType")? {
+    let is_input = inputs.iter().any(|i| i.name == name && i.kind.is_stream());
+    let replace = match p.u64_opt("OutputStreamType")? {
         Some(0) if !is_input => {
             return Err(Error::MixOutputType(format!(
                 "OutputStreamType 0 (A+B=A) needs OutputStreamName to be one of the inputs, not {name}"
             )));
         }
-        Some(0) => {
-            return Err(Error::Unsupported(
-                "OutputStreamType 0 (A+B=A, the mix replaces an input) is not supported by liverec; publish the mix as a new stream with OutputStreamType 1".into(),
-            ));
-        }
+        Some(0) => true,
         None | Some(1) if is_input => {
             return Err(Error::MixOutputId(format!(
                 "OutputStreamName {name} is one of the inputs; a new stream C needs its own name"
             )));
         }
-        None | Some(1) => {}
+        None | Some(1) => false,
         Some(t) => {
             return Err(Error::MixOutputType(format!(
                 "OutputStreamType must be 0 or 1, got {t}"
             )));
         }
-    }
+    };
     let audio_rate =
         ranged(p, "OutputAudioSampleRate", 8_000..=48_000, Some(44_100))?.unwrap_or(44_100);
     if !AUDIO_RATES.contains(&audio_rate) {
@@ -192,6 +206,7 @@ fn output(p: &Params, inputs: &[MixInput]) -> Result<OutputSpec, Error> {
     }
     Ok(OutputSpec {
         name,
+        replace,
         bitrate_kbps: ranged(p, "OutputStreamBitRate", 50..=50_000, None)?,
         gop_s: ranged(p, "OutputStreamGop", 1..=10, Some(2))?.unwrap_or(2),
         fps: ranged(p, "OutputStreamFrameRate", 1..=60, Some(25))?.unwrap_or(25),
@@ -237,6 +252,11 @@ pub(super) fn parse_spec(r: CreateCommonMixStreamRequest) -> Result<MixSpec, Err
                 a.name
             )));
         }
+    }
+    if !inputs.iter().any(|i| i.kind.is_stream()) {
+        return Err(Error::MixInput(
+            "at least one input must be a stream (InputType 0, 4 or 5); canvas layers alone mix nothing".into(),
+        ));
     }
     let out = r.output.ok_or_else(|| missing("OutputParams"))?;
     let output = output(&out, &inputs)?;

@@ -2,7 +2,9 @@
 //! from, then live packets through a queue of its own, bounded in packets
 //! and in bytes. A subscriber that falls further behind loses its oldest
 //! packets (counted, reported once as [`Next::Lost`]) so the caller can
-//! resynchronize at a keyframe; the publisher never waits for it.
+//! resynchronize at a keyframe; the publisher never waits for it. Where a
+//! mix starts or stops replacing the stream (A+B=A) the queue carries a
+//! [`Next::Switch`] between the two sources' packets.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -26,13 +28,24 @@ pub enum Next {
     Packet(Packet),
     /// This many packets were lost; continue from the next keyframe.
     Lost(u64),
+    /// The stream's media changes source here (a mix started or stopped
+    /// replacing it, A+B=A): what follows has other codec settings and
+    /// its own timeline, starting at a keyframe.
+    Switch,
     /// The publisher ended the stream.
     End,
 }
 
+/// One entry of a subscriber's queue.
+#[derive(Debug)]
+enum Item {
+    Packet(Packet),
+    Switch,
+}
+
 #[derive(Debug, Default)]
 struct QueueState {
-    packets: VecDeque<Packet>,
+    items: VecDeque<Item>,
     bytes: usize,
     lost: u64,
     closed: bool,
@@ -60,14 +73,36 @@ impl Queue {
                 return;
             }
             st.bytes += packet.frame.data.len();
-            st.packets.push_back(packet);
-            while st.packets.len() > MAX_QUEUED_PACKETS || st.bytes > MAX_QUEUED_BYTES {
-                let Some(old) = st.packets.pop_front() else {
-                    break;
-                };
-                st.bytes -= old.frame.data.len();
-                st.lost += 1;
+            st.items.push_back(Item::Packet(packet));
+            // A switch marker is never lost: the packets after it that go
+            // are counted, and it stays in front of the rest.
+            let mut switch = false;
+            while st.items.len() > MAX_QUEUED_PACKETS || st.bytes > MAX_QUEUED_BYTES {
+                match st.items.pop_front() {
+                    Some(Item::Packet(old)) => {
+                        st.bytes -= old.frame.data.len();
+                        st.lost += 1;
+                    }
+                    Some(Item::Switch) => switch = true,
+                    None => break,
+                }
             }
+            if switch {
+                st.items.push_front(Item::Switch);
+            }
+        }
+        self.ready.notify_one();
+    }
+
+    /// Marks a change of source (A+B=A): the packets pushed after it come
+    /// from the other source.
+    pub(super) fn switch(&self) {
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.items.push_back(Item::Switch);
         }
         self.ready.notify_one();
     }
@@ -92,9 +127,13 @@ impl Queue {
             metrics::counter!("liverec_subscriber_resyncs_total").increment(1);
             return Some(Next::Lost(n));
         }
-        if let Some(p) = st.packets.pop_front() {
-            st.bytes -= p.frame.data.len();
-            return Some(Next::Packet(p));
+        match st.items.pop_front() {
+            Some(Item::Packet(p)) => {
+                st.bytes -= p.frame.data.len();
+                return Some(Next::Packet(p));
+            }
+            Some(Item::Switch) => return Some(Next::Switch),
+            None => {}
         }
         st.closed.then_some(Next::End)
     }

@@ -202,3 +202,93 @@ async fn a_slow_subscriber_keeps_at_most_its_byte_cap() {
     assert!(matches!(fast.next().await, Next::Packet(_)));
     assert!(matches!(fast.next().await, Next::End));
 }
+
+/// Every packet's dts queued for `sub` now, with `None` for a switch.
+fn drain(sub: &mut Subscription) -> Vec<Option<i64>> {
+    let mut v = Vec::new();
+    while let Some(n) = sub.try_next() {
+        match n {
+            Next::Packet(p) => v.push(Some(p.frame.dts)),
+            Next::Switch => v.push(None),
+            Next::Lost(_) | Next::End => break,
+        }
+    }
+    v
+}
+
+#[test]
+fn an_overlay_replaces_the_stream_and_gives_it_back() {
+    for (hub, _dir) in hubs(10_000) {
+        let mut p = publish(&hub);
+        let key = p.stream().key.clone();
+        p.push(pkt(Track::Video, true, 0));
+        p.push(pkt(Track::Video, false, 33));
+        let mut sub = p.stream().subscribe(None);
+        assert_eq!(drain(&mut sub), vec![Some(0), Some(33)]);
+
+        let overlay = hub.overlay(&key).unwrap();
+        assert!(matches!(hub.overlay(&key), Err(OverlayError::Busy(_))));
+        // The mixer reads the publisher's media from the source, pre-roll
+        // included; the stream's readers get the mix after a switch.
+        let mut input = overlay.source().subscribe(None);
+        p.push(pkt(Track::Video, true, 66));
+        overlay.push(pkt(Track::Video, true, 1000));
+        assert_eq!(drain(&mut input), vec![Some(0), Some(33), Some(66)]);
+        assert_eq!(drain(&mut sub), vec![None, Some(1000)]);
+        // The stream stays the same live stream, with the mix's pre-roll.
+        let same = hub.get(&key).unwrap();
+        assert!(Arc::ptr_eq(&same, p.stream()));
+        assert_eq!(drain(&mut same.subscribe(None)), vec![Some(1000)]);
+        assert!(!overlay.is_ended());
+
+        // Given back: a switch, the publisher's newest GOP, then live.
+        drop(overlay);
+        assert!(matches!(input.try_next(), Some(Next::End)));
+        p.push(pkt(Track::Video, false, 99));
+        // (The disk pre-roll may keep short GOPs in one segment and start
+        // at the one before.)
+        let back = drain(&mut sub);
+        assert_eq!(back[0], None);
+        assert!(matches!(back[1], Some(0 | 66)), "{back:?}");
+        assert!(back.ends_with(&[Some(66), Some(99)]), "{back:?}");
+        let late = drain(&mut p.stream().subscribe(None));
+        assert!(late.ends_with(&[Some(66), Some(99)]), "{late:?}");
+    }
+}
+
+#[test]
+fn the_publisher_leaving_ends_the_overlay() {
+    let hub = Hub::new(10_000);
+    let mut p = publish(&hub);
+    let key = p.stream().key.clone();
+    p.push(pkt(Track::Video, true, 0));
+    let overlay = hub.overlay(&key).unwrap();
+    let mut input = overlay.source().subscribe(None);
+    let mut sub = p.stream().subscribe(None);
+    drop(p);
+    assert!(overlay.is_ended());
+    assert_eq!(drain(&mut input), vec![Some(0)]);
+    assert!(matches!(input.try_next(), Some(Next::End)));
+    assert!(matches!(sub.try_next(), Some(Next::End)));
+    overlay.push(pkt(Track::Video, true, 1000));
+    drop(overlay);
+    assert!(hub.get(&key).is_none());
+    assert!(matches!(hub.overlay(&key), Err(OverlayError::NotLive(_))));
+}
+
+#[test]
+fn a_switch_survives_a_full_queue() {
+    let hub = Hub::new(0);
+    let p = publish(&hub);
+    let key = p.stream().key.clone();
+    let mut sub = p.stream().subscribe(None);
+    let overlay = hub.overlay(&key).unwrap();
+    for i in 0..(MAX_QUEUED_PACKETS as i64 + 10) {
+        overlay.push(pkt(Track::Video, i == 0, i));
+    }
+    assert!(matches!(sub.try_next(), Some(Next::Lost(_))));
+    assert!(matches!(sub.try_next(), Some(Next::Switch)));
+    assert!(matches!(sub.try_next(), Some(Next::Packet(_))));
+    drop(overlay);
+    drop(p);
+}

@@ -1,5 +1,6 @@
 //! The compositor: planar I420 pictures ([`Picture`]), filled with the
-//! canvas colour and overlaid with scaled input pictures at their layout
+//! canvas colour and overlaid with scaled input pictures (or a cropped
+//! part of them) and colour rectangles (canvas layers) at their layout
 //! rectangles. Pure pixel work: no codec, no clock, no I/O.
 
 /// An 8-bit I420 picture: a luma plane and two chroma planes at half
@@ -117,25 +118,90 @@ impl Picture {
     /// Draws `src` scaled (nearest neighbour) into `dst`, clipped to this
     /// picture.
     pub(crate) fn draw(&mut self, src: &Picture, dst: Rect) {
-        if src.width == 0 || src.height == 0 || dst.width == 0 || dst.height == 0 {
+        let all = Rect {
+            x: 0,
+            y: 0,
+            width: src.width,
+            height: src.height,
+        };
+        self.draw_region(src, all, dst);
+    }
+
+    /// Draws the part `region` of `src` (`CropParams`; it must lie within
+    /// `src`, else nothing is drawn) scaled into `dst`, clipped to this
+    /// picture.
+    pub(crate) fn draw_region(&mut self, src: &Picture, region: Rect, dst: Rect) {
+        let inside = region.x >= 0
+            && region.y >= 0
+            && region.x as usize + region.width <= src.width
+            && region.y as usize + region.height <= src.height;
+        if !inside || region.width == 0 || region.height == 0 {
             return;
         }
         blit(
             Plane::new(&mut self.y, self.width, self.height),
-            (&src.y, src.width, src.height),
+            Source::new(&src.y, src.width, region),
             dst,
         );
         let (cw, ch) = chroma_size(self.width, self.height);
         let (scw, sch) = chroma_size(src.width, src.height);
-        // Chroma at half resolution: the rectangle's even-aligned half.
-        let cdst = Rect {
-            x: dst.x.div_euclid(2),
-            y: dst.y.div_euclid(2),
-            width: dst.width.div_ceil(2),
-            height: dst.height.div_ceil(2),
+        // Chroma at half resolution: the region within the chroma plane.
+        let cx = (region.x / 2) as usize;
+        let cy = (region.y / 2) as usize;
+        let cregion = Rect {
+            x: cx as i64,
+            y: cy as i64,
+            width: region.width.div_ceil(2).clamp(1, scw - cx),
+            height: region.height.div_ceil(2).clamp(1, sch - cy),
         };
-        blit(Plane::new(&mut self.u, cw, ch), (&src.u, scw, sch), cdst);
-        blit(Plane::new(&mut self.v, cw, ch), (&src.v, scw, sch), cdst);
+        let cdst = half(dst);
+        blit(
+            Plane::new(&mut self.u, cw, ch),
+            Source::new(&src.u, scw, cregion),
+            cdst,
+        );
+        blit(
+            Plane::new(&mut self.v, cw, ch),
+            Source::new(&src.v, scw, cregion),
+            cdst,
+        );
+    }
+
+    /// Fills `dst` with `colour` (a canvas layer), clipped to this picture.
+    pub(crate) fn fill_rect(&mut self, dst: Rect, colour: Yuv) {
+        let one = Rect {
+            x: 0,
+            y: 0,
+            width: 1,
+            height: 1,
+        };
+        blit(
+            Plane::new(&mut self.y, self.width, self.height),
+            Source::new(&[colour.y], 1, one),
+            dst,
+        );
+        let (cw, ch) = chroma_size(self.width, self.height);
+        let cdst = half(dst);
+        blit(
+            Plane::new(&mut self.u, cw, ch),
+            Source::new(&[colour.u], 1, one),
+            cdst,
+        );
+        blit(
+            Plane::new(&mut self.v, cw, ch),
+            Source::new(&[colour.v], 1, one),
+            cdst,
+        );
+    }
+}
+
+/// A rectangle's even-aligned half (its place in a chroma plane).
+fn half(r: Rect) -> Rect {
+    Rect {
+        x: r.x.div_euclid(2),
+        y: r.y.div_euclid(2),
+        width: r.width.div_ceil(2),
+        height: r.height.div_ceil(2),
     }
 }
 
@@ -172,9 +238,33 @@ impl<'a> Plane<'a> {
     }
 }
 
-/// Nearest-neighbour scale of one plane into `dst`, clipped.
-fn blit(out: Plane<'_>, (src, sw, sh): (&[u8], usize, usize), dst: Rect) {
-    if sw == 0 || sh == 0 || dst.width == 0 || dst.height == 0 {
+/// The part of a source plane that is drawn.
+struct Source<'a> {
+    data: &'a [u8],
+    /// Row length of `data`.
+    stride: usize,
+    region: Rect,
+}
+
+impl<'a> Source<'a> {
+    fn new(data: &'a [u8], stride: usize, region: Rect) -> Source<'a> {
+        Source {
+            data,
+            stride,
+            region,
+        }
+    }
+}
+
+/// Nearest-neighbour scale of a region of one plane into `dst`, clipped.
+/// A region reaching past its plane draws nothing.
+fn blit(out: Plane<'_>, src: Source<'_>, dst: Rect) {
+    let r = src.region;
+    if r.width == 0 || r.height == 0 || dst.width == 0 || dst.height == 0 || r.x < 0 || r.y < 0 {
+        return;
+    }
+    let (rx, ry) = (r.x as usize, r.y as usize);
+    if rx + r.width > src.stride || (ry + r.height) * src.stride > src.data.len() {
         return;
     }
     let x0 = dst.x.max(0);
@@ -186,11 +276,11 @@ fn blit(out: Plane<'_>, (src, sw, sh): (&[u8], usize, usize), dst: Rect) {
     }
     // Source column of each output column, computed once per draw.
     let cols: Vec<usize> = (x0..x1)
-        .map(|x| (((x - dst.x) as usize) * sw / dst.width).min(sw - 1))
+        .map(|x| rx + (((x - dst.x) as usize) * r.width / dst.width).min(r.width - 1))
         .collect();
     for y in y0..y1 {
-        let sy = (((y - dst.y) as usize) * sh / dst.height).min(sh - 1);
-        let src_row = &src[sy * sw..sy * sw + sw];
+        let sy = ry + (((y - dst.y) as usize) * r.height / dst.height).min(r.height - 1);
+        let src_row = &src.data[sy * src.stride..(sy + 1) * src.stride];
         let start = y as usize * out.width + x0 as usize;
         let row = &mut out.data[start..start + cols.len()];
         for (d, &sx) in row.iter_mut().zip(&cols) {
@@ -317,5 +407,64 @@ mod tests {
         assert_eq!(p.y, vec![0, 1, 2, 8, 9, 10, 16, 17, 18, 24, 25, 26]);
         assert_eq!(p.u.len(), 4);
         assert!(Picture::from_planes((3, 4), (2, 8, 8), (&y, &c, &c)).is_none());
+    }
+    #[test]
+    fn a_cropped_region_fills_the_rectangle() {
+        // Left half red, right half blue; the crop takes the right half.
+        let mut src = Picture::filled(8, 4, RED);
+        src.draw(
+            &Picture::filled(2, 2, BLUE),
+            Rect {
+                x: 4,
+                y: 0,
+                width: 4,
+                height: 4,
+            },
+        );
+        let mut canvas = Picture::filled(16, 8, Yuv::BLACK);
+        let right = Rect {
+            x: 4,
+            y: 0,
+            width: 4,
+            height: 4,
+        };
+        let all = Rect {
+            x: 0,
+            y: 0,
+            width: 16,
+            height: 8,
+        };
+        canvas.draw_region(&src, right, all);
+        for (x, y) in [(0, 0), (15, 7), (8, 4)] {
+            assert_eq!(canvas.pixel(x, y), Some(BLUE), "({x},{y})");
+        }
+        // A region outside the source draws nothing.
+        let mut untouched = Picture::filled(16, 8, Yuv::BLACK);
+        let outside = Rect {
+            x: 6,
+            y: 0,
+            width: 4,
+            height: 4,
+        };
+        untouched.draw_region(&src, outside, all);
+        assert_eq!(untouched.pixel(0, 0), Some(Yuv::BLACK));
+    }
+
+    #[test]
+    fn colour_rectangles_clip_to_the_canvas() {
+        let mut canvas = Picture::filled(10, 10, Yuv::BLACK);
+        canvas.fill_rect(
+            Rect {
+                x: 6,
+                y: -2,
+                width: 10,
+                height: 6,
+            },
+            RED,
+        );
+        assert_eq!(canvas.pixel(6, 0), Some(RED));
+        assert_eq!(canvas.pixel(9, 3), Some(RED));
+        assert_eq!(canvas.pixel(5, 0), Some(Yuv::BLACK));
+        assert_eq!(canvas.pixel(9, 4), Some(Yuv::BLACK));
     }
 }

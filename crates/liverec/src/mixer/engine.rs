@@ -273,13 +273,27 @@ impl Engine {
             }
         }
         self.canvas.fill(self.layout.colour);
+        let size = (self.canvas.width, self.canvas.height);
         for p in &self.layout.inputs {
-            let (Some(rect), Some(st)) = (p.rect, self.inputs.get(&p.name)) else {
+            let Some(rect) = p.rect else { continue };
+            if let Some(colour) = p.fill {
+                self.canvas.fill_rect(rect.for_picture(size), colour);
+                continue;
+            }
+            let Some(pic) = self.inputs.get(&p.name).and_then(|st| st.picture.as_ref()) else {
                 continue;
             };
-            if let Some(pic) = &st.picture {
-                self.canvas
-                    .draw(pic, rect.for_picture((pic.width, pic.height)));
+            match p.crop {
+                None => self
+                    .canvas
+                    .draw(pic, rect.for_picture((pic.width, pic.height))),
+                // A side left to the picture follows the cropped part.
+                Some(crop) => {
+                    if let Some(region) = crop.region((pic.width, pic.height)) {
+                        let dst = rect.for_picture((region.width, region.height));
+                        self.canvas.draw_region(pic, region, dst);
+                    }
+                }
             }
         }
         let pts = index * 1000 / u64::from(self.format.video.fps);

@@ -4,7 +4,9 @@
 //! rectangles on the output canvas ([`Layout::resolve`]). Geometry is given
 //! in pixels or as 0.01–0.99 fractions of the canvas (Tencent's
 //! `LayoutParams`); the background (`ImageLayer` 1) sets the canvas size.
-//! Pure: no codecs, no hub.
+//! Canvas layers (`InputType` 3) are rectangles of a colour, not streams;
+//! `CropParams` picks the part of an input's picture that is scaled into
+//! its rectangle ([`Crop::region`]). Pure: no codecs, no hub.
 
 use super::canvas::{Rect, Yuv};
 
@@ -53,14 +55,59 @@ pub(crate) enum InputKind {
     AudioOnly,
     /// 5: video only (not heard).
     VideoOnly,
+    /// 3: a canvas layer, a rectangle of its `Color` (no stream behind
+    /// `InputStreamName`, which only names the layer).
+    Canvas,
 }
 
 impl InputKind {
+    /// Whether the input is drawn.
     pub(crate) fn has_video(self) -> bool {
         self != InputKind::AudioOnly
     }
+    /// Whether the input is heard.
     pub(crate) fn has_audio(self) -> bool {
-        self != InputKind::VideoOnly
+        matches!(self, InputKind::AudioVideo | InputKind::AudioOnly)
+    }
+    /// Whether a live stream stands behind the input.
+    pub(crate) fn is_stream(self) -> bool {
+        self != InputKind::Canvas
+    }
+}
+
+/// `CropParams`: the part of an input's picture that is shown, in pixels
+/// or 0.01–0.99 fractions of the picture (as the layout's lengths are of
+/// the canvas).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Crop {
+    /// `CropStartLocationX`.
+    pub(crate) x: Dim,
+    /// `CropStartLocationY`.
+    pub(crate) y: Dim,
+    /// `CropWidth`; `None` (or 0) runs to the picture's right edge.
+    pub(crate) width: Option<Dim>,
+    /// `CropHeight`; `None` (or 0) runs to the picture's bottom edge.
+    pub(crate) height: Option<Dim>,
+}
+
+impl Crop {
+    /// The region of a `w` × `h` picture this crop shows, clipped to the
+    /// picture; `None` when nothing of it is left.
+    pub(crate) fn region(&self, (w, h): (usize, usize)) -> Option<Rect> {
+        let (pw, ph) = (w as u32, h as u32);
+        let x = self.x.px(pw).clamp(0, i64::from(pw));
+        let y = self.y.px(ph).clamp(0, i64::from(ph));
+        let side = |d: Option<Dim>, s: u32, start: i64| match d.map(|d| d.px(s)) {
+            Some(v) if v > 0 => v.min(i64::from(s) - start),
+            _ => i64::from(s) - start,
+        };
+        let (cw, ch) = (side(self.width, pw, x), side(self.height, ph, y));
+        (cw > 0 && ch > 0).then_some(Rect {
+            x,
+            y,
+            width: cw as usize,
+            height: ch as usize,
+        })
     }
 }
 
@@ -76,8 +123,11 @@ pub(crate) struct MixInput {
     pub(crate) height: Option<Dim>,
     pub(crate) x: Dim,
     pub(crate) y: Dim,
-    /// `Color` (the canvas colour when given on the background).
+    /// `Color` (the canvas colour when given on the background; a canvas
+    /// layer's colour).
     pub(crate) colour: Option<Yuv>,
+    /// `CropParams`.
+    pub(crate) crop: Option<Crop>,
 }
 
 /// `CommonMixOutputParams`, validated, defaults applied.
@@ -85,6 +135,9 @@ pub(crate) struct MixInput {
 pub(crate) struct OutputSpec {
     /// `OutputStreamName`.
     pub(crate) name: String,
+    /// `OutputStreamType` 0 (A+B=A): the output replaces the input of the
+    /// same name; 1 (A+B=C): a new stream.
+    pub(crate) replace: bool,
     /// `OutputStreamBitRate`, kbit/s; `None` picks one from the size.
     pub(crate) bitrate_kbps: Option<u32>,
     /// `OutputStreamGop`, seconds.
@@ -182,6 +235,10 @@ pub(crate) struct Placed {
     pub(crate) rect: Option<PlacedRect>,
     /// Whether it is heard.
     pub(crate) audio: bool,
+    /// A canvas layer's colour (`None` for streams).
+    pub(crate) fill: Option<Yuv>,
+    /// The part of the picture shown.
+    pub(crate) crop: Option<Crop>,
 }
 
 /// A rectangle whose size may follow the input picture.
@@ -226,7 +283,9 @@ impl Layout {
     /// (the background's sets the canvas when it has no ImageWidth/Height).
     pub(crate) fn resolve(spec: &MixSpec, source: impl Fn(&str) -> Option<(u32, u32)>) -> Layout {
         let bg = spec.inputs.first();
-        let bg_size = bg.and_then(|b| source(&b.name));
+        let bg_size = bg
+            .filter(|b| b.kind.is_stream())
+            .and_then(|b| source(&b.name));
         let side = |d: Option<Dim>, src: Option<u32>, default: u32| -> i64 {
             match d {
                 Some(Dim::Px(p)) if p > 0 => i64::from(p),
@@ -272,18 +331,25 @@ impl Layout {
                         let size = |d: Option<Dim>, s: u32| {
                             d.map(|d| d.px(s).max(0) as usize).filter(|&v| v > 0)
                         };
+                        // A canvas layer has no picture to take a size
+                        // from: a missing side is the canvas's.
+                        let canvas = input.kind == InputKind::Canvas;
                         PlacedRect {
                             x: input.x.px(cw),
                             y: input.y.px(ch),
-                            width: size(input.width, cw),
-                            height: size(input.height, ch),
+                            width: size(input.width, cw).or(canvas.then_some(width)),
+                            height: size(input.height, ch).or(canvas.then_some(height)),
                         }
                     }
                 });
+                let fill =
+                    (input.kind == InputKind::Canvas).then(|| input.colour.unwrap_or(Yuv::BLACK));
                 Placed {
                     name: input.name.clone(),
                     rect,
                     audio: input.kind.has_audio(),
+                    fill,
+                    crop: input.crop,
                 }
             })
             .collect();
@@ -325,6 +391,7 @@ mod tests {
             x: Dim::Px(0),
             y: Dim::Px(0),
             colour: None,
+            crop: None,
         }
     }
 
@@ -334,6 +401,7 @@ mod tests {
             inputs,
             output: OutputSpec {
                 name: "c".into(),
+                replace: false,
                 bitrate_kbps: None,
                 gop_s: 2,
                 fps: 25,
@@ -479,5 +547,76 @@ mod tests {
         assert_eq!(parse_colour("FF0000"), red);
         assert_eq!(parse_colour("0xFF00"), None);
         assert_eq!(parse_colour("red"), None);
+    }
+    #[test]
+    fn crops_resolve_on_the_input_picture_and_clip() {
+        let px = |x, y, w, h| Crop {
+            x: Dim::Px(x),
+            y: Dim::Px(y),
+            width: Some(Dim::Px(w)),
+            height: Some(Dim::Px(h)),
+        };
+        let rect = |x, y, width, height| Rect {
+            x,
+            y,
+            width,
+            height,
+        };
+        assert_eq!(
+            px(10, 20, 100, 50).region((320, 180)),
+            Some(rect(10, 20, 100, 50))
+        );
+        // Past the right and bottom edges: clipped to the picture.
+        assert_eq!(
+            px(300, 170, 100, 50).region((320, 180)),
+            Some(rect(300, 170, 20, 10))
+        );
+        // Starting outside: nothing left.
+        assert_eq!(px(320, 0, 10, 10).region((320, 180)), None);
+        // Fractions of the picture; no size runs to the edge.
+        let frac = Crop {
+            x: Dim::Frac(0.5),
+            y: Dim::Frac(0.25),
+            width: None,
+            height: Some(Dim::Frac(0.5)),
+        };
+        assert_eq!(frac.region((320, 180)), Some(rect(160, 45, 160, 90)));
+    }
+
+    #[test]
+    fn canvas_layers_are_colour_rectangles_without_a_stream() {
+        let mut bg = input("bg", 1);
+        bg.kind = InputKind::Canvas;
+        bg.colour = parse_colour("0x0000FF");
+        bg.width = Some(Dim::Px(640));
+        bg.height = Some(Dim::Px(360));
+        let a = input("a", 2);
+        let mut bar = input("bar", 3);
+        bar.kind = InputKind::Canvas;
+        bar.colour = parse_colour("0xFF0000");
+        (bar.x, bar.y, bar.height) = (Dim::Px(0), Dim::Frac(0.9), Some(Dim::Frac(0.1)));
+        let l = Layout::resolve(&spec(vec![bg, a, bar], Template::None), |n| {
+            // A stream named like a canvas layer does not size the canvas.
+            (n == "bg").then_some((1920, 1080))
+        });
+        assert_eq!((l.width, l.height), (640, 360));
+        assert_eq!(l.colour, Yuv::from_rgb(0, 0, 255));
+        assert_eq!(l.inputs[0].fill, Some(Yuv::from_rgb(0, 0, 255)));
+        assert!(
+            !l.inputs[0].audio && !l.inputs[2].audio,
+            "canvases are silent"
+        );
+        assert_eq!(l.inputs[1].fill, None);
+        // No width given: the canvas's; the height a fraction of it.
+        assert_eq!(
+            l.inputs[2].rect.expect("drawn").for_picture((1, 1)),
+            Rect {
+                x: 0,
+                y: 324,
+                width: 640,
+                height: 36
+            }
+        );
+        assert!(!InputKind::Canvas.is_stream() && InputKind::Canvas.has_video());
     }
 }

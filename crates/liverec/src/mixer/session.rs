@@ -1,18 +1,23 @@
 //! One running mix session: publishes the output stream C into the hub as
 //! an ingest session would (publish-session row, callbacks 1 and 0, so it
 //! is listed online and recordable), forwards its inputs' packets from the
-//! hub to a dedicated media thread through a bounded queue, and runs the
+//! hub to a dedicated media thread through a bounded queue (`feed`), and
+//! runs the
 //! [`Engine`] there, clocked by the output frame rate. Late ticks are
 //! skipped and counted (`liverec_mix_frames_dropped_total`) so a session
 //! that cannot keep real time never falls behind without bound; the
 //! thread's CPU time is reported (`liverec_mix_cpu_microseconds_total`).
+//! An A+B=A session (`OutputStreamType` 0) publishes nothing new: it
+//! overlays the input it replaces ([`crate::hub::Overlay`]), reads that
+//! input's own media from the overlay's hidden source, writes no session
+//! row of its own (the stream stays its publisher's session), and ends
+//! when that publisher leaves.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use media::{Track, Tracks};
+use media::Tracks;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -23,10 +28,13 @@ use super::engine::{Engine, OutputFormat};
 use super::layout::{Layout, MixSpec};
 use crate::callbacks::Callbacks;
 use crate::clock::Clock;
-use crate::hub::{Hub, HubEvent, LiveStream, Next, Packet, Publisher, SessionInfo, StopReason};
+use crate::hub::{
+    Hub, LiveStream, Overlay, OverlayError, Packet, Publisher, SessionInfo, StopReason,
+};
 use crate::ingest::history::SessionLog;
 use crate::store::Store;
 use crate::task::StreamKey;
+use feed::{Inputs, feed};
 
 /// Input packets queued for the media thread before the newest are dropped
 /// (about 4 s of two 30 fps inputs with audio).
@@ -80,7 +88,8 @@ pub(crate) fn find_input(hub: &Hub, owner: &str, name: &str) -> Option<Arc<LiveS
 }
 
 impl Session {
-    /// Starts publishing `output` from `spec` laid out as `layout`.
+    /// Starts publishing `output` from `spec` laid out as `layout`; for
+    /// A+B=A (`spec.output.replace`) `output` is the input it replaces.
     pub(crate) fn start(
         ctx: &SessionCtx,
         owner: &str,
@@ -90,31 +99,47 @@ impl Session {
     ) -> Result<Session, MixError> {
         let format = OutputFormat::new(&spec.output, layout.width, layout.height);
         let engine = Engine::new(layout, format).map_err(|e| MixError::Process(e.to_string()))?;
-        let info = SessionInfo {
-            session_id: uuid::Uuid::now_v7().to_string(),
-            started_ms: ctx.clock.now_ms(),
-            client_addr: "127.0.0.1:0".into(),
-            stream_param: String::new(),
-            owner: owner.to_string(),
+        let (out, log) = if spec.output.replace {
+            let overlay = ctx.hub.overlay(&output).map_err(|e| match e {
+                OverlayError::Busy(_) => MixError::OutputTaken(output.stream.clone()),
+                OverlayError::NotLive(_) => MixError::StreamNotExist(output.stream.clone()),
+            })?;
+            (Out::Replace(overlay), None)
+        } else {
+            let info = SessionInfo {
+                session_id: uuid::Uuid::now_v7().to_string(),
+                started_ms: ctx.clock.now_ms(),
+                client_addr: "127.0.0.1:0".into(),
+                stream_param: String::new(),
+                owner: owner.to_string(),
+            };
+            let publisher = ctx
+                .hub
+                .publish(output.clone(), info)
+                .map_err(|_| MixError::OutputTaken(output.stream.clone()))?;
+            publisher.declare_tracks(true, true);
+            let stream = publisher.stream().clone();
+            let log = SessionLog::start(&ctx.store, &ctx.callbacks, &stream);
+            if let Some(cluster) = ctx.cluster.clone() {
+                // C is listed and controlled from every node like a publisher;
+                // a claim another node holds is only logged (the hub of this
+                // node already refused a second C here).
+                let stream = stream.clone();
+                tokio::spawn(async move {
+                    if let Err(node) = cluster.claim(&stream).await {
+                        tracing::warn!(stream = %stream.key, %node, "mix output is also published on another node");
+                    }
+                });
+            }
+            (Out::New(publisher), Some(log))
         };
-        let publisher = ctx
-            .hub
-            .publish(output.clone(), info)
-            .map_err(|_| MixError::OutputTaken(output.stream.clone()))?;
-        publisher.declare_tracks(true, true);
-        let stream = publisher.stream().clone();
-        let log = SessionLog::start(&ctx.store, &ctx.callbacks, &stream);
-        if let Some(cluster) = ctx.cluster.clone() {
-            // C is listed and controlled from every node like a publisher;
-            // a claim another node holds is only logged (the hub of this
-            // node already refused a second C here).
-            let stream = stream.clone();
-            tokio::spawn(async move {
-                if let Err(node) = cluster.claim(&stream).await {
-                    tracing::warn!(stream = %stream.key, %node, "mix output is also published on another node");
-                }
-            });
-        }
+        let stream = out.stream().clone();
+        // The replaced input is read from the overlay's source, never by
+        // name (that is the mix itself now).
+        let replaced = match &out {
+            Out::Replace(o) => Some((spec.output.name.clone(), o.source().clone())),
+            Out::New(_) => None,
+        };
         let (data_tx, data_rx) = mpsc::sync_channel(INPUT_QUEUE);
         let (control_tx, control_rx) = mpsc::channel();
         let (names_tx, names_rx) = watch::channel(input_names(&spec));
@@ -122,7 +147,7 @@ impl Session {
         let (result_tx, result_rx) = oneshot::channel();
         let media = Media {
             engine,
-            publisher,
+            out,
             data: data_rx,
             control: control_rx,
             clock: ctx.clock.clone(),
@@ -136,8 +161,11 @@ impl Session {
             .map_err(|e| MixError::Process(format!("starting the mix thread: {e}")))?;
         drop(thread);
         tokio::spawn(feed(
-            ctx.hub.clone(),
-            owner.to_string(),
+            Inputs {
+                hub: ctx.hub.clone(),
+                owner: owner.to_string(),
+                replaced,
+            },
             names_rx,
             data_tx,
             control_tx.clone(),
@@ -152,11 +180,13 @@ impl Session {
                 cancel.cancel();
                 let end_ms = ctx.clock.now_ms();
                 tracing::info!(session = %session, stream = %stream.key, "mix session ended");
-                if let Some(cluster) = &ctx.cluster {
-                    cluster.release(&stream).await;
+                if let Some(log) = log {
+                    if let Some(cluster) = &ctx.cluster {
+                        cluster.release(&stream).await;
+                    }
+                    log.end(&ctx.store, &ctx.callbacks, &stream, end_ms, reason, &tracks)
+                        .await;
                 }
-                log.end(&ctx.store, &ctx.callbacks, &stream, end_ms, reason, &tracks)
-                    .await;
                 metrics::gauge!("liverec_mix_sessions").decrement(1.0);
             })
         };
@@ -193,109 +223,59 @@ impl Session {
     }
 }
 
+/// The inputs read from streams (canvas layers are not).
 fn input_names(spec: &MixSpec) -> Vec<String> {
-    spec.inputs.iter().map(|i| i.name.clone()).collect()
-}
-
-/// Keeps one forwarding task per named input that is live, subscribing
-/// again when an input returns.
-async fn feed(
-    hub: Arc<Hub>,
-    owner: String,
-    mut names: watch::Receiver<Vec<String>>,
-    data: SyncSender<(Arc<str>, Packet)>,
-    control: Sender<Control>,
-    cancel: CancellationToken,
-) {
-    let mut events = hub.events();
-    let mut tasks: HashMap<String, JoinHandle<()>> = HashMap::new();
-    loop {
-        let wanted = names.borrow_and_update().clone();
-        tasks.retain(|name, task| {
-            let keep = wanted.contains(name) && !task.is_finished();
-            if !keep {
-                task.abort();
-            }
-            keep
-        });
-        for name in &wanted {
-            if tasks.contains_key(name) {
-                continue;
-            }
-            if let Some(stream) = find_input(&hub, &owner, name) {
-                let task = tokio::spawn(forward(
-                    Arc::from(name.as_str()),
-                    stream,
-                    data.clone(),
-                    control.clone(),
-                ));
-                tasks.insert(name.clone(), task);
-            }
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            changed = names.changed() => if changed.is_err() { break },
-            ev = events.recv() => match ev {
-                Ok(HubEvent::Live(_) | HubEvent::Ended(_))
-                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            },
-        }
-    }
-    for task in tasks.values() {
-        task.abort();
-    }
-}
-
-/// Forwards one input's packets to the media thread. After a loss (its
-/// hub queue overflowed, or the media thread's queue was full) video
-/// resumes at the next keyframe.
-async fn forward(
-    name: Arc<str>,
-    stream: Arc<LiveStream>,
-    data: SyncSender<(Arc<str>, Packet)>,
-    control: Sender<Control>,
-) {
-    let mut sub = stream.subscribe(None);
-    let mut need_key = true;
-    loop {
-        match sub.next().await {
-            Next::Packet(p) => {
-                if p.frame.track == Track::Video {
-                    if need_key && !p.frame.keyframe {
-                        continue;
-                    }
-                    need_key = false;
-                }
-                match data.try_send((name.clone(), p)) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        metrics::counter!("liverec_mix_input_packets_dropped_total").increment(1);
-                        need_key = true;
-                    }
-                    Err(TrySendError::Disconnected(_)) => return,
-                }
-            }
-            Next::Lost(n) => {
-                metrics::counter!("liverec_mix_input_packets_dropped_total").increment(n);
-                need_key = true;
-            }
-            Next::End => {
-                let _ = control.send(Control::Gone(name.to_string()));
-                return;
-            }
-        }
-    }
+    spec.inputs
+        .iter()
+        .filter(|i| i.kind.is_stream())
+        .map(|i| i.name.clone())
+        .collect()
 }
 
 /// The media thread's state.
 struct Media {
     engine: Engine,
-    publisher: Publisher,
+    out: Out,
     data: Receiver<(Arc<str>, Packet)>,
     control: Receiver<Control>,
     clock: Arc<dyn Clock>,
     format: OutputFormat,
+}
+
+/// Where the mix goes.
+enum Out {
+    /// A+B=C: a new stream, published.
+    New(Publisher),
+    /// A+B=A: the input it replaces.
+    Replace(Overlay),
+}
+
+impl Out {
+    fn stream(&self) -> &Arc<LiveStream> {
+        match self {
+            Out::New(p) => p.stream(),
+            Out::Replace(o) => o.stream(),
+        }
+    }
+
+    fn push(&mut self, packet: Packet) {
+        match self {
+            Out::New(p) => p.push(packet),
+            Out::Replace(o) => o.push(packet),
+        }
+    }
+
+    /// Why the output cannot go on, if it cannot: it was dropped, or the
+    /// publisher of the replaced input left.
+    fn ended(&self) -> Option<StopReason> {
+        match self {
+            Out::New(p) => p
+                .stream()
+                .is_kicked()
+                .then(|| p.stream().stop_reason().unwrap_or(StopReason::Dropped)),
+            Out::Replace(o) => o.is_ended().then_some(StopReason::Unpublish),
+        }
+    }
 }
 
 /// The video frame to encode now and how many ticks were missed: the
@@ -327,7 +307,8 @@ fn thread_cpu() -> Duration {
 
 impl Media {
     /// Runs until stopped or the output is dropped; returns the output's
-    /// tracks and why it ended. The publisher is dropped (C ends) first.
+    /// tracks and why it ended. The output is dropped first (C ends, or
+    /// the replaced input is its publisher's again).
     fn run(mut self) -> (Tracks, StopReason) {
         let fps = u64::from(self.format.video.fps.max(1));
         let rate = self.format.audio_rate.max(1);
@@ -347,12 +328,8 @@ impl Media {
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
-            if self.publisher.stream().is_kicked() {
-                break self
-                    .publisher
-                    .stream()
-                    .stop_reason()
-                    .unwrap_or(StopReason::Dropped);
+            if let Some(reason) = self.out.ended() {
+                break reason;
             }
             let due = start + Duration::from_nanos(video.saturating_mul(1_000_000_000) / fps);
             let now = Instant::now();
@@ -373,7 +350,7 @@ impl Media {
             video = next;
             let wall = self.clock.now_ms();
             match self.engine.video_frame(video, now, wall) {
-                Ok(Some(p)) => self.publisher.push(p),
+                Ok(Some(p)) => self.out.push(p),
                 Ok(None) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "mix video encoding failed");
@@ -385,7 +362,7 @@ impl Media {
             // Audio frames whose samples the clock has passed.
             while audio_due(audio, elapsed, rate) {
                 match self.engine.audio_frame(audio, wall) {
-                    Ok(Some(p)) => self.publisher.push(p),
+                    Ok(Some(p)) => self.out.push(p),
                     Ok(None) => {}
                     Err(e) => {
                         tracing::error!(error = %e, "mix audio encoding failed");
@@ -407,7 +384,7 @@ impl Media {
         let cpu = thread_cpu().saturating_sub(cpu_start);
         let wall = start.elapsed();
         tracing::info!(
-            stream = %self.publisher.stream().key,
+            stream = %self.out.stream().key,
             video_frames = self.engine.stats.video_frames,
             audio_frames = self.engine.stats.audio_frames,
             dropped_frames = dropped,
@@ -416,10 +393,12 @@ impl Media {
             cpu_share = cpu.as_secs_f64() / wall.as_secs_f64().max(1e-3),
             "mix media thread ended"
         );
-        drop(self.publisher);
+        drop(self.out);
         (tracks, reason)
     }
 }
+
+mod feed;
 
 #[cfg(test)]
 mod tests {

@@ -33,10 +33,12 @@ fn spec(session: &str, inputs: &[&str], output: &str) -> MixSpec {
                 x: Dim::Px(0),
                 y: Dim::Px(0),
                 colour: None,
+                crop: None,
             })
             .collect(),
         output: OutputSpec {
             name: output.into(),
+            replace: false,
             bitrate_kbps: Some(100),
             gop_s: 1,
             fps: 10,

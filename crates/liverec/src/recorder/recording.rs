@@ -3,7 +3,8 @@
 //! pre-roll, one stream of packets). It reads the stream from the pre-roll
 //! start point, waits for a video keyframe when an output carries video,
 //! hands each packet to every output, and ends at the task's EndTime, when
-//! stopped, or when the publisher leaves.
+//! stopped, or when the publisher leaves. Where a mix starts or stops
+//! replacing the stream (A+B=A) the open files end and new ones start.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,6 +149,17 @@ async fn run(
         };
         let packet = match next {
             Next::End => break Ended::Unpublished,
+            Next::Switch => {
+                // A mix started or stopped replacing the stream (A+B=A):
+                // other codec settings and another timeline, so each file
+                // holds one source and starts at its keyframe.
+                for o in outputs.iter_mut().flatten() {
+                    o.close(&ctx).await;
+                }
+                need_keyframe = true;
+                tracing::info!("the stream changed source; starting new files");
+                continue;
+            }
             Next::Lost(n) => {
                 tracing::warn!(
                     lost = n,

@@ -5,7 +5,9 @@
 //! resolution and frame rate, colours at each input's position before and
 //! after a live layout update and while the background input is away and
 //! back, both tones in the audio. Also the error
-//! codes of the mixing actions.
+//! codes of the mixing actions. A+B=A (`OutputStreamType` 0): a recording
+//! of A (FLV, MP4, HLS) holds A's own picture, then the mix, then A's
+//! picture again, each in a file of its own.
 
 use std::path::Path;
 use std::process::Command;
@@ -355,4 +357,167 @@ fn probe_stream(path: &Path) -> (u64, u64, String) {
         st["height"].as_u64().unwrap_or(0),
         st["r_frame_rate"].as_str().unwrap_or_default().to_string(),
     )
+}
+
+/// The RGB colour at fractions (`fx`, `fy`) of the picture of the frame
+/// at `at_s` seconds of `file`, whatever its size; and that size.
+fn colour_at(file: &Path, at_s: f64, fx: f64, fy: f64) -> ((u8, u8, u8), (u64, u64)) {
+    let (w, h, _) = probe_stream(file);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
+        .args(["-ss", &format!("{at_s:.2}"), "-i"])
+        .arg(file)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (wu, hu) = (w as usize, h as usize);
+    assert_eq!(out.stdout.len(), wu * hu * 3, "one {w}x{h} frame");
+    let (x, y) = ((fx * w as f64) as usize, (fy * h as f64) as usize);
+    let i = (y * wu + x) * 3;
+    (
+        (out.stdout[i], out.stdout[i + 1], out.stdout[i + 2]),
+        (w, h),
+    )
+}
+
+/// Whether the audio of `file` (mono 44.1 kHz) holds 440 Hz and 880 Hz.
+fn tones(file: &Path) -> (bool, bool) {
+    let audio = pcm(file);
+    assert!(audio.len() > 44_100, "{} samples", audio.len());
+    // The middle second, away from the joins.
+    let mid = audio.len() / 2;
+    let x = &audio[mid - 22_050..mid + 22_050];
+    let off = goertzel(x, 44_100.0, 660.0).max(1e-9);
+    (
+        goertzel(x, 44_100.0, 440.0) > 100.0 * off,
+        goertzel(x, 44_100.0, 880.0) > 100.0 * off,
+    )
+}
+
+fn replace_request(session: &str, output: &str) -> Value {
+    let mut r = mix_request(
+        session,
+        layout(&[
+            ("mixra", 1, json!({"ImageWidth": W, "ImageHeight": H})),
+            (
+                "mixrb",
+                2,
+                json!({"ImageWidth": 0.5, "ImageHeight": H, "LocationX": 0.5, "LocationY": 0}),
+            ),
+        ]),
+    );
+    r["OutputParams"]["OutputStreamName"] = json!(output);
+    r["OutputParams"]["OutputStreamType"] = json!(0);
+    r
+}
+
+#[test]
+fn mix_replacing_an_input_is_recorded_under_its_name() {
+    let s = Server::start();
+    let mut a = s.publish_with("mixra", || {
+        Publisher::lavfi(&s.rtmp_url("live", "mixra"), "red", 440)
+    });
+    let _b = s.publish_with("mixrb", || {
+        Publisher::lavfi(&s.rtmp_url("live", "mixrb"), "blue", 880)
+    });
+    // The output of A+B=A must be one of the inputs; another account
+    // sees neither input.
+    s.sdk("CreateCommonMixStream", replace_request("rooma", "mixc"))
+        .err("InvalidParameter.InvalidOutputType");
+    let other = s.new_account("mixr-other");
+    s.sdk_with(
+        &other,
+        "CreateCommonMixStream",
+        replace_request("rooma", "mixra"),
+    )
+    .err("FailedOperation.StreamNotExist");
+
+    // A is recorded before, during and after the mix.
+    let flv = s.create(json!({"StreamName": "mixra", "Highlight": 1}));
+    let mp4 = s.create(json!({"StreamName": "mixra", "Highlight": 1, "FileFormat": "mp4"}));
+    let hls = s.create_task(json!({
+        "StreamName": "mixra", "DomainName": "127.0.0.1", "AppName": "live",
+        "EndTime": now_s() + 600
+    }));
+    std::thread::sleep(Duration::from_secs(4));
+    s.sdk("CreateCommonMixStream", replace_request("rooma", "mixra"))
+        .ok();
+    // A stays one live stream under its name; nothing new appears.
+    let mut names = online(&s);
+    names.sort();
+    assert_eq!(names, ["mixra", "mixrb"]);
+    assert_eq!(s.stream_state("mixra"), "active");
+    // A second mix cannot replace A at the same time.
+    s.sdk("CreateCommonMixStream", replace_request("roomb", "mixra"))
+        .err("InvalidParameter.InvalidOutputStreamID");
+    std::thread::sleep(Duration::from_secs(6));
+    s.sdk(
+        "CancelCommonMixStream",
+        json!({"MixStreamSessionId": "rooma"}),
+    )
+    .ok();
+    std::thread::sleep(Duration::from_secs(4));
+    for id in [flv, mp4] {
+        s.sdk(
+            "StopLiveRecord",
+            json!({"StreamName": "mixra", "TaskId": id}),
+        )
+        .ok();
+    }
+    s.sdk("StopRecordTask", json!({"TaskId": hls})).ok();
+    let mut files = s.wait_finished(flv, 3, Duration::from_secs(15));
+    files.sort_by_key(|f| f["StartTimeMs"].as_i64());
+    let mut mp4s = s.wait_finished(mp4, 3, Duration::from_secs(15));
+    mp4s.sort_by_key(|f| f["StartTimeMs"].as_i64());
+    for (i, f) in mp4s.iter().enumerate() {
+        let path = s.download_file(f);
+        assert_valid(&path, "mp4", 1.0, 12.0);
+        let (c, _) = colour_at(&path, 0.5, 0.25, 0.5);
+        assert!(is_red(c), "mp4 {i}: left {c:?}");
+    }
+    // HLS: a playlist per source too, each playable.
+    let mut playlists = s.wait_files(json!({"TaskId": hls}), 3..=3, Duration::from_secs(15));
+    playlists.sort_by_key(|f| f["StartTimeMs"].as_i64());
+    for (i, f) in playlists.iter().enumerate() {
+        let path = s.download_hls(f["VideoUrl"].as_str().expect("url"));
+        assert_valid(&path, "hls", 1.0, 12.0);
+        let (c, _) = colour_at(&path, 0.5, 0.25, 0.5);
+        assert!(is_red(c), "hls {i}: left {c:?}");
+    }
+    let paths: Vec<_> = files.iter().map(|f| s.download_file(f)).collect();
+    for p in &paths {
+        assert_valid(p, "flv", 1.0, 12.0);
+    }
+    // Before: A's own 320x180 red picture and 440 Hz only.
+    let (c, size) = colour_at(&paths[0], 1.0, 0.75, 0.5);
+    assert!(is_red(c) && size == (320, 180), "before: {c:?} {size:?}");
+    assert_eq!(tones(&paths[0]), (true, false), "before: A's tone only");
+    // During: the mix, red left and blue right, both tones.
+    let (l, size) = colour_at(&paths[1], 1.0, 0.25, 0.5);
+    let (r, _) = colour_at(&paths[1], 1.0, 0.75, 0.5);
+    assert!(
+        is_red(l) && is_blue(r) && size == (W as u64, H as u64),
+        "during: left {l:?} right {r:?} {size:?}"
+    );
+    assert_eq!(tones(&paths[1]), (true, true), "during: both tones");
+    // After: A's own picture again.
+    let (c, size) = colour_at(&paths[2], 1.0, 0.75, 0.5);
+    assert!(is_red(c) && size == (320, 180), "after: {c:?} {size:?}");
+    assert_eq!(tones(&paths[2]), (true, false), "after: A's tone only");
+
+    // A's publisher leaving ends the mix that replaces it.
+    s.sdk("CreateCommonMixStream", replace_request("rooma", "mixra"))
+        .ok();
+    std::thread::sleep(Duration::from_secs(2));
+    a.stop();
+    wait_for(Duration::from_secs(10), "mixra offline", || {
+        (!online(&s).contains(&"mixra".to_string())).then_some(())
+    });
+    s.sdk("CreateCommonMixStream", replace_request("rooma", "mixra"))
+        .err("FailedOperation.StreamNotExist");
 }

@@ -282,11 +282,6 @@ fn table() -> Vec<(Error, &'static str, String)> {
             "m".into(),
         ),
         (
-            Error::Unsupported("m".into()),
-            "UnsupportedOperation",
-            "m".into(),
-        ),
-        (
             Error::Internal("disk on fire".into()),
             "InternalError",
             format!("Internal error; quote RequestId {RID} when reporting it."),
@@ -349,13 +344,12 @@ fn variant(e: &Error) -> &'static str {
         Error::MixStreamNotExist(_) => "MixStreamNotExist",
         Error::MixSessionNotExist(_) => "MixSessionNotExist",
         Error::MixProcess(_) => "MixProcess",
-        Error::Unsupported(_) => "Unsupported",
         Error::Internal(_) => "Internal",
     }
 }
 
 /// How many variants [`variant`] names (update with the enum).
-const VARIANTS: usize = 54;
+const VARIANTS: usize = 53;
 
 #[test]
 fn every_variant_has_its_code_and_envelope() {

@@ -108,13 +108,6 @@ fn bad_parameters_get_tencents_codes() {
             C::InvalidParameterInvalidOutputType,
         ),
         (
-            Box::new(|v| {
-                v["OutputParams"]["OutputStreamType"] = json!(0);
-                v["OutputParams"]["OutputStreamName"] = json!("a");
-            }),
-            C::UnsupportedOperation,
-        ),
-        (
             Box::new(|v| v["MixStreamTemplateId"] = json!(30)),
             C::InvalidParameterTemplateNotMatchInputNum,
         ),
@@ -162,6 +155,14 @@ fn bad_parameters_get_tencents_codes() {
         assert_eq!(got, want, "case {i}: {message}");
         assert!(!message.is_empty());
     }
+    // A+B=A: the output named after an input replaces it.
+    let mut v = base();
+    v["OutputParams"]["OutputStreamType"] = json!(0);
+    v["OutputParams"]["OutputStreamName"] = json!("a");
+    let s = parse_spec(request(v)).expect("valid");
+    assert!(s.output.replace);
+    assert_eq!(s.output.name, "a");
+    assert!(!parse_spec(request(base())).expect("valid").output.replace);
     // A template with the right number of inputs is accepted.
     let mut v = base();
     v["MixStreamTemplateId"] = json!(20);
@@ -169,4 +170,43 @@ fn bad_parameters_get_tencents_codes() {
         parse_spec(request(v)).expect("valid").template,
         Template::SideBySide
     );
+}
+
+#[test]
+fn canvas_layers_and_crops_are_read() {
+    let mut v = base();
+    v["InputStreamList"][0]["LayoutParams"]["InputType"] = json!(3);
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(0);
+    v["InputStreamList"][1]["CropParams"] = json!({
+        "CropWidth": 160, "CropHeight": 0.5, "CropStartLocationX": "0.25", "CropStartLocationY": 0
+    });
+    let s = parse_spec(request(v.clone())).expect("valid");
+    assert_eq!(s.inputs[0].kind, InputKind::Canvas);
+    assert_eq!(s.inputs[0].colour, parse_colour("0x0000FF"));
+    assert_eq!(
+        s.inputs[1].crop,
+        Some(Crop {
+            x: Dim::Frac(0.25),
+            y: Dim::Px(0),
+            width: Some(Dim::Px(160)),
+            height: Some(Dim::Frac(0.5)),
+        })
+    );
+    // A crop of nothing is no crop; canvases alone mix nothing; pictures
+    // are refused by name.
+    v["InputStreamList"][1]["CropParams"] = json!({"CropWidth": 0});
+    assert_eq!(
+        parse_spec(request(v.clone())).expect("valid").inputs[1].crop,
+        None
+    );
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(3);
+    let (c, m) = code(v.clone());
+    assert_eq!(c, C::InvalidParameterInvalidMixInputParam, "{m}");
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(2);
+    let (c, m) = code(v.clone());
+    assert_eq!(c, C::InvalidParameterInvalidMixInputParam);
+    assert!(m.contains("picture"), "{m}");
+    v["InputStreamList"][1]["LayoutParams"]["InputType"] = json!(0);
+    v["InputStreamList"][1]["CropParams"] = json!({"CropWidth": -5});
+    assert_eq!(code(v).0, C::InvalidParameterInvalidMixInputParam);
 }

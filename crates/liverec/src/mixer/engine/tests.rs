@@ -14,6 +14,7 @@ fn input(name: &str, layer: u8) -> MixInput {
         x: Dim::Px(0),
         y: Dim::Px(0),
         colour: None,
+        crop: None,
     }
 }
 
@@ -26,6 +27,7 @@ fn spec(template: Template) -> MixSpec {
         inputs: vec![bg, input("b", 2)],
         output: OutputSpec {
             name: "c".into(),
+            replace: false,
             bitrate_kbps: Some(600),
             gop_s: 1,
             fps: 30,
@@ -355,4 +357,30 @@ fn a_picture_waits_as_long_as_its_sound() {
     out.take(p);
     let late = out.picture.take().expect("decoded");
     assert!(near(late.pixel(160, 90).expect("px"), red));
+}
+
+#[test]
+fn canvas_layers_are_drawn_over_the_inputs_below() {
+    let red = Yuv::from_rgb(255, 0, 0);
+    let green = Yuv::from_rgb(0, 255, 0);
+    let mut s = spec(Template::None);
+    let mut bar = input("bar", 3);
+    bar.kind = InputKind::Canvas;
+    bar.colour = Some(green);
+    bar.y = Dim::Frac(0.5);
+    bar.height = Some(Dim::Frac(0.5));
+    s.inputs.push(bar);
+    let layout = Layout::resolve(&s, |_| None);
+    let format = OutputFormat::new(&s.output, layout.width, layout.height);
+    let mut engine = Engine::new(layout, format).expect("engine");
+    let mut a = Source::new(red, 440.0);
+    let mut out = Output::new();
+    run(&mut engine, &mut [("a", &mut a)], 20, &mut out);
+    let pic = out.picture.take().expect("decoded output");
+    assert!(near(pic.pixel(160, 45).expect("top"), red));
+    let bottom = pic.pixel(160, 135).expect("bottom");
+    assert!(
+        near(bottom, green),
+        "bottom is the green canvas layer: {bottom:?}"
+    );
 }
