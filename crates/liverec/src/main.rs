@@ -5,13 +5,6 @@
 
 use std::path::PathBuf;
 
-/// mimalloc instead of glibc's allocator: the server allocates small
-/// buffers on many threads (runtime workers, the SQLite connections'
-/// threads), where glibc's arenas spend their time in locks and
-/// consolidation (`docs/benchmarks.md`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use liverec::config::{Config, Overrides};
 
