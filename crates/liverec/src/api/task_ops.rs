@@ -66,28 +66,32 @@ pub(super) fn retry_since(state: &AppState) -> i64 {
     state.clock.now_ms() - RETRY_WINDOW_MS
 }
 
-/// The end of a create call, under the account's `AppState::create_locks`
-/// lock: the task of an identical call within the retry window if there is
-/// one; else `checks` (the caller's refusals: quotas, stream state) decide,
-/// and the task is inserted. An identical call is answered with its task
-/// even when the checks would refuse now; in the common case (no retry,
-/// checks passed) this is one statement.
+/// The end of a create call, under the account's create lock `serial`
+/// (released on return: arming the task needs no lock, so the account's
+/// next create may go on): the task of an identical call within the retry
+/// window if there is one; else `checks` (the caller's refusals: quotas,
+/// stream state) decide, and the task is inserted. An identical call is
+/// answered with its task even when the checks would refuse now; in the
+/// common case (no retry, checks passed) this is one statement.
 pub(super) async fn insert_unless_retry(
     state: &AppState,
     call: &Call,
+    serial: super::create_lock::CreateGuard,
     checks: Result<(), Error>,
     new: &crate::store::NewTask,
 ) -> Result<crate::store::Inserted, Error> {
-    if let Err(e) = checks {
-        return match find_retry(state, call, &new.request_hash).await? {
+    let inserted = match checks {
+        Err(e) => match find_retry(state, call, &new.request_hash).await? {
             Some(t) => Ok(crate::store::Inserted::Retry(t)),
             None => Err(e),
-        };
-    }
-    Ok(state
-        .store
-        .insert_task_unless_retry(new, retry_since(state))
-        .await?)
+        },
+        Ok(()) => Ok(state
+            .store
+            .insert_task_unless_retry(new, retry_since(state))
+            .await?),
+    };
+    drop(serial);
+    inserted
 }
 
 /// The task an identical create call of this account made within the retry

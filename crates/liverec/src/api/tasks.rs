@@ -122,10 +122,7 @@ pub(super) async fn create(state: &AppState, call: &Call) -> ActionResult {
         },
         request_hash: hash,
     };
-    let inserted = task_ops::insert_unless_retry(state, call, checks, &new).await;
-    // Arming needs no lock: the next create of the account may go on.
-    drop(serial);
-    let task = match inserted? {
+    let task = match task_ops::insert_unless_retry(state, call, serial, checks, &new).await? {
         Inserted::New(t) => t,
         Inserted::Retry(t) => {
             tracing::info!(task_id = ?t.spec.public_id, "identical CreateRecordTask within 60 s: returning the first task");
