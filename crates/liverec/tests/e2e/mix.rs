@@ -82,6 +82,11 @@ fn blue_left_red_right() -> Value {
 
 /// One decoded RGB frame at `at_s` seconds of `file`.
 fn frame_at(file: &Path, at_s: f64) -> Vec<u8> {
+    sized_frame_at(file, at_s, W, H)
+}
+
+/// One decoded RGB frame of `w`×`h` at `at_s` seconds of `file`.
+fn sized_frame_at(file: &Path, at_s: f64, w: usize, h: usize) -> Vec<u8> {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
         .args(["-ss", &format!("{at_s:.2}"), "-i"])
@@ -94,7 +99,7 @@ fn frame_at(file: &Path, at_s: f64) -> Vec<u8> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.stdout.len(), W * H * 3, "one {W}x{H} frame");
+    assert_eq!(out.stdout.len(), w * h * 3, "one {w}x{h} frame");
     out.stdout
 }
 
@@ -363,26 +368,11 @@ fn probe_stream(path: &Path) -> (u64, u64, String) {
 /// at `at_s` seconds of `file`, whatever its size; and that size.
 fn colour_at(file: &Path, at_s: f64, fx: f64, fy: f64) -> ((u8, u8, u8), (u64, u64)) {
     let (w, h, _) = probe_stream(file);
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
-        .args(["-ss", &format!("{at_s:.2}"), "-i"])
-        .arg(file)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let (wu, hu) = (w as usize, h as usize);
-    assert_eq!(out.stdout.len(), wu * hu * 3, "one {w}x{h} frame");
+    let frame = sized_frame_at(file, at_s, wu, hu);
     let (x, y) = ((fx * w as f64) as usize, (fy * h as f64) as usize);
     let i = (y * wu + x) * 3;
-    (
-        (out.stdout[i], out.stdout[i + 1], out.stdout[i + 2]),
-        (w, h),
-    )
+    ((frame[i], frame[i + 1], frame[i + 2]), (w, h))
 }
 
 /// Whether the audio of `file` (mono 44.1 kHz) holds 440 Hz and 880 Hz.
