@@ -176,7 +176,8 @@ pub struct Config {
     /// Size of the multipart parts a recording (FLV, AAC, MP3) sends to
     /// the bucket while it is written, MiB (5–1024: S3's floor for every
     /// part but the last). A node killed with its spool lost loses at most
-    /// the last part not yet sent. Default 8.
+    /// the last part not yet sent. Default 5; past the 1,000th part each
+    /// 1,000 parts are one size larger (`storage::PARTS_PER_STEP`).
     pub s3_part_mib: u64,
     /// Also re-sends the growing last part every this many seconds (its
     /// part number is sent again, S3 keeps the newest), so a node killed
@@ -247,7 +248,7 @@ impl Default for Config {
             s3_secret_access_key_file: None,
             s3_presign_seconds: 0,
             s3_spool_dir: None,
-            s3_part_mib: 8,
+            s3_part_mib: 5,
             s3_part_seconds: 0,
         }
     }

@@ -10,7 +10,7 @@ mod bucket;
 
 #[cfg(test)]
 pub(crate) use bucket::tests::test_settings as test_bucket_settings;
-pub use bucket::{Bucket, BucketSettings, DEFAULT_PART_SIZE, Multipart};
+pub use bucket::{Bucket, BucketSettings, DEFAULT_PART_SIZE, Multipart, PARTS_PER_STEP};
 
 use std::io;
 use std::path::{Component, Path, PathBuf};

@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(b.access_key_id.as_deref(), Some("id"));
         assert_eq!(b.secret_access_key.as_deref(), Some("secret"));
         assert_eq!(b.presign_seconds, 0);
-        assert_eq!((b.part_size, b.part_seconds), (8 << 20, 0));
+        assert_eq!((b.part_size, b.part_seconds), (5 << 20, 0));
     }
 
     #[test]

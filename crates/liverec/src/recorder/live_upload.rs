@@ -239,7 +239,6 @@ impl Uploader {
         marks: Arc<Marks>,
         stop: CancellationToken,
     ) -> LiveParts {
-        let part_size = self.bucket.part_size() as u64;
         let every = Duration::from_secs(self.bucket.part_seconds());
         let mut pending: VecDeque<Mark> = VecDeque::new();
         // The end of the growing last part as last sent.
@@ -255,7 +254,7 @@ impl Uploader {
             let full = pending
                 .iter()
                 .copied()
-                .find(|m| m.bytes >= start + part_size);
+                .find(|m| m.bytes >= start + self.bucket.part_size_at(index) as u64);
             let latest = pending.back().copied();
             let job = match (full, latest) {
                 (Some(m), _) => Some((m, true)),

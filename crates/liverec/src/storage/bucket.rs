@@ -28,8 +28,15 @@ use tokio::io::AsyncReadExt;
 const HEALTH_KEY: &str = ".liverec-health";
 
 /// Default size of each multipart part (S3's floor is 5 MiB for all but
-/// the last); `s3_part_mib` sets it.
-pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+/// the last); `s3_part_mib` sets it. Parts grow past the first
+/// [`PARTS_PER_STEP`] ([`Bucket::part_size_at`]).
+pub const DEFAULT_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// Parts of each size: parts 1–1,000 have the configured size, the next
+/// 1,000 twice it, and so on, so S3's 10,000 parts hold 55,000 times the
+/// configured size (5 MiB: 268 GiB) while the part a dead node had not sent
+/// yet stays small for every file up to 1,000 parts (5 MiB: 4.9 GiB).
+pub const PARTS_PER_STEP: usize = 1000;
 
 /// How to reach the bucket (SPEC §1 `LIVEREC_STORAGE=s3://…`, `LIVEREC_S3_*`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,9 +141,10 @@ impl Bucket {
         })
     }
 
-    /// Size of multipart parts, bytes.
-    pub fn part_size(&self) -> usize {
-        self.part_size
+    /// Size of the multipart part at 0-based `index`, bytes: the
+    /// configured size times 1 + index / [`PARTS_PER_STEP`].
+    pub fn part_size_at(&self, index: usize) -> usize {
+        self.part_size.saturating_mul(1 + index / PARTS_PER_STEP)
     }
 
     /// Seconds between uploads of a recording's growing last part (0: off).
@@ -181,7 +189,7 @@ impl Bucket {
         let r = async {
             let mut index = 0;
             loop {
-                let part = read_part(&mut f, self.part_size).await?;
+                let part = read_part(&mut f, self.part_size_at(index)).await?;
                 if part.is_empty() {
                     break;
                 }

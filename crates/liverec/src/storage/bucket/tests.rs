@@ -166,3 +166,29 @@ async fn unreachable_or_wrong_credentials_fail_the_check() {
     assert!(Bucket::open(&s).unwrap().check().await.is_err());
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
 }
+
+#[test]
+fn parts_grow_every_thousand_so_ten_thousand_hold_a_day_of_high_bit_rate() {
+    let b = Bucket::open(&BucketSettings {
+        bucket: "b".into(),
+        prefix: String::new(),
+        endpoint: Some("http://127.0.0.1:9".into()),
+        region: "us-east-1".into(),
+        path_style: true,
+        access_key_id: Some("k".into()),
+        secret_access_key: Some("s".into()),
+        presign_seconds: 0,
+        part_size: DEFAULT_PART_SIZE,
+        part_seconds: 0,
+    })
+    .unwrap();
+    let p = DEFAULT_PART_SIZE;
+    assert_eq!(b.part_size_at(0), p);
+    assert_eq!(b.part_size_at(PARTS_PER_STEP - 1), p);
+    assert_eq!(b.part_size_at(PARTS_PER_STEP), 2 * p);
+    assert_eq!(b.part_size_at(9_999), 10 * p);
+    let total: u64 = (0..10_000).map(|i| b.part_size_at(i) as u64).sum();
+    assert_eq!(total, 55_000 * p as u64);
+    // 268 GiB: 24 h at 25 Mbit/s.
+    assert!(total > 24 * 3600 * 25_000_000 / 8, "{total}");
+}
