@@ -174,18 +174,23 @@ def run_liverec(binary, push, fmt, n, seconds, src, preroll, preroll_storage="me
         rtmp = int(ports["rtmp"].rsplit(":", 1)[1])
         api = int(ports["api"].rsplit(":", 1)[1])
         client = formats.sdk_client(api)
-        param = {"Enable": 1, "RecordInterval": 7200 if fmt in ("aac", "mp3") else 43200}
-        tpl = client.call_json("CreateLiveRecordTemplate", {
-            "TemplateName": "bench", f"{fmt.capitalize()}Param": param})["Response"]["TemplateId"]
+        # FORMAT may name several formats ("flv+hls+mp4"): one template (one recording per
+        # stream) writing all of them; frames are counted in the first one's files.
+        kinds = fmt.split("+")
+        body = {"TemplateName": "bench"}
+        for k in kinds:
+            body[f"{k.capitalize()}Param"] = {"Enable": 1,
+                                              "RecordInterval": 7200 if k in ("aac", "mp3") else 43200}
+        tpl = client.call_json("CreateLiveRecordTemplate", body)["Response"]["TemplateId"]
         client.call_json("CreateLiveRecordRule", {"DomainName": "127.0.0.1", "AppName": "live",
                                                   "StreamName": "", "TemplateId": tpl})
         gen, report, ramp = generator(push, n, seconds, src, f"rtmp://127.0.0.1:{rtmp}/live/s")
         m = measure(server.pid, gen.pid, ramp + 3, max(1, seconds - ramp - 5))
         sent = finish(gen, report, seconds + 60)
         formats.stop([server], timeout=60)
-        ext = {"hls": "m3u8"}.get(fmt, fmt)
+        ext = {"hls": "m3u8"}.get(kinds[0], kinds[0])
         files = sorted(glob.glob(os.path.join(data, "records", "**", f"*.{ext}"), recursive=True))
-        per, valid = count(files, fmt)
+        per, valid = count(files, kinds[0])
         r = result("liverec", fmt, n, m, sent, per, valid)
         r["clean_exit"] = server.returncode == 0
         return r
@@ -262,7 +267,8 @@ http {{ access_log off; client_body_temp_path {work}/b; proxy_temp_path {work}/p
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("streams", type=int)
-    ap.add_argument("format", choices=["flv", "hls", "mp4", "aac", "mp3"])
+    ap.add_argument("format", help="flv, hls, mp4, aac or mp3, or several joined by + (one "
+                    "recording writing them all, e.g. flv+hls+mp4; liverec only)")
     ap.add_argument("seconds", type=int)
     ap.add_argument("--source", choices=["720p", "600k"], default="720p")
     ap.add_argument("--preroll", type=int, default=30)
@@ -274,6 +280,8 @@ def main():
                     help="exit 1 unless every push succeeded, no frame was lost and the sampled files decode"
                          " (the smoke run in scripts/test.sh)")
     a = ap.parse_args()
+    if any(k not in ("flv", "hls", "mp4", "aac", "mp3") for k in a.format.split("+")):
+        ap.error(f"unknown format {a.format!r}")
     formats.ensure_sdk()
     src = source(a.source)
     rows = []
