@@ -11,6 +11,7 @@
 #   - cargo fmt --check, cargo clippy -D warnings,
 #   - cargo test: unit, property and end-to-end tests (one build, dev profile;
 #     the e2e tests run the liverec binary that build produced),
+#   - a part of the end-to-end tests again on PostgreSQL + S3 storage,
 #   - smoke runs of the recording and API benchmarks with that build.
 # Safe to run again: installs only what is missing.
 set -euo pipefail
@@ -90,6 +91,13 @@ log "cargo test"
 # End-to-end tests mostly wait on real time (recordings of a few seconds),
 # so more threads than cores is fine.
 cargo test --workspace --locked -- --test-threads "${LIVEREC_TEST_THREADS:-6}"
+log "end-to-end tests again on PostgreSQL + S3 (the API, tasks, streams, domains, templates, recording, formats, files, callbacks)"
+# Every server these tests start gets its own PostgreSQL database and S3
+# prefix instead of SQLite and local files (harness: LIVEREC_TEST_BACKEND).
+# The cluster and S3 groups already run on both in the pass above.
+LIVEREC_TEST_BACKEND=postgres+s3 cargo test -p liverec --test e2e --locked -- \
+  --test-threads "${LIVEREC_TEST_THREADS:-6}" \
+  api:: tasks:: streams:: domains:: templates:: recording:: formats:: files:: callbacks::
 log "benchmark smoke: bench/record.py with the test build (2 streams, 8 s, no frame lost)"
 python3 bench/record.py 2 flv 8 --no-nginx --check \
   --binary target/debug/liverec --push target/debug/liverec-push

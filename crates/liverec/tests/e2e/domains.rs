@@ -13,11 +13,10 @@ use crate::harness::*;
 /// Runs `liverec domains ...` on the server's data directory; (success,
 /// stdout + stderr).
 fn domains_cli(s: &Server, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+    let out = s
+        .cli()
         .arg("domains")
         .args(args)
-        .env_clear()
-        .env("LIVEREC_DATA_DIR", s.data_dir())
         .output()
         .expect("liverec domains");
     let text = format!(
@@ -30,10 +29,9 @@ fn domains_cli(s: &Server, args: &[&str]) -> (bool, String) {
 
 /// The account id `liverec keys list` shows for `secret_id`.
 fn account_of(s: &Server, secret_id: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+    let out = s
+        .cli()
         .args(["keys", "list"])
-        .env_clear()
-        .env("LIVEREC_DATA_DIR", s.data_dir())
         .output()
         .expect("liverec keys list");
     let text = String::from_utf8_lossy(&out.stdout).to_string();

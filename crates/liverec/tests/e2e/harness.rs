@@ -283,10 +283,15 @@ impl Server {
             child: None,
             api: "127.0.0.1:0".parse().expect("addr"),
             rtmp: "127.0.0.1:0".parse().expect("addr"),
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            env: {
+                let env: Vec<(String, String)> = env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let mut all = backend_env(&env);
+                all.extend(env);
+                all
+            },
             credentials,
             https_ca,
         };
@@ -561,13 +566,25 @@ impl Server {
         serde_json::from_slice(&out.stdout).expect("tccli prints JSON")
     }
 
+    /// The `liverec` command line on this server's data directory and
+    /// database (`keys …`, `domains …`).
+    pub fn cli(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_liverec"));
+        cmd.env_clear().env("LIVEREC_DATA_DIR", self.data_dir());
+        for (k, v) in &self.env {
+            if k == "LIVEREC_DATABASE_URL" {
+                cmd.env(k, v);
+            }
+        }
+        cmd
+    }
+
     /// A new account made with `liverec keys create`; SDK options that use
     /// its key.
     pub fn new_account(&self, name: &str) -> SdkOpts {
-        let out = Command::new(env!("CARGO_BIN_EXE_liverec"))
+        let out = self
+            .cli()
             .args(["keys", "create", "--name", name])
-            .env_clear()
-            .env("LIVEREC_DATA_DIR", self.data_dir())
             .output()
             .expect("liverec keys create");
         assert!(
@@ -1125,6 +1142,45 @@ fn publish_lines_match_the_exact_stream_coloured_or_not() {
 
 /// A new, empty database on the test PostgreSQL server (`tag` tells the
 /// databases of one test run apart).
+/// The test bucket (SeaweedFS, started by `scripts/test.sh`).
+pub const BUCKET: &str = "liverec-test";
+
+/// The settings of S3 storage at `endpoint` under a fresh prefix; and the
+/// prefix.
+pub fn s3_env(endpoint: &str) -> (Vec<(String, String)>, String) {
+    let prefix = format!("e2e/{}", uuid_like());
+    let env = vec![
+        ("LIVEREC_STORAGE".into(), format!("s3://{BUCKET}/{prefix}")),
+        ("LIVEREC_S3_ENDPOINT".into(), endpoint.to_string()),
+        ("LIVEREC_S3_PATH_STYLE".into(), "true".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "liverec-test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "liverec-test-secret".into()),
+    ];
+    (env, prefix)
+}
+
+/// `LIVEREC_TEST_BACKEND=postgres+s3`: every server a test starts without
+/// its own database or storage settings gets a fresh PostgreSQL database
+/// (`LIVEREC_TEST_POSTGRES_URL`) and S3 storage (`LIVEREC_TEST_S3_ENDPOINT`)
+/// instead of the embedded SQLite and local files: `scripts/test.sh` runs
+/// a part of the suite a second time so.
+fn backend_env(env: &[(String, String)]) -> Vec<(String, String)> {
+    let Ok(backend) = std::env::var("LIVEREC_TEST_BACKEND") else {
+        return Vec::new();
+    };
+    let has = |k: &str| env.iter().any(|(name, _)| name == k);
+    let mut extra = Vec::new();
+    if backend.split('+').any(|b| b == "postgres") && !has("LIVEREC_DATABASE_URL") {
+        extra.push(("LIVEREC_DATABASE_URL".into(), postgres_database("backend")));
+    }
+    if backend.split('+').any(|b| b == "s3") && !has("LIVEREC_STORAGE") {
+        let endpoint = std::env::var("LIVEREC_TEST_S3_ENDPOINT")
+            .expect("LIVEREC_TEST_BACKEND=…s3 needs LIVEREC_TEST_S3_ENDPOINT");
+        extra.extend(s3_env(&endpoint).0);
+    }
+    extra
+}
+
 pub fn postgres_database(tag: &str) -> String {
     let admin = std::env::var("LIVEREC_TEST_POSTGRES_URL").expect(
         "LIVEREC_TEST_POSTGRES_URL must name a PostgreSQL server (scripts/test.sh starts one)",

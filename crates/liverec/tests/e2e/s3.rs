@@ -19,8 +19,6 @@ use serde_json::{Value, json};
 use crate::harness::*;
 use crate::probe::assert_valid;
 
-const BUCKET: &str = "liverec-test";
-
 /// The shared test S3 endpoint, or None (the test is skipped).
 fn endpoint() -> Option<String> {
     match std::env::var("LIVEREC_TEST_S3_ENDPOINT") {
@@ -34,18 +32,6 @@ fn endpoint() -> Option<String> {
 
 /// Settings for S3 storage at `endpoint` under a fresh prefix; returns
 /// them and the prefix.
-fn s3_env(endpoint: &str) -> (Vec<(String, String)>, String) {
-    let prefix = format!("e2e/{}", uuid_like());
-    let env = vec![
-        ("LIVEREC_STORAGE".into(), format!("s3://{BUCKET}/{prefix}")),
-        ("LIVEREC_S3_ENDPOINT".into(), endpoint.to_string()),
-        ("LIVEREC_S3_PATH_STYLE".into(), "true".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "liverec-test".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "liverec-test-secret".into()),
-    ];
-    (env, prefix)
-}
-
 fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Server {
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.extend_from_slice(extra);
