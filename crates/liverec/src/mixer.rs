@@ -207,4 +207,6 @@ impl Mixer {
 }
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

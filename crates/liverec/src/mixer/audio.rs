@@ -168,6 +168,7 @@ impl Fifo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mixer::test_support::goertzel;
 
     fn sine(freq: f64, rate: u32, channels: usize, frames: usize, amp: f32) -> Vec<f32> {
         (0..frames)
@@ -176,19 +177,6 @@ mod tests {
                 std::iter::repeat_n(s as f32 * amp, channels)
             })
             .collect()
-    }
-
-    /// Energy of `freq` in mono samples (Goertzel), normalised by length.
-    fn goertzel(samples: &[i16], rate: u32, freq: f64) -> f64 {
-        let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
-        let coeff = 2.0 * w.cos();
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        for &x in samples {
-            let s = f64::from(x) + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s;
-        }
-        (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f64).powi(2)
     }
 
     #[test]

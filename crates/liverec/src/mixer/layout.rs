@@ -380,20 +380,7 @@ pub(crate) fn parse_colour(s: &str) -> Option<Yuv> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input(name: &str, layer: u8) -> MixInput {
-        MixInput {
-            name: name.into(),
-            layer,
-            kind: InputKind::AudioVideo,
-            width: None,
-            height: None,
-            x: Dim::Px(0),
-            y: Dim::Px(0),
-            colour: None,
-            crop: None,
-        }
-    }
+    use crate::mixer::test_support::input;
 
     fn spec(inputs: Vec<MixInput>, template: Template) -> MixSpec {
         MixSpec {

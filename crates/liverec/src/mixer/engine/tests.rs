@@ -1,22 +1,9 @@
 use super::*;
 use crate::mixer::canvas::Yuv;
-use crate::mixer::layout::{Dim, InputKind, MixInput, MixSpec, PlacedRect, Template};
+use crate::mixer::layout::{Dim, InputKind, MixSpec, PlacedRect, Template};
+use crate::mixer::test_support::{goertzel, input};
 
 const RATE: u32 = 44_100;
-
-fn input(name: &str, layer: u8) -> MixInput {
-    MixInput {
-        name: name.into(),
-        layer,
-        kind: InputKind::AudioVideo,
-        width: None,
-        height: None,
-        x: Dim::Px(0),
-        y: Dim::Px(0),
-        colour: None,
-        crop: None,
-    }
-}
 
 fn spec(template: Template) -> MixSpec {
     let mut bg = input("a", 1);
@@ -124,18 +111,6 @@ impl Source {
             wall_ms: 0,
         })
     }
-}
-
-fn goertzel(samples: &[f32], rate: u32, freq: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
-    let coeff = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in samples {
-        let s = f64::from(x) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f64).powi(2)
 }
 
 struct Output {
