@@ -57,6 +57,16 @@ pub(super) async fn recover(
         return discard(ctx, &row, spool).await;
     }
     let size = ctx.storage.commit(spool, &row.storage_key).await?;
+    publish_recovered(ctx, row, duration_ms, size).await
+}
+
+/// Publishes a recovered single-object file (its storage key).
+async fn publish_recovered(
+    ctx: &RecorderCtx,
+    row: FileRow,
+    duration_ms: i64,
+    size: u64,
+) -> Result<Option<FileRow>, FileError> {
     let key = row.storage_key.clone();
     publish(
         ctx,
@@ -115,16 +125,7 @@ pub async fn recover_open_files(
         } else if published {
             let size = ctx.storage.size(&row.storage_key).await.ok().flatten();
             let duration_ms = row.duration_ms;
-            let key = row.storage_key.clone();
-            publish(
-                ctx,
-                row,
-                FileStatus::Recovered,
-                duration_ms,
-                size.unwrap_or(0),
-                vec![key],
-            )
-            .await
+            publish_recovered(ctx, row, duration_ms, size.unwrap_or(0)).await
         } else if ctx.storage.bucket().is_some()
             && super::takeover::in_bucket(ctx, &row).await.unwrap_or(false)
         {

@@ -765,13 +765,19 @@ impl Publisher {
 
     /// `ffmpeg [input_opts] -i FIXTURE -c copy -f flv URL`.
     pub fn ffmpeg(url: &str, fixture_name: &str, input_opts: &[&str]) -> Publisher {
-        let child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error"])
             .args(input_opts)
             .arg("-i")
             .arg(fixture(fixture_name))
             .args(["-c", "copy", "-f", "flv"])
-            .arg(url)
+            .arg(url);
+        Publisher::spawn_ffmpeg(cmd)
+    }
+
+    /// Runs a publishing ffmpeg `cmd` with no terminal I/O.
+    fn spawn_ffmpeg(mut cmd: Command) -> Publisher {
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -787,8 +793,8 @@ impl Publisher {
     /// without B-frames) and a `freq` Hz sine tone (AAC, 44.1 kHz) with
     /// ffmpeg, in real time, until stopped.
     pub fn lavfi(url: &str, colour: &str, freq: u32) -> Publisher {
-        let child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
             .args(["-f", "lavfi", "-i"])
             .arg(format!("color=c={colour}:s=320x180:r=30"))
             .args(["-f", "lavfi", "-i"])
@@ -805,16 +811,8 @@ impl Publisher {
                 "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
             ])
             .args(["-f", "flv"])
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ffmpeg");
-        Publisher {
-            child: Some(child),
-            stderr: None,
-        }
+            .arg(url);
+        Publisher::spawn_ffmpeg(cmd)
     }
 
     /// Publishes a fixture with the project's own publisher (`liverec-push
