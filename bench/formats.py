@@ -148,6 +148,17 @@ def stop(procs, sig=signal.SIGTERM, timeout=10):
             p.wait()
 
 
+def stop_server(server, pubs, data, keep=False):
+    """Stops the publishers and the server; removes its data directory unless it failed
+    (or `keep`), then says where its log is."""
+    stop(pubs)
+    stop([server])
+    if server.returncode not in (0, None) or keep:
+        print(f"liverec exited {server.returncode}; log in {data}/server.log", file=sys.stderr)
+    else:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def sdk_client(port):
     from tencentcloud.common import credential
     from tencentcloud.common.common_client import CommonClient

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import sys
 import time
@@ -81,12 +80,7 @@ def run(binary, size, window, warmup):
         }
         print(json.dumps(result), flush=True)
     finally:
-        formats.stop(pubs)
-        formats.stop([server])
-        if server.returncode not in (0, None):
-            print(f"liverec exited {server.returncode}; log in {data}/server.log", file=sys.stderr)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+        formats.stop_server(server, pubs, data)
 
 
 def main():

@@ -223,12 +223,7 @@ def run(binary, duration, n, keep):
             print(f"file kept: {path}", file=sys.stderr)
         return abs(result["drift_ms"]) < 40
     finally:
-        formats.stop(pubs)
-        formats.stop([server])
-        if server.returncode not in (0, None) or keep:
-            print(f"liverec exited {server.returncode}; log in {data}/server.log", file=sys.stderr)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+        formats.stop_server(server, pubs, data, keep)
 
 
 def main():

@@ -87,19 +87,27 @@ fn frame_at(file: &Path, at_s: f64) -> Vec<u8> {
 
 /// One decoded RGB frame of `w`×`h` at `at_s` seconds of `file`.
 fn sized_frame_at(file: &Path, at_s: f64, w: usize, h: usize) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error"])
-        .args(["-ss", &format!("{at_s:.2}"), "-i"])
-        .arg(file)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("run ffmpeg");
+    let frame = ffmpeg_stdout(|c| {
+        c.args(["-ss", &format!("{at_s:.2}"), "-i"])
+            .arg(file)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
+    });
+    assert_eq!(frame.len(), w * h * 3, "one {w}x{h} frame");
+    frame
+}
+
+/// The standard output of a quiet ffmpeg run with the arguments `args`
+/// adds; the test fails when ffmpeg does.
+fn ffmpeg_stdout(args: impl FnOnce(&mut Command)) -> Vec<u8> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
+    args(&mut cmd);
+    let out = cmd.output().expect("run ffmpeg");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.stdout.len(), w * h * 3, "one {w}x{h} frame");
     out.stdout
 }
 
@@ -122,21 +130,14 @@ fn is_black((r, g, b): (u8, u8, u8)) -> bool {
 
 /// Mono 44.1 kHz PCM of `file`'s audio.
 fn pcm(file: &Path) -> Vec<f64> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
-        .arg(file)
-        .args(["-vn", "-ac", "1", "-ar", "44100", "-f", "s16le", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-        .chunks_exact(2)
-        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
-        .collect()
+    ffmpeg_stdout(|c| {
+        c.arg("-i")
+            .arg(file)
+            .args(["-vn", "-ac", "1", "-ar", "44100", "-f", "s16le", "-"]);
+    })
+    .chunks_exact(2)
+    .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+    .collect()
 }
 
 /// Energy of `freq` Hz in `x` (Goertzel), normalised by length.
