@@ -69,7 +69,7 @@ impl Store {
         secret_key: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO accounts (id, name, created_ms) VALUES ($1, $2, $3)")
             .bind(account_id)
             .bind(name)
@@ -109,7 +109,7 @@ impl Store {
                 Ok(())
             }
             None if self.account_exists(account_id).await? => {
-                let mut tx = self.pool().begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM api_keys WHERE account_id = $1")
                     .bind(account_id)
                     .execute(&mut *tx)
@@ -159,7 +159,7 @@ impl Store {
         let Some(old) = self.key(old_id).await? else {
             return Ok(None);
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_key(&mut tx, new_id, new_key, &old.account_id, now_ms).await?;
         sqlx::query(
             "UPDATE api_keys SET expires_ms = $1 WHERE secret_id = $2 \

@@ -177,7 +177,7 @@ impl Store {
     /// process (a peer that took this node over, or this node's restart)
     /// made it final first.
     pub async fn complete_file(&self, f: &FileRow, events: &[NewEvent]) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE files SET status = $1, start_ms = $2, end_ms = $3, duration_ms = $4, file_size = $5, \
              media_info = $6, expire_ms = $7, storage_key = $8 WHERE id = $9 AND status = 'recording'",
@@ -206,7 +206,7 @@ impl Store {
     /// Removes the row of a file that produced no media (with its upload
     /// rows).
     pub async fn discard_file(&self, id: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM files WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -136,7 +136,7 @@ impl Store {
     /// Takes over dead `node` (once across the cluster: true for the one
     /// caller that marked it) and removes its live streams.
     pub async fn sweep_node(&self, node: &str, dead_before: i64, now_ms: i64) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let marked = sqlx::query(
             "UPDATE nodes SET swept_ms = $1 WHERE node_id = $2 AND swept_ms IS NULL AND seen_ms < $3",
         )

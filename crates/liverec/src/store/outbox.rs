@@ -243,7 +243,7 @@ impl Store {
         if events.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = enqueue_all(&mut tx, events).await?;
         tx.commit().await?;
         Ok(n)

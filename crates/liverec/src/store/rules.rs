@@ -94,7 +94,7 @@ impl Store {
         max: i64,
         now_ms: i64,
     ) -> Result<Outcome<Rule>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_account(&mut tx, r.account_id).await?;
         if !template_exists(&mut tx, r.account_id, r.template_id).await? {
             return Ok(Err(Refused::TemplateNotFound));

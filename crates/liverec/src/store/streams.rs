@@ -156,7 +156,7 @@ impl Store {
     /// Records the start of a publish session, with the events that
     /// announce it (one transaction).
     pub async fn insert_session(&self, s: &NewSession, events: &[NewEvent]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(super::dynamic(format!(
             "INSERT INTO stream_sessions ({SESSION_COLUMNS}, node_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '', '', $8, $9)"
         )))
@@ -186,7 +186,7 @@ impl Store {
         resolution: &str,
         events: &[NewEvent],
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE stream_sessions SET end_ms = $1, stop_reason = $2, resolution = $3 WHERE id = $4 AND end_ms IS NULL",
         )
@@ -216,7 +216,7 @@ impl Store {
         stop_reason: &str,
         events: impl Fn(&SessionRow) -> Vec<NewEvent>,
     ) -> Result<u64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let open = sqlx::query(super::dynamic(format!(
             "SELECT {SESSION_COLUMNS} FROM stream_sessions WHERE end_ms IS NULL \
              AND (node_id = $1 OR ($1 = $2 AND node_id = ''))"

@@ -142,7 +142,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Outcome<Template>> {
         let body = body_json(body)?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_account(&mut tx, account_id).await?;
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM templates WHERE account_id = $1 AND deleted_ms IS NULL",
@@ -205,7 +205,7 @@ impl Store {
         id: i64,
         now_ms: i64,
     ) -> Result<Outcome<()>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_account(&mut tx, account_id).await?;
         if !template_exists(&mut tx, account_id, id).await? {
             return Ok(Err(Refused::TemplateNotFound));

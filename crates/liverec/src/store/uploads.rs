@@ -129,7 +129,7 @@ impl Store {
 
     /// Forgets `file_id`'s upload (the file was sent whole instead).
     pub async fn forget_upload(&self, file_id: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         forget_upload_in(&mut tx, file_id).await?;
         tx.commit().await?;
         Ok(())

@@ -188,7 +188,7 @@ impl Store {
         max: i64,
         now_ms: i64,
     ) -> Result<Outcome<CallbackTemplate>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_account(&mut tx, account_id).await?;
         let row = sqlx::query("SELECT COUNT(*) AS n FROM callback_templates WHERE account_id = $1")
             .bind(account_id)
@@ -249,7 +249,7 @@ impl Store {
 
     /// Deletes a callback template that no rule of the account uses.
     pub async fn delete_callback_template(&self, account_id: &str, id: i64) -> Result<Outcome<()>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         lock_account(&mut tx, account_id).await?;
         if !template_exists(&mut tx, account_id, id).await? {
             return Ok(Err(Refused::TemplateNotFound));
