@@ -240,9 +240,17 @@ fn record_interval_cuts_files_at_keyframes_and_storage_time_expires_them() {
         files.len()
     );
     let mut total = 0.0;
+    let last_start = files.iter().filter_map(|f| f["StartTimeMs"].as_i64()).max();
     for f in &files {
         let path = s.download_file(f);
-        let p = assert_valid(&path, "flv", 0.03, 4.0 + GOP + 0.2);
+        // The file the stop ends may be any length: the stop can land just
+        // after a cut (17 ms seen on a loaded machine); the others are whole.
+        let least = if f["StartTimeMs"].as_i64() == last_start {
+            0.001
+        } else {
+            0.03
+        };
+        let p = assert_valid(&path, "flv", least, 4.0 + GOP + 0.2);
         total += p.duration;
     }
     let span = files_span(&files);
