@@ -102,6 +102,24 @@ def ticks(pids):
     return t
 
 
+def switches(pids):
+    """Context switches (voluntary + involuntary) of every thread of pids so far."""
+    n = 0
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                for line in open(f"/proc/{p}/task/{t}/status"):
+                    if "ctxt_switches:" in line:
+                        n += int(line.split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    return n
+
+
 def rss_mib(pids):
     kb = 0
     for p in pids:

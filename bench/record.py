@@ -128,14 +128,16 @@ def measure(server_pid, gen_pid, start_in, window):
     time.sleep(start_in)
     spids, gpids = formats.tree(server_pid), [gen_pid]
     t0, s0, g0, peak = time.time(), formats.ticks(spids), formats.ticks(gpids), 0.0
+    w0 = formats.switches(spids)
     while time.time() - t0 < window:
         time.sleep(0.5)
         spids = formats.tree(server_pid)
         peak = max(peak, formats.rss_mib(spids))
     t1 = time.time()
-    s1, g1 = formats.ticks(spids), formats.ticks(gpids)
+    s1, g1, w1 = formats.ticks(spids), formats.ticks(gpids), formats.switches(spids)
     pct = lambda a, b: round((b - a) / CLK / (t1 - t0) * 100, 2)  # noqa: E731
-    return {"cpu_core_pct": pct(s0, s1), "loadgen_cpu_core_pct": pct(g0, g1), "rss_mib": round(peak, 1)}
+    return {"cpu_core_pct": pct(s0, s1), "loadgen_cpu_core_pct": pct(g0, g1), "rss_mib": round(peak, 1),
+            "switches_per_s": round((w1 - w0) / (t1 - t0))}
 
 
 def finish(gen, report_path, timeout):
@@ -296,13 +298,13 @@ def main():
     print(f"{a.streams} streams, {a.source} source, {a.seconds} s, liverec pre-roll {a.preroll} s "
           f"({a.preroll_storage})")
     print()
-    print("| server | format | CPU % of one core | vs nginx | load generator CPU % | RSS MiB | RSS KiB/stream "
-          "| frames sent | recorded | lost | streams recorded | files valid |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| server | format | CPU % of one core | vs nginx | load generator CPU % | context switches/s "
+          "| RSS MiB | RSS KiB/stream | frames sent | recorded | lost | streams recorded | files valid |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{r['cpu_core_pct'] / ref:.2f}x" if ref else "—"
         print(f"| {r['peer']} | {r['format']} | {r['cpu_core_pct']} | {ratio} | {r['loadgen_cpu_core_pct']} "
-              f"| {r['rss_mib']} | {r['rss_kib_per_stream']} | {r['frames_sent']} | {r['frames_recorded']} "
+              f"| {r['switches_per_s']} | {r['rss_mib']} | {r['rss_kib_per_stream']} | {r['frames_sent']} | {r['frames_recorded']} "
               f"| {r['frames_lost']} | {r['streams_recorded']}/{r['streams']} | {r['files_valid']} |")
     if a.check:
         bad = [r for r in rows if r["push_failed"] != 0 or r["frames_lost"] > 0 or r["frames_sent"] == 0

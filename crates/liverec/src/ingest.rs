@@ -14,6 +14,7 @@ mod conn_error;
 pub(crate) mod history;
 mod identity;
 mod session;
+mod transport;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,8 +28,9 @@ use tracing::Instrument;
 use crate::clock::Clock;
 use crate::config::RtmpLimits;
 use crate::hub::Hub;
-use crate::listener::{Admitted, Gate, Io};
+use crate::listener::{Admitted, Gate};
 use crate::tls::{HandshakeError, Tls};
+use transport::Transport;
 
 /// What the ingest needs.
 #[derive(Debug, Clone)]
@@ -176,12 +178,12 @@ async fn accept_loop(
                 metrics::gauge!("liverec_rtmp_connections").increment(1.0);
                 let accepted = tokio::time::Instant::now();
                 let local = socket.local_addr().ok().map(|a| a.ip());
-                let io: Option<Box<dyn Io>> = match &tls {
-                    None => Some(Box::new(socket)),
+                let io = match &tls {
+                    None => Some(Transport::Tcp(socket)),
                     Some(tls) => {
                         let limit = ctx.limits.handshake_timeout;
                         match tls.handshake(socket, accepted, limit, &shutdown).await {
-                            Ok(s) => Some(Box::new(s)),
+                            Ok(s) => Some(Transport::Io(Box::new(s))),
                             Err(e) => {
                                 log_handshake(&e);
                                 None

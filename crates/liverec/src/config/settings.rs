@@ -142,6 +142,7 @@ impl Config {
                 handshake_timeout: secs(self.rtmp_handshake_timeout_seconds),
                 publish_timeout: secs(self.rtmp_publish_timeout_seconds),
                 write_timeout: secs(self.rtmp_write_timeout_seconds),
+                read_tick: std::time::Duration::from_millis(self.rtmp_read_tick_ms.min(1000)),
                 max_connections: self.rtmp_max_connections.max(1),
                 max_connections_per_ip: self.rtmp_max_connections_per_ip.max(1),
             },
@@ -282,6 +283,9 @@ pub struct RtmpLimits {
     pub publish_timeout: std::time::Duration,
     /// Longest wait for the peer to take bytes we send.
     pub write_timeout: std::time::Duration,
+    /// A publishing plain-TCP connection is read on a shared tick of this
+    /// period instead of on each arrival; zero reads on arrival.
+    pub read_tick: std::time::Duration,
     /// Connections at once.
     pub max_connections: usize,
     /// Connections at once from one IP address.

@@ -9,15 +9,14 @@ use bytes::Bytes;
 use media::flv::{DemuxEvent, TagDemuxer};
 use media::timestamp::Unwrap32;
 use rtmp::{ServerConfig, ServerEvent, ServerSession, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::conn_error::ConnError;
 use super::history::SessionLog;
 use super::identity::{check_name, declared_tracks, publish_domain, split_query};
+use super::transport::{MAX_READS_PER_TICK, Transport, next_tick};
 use super::{IngestCtx, auth};
 use crate::hub::{HubError, Packet, Publisher, SessionInfo, StopReason};
-use crate::listener::Io;
 use crate::task::StreamKey;
 
 const READ_BUFFER: usize = 16 * 1024;
@@ -46,7 +45,7 @@ impl Publishing {
 }
 
 pub(super) struct Connection<'a> {
-    socket: Box<dyn Io>,
+    socket: Transport,
     /// Our address the peer connected to (the domain of an IP-literal tcUrl).
     local: Option<IpAddr>,
     peer: SocketAddr,
@@ -60,7 +59,7 @@ pub(super) struct Connection<'a> {
 
 impl<'a> Connection<'a> {
     pub(super) fn new(
-        socket: Box<dyn Io>,
+        socket: Transport,
         local: Option<IpAddr>,
         peer: SocketAddr,
         conn_id: u64,
@@ -99,6 +98,13 @@ impl<'a> Connection<'a> {
         let mut buf = vec![0u8; READ_BUFFER];
         let accepted = self.accepted;
         loop {
+            // A publishing plain-TCP connection goes on the shared tick.
+            if self.publishing.is_some()
+                && !self.ctx.limits.read_tick.is_zero()
+                && self.socket.make_ticked()?
+            {
+                return self.serve_ticked(shutdown, &mut buf).await;
+            }
             let kicked = match &self.publishing {
                 Some(p) => p.publisher.stream().kicked(),
                 None => CancellationToken::new().cancelled_owned(),
@@ -115,24 +121,74 @@ impl<'a> Connection<'a> {
             if n == 0 {
                 return Ok(());
             }
-            let mut input = &buf[..n];
-            loop {
-                let events = self.session.feed(input);
-                // Answer what the session produced even when it then failed.
-                self.flush().await?;
-                let mut decided = false;
-                for ev in events? {
-                    decided |= matches!(ev, ServerEvent::PublishRequested { .. });
-                    self.on_event(ev).await?;
-                }
-                self.flush().await?;
-                // The session holds input back while a publish awaits our
-                // decision; feed again to process it.
-                if !decided {
+            self.process(&buf[..n]).await?;
+        }
+    }
+
+    /// The rest of a publishing connection's life, read on the shared
+    /// tick: everything that arrived since the last tick in one go.
+    async fn serve_ticked(
+        &mut self,
+        shutdown: &CancellationToken,
+        buf: &mut [u8],
+    ) -> Result<(), ConnError> {
+        let limits = &self.ctx.limits;
+        let (period, read_timeout, write_timeout) =
+            (limits.read_tick, limits.read_timeout, limits.write_timeout);
+        let mut last_data = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep_until(next_tick(period)) => {}
+            }
+            // A kick is seen on the next tick (whichever stream this
+            // connection publishes by then).
+            if let Some(p) = &self.publishing
+                && p.publisher.stream().is_kicked()
+            {
+                return Err(ConnError::Kicked);
+            }
+            for _ in 0..MAX_READS_PER_TICK {
+                let Some(t) = self.socket.ticked() else {
+                    return Ok(());
+                };
+                let n = match t.read_now(buf)? {
+                    None => break,
+                    Some(0) => return Ok(()),
+                    Some(n) => n,
+                };
+                last_data = tokio::time::Instant::now();
+                self.process(&buf[..n]).await?;
+                if n < buf.len() {
                     break;
                 }
-                input = &[];
             }
+            // What the peer did not take before, then the read timeout.
+            self.socket.send(&[], write_timeout).await?;
+            if last_data.elapsed() >= read_timeout {
+                return Err(ConnError::Timeout(read_timeout));
+            }
+        }
+    }
+
+    /// Feeds bytes read to the session, answers it, and acts on its events.
+    async fn process(&mut self, mut input: &[u8]) -> Result<(), ConnError> {
+        loop {
+            let events = self.session.feed(input);
+            // Answer what the session produced even when it then failed.
+            self.flush().await?;
+            let mut decided = false;
+            for ev in events? {
+                decided |= matches!(ev, ServerEvent::PublishRequested { .. });
+                self.on_event(ev).await?;
+            }
+            self.flush().await?;
+            // The session holds input back while a publish awaits our
+            // decision; feed again to process it.
+            if !decided {
+                return Ok(());
+            }
+            input = &[];
         }
     }
 
@@ -160,10 +216,9 @@ impl<'a> Connection<'a> {
     async fn flush(&mut self) -> Result<(), ConnError> {
         let out = self.session.take_output();
         if !out.is_empty() {
-            let limit = self.ctx.limits.write_timeout;
-            tokio::time::timeout(limit, self.socket.write_all(&out))
-                .await
-                .map_err(|_| ConnError::WriteTimeout(limit))??;
+            self.socket
+                .send(&out, self.ctx.limits.write_timeout)
+                .await?;
         }
         Ok(())
     }

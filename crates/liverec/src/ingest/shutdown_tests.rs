@@ -22,6 +22,7 @@ fn limits() -> RtmpLimits {
         handshake_timeout: s,
         publish_timeout: s,
         write_timeout: s,
+        read_tick: Duration::from_millis(20),
         max_connections: 8,
         max_connections_per_ip: 8,
     }
