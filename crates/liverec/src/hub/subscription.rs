@@ -65,13 +65,18 @@ impl Queue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Appends a packet, dropping the oldest beyond the caps.
+    /// Appends a packet, dropping the oldest beyond the caps. The
+    /// subscriber is woken only when the queue was empty: it waits only
+    /// once it has found the queue empty, and until then takes whatever
+    /// was added (one wake-up per burst of packets, not one per packet).
     pub(super) fn push(&self, packet: Packet) {
+        let was_empty;
         {
             let mut st = self.lock();
             if st.closed {
                 return;
             }
+            was_empty = st.items.is_empty();
             st.bytes += packet.frame.data.len();
             st.items.push_back(Item::Packet(packet));
             // A switch marker is never lost: the packets after it that go
@@ -91,7 +96,9 @@ impl Queue {
                 st.items.push_front(Item::Switch);
             }
         }
-        self.ready.notify_one();
+        if was_empty {
+            self.ready.notify_one();
+        }
     }
 
     /// Marks a change of source (A+B=A): the packets pushed after it come

@@ -292,3 +292,42 @@ fn a_switch_survives_a_full_queue() {
     drop(overlay);
     drop(p);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_subscriber_wakes_for_every_burst_of_packets() {
+    // The publisher wakes a subscriber only when its queue was empty; a
+    // subscriber that took some of a burst and then waits must still get
+    // every packet, in bursts of any size, across threads.
+    let hub = Hub::new(0);
+    let mut p = publish(&hub);
+    let mut sub = p.stream().subscribe(None);
+    let reader = tokio::spawn(async move {
+        let mut got = Vec::new();
+        loop {
+            match sub.next().await {
+                Next::Packet(pk) => got.push(pk.frame.dts),
+                Next::End => return got,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    });
+    let mut t = 0;
+    for burst in 1..=40 {
+        for _ in 0..burst % 7 + 1 {
+            t += 10;
+            p.push(pkt(Track::Audio, true, t));
+        }
+        if burst % 3 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(p);
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), reader)
+        .await
+        .expect("the subscriber hung: a wake-up was lost")
+        .unwrap();
+    let want: Vec<i64> = (1..=t / 10).map(|i| i * 10).collect();
+    assert_eq!(got, want);
+}

@@ -20,6 +20,10 @@ use crate::plan::Plan;
 /// Stands in for "no end time" (rules): about 30 years.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 
+/// Packets written in a row from the queue before the stop and EndTime
+/// are looked at again.
+const MAX_BURST: u32 = 32;
+
 /// Why a recording ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ended {
@@ -127,13 +131,24 @@ async fn run(
     // publisher) before the files are closed.
     let mut cutoff = end_ms;
     let mut draining: Option<Ended> = None;
+    // Packets taken straight from the queue since the stop and EndTime
+    // were last looked at: a burst (one tick of the publisher's reads) is
+    // written without a `select!` per packet; whatever is queued when a
+    // stop is seen is drained anyway, so this changes nothing recorded.
+    let mut burst = 0u32;
     let ended = loop {
-        let next = match draining {
-            Some(reason) => match sub.try_next() {
+        let quick = match draining {
+            None if burst < MAX_BURST => sub.try_next(),
+            _ => None,
+        };
+        burst = if quick.is_some() { burst + 1 } else { 0 };
+        let next = match (quick, draining) {
+            (Some(n), _) => n,
+            (None, Some(reason)) => match sub.try_next() {
                 Some(n) => n,
                 None => break reason,
             },
-            None => tokio::select! {
+            (None, None) => tokio::select! {
                 biased;
                 _ = stop.cancelled() => {
                     cutoff = cutoff.min(ctx.clock.now_ms());

@@ -1,18 +1,24 @@
-//! A file being written: buffered writes that reach the OS at the first
-//! write (a new recording shows bytes in storage at once) and then at least
-//! every second (so a crash loses at most about a second of media), in-place
-//! patches and fsync at the end; and [`MuxedSpool`], a muxer writing into
-//! one. Used for every output file and HLS segment. The flush cadence
-//! follows tokio's clock.
+//! A file being written: muxed bytes collect in one buffer per file and
+//! reach the OS at the first data (a new recording shows bytes in storage
+//! at once), whenever the buffer fills, and at least every second (so a
+//! crash loses at most about a second of media); in-place patches and
+//! fsync at the end; and [`MuxedSpool`], a muxer writing into one. Used for
+//! every output file and HLS segment. The flush cadence follows tokio's
+//! clock.
+//!
+//! Writes are plain `write(2)` calls made on the recording's own task, as
+//! nginx-rtmp and SRS make them: a write of a buffer into the page cache
+//! costs microseconds, far less than handing each one to a blocking-pool
+//! thread and back (two context switches per 32 KiB). Only the closing
+//! fsync, which can wait on the disk, goes to the blocking pool.
 
-use std::io::SeekFrom;
+use std::io::Write;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use media::{Frame, Muxer, Patch, Tracks};
-use tokio::fs::File;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio::time::Instant;
 
 use super::live_upload::Mark;
@@ -20,15 +26,16 @@ use super::start::FileError;
 
 /// Longest time written data may sit in the process before reaching the OS.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Buffered bytes that are handed to the OS at once, without waiting.
 const WRITE_BUFFER: usize = 32 * 1024;
 
 pub(super) struct SpoolWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    file: std::fs::File,
+    /// Bytes not yet handed to the OS, all whole media units.
+    pending: Vec<u8>,
     /// None until the first data reached the OS.
     last_flush: Option<Instant>,
-    /// Bytes handed to the writer.
-    written: u64,
     /// Bytes that reached the OS (readable from the file).
     flushed: u64,
 }
@@ -36,12 +43,12 @@ pub(super) struct SpoolWriter {
 impl SpoolWriter {
     /// Creates (truncates) `path`.
     pub(super) async fn create(path: &Path) -> std::io::Result<SpoolWriter> {
-        let file = File::create(path).await?;
+        let file = tokio::fs::File::create(path).await?.into_std().await;
         Ok(SpoolWriter {
             path: path.to_path_buf(),
-            out: BufWriter::with_capacity(WRITE_BUFFER, file),
+            file,
+            pending: Vec::with_capacity(WRITE_BUFFER),
             last_flush: None,
-            written: 0,
             flushed: 0,
         })
     }
@@ -50,25 +57,38 @@ impl SpoolWriter {
         &self.path
     }
 
-    /// Appends `data` and empties it; flushes to the OS at the first data,
-    /// then once a second.
+    /// Where a muxer appends whole units; [`commit`](Self::commit) after.
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.pending
+    }
+
+    /// Appends `data` and empties it; see [`commit`](Self::commit).
     pub(super) async fn write(&mut self, data: &mut Vec<u8>) -> std::io::Result<()> {
-        let wrote = !data.is_empty();
-        if wrote {
-            self.out.write_all(data).await?;
-            metrics::counter!("liverec_recorded_bytes_total").increment(data.len() as u64);
-            self.written += data.len() as u64;
-            data.clear();
-        }
+        self.pending.append(data);
+        self.commit()
+    }
+
+    /// Hands the buffer to the OS at the first data, when it is full, and
+    /// once a second.
+    fn commit(&mut self) -> std::io::Result<()> {
         let due = match self.last_flush {
-            None => wrote,
-            Some(t) => t.elapsed() >= FLUSH_EVERY,
+            None => !self.pending.is_empty(),
+            Some(t) => self.pending.len() >= WRITE_BUFFER || t.elapsed() >= FLUSH_EVERY,
         };
         if due {
-            self.out.flush().await?;
-            self.last_flush = Some(Instant::now());
-            self.flushed = self.written;
+            self.flush()?;
         }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.file.write_all(&self.pending)?;
+            metrics::counter!("liverec_recorded_bytes_total").increment(self.pending.len() as u64);
+            self.flushed += self.pending.len() as u64;
+            self.pending.clear();
+        }
+        self.last_flush = Some(Instant::now());
         Ok(())
     }
 
@@ -78,22 +98,21 @@ impl SpoolWriter {
     }
 
     /// Flushes, applies `patches`, syncs and closes.
-    pub(super) async fn finish(self, patches: &[Patch]) -> std::io::Result<()> {
-        let mut out = self.out;
-        out.flush().await?;
-        let mut f = out.into_inner();
+    pub(super) async fn finish(mut self, patches: &[Patch]) -> std::io::Result<()> {
+        self.flush()?;
         for p in patches {
-            f.seek(SeekFrom::Start(p.offset)).await?;
-            f.write_all(&p.bytes).await?;
+            self.file.write_all_at(&p.bytes, p.offset)?;
         }
-        f.sync_all().await
+        let file = self.file;
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     /// Gives up: pushes out what can be pushed, ignoring errors (the disk
     /// may be full); recovery works from whatever reached the file.
-    pub(super) async fn abandon(self) {
-        let mut out = self.out;
-        let _ = out.flush().await;
+    pub(super) async fn abandon(mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -101,7 +120,6 @@ impl SpoolWriter {
 pub(super) struct MuxedSpool {
     spool: SpoolWriter,
     muxer: Box<dyn Muxer>,
-    buf: Vec<u8>,
     /// Media time of the bytes that reached the OS, ms.
     flushed_ms: i64,
 }
@@ -114,23 +132,22 @@ impl MuxedSpool {
         mut muxer: Box<dyn Muxer>,
         tracks: &Tracks,
     ) -> Result<MuxedSpool, FileError> {
-        let mut buf = Vec::with_capacity(16 * 1024);
-        muxer.start(tracks, &mut buf)?;
+        let mut header = Vec::new();
+        muxer.start(tracks, &mut header)?;
         let mut spool = SpoolWriter::create(path).await?;
-        spool.write(&mut buf).await?;
+        spool.write(&mut header).await?;
         Ok(MuxedSpool {
             spool,
             muxer,
-            buf,
             flushed_ms: 0,
         })
     }
 
     /// Muxes and writes one frame.
     pub(super) async fn push(&mut self, frame: &Frame, tracks: &Tracks) -> Result<(), FileError> {
-        self.muxer.push(frame, tracks, &mut self.buf)?;
+        self.muxer.push(frame, tracks, self.spool.buffer())?;
         let before = self.spool.flushed();
-        self.spool.write(&mut self.buf).await?;
+        self.spool.commit()?;
         if self.spool.flushed() != before {
             self.flushed_ms = self.muxer.duration_ms();
         }
@@ -159,8 +176,7 @@ impl MuxedSpool {
     /// Writes the muxer's trailer and patches and syncs; returns the path
     /// and the byte ranges the patches rewrote.
     pub(super) async fn finish(mut self) -> Result<(PathBuf, Vec<Range<u64>>), FileError> {
-        let patches = self.muxer.finish(&mut self.buf)?;
-        self.spool.write(&mut self.buf).await?;
+        let patches = self.muxer.finish(self.spool.buffer())?;
         let path = self.spool.path().to_path_buf();
         let ranges = patches
             .iter()
@@ -175,8 +191,7 @@ impl MuxedSpool {
     pub(super) async fn finish_segment(
         mut self,
     ) -> Result<(PathBuf, Option<Box<dyn Muxer>>), FileError> {
-        let patches = self.muxer.finish(&mut self.buf)?;
-        self.spool.write(&mut self.buf).await?;
+        let patches = self.muxer.finish(self.spool.buffer())?;
         let path = self.spool.path().to_path_buf();
         self.spool.finish(&patches).await?;
         Ok((path, self.muxer.next_segment()))
