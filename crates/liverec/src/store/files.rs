@@ -137,6 +137,71 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow> {
     })
 }
 
+/// One file row as [`Store::page_json`] aggregates it: [`COLUMNS`] in order.
+#[derive(serde::Deserialize)]
+struct JsonRow(
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
+
+/// A page of file rows from [`Store::page_json`], newest first.
+fn files_from_json(page: Option<&str>) -> Result<Vec<FileRow>> {
+    let Some(text) = page else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<JsonRow> = serde_json::from_str(text)
+        .map_err(|e| super::StoreError::Corrupt(format!("file listing: {e}")))?;
+    let parse = |what: &str, text: &str| super::StoreError::Corrupt(format!("{what} {text:?}"));
+    let mut files = rows
+        .into_iter()
+        .map(|r| {
+            Ok(FileRow {
+                format: FileFormat::parse(&r.7).ok_or_else(|| parse("format", &r.7))?,
+                record_type: RecordType::parse(&r.8).ok_or_else(|| parse("record_type", &r.8))?,
+                status: FileStatus::parse(&r.15).ok_or_else(|| parse("status", &r.15))?,
+                id: r.0,
+                account_id: r.1,
+                task_id: r.2,
+                session_id: r.3,
+                domain: r.4,
+                app: r.5,
+                stream: r.6,
+                start_ms: r.9,
+                end_ms: r.10,
+                duration_ms: r.11,
+                file_size: r.12,
+                storage_key: r.13,
+                spool_path: r.14,
+                stream_param: r.16,
+                media_info: r.17,
+                storage_time_s: r.18,
+                expire_ms: r.19,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The listing's order, whatever order the aggregate kept.
+    files.sort_by(|a, b| b.start_ms.cmp(&a.start_ms).then_with(|| b.id.cmp(&a.id)));
+    Ok(files)
+}
+
 impl Store {
     /// Inserts a file row (normally with status `recording`).
     pub async fn insert_file(&self, f: &FileRow, now_ms: i64) -> Result<()> {
@@ -300,8 +365,8 @@ impl Store {
         if let Some(to) = filter.to_ms {
             f.int(to, |n| format!("start_ms <= ${n}"));
         }
-        let (total, rows) = self
-            .page(
+        let (total, page) = self
+            .page_json(
                 "files",
                 COLUMNS,
                 &f,
@@ -310,10 +375,7 @@ impl Store {
                 filter.offset,
             )
             .await?;
-        Ok((
-            total,
-            rows.iter().map(file_from_row).collect::<Result<_>>()?,
-        ))
+        Ok((total, files_from_json(page.as_deref())?))
     }
 
     /// A file of `account_id` by id.
@@ -397,6 +459,9 @@ pub(crate) mod tests {
         for (s, _d) in stores().await {
             two_accounts(&s).await;
             let mut f1 = file("f1", "a", "1", 1000);
+            // Text that JSON must escape survives the page's aggregate.
+            f1.stream_param = "k=\"v\"&ü=1\\n".into();
+            f1.media_info = r#"{"video":{"codec":"h264"}}"#.into();
             s.insert_file(&f1, 0).await.unwrap();
             s.insert_file(&file("f2", "a", "2", 2000), 0).await.unwrap();
             s.insert_file(&file("f3", "b", "1", 3000), 0).await.unwrap();
@@ -417,6 +482,8 @@ pub(crate) mod tests {
             let (n, rows) = s.list_files("a", &all).await.unwrap();
             assert_eq!(n, 2);
             assert_eq!(rows[0].id, "f2", "newest first");
+            assert_eq!(rows[1], f1, "every column as stored");
+            assert_eq!(rows[0].expire_ms, None);
             let by_task = FileFilter {
                 task_id: Some("1".into()),
                 limit: 20,

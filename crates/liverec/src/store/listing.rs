@@ -2,12 +2,14 @@
 //! optional filters with numbered placeholders and the values bound to
 //! them, then the total count and one page (`LIMIT`/`OFFSET`) of rows.
 //! Used by the file list, the publish event list and the callback
-//! deliveries, which differ only in their filters, table and order.
+//! deliveries, which differ only in their filters, table and order. The
+//! file list, the busiest, takes the total and the page in one row
+//! ([`Store::page_json`]).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, dynamic};
+use super::{Dialect, Result, Store, dynamic};
 
 /// A value for a placeholder.
 #[derive(Clone, Debug)]
@@ -95,5 +97,38 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?;
         Ok((total, rows))
+    }
+
+    /// [`page`](Self::page) in one statement and one row: the total, and
+    /// the page as a JSON array of arrays of `columns` in order (or None
+    /// for an empty page). The driver then hands over one row per request
+    /// instead of one per listed row (on SQLite each is a hand-off between
+    /// threads, and the row's columns are copied into the generic row);
+    /// the aggregate may reorder, so callers sort the decoded page.
+    pub(super) async fn page_json(
+        &self,
+        table: &str,
+        columns: &str,
+        filter: &Filter,
+        order: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Option<String>)> {
+        let where_sql = filter.clauses.join(" AND ");
+        let aggregate = match self.dialect() {
+            Dialect::Sqlite => format!("json_group_array(json_array({columns}))"),
+            Dialect::Postgres => format!("json_agg(json_build_array({columns}))::text"),
+        };
+        // Both sub-selects use the same numbered placeholders, bound once.
+        let row = filter
+            .query(format!(
+                "SELECT (SELECT COUNT(*) FROM {table} WHERE {where_sql}), \
+                 (SELECT {aggregate} FROM (SELECT {columns} FROM {table} WHERE {where_sql} \
+                 ORDER BY {order} {}) AS page)",
+                super::limit_offset(limit, offset)
+            ))
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 }
