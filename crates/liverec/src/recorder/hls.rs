@@ -143,7 +143,9 @@ impl HlsOutput {
             playlist: Playlist::new(ctx.hls_target_ms),
             segmenter: Segmenter::new(ctx.hls_target_ms),
             seg: None,
-            repair: TimestampRepair::new(ctx.max_jump_ms),
+            // hls.js starts the timeline at the lowest DTS: a first picture
+            // presented after it is a hole at the start to that player.
+            repair: TimestampRepair::new(ctx.max_jump_ms).presenting_from_zero(),
             video: start.video,
             audio: start.audio,
             tracks: start.tracks.clone(),

@@ -102,10 +102,12 @@ struct Follow {
 ///   track whose own timeline is inconsistent with that offset keeps its own.
 /// - A first frame of a track slightly before the origin (an audio frame just
 ///   before the first video keyframe) is clamped to 0, not dropped, unless it
-///   is more than [`MAX_LEAD_MS`] before it.
+///   is more than [`MAX_LEAD_MS`] before it
+///   ([`presenting_from_zero`](Self::presenting_from_zero) drops audio there).
 /// - A frame at most one interval behind the previous one of its track (an
 ///   interleaving glitch) is moved to previous + 1 ms.
-/// - Composition offsets (`cts`) are never touched.
+/// - Composition offsets (`cts`) are never touched, except by
+///   [`presenting_from_zero`](Self::presenting_from_zero).
 /// - A track's typical frame interval is the median of its last few.
 #[derive(Clone, Debug)]
 pub struct TimestampRepair {
@@ -119,6 +121,8 @@ pub struct TimestampRepair {
     join_drops: u32,
     /// `join_drops` of a splice the follower has completed, until taken.
     join_report: Option<u32>,
+    /// Time 0 is when the first video frame presents, not when it decodes.
+    present_from_zero: bool,
     shared: Option<i64>,
     video: TrackRepair,
     audio: TrackRepair,
@@ -134,11 +138,27 @@ impl TimestampRepair {
             follow: None,
             join_drops: 0,
             join_report: None,
+            present_from_zero: false,
             shared: None,
             // Until measured: 30 fps video, 1024-sample AAC at 44.1 kHz.
             video: TrackRepair::new(33),
             audio: TrackRepair::new(23),
         }
+    }
+
+    /// Makes time 0 the instant the first video frame presents, for outputs
+    /// that Media Source Extensions players (hls.js) read: they start the
+    /// timeline at the lowest DTS and take a first picture presented later
+    /// (a keyframe followed by B-frames has a positive `cts`) for a hole at
+    /// the start. The first keyframe decodes and presents at 0; the frames
+    /// decoded after it whose DTS is raised to stay increasing keep their
+    /// presentation time (their `cts` shrinks by as much), and one that would
+    /// present before 0 (a leading picture of an open GOP, undecodable
+    /// without the GOP before it) is dropped; so is audio that starts before
+    /// 0, so the audio starts less than one frame after the picture.
+    pub fn presenting_from_zero(mut self) -> Self {
+        self.present_from_zero = true;
+        self
     }
 
     /// The highest output DTS so far, over both tracks.
@@ -176,8 +196,9 @@ impl TimestampRepair {
         self.join_report.take()
     }
 
-    /// Rewrites `frame.dts` in place (`cts` unchanged); returns false if the
-    /// frame must be dropped.
+    /// Rewrites `frame.dts` in place (`cts` unchanged, except as
+    /// [`presenting_from_zero`](Self::presenting_from_zero) says); returns
+    /// false if the frame must be dropped.
     pub fn apply(&mut self, frame: &mut Frame) -> bool {
         if std::mem::take(&mut self.splice)
             && (self.video.last_out.is_some() || self.audio.last_out.is_some())
@@ -247,7 +268,15 @@ impl TimestampRepair {
     /// Every frame but those of a splice.
     fn repair(&mut self, frame: &mut Frame) -> bool {
         let input = frame.dts;
-        let shared = *self.shared.get_or_insert(input.saturating_neg());
+        let present_from_zero = self.present_from_zero;
+        let shared = *self.shared.get_or_insert_with(|| {
+            let lead = if present_from_zero {
+                i64::from(frame.cts).clamp(0, MAX_LEAD_MS)
+            } else {
+                0
+            };
+            input.saturating_add(lead).saturating_neg()
+        });
         let horizon = self.last_dts();
         // Where a re-based timeline resumes: one interval after the latest
         // frame of either track, so that neither track overlaps itself.
@@ -269,11 +298,20 @@ impl TimestampRepair {
                 t.offset = h.saturating_sub(input);
                 t.lead_in = false;
                 h
-            } else if candidate < -MAX_LEAD_MS {
+            } else if candidate < -MAX_LEAD_MS || (present_from_zero && frame.track == Track::Audio)
+            {
                 return false;
             } else {
                 t.offset = shared;
-                t.last_out.map_or(0, |l| l.saturating_add(1))
+                let out = t.last_out.map_or(0, |l| l.saturating_add(1));
+                if present_from_zero {
+                    let pts = candidate.saturating_add(i64::from(frame.cts));
+                    if pts < out {
+                        return false;
+                    }
+                    frame.cts = i32::try_from(pts.saturating_sub(out)).unwrap_or(i32::MAX);
+                }
+                out
             }
         } else if let Some(last) = t.last_out {
             let top = horizon.unwrap_or(last).saturating_add(max_fwd);
@@ -303,7 +341,15 @@ impl TimestampRepair {
                         t.measure(delta);
                     }
                     t.lead_in = false;
-                    c.max(last.saturating_add(1))
+                    let out = c.max(last.saturating_add(1));
+                    if present_from_zero && out > c {
+                        // Raised: present when it would have, if it can.
+                        let cts = i64::from(frame.cts)
+                            .saturating_sub(out.saturating_sub(c))
+                            .max(0);
+                        frame.cts = i32::try_from(cts).unwrap_or(i32::MAX);
+                    }
+                    out
                 }
                 None => {
                     // A jump: continue one interval on, and let the other

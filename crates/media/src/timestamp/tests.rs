@@ -502,3 +502,117 @@ proptest! {
         }
     }
 }
+
+/// The fixtures' H.264 B-frame pattern (decode order): DTS and CTS, ms.
+const GOP: [(i64, i32); 9] = [
+    (0, 67),
+    (34, 133),
+    (67, 33),
+    (100, 34),
+    (134, 166),
+    (167, 67),
+    (200, 0),
+    (234, 33),
+    (267, 167),
+];
+
+#[test]
+fn presenting_from_zero_starts_the_picture_and_the_sound_at_0() {
+    let mut r = TimestampRepair::new(10_000).presenting_from_zero();
+    let base = 5_000;
+    let mut inputs: Vec<Frame> = GOP
+        .iter()
+        .map(|&(d, cts)| frame(V, base + d, cts))
+        .collect();
+    // Audio from 44 ms after the keyframe's DTS: before it presents (67).
+    inputs.extend((0..10).map(|i| frame(A, base + 44 + i * 23, 0)));
+    inputs.sort_by_key(|f| (f.dts, f.track == A));
+    let mut video = Vec::new();
+    let mut audio = Vec::new();
+    for mut f in inputs {
+        let pts_in = f.pts();
+        let input = f.dts;
+        if !r.apply(&mut f) {
+            assert_eq!((f.track, input), (A, base + 44), "only the early audio");
+            continue;
+        }
+        // Every frame presents when it did, counted from the keyframe's
+        // presentation; none decodes after it presents.
+        assert_eq!(f.pts(), pts_in - base - 67, "{f:?}");
+        assert!(f.cts >= 0);
+        match f.track {
+            Track::Video => video.push((f.dts, f.cts)),
+            Track::Audio => audio.push(f.dts),
+        }
+    }
+    assert_eq!(video[0], (0, 0), "the keyframe decodes and presents at 0");
+    assert!(video.windows(2).all(|w| w[0].0 < w[1].0), "{video:?}");
+    // From the fourth frame on nothing had to move.
+    assert_eq!(
+        video[3..],
+        [
+            (33, 34),
+            (67, 166),
+            (100, 67),
+            (133, 0),
+            (167, 33),
+            (200, 167)
+        ]
+    );
+    assert_eq!(audio[0], 0, "the audio starts with the picture");
+}
+
+#[test]
+fn presenting_from_zero_drops_leading_pictures() {
+    // An open GOP: the keyframe is followed by B-frames presenting before
+    // it, which need the GOP before it.
+    let mut r = TimestampRepair::new(10_000).presenting_from_zero();
+    let mut kept = Vec::new();
+    for (d, cts) in [(0, 100), (33, 0), (67, 0), (100, 67)] {
+        let mut f = frame(V, d, cts);
+        if r.apply(&mut f) {
+            kept.push((f.dts, f.cts));
+        }
+    }
+    assert_eq!(kept, [(0, 0), (1, 66)]);
+}
+
+proptest! {
+    #[test]
+    fn presenting_from_zero_keeps_every_presentation_time(
+        start in -1_000_000i64..1_000_000,
+        gops in 1usize..4,
+        audio_offset in -300i64..300,
+    ) {
+        let mut r = TimestampRepair::new(10_000).presenting_from_zero();
+        let mut inputs: Vec<Frame> = (0..gops as i64)
+            .flat_map(|g| GOP.iter().map(move |&(d, cts)| frame(V, start + g * 300 + d, cts)))
+            .collect();
+        inputs.extend((0..40).map(|i| frame(A, start + audio_offset + i * 23, 0)));
+        inputs.sort_by_key(|f| (f.dts, f.track == A));
+        // The recorder starts at the first video keyframe.
+        let inputs = inputs.into_iter().skip_while(|f| f.track == A);
+        let origin = start + 67;
+        let mut last = [None::<i64>; 2];
+        let mut first_audio = None;
+        for mut f in inputs {
+            let pts_in = f.pts();
+            if r.apply(&mut f) {
+                let slot = &mut last[usize::from(f.track == V)];
+                prop_assert!(slot.is_none_or(|p| f.dts > p));
+                *slot = Some(f.dts);
+                prop_assert!(f.dts >= 0 && f.cts >= 0);
+                prop_assert_eq!(f.pts(), pts_in - origin);
+                if f.track == A && first_audio.is_none() {
+                    first_audio = Some(f.dts);
+                }
+            } else {
+                // Only audio before the first picture.
+                prop_assert!(f.track == A && pts_in < origin);
+            }
+        }
+        if let Some(a) = first_audio {
+            prop_assert!(a < 23 || audio_offset > 67);
+        }
+    }
+}
