@@ -119,6 +119,12 @@ impl OpenFile {
         if !self.repair.apply(&mut frame) {
             return Ok(());
         }
+        if let Some(dropped) = self.repair.take_join_drops() {
+            tracing::debug!(
+                frames = dropped,
+                "audio of the new session overlapping the old one dropped at the join"
+            );
+        }
         self.out.push(&frame, tracks).await?;
         if let Some(l) = self.live.as_mut() {
             l.flushed(self.out.flushed_mark());

@@ -143,7 +143,9 @@ impl HlsOutput {
             playlist: Playlist::new(ctx.hls_target_ms),
             segmenter: Segmenter::new(ctx.hls_target_ms),
             seg: None,
-            repair: TimestampRepair::new(ctx.max_jump_ms),
+            // hls.js starts the timeline at the lowest DTS: a first picture
+            // presented after it is a hole at the start to that player.
+            repair: TimestampRepair::new(ctx.max_jump_ms).presenting_from_zero(),
             video: start.video,
             audio: start.audio,
             tracks: start.tracks.clone(),
@@ -164,6 +166,12 @@ impl HlsOutput {
     ) -> Result<(), FileError> {
         if !self.repair.apply(&mut frame) {
             return Ok(());
+        }
+        if let Some(dropped) = self.repair.take_join_drops() {
+            tracing::debug!(
+                frames = dropped,
+                "audio of the new session overlapping the old one dropped at the join"
+            );
         }
         if frame.track == Track::Audio
             && let Some(cfg) = &tracks.audio
@@ -273,7 +281,9 @@ impl HlsOutput {
 
     /// Continues after the publisher came back: the open segment is closed
     /// and the next one starts with `#EXT-X-DISCONTINUITY`; timestamps go on
-    /// from where they were (the repair re-bases the new session).
+    /// from where they were (the repair re-bases the new session: its
+    /// keyframe one frame after the old video, its audio at the same offset
+    /// and never over the old audio; silence fills the audio hole).
     pub(super) async fn resume(&mut self, ctx: &RecorderCtx) -> Result<(), FileError> {
         let d = self.segmenter.open_duration_ms();
         self.close_segment(ctx, d).await?;

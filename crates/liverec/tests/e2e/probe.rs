@@ -12,6 +12,7 @@ pub struct Packet {
     pub stream: i64,
     pub dts: Option<i64>,
     pub dts_time: Option<f64>,
+    pub pts_time: Option<f64>,
     pub duration_time: f64,
     pub key: bool,
 }
@@ -115,6 +116,7 @@ pub fn probe(path: &Path) -> Probe {
                     stream: p["stream_index"].as_i64().unwrap_or(-1),
                     dts: p["dts"].as_i64(),
                     dts_time: num(&p["dts_time"]),
+                    pts_time: num(&p["pts_time"]),
                     duration_time: num(&p["duration_time"]).unwrap_or(0.0),
                     key: p["flags"].as_str().unwrap_or_default().contains('K'),
                 })

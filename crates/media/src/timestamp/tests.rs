@@ -1,6 +1,7 @@
 //! Unit tests of `timestamp`.
 
 use super::*;
+use crate::frame::Frame;
 use Track::{Audio as A, Video as V};
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -292,17 +293,54 @@ proptest! {
     }
 }
 
-/// A reconnect: the second session's frames through a splice, wherever its
-/// timeline starts. Returns the outputs of both sessions.
-fn spliced(second_start: i64) -> (Vec<(Track, i64, Option<i64>)>, usize) {
+/// A reconnect: a first session of 5 s whose audio runs `overhang` ms past
+/// its last video frame (the publisher left after sending audio ahead), then
+/// a second one, through a splice, whose timeline starts at `second_start`
+/// with its audio `audio_lead` ms ahead of its first video keyframe (negative:
+/// behind). Returns the outputs of both sessions and where the second starts.
+fn spliced_with(
+    second_start: i64,
+    overhang: i64,
+    audio_lead: i64,
+) -> (Vec<(Track, i64, Option<i64>)>, usize) {
     let mut r = TimestampRepair::new(10_000);
-    let mut out = run(&mut r, &av(0, 5_000));
+    let mut first_session = av(0, 5_000);
+    let last_of = |s: &[(Track, i64)], track| s.iter().filter(|f| f.0 == track).map(|f| f.1).max();
+    let (last_video, last_audio) = (last_of(&first_session, V), last_of(&first_session, A));
+    let (last_video, last_audio) = (last_video.unwrap(), last_audio.unwrap());
+    first_session.extend(
+        (1..)
+            .map(|i| (A, last_audio + i * 23))
+            .take_while(|&(_, d)| d <= last_video + overhang),
+    );
+    let mut out = run(&mut r, &first_session);
     let first = out.len();
     r.splice();
-    // The new session starts with a video keyframe (the recorder waits for one).
-    let second: Vec<(Track, i64)> = av(second_start, 3_000);
+    // The new session starts with a video keyframe (the recorder waits for
+    // one); its audio follows in timestamp order.
+    let mut second: Vec<(Track, i64)> = av(second_start, 3_000)
+        .into_iter()
+        .map(|(t, d)| if t == A { (t, d - audio_lead) } else { (t, d) })
+        .collect();
+    second.sort_by_key(|&(t, d)| (t == A, d));
+    let key = second.remove(0);
+    second.sort_by_key(|&(t, d)| (d, t == A));
+    second.insert(0, key);
     out.extend(run(&mut r, &second));
     (out, first)
+}
+
+/// [`spliced_with`] when both sessions end and start as `av` makes them.
+fn spliced(second_start: i64) -> (Vec<(Track, i64, Option<i64>)>, usize) {
+    spliced_with(second_start, 0, 0)
+}
+
+/// The largest output DTS of `track` before the join and the smallest after.
+fn join_of(out: &[(Track, i64, Option<i64>)], first: usize, track: Track) -> (i64, i64) {
+    (
+        outputs_of(&out[..first], track).into_iter().max().unwrap(),
+        outputs_of(&out[first..], track).into_iter().min().unwrap(),
+    )
 }
 
 #[test]
@@ -316,11 +354,14 @@ fn a_splice_continues_the_file_whatever_the_new_timeline() {
             out.iter().all(|o| o.2.is_some()),
             "start {start}: a frame dropped"
         );
-        let before = out[..first].iter().filter_map(|o| o.2).max().unwrap();
-        let after = out[first..].iter().filter_map(|o| o.2).min().unwrap();
-        // No overlap, no gap beyond one frame interval.
+        // The video goes on one frame interval later; the audio, which
+        // ended as the video did, after its last frame's end and less than
+        // a video interval after it.
+        let (before, after) = join_of(&out, first, V);
+        assert_eq!(after - before, 33, "start {start}: {before} → {after}");
+        let (before, after) = join_of(&out, first, A);
         assert!(
-            after > before && after - before <= 33,
+            (23..23 + 33).contains(&(after - before)),
             "start {start}: {before} → {after}"
         );
         // Both tracks of the new session keep one offset: A/V in sync.
@@ -332,6 +373,99 @@ fn a_splice_continues_the_file_whatever_the_new_timeline() {
     }
 }
 
+#[test]
+fn a_session_ending_on_audio_is_joined_on_its_video() {
+    // The old session's audio runs 77 ms past its last video frame (4983):
+    // the last audio frame is at 5060, its media ends at 5083.
+    let mut r = TimestampRepair::new(10_000);
+    let mut old = av(0, 5_000);
+    old.extend([(A, 5_014), (A, 5_037), (A, 5_060)]);
+    let before = run(&mut r, &old);
+    assert_eq!(outputs_of(&before, V).last(), Some(&4_983));
+    assert_eq!(outputs_of(&before, A).last(), Some(&5_060));
+    r.splice();
+    // The new session restarts at 0: a keyframe, then audio from 0.
+    let out = run(&mut r, &av(0, 200));
+    // The keyframe goes one video interval after the old video, not after
+    // the old audio (that was 5083: a three-frame hole in the video).
+    assert_eq!(out[0], (V, 0, Some(5_016)));
+    let video = outputs_of(&out, V);
+    assert_eq!(video[..4], [5_016, 5_049, 5_082, 5_115]);
+    // The audio keeps the video's offset; the frames that would begin
+    // before the old audio ends (5016, 5039, 5062 < 5083) are dropped.
+    let audio: Vec<(i64, Option<i64>)> = out
+        .iter()
+        .filter(|o| o.0 == A)
+        .map(|o| (o.1, o.2))
+        .take(5)
+        .collect();
+    assert_eq!(
+        audio,
+        [
+            (0, None),
+            (23, None),
+            (46, None),
+            (69, Some(5_085)),
+            (92, Some(5_108))
+        ]
+    );
+    assert_eq!(r.take_join_drops(), Some(3));
+    assert_eq!(r.take_join_drops(), None, "reported once");
+}
+
+#[test]
+fn the_video_interval_at_a_join_is_the_median_of_the_last_ones() {
+    // The publisher dropped a frame just before leaving: the last video
+    // step is 66 ms, the interval is still 33.
+    let mut r = TimestampRepair::new(10_000);
+    let mut old: Vec<(Track, i64)> = (0..30).map(|i| (V, i * 33)).collect();
+    old.push((V, 29 * 33 + 66));
+    run(&mut r, &old);
+    r.splice();
+    let out = run(&mut r, &[(V, 0), (V, 33)]);
+    assert_eq!(outputs_of(&out, V), [29 * 33 + 66 + 33, 29 * 33 + 66 + 66]);
+}
+
+#[test]
+fn a_join_without_video_to_anchor_on_goes_on_from_the_audio() {
+    // Audio-only file: the new session continues one audio interval on.
+    let mut r = TimestampRepair::new(10_000);
+    let old: Vec<(Track, i64)> = (0..10).map(|i| (A, 100 + i * 23)).collect();
+    run(&mut r, &old);
+    r.splice();
+    assert_eq!(
+        repaired_with(&mut r, &[(A, 7), (A, 30)]),
+        [Some(230), Some(253)]
+    );
+    // A file with audio so far, whose new session brings video: the video
+    // starts where the audio ends and the audio follows at the same offset.
+    let mut r = TimestampRepair::new(10_000);
+    run(&mut r, &old);
+    r.splice();
+    assert_eq!(
+        repaired_with(&mut r, &[(V, 1_000), (A, 1_000), (A, 1_023), (V, 1_033)]),
+        [Some(230), Some(230), Some(253), Some(263)]
+    );
+}
+
+#[test]
+fn a_following_track_on_another_time_base_continues_at_its_end() {
+    // After the join the audio's timestamps are 50 s behind the video's:
+    // it continues where the old audio ended, not 50 s back.
+    let mut r = TimestampRepair::new(10_000);
+    let old = run(&mut r, &av(0, 1_000));
+    let audio_end = outputs_of(&old, A).last().unwrap() + 23;
+    r.splice();
+    let out = repaired_with(&mut r, &[(V, 60_000), (A, 10_000), (A, 10_023)]);
+    assert_eq!(out, [Some(1_023), Some(audio_end), Some(audio_end + 23)]);
+    assert_eq!(r.take_join_drops(), None);
+}
+
+/// The outputs of `inputs` through `r`, None where dropped.
+fn repaired_with(r: &mut TimestampRepair, inputs: &[(Track, i64)]) -> Vec<Option<i64>> {
+    run(r, inputs).into_iter().map(|o| o.2).collect()
+}
+
 proptest! {
     #[test]
     fn splices_never_overlap_or_gap(start in -1_000_000i64..1_000_000) {
@@ -340,5 +474,145 @@ proptest! {
         let before = out[..first].iter().filter_map(|o| o.2).max().unwrap();
         let after = out[first..].iter().filter_map(|o| o.2).min().unwrap();
         prop_assert!(after > before && after - before <= 33, "{} → {}", before, after);
+    }
+
+    #[test]
+    fn a_join_leaves_the_video_no_hole_and_the_audio_no_overlap(
+        start in -1_000_000i64..1_000_000,
+        overhang in 0i64..300,
+        audio_lead in -200i64..200,
+    ) {
+        let (out, first) = spliced_with(start, overhang, audio_lead);
+        assert_strictly_increasing(&out);
+        // The video: every frame kept, one interval at the join.
+        let (before, after) = join_of(&out, first, V);
+        prop_assert_eq!(after - before, 33);
+        prop_assert!(out.iter().filter(|o| o.0 == V).all(|o| o.2.is_some()));
+        // The audio: nothing before the old audio's end, and what is
+        // dropped is only what would have begun before it.
+        let (last_audio, first_audio) = join_of(&out, first, A);
+        prop_assert!(first_audio >= last_audio + 23, "{} → {}", last_audio, first_audio);
+        let shift = out[first].2.unwrap() - out[first].1;
+        for o in &out[first..] {
+            match o.2 {
+                // A/V in sync: one offset for the whole new session.
+                Some(d) => prop_assert_eq!(d - o.1, shift),
+                None => prop_assert!(o.0 == A && o.1 + shift < last_audio + 23),
+            }
+        }
+    }
+}
+
+/// The fixtures' H.264 B-frame pattern (decode order): DTS and CTS, ms.
+const GOP: [(i64, i32); 9] = [
+    (0, 67),
+    (34, 133),
+    (67, 33),
+    (100, 34),
+    (134, 166),
+    (167, 67),
+    (200, 0),
+    (234, 33),
+    (267, 167),
+];
+
+#[test]
+fn presenting_from_zero_starts_the_picture_and_the_sound_at_0() {
+    let mut r = TimestampRepair::new(10_000).presenting_from_zero();
+    let base = 5_000;
+    let mut inputs: Vec<Frame> = GOP
+        .iter()
+        .map(|&(d, cts)| frame(V, base + d, cts))
+        .collect();
+    // Audio from 44 ms after the keyframe's DTS: before it presents (67).
+    inputs.extend((0..10).map(|i| frame(A, base + 44 + i * 23, 0)));
+    inputs.sort_by_key(|f| (f.dts, f.track == A));
+    let mut video = Vec::new();
+    let mut audio = Vec::new();
+    for mut f in inputs {
+        let pts_in = f.pts();
+        let input = f.dts;
+        if !r.apply(&mut f) {
+            assert_eq!((f.track, input), (A, base + 44), "only the early audio");
+            continue;
+        }
+        // Every frame presents when it did, counted from the keyframe's
+        // presentation; none decodes after it presents.
+        assert_eq!(f.pts(), pts_in - base - 67, "{f:?}");
+        assert!(f.cts >= 0);
+        match f.track {
+            Track::Video => video.push((f.dts, f.cts)),
+            Track::Audio => audio.push(f.dts),
+        }
+    }
+    assert_eq!(video[0], (0, 0), "the keyframe decodes and presents at 0");
+    assert!(video.windows(2).all(|w| w[0].0 < w[1].0), "{video:?}");
+    // From the fourth frame on nothing had to move.
+    assert_eq!(
+        video[3..],
+        [
+            (33, 34),
+            (67, 166),
+            (100, 67),
+            (133, 0),
+            (167, 33),
+            (200, 167)
+        ]
+    );
+    assert_eq!(audio[0], 0, "the audio starts with the picture");
+}
+
+#[test]
+fn presenting_from_zero_drops_leading_pictures() {
+    // An open GOP: the keyframe is followed by B-frames presenting before
+    // it, which need the GOP before it.
+    let mut r = TimestampRepair::new(10_000).presenting_from_zero();
+    let mut kept = Vec::new();
+    for (d, cts) in [(0, 100), (33, 0), (67, 0), (100, 67)] {
+        let mut f = frame(V, d, cts);
+        if r.apply(&mut f) {
+            kept.push((f.dts, f.cts));
+        }
+    }
+    assert_eq!(kept, [(0, 0), (1, 66)]);
+}
+
+proptest! {
+    #[test]
+    fn presenting_from_zero_keeps_every_presentation_time(
+        start in -1_000_000i64..1_000_000,
+        gops in 1usize..4,
+        audio_offset in -300i64..300,
+    ) {
+        let mut r = TimestampRepair::new(10_000).presenting_from_zero();
+        let mut inputs: Vec<Frame> = (0..gops as i64)
+            .flat_map(|g| GOP.iter().map(move |&(d, cts)| frame(V, start + g * 300 + d, cts)))
+            .collect();
+        inputs.extend((0..40).map(|i| frame(A, start + audio_offset + i * 23, 0)));
+        inputs.sort_by_key(|f| (f.dts, f.track == A));
+        // The recorder starts at the first video keyframe.
+        let inputs = inputs.into_iter().skip_while(|f| f.track == A);
+        let origin = start + 67;
+        let mut last = [None::<i64>; 2];
+        let mut first_audio = None;
+        for mut f in inputs {
+            let pts_in = f.pts();
+            if r.apply(&mut f) {
+                let slot = &mut last[usize::from(f.track == V)];
+                prop_assert!(slot.is_none_or(|p| f.dts > p));
+                *slot = Some(f.dts);
+                prop_assert!(f.dts >= 0 && f.cts >= 0);
+                prop_assert_eq!(f.pts(), pts_in - origin);
+                if f.track == A && first_audio.is_none() {
+                    first_audio = Some(f.dts);
+                }
+            } else {
+                // Only audio before the first picture.
+                prop_assert!(f.track == A && pts_in < origin);
+            }
+        }
+        if let Some(a) = first_audio {
+            prop_assert!(a < 23 || audio_offset > 67);
+        }
     }
 }
