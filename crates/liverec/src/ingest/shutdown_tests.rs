@@ -5,6 +5,8 @@
 //! writing, and the next start sometimes marked the session `crash`; that
 //! race shows under load in the e2e test
 //! `streams::event_list_filters_paging_errors_and_tccli`, not reliably here.
+//! Also: a publisher read on the shared tick that goes silent is
+//! disconnected at the read timeout, its session ended as `timeout`.
 
 use std::time::Duration;
 
@@ -62,56 +64,69 @@ fn query() -> SessionQuery {
     }
 }
 
+/// The ingest on `listener` in its own runtime, dropped once `run`
+/// returns and the store is closed: what the process exiting does to
+/// unfinished tasks.
+fn serve(
+    url: &str,
+    listener: std::net::TcpListener,
+    limits: RtmpLimits,
+    shutdown: CancellationToken,
+) -> std::thread::JoinHandle<()> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = Store::open(&url).await.unwrap();
+                let hub = Hub::new(0);
+                let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+                let cluster = crate::cluster::Cluster::new(
+                    store.clone(),
+                    hub.clone(),
+                    clock.clone(),
+                    10_000,
+                    std::env::temp_dir(),
+                    &url,
+                );
+                let ctx = IngestCtx {
+                    hub,
+                    clock,
+                    cluster,
+                    limits,
+                    store: store.clone(),
+                    strict_domains: false,
+                    callbacks: crate::callbacks::Callbacks::without_default(),
+                };
+                run(
+                    TcpListener::from_std(listener).unwrap(),
+                    ctx,
+                    None,
+                    shutdown,
+                )
+                .await;
+                store.close().await;
+            });
+    })
+}
+
+fn listen() -> (std::net::TcpListener, std::net::SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
 #[test]
 fn open_sessions_end_as_shutdown_before_run_returns() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db", dir.path().display());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = listen();
     let shutdown = CancellationToken::new();
-    // The server in its own runtime, dropped once `run` returns and the
-    // store is closed: what the process exiting does to unfinished tasks.
-    let server = {
-        let (url, shutdown) = (url.clone(), shutdown.clone());
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let store = Store::open(&url).await.unwrap();
-                    let hub = Hub::new(0);
-                    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
-                    let cluster = crate::cluster::Cluster::new(
-                        store.clone(),
-                        hub.clone(),
-                        clock.clone(),
-                        10_000,
-                        std::env::temp_dir(),
-                        &url,
-                    );
-                    let ctx = IngestCtx {
-                        hub,
-                        clock,
-                        cluster,
-                        limits: limits(),
-                        store: store.clone(),
-                        strict_domains: false,
-                        callbacks: crate::callbacks::Callbacks::without_default(),
-                    };
-                    run(
-                        TcpListener::from_std(listener).unwrap(),
-                        ctx,
-                        None,
-                        shutdown,
-                    )
-                    .await;
-                    store.close().await;
-                });
-        })
-    };
+    let server = serve(&url, listener, limits(), shutdown.clone());
     let rt = runtime();
     let sock = rt.block_on(async {
         let sock = tokio::time::timeout(Duration::from_secs(10), publish(addr))
@@ -134,4 +149,61 @@ fn open_sessions_end_as_shutdown_before_run_returns() {
         assert!(rows[0].end_ms.is_some());
     });
     drop(sock);
+}
+
+#[test]
+fn a_silent_publisher_on_the_tick_is_dropped_at_the_read_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let (listener, addr) = listen();
+    let shutdown = CancellationToken::new();
+    let read_timeout = Duration::from_millis(400);
+    let server = serve(
+        &url,
+        listener,
+        RtmpLimits {
+            read_timeout,
+            ..limits()
+        },
+        shutdown.clone(),
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let mut sock = tokio::time::timeout(Duration::from_secs(10), publish(addr))
+            .await
+            .expect("publish started");
+        // Silence: the server closes the connection once the read timeout
+        // has passed on its tick, not before.
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 4096];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match sock.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "a silent publisher still connected after 5 s"
+        );
+        let took = started.elapsed();
+        assert!(took >= read_timeout, "closed after {took:?}");
+        let store = Store::open(&url).await.unwrap();
+        let mut rows = Vec::new();
+        for _ in 0..100 {
+            rows = store.list_sessions(&query()).await.unwrap().1;
+            if rows.first().is_some_and(|r| r.end_ms.is_some()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].stop_reason, "timeout", "{rows:?}");
+        store.close().await;
+    });
+    shutdown.cancel();
+    server.join().unwrap();
 }
