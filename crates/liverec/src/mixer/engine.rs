@@ -235,6 +235,22 @@ impl Engine {
         }
     }
 
+    /// Input `name` stopped publishing after the packets still `queued`
+    /// for the mix (its last ones among them, sent before it was known to
+    /// be gone): they are taken first, or one of them would bring the
+    /// input back (its last picture stuck on the canvas).
+    pub(crate) fn input_gone_after(
+        &mut self,
+        name: &str,
+        queued: impl IntoIterator<Item = (Arc<str>, Packet)>,
+        now: Instant,
+    ) {
+        for (input, packet) in queued {
+            self.input(&input, &packet, now);
+        }
+        self.input_gone(name);
+    }
+
     /// Input `name` stopped publishing: its picture and audio go.
     pub(crate) fn input_gone(&mut self, name: &str) {
         if let Some(st) = self.inputs.get_mut(name) {

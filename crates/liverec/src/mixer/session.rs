@@ -321,7 +321,12 @@ impl Media {
             loop {
                 match self.control.try_recv() {
                     Ok(Control::Layout(l)) => self.engine.set_layout(l),
-                    Ok(Control::Gone(name)) => self.engine.input_gone(&name),
+                    // The input's last packets went on the data channel
+                    // before this was sent.
+                    Ok(Control::Gone(name)) => {
+                        self.engine
+                            .input_gone_after(&name, self.data.try_iter(), Instant::now())
+                    }
                     Ok(Control::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
                         break 'run StopReason::Unpublish;
                     }

@@ -266,6 +266,49 @@ fn composites_side_by_side_and_mixes_both_tones() {
 }
 
 #[test]
+fn an_input_that_leaves_stays_gone_after_its_last_queued_packets() {
+    let (red, blue) = (Yuv::from_rgb(255, 0, 0), Yuv::from_rgb(0, 0, 255));
+    let s = spec(Template::SideBySide);
+    let layout = Layout::resolve(&s, |_| None);
+    let format = OutputFormat::new(&s.output, layout.width, layout.height);
+    let mut engine = Engine::new(layout, format).expect("engine");
+    let (mut a, mut b) = (Source::new(red, 440.0), Source::new(blue, 880.0));
+    let mut out = Output::new();
+    run(
+        &mut engine,
+        &mut [("a", &mut a), ("b", &mut b)],
+        10,
+        &mut out,
+    );
+    let pic = out.picture.take().expect("decoded output");
+    assert!(near(pic.pixel(240, 90).expect("right"), blue));
+    // b's last second is still queued for the mix when its leaving is
+    // known (the publisher's last reads arrive with its unpublish), a
+    // keyframe among the packets.
+    let queued: Vec<(Arc<str>, Packet)> = (10..41)
+        .filter_map(|i| b.video(i))
+        .map(|p| (Arc::from("b"), p))
+        .collect();
+    assert!(queued.iter().any(|(_, p)| p.frame.keyframe));
+    let now = |out: &Output| out.t0 + Duration::from_micros(out.frame * 33_333);
+    engine.input_gone_after("b", queued.clone(), now(&out));
+    run(&mut engine, &mut [("a", &mut a)], 10, &mut out);
+    let pic = out.picture.take().expect("decoded output");
+    assert!(near(pic.pixel(80, 90).expect("left"), red));
+    assert!(near(pic.pixel(240, 90).expect("right"), Yuv::BLACK));
+    // The other order, what `input_gone_after` prevents: the queued
+    // packets bring b's picture back after it left.
+    engine.input_gone("b");
+    let t = now(&out);
+    for (input, p) in &queued {
+        engine.input(input, p, t);
+    }
+    run(&mut engine, &mut [("a", &mut a)], 10, &mut out);
+    let pic = out.picture.take().expect("decoded output");
+    assert!(near(pic.pixel(240, 90).expect("right"), blue));
+}
+
+#[test]
 fn an_input_that_stalls_keeps_its_last_picture() {
     let red = Yuv::from_rgb(255, 0, 0);
     let s = spec(Template::SideBySide);
