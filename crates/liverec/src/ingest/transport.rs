@@ -99,24 +99,23 @@ impl Transport {
     /// Returns whether the transport is now ticked; any other transport is
     /// left as it is.
     pub(super) fn make_ticked(&mut self) -> std::io::Result<bool> {
-        match std::mem::replace(self, Transport::Closed) {
-            Transport::Tcp(s) => {
-                // `into_std` deregisters the socket and leaves it
-                // non-blocking; no bytes are buffered above the socket.
-                let sock = s.into_std()?;
-                *self = Transport::Ticked(Ticked {
-                    sock,
-                    pending: Vec::new(),
-                    stalled_since: None,
-                });
-                Ok(true)
-            }
-            other => {
-                let ticked = matches!(other, Transport::Ticked(_));
-                *self = other;
-                Ok(ticked)
-            }
+        match self {
+            Transport::Tcp(_) => {}
+            Transport::Ticked(_) => return Ok(true),
+            Transport::Io(_) | Transport::Closed => return Ok(false),
         }
+        let Transport::Tcp(s) = std::mem::replace(self, Transport::Closed) else {
+            return Ok(false);
+        };
+        // `into_std` deregisters the socket and leaves it non-blocking; no
+        // bytes are buffered above the socket.
+        let sock = s.into_std()?;
+        *self = Transport::Ticked(Ticked {
+            sock,
+            pending: Vec::new(),
+            stalled_since: None,
+        });
+        Ok(true)
     }
 
     /// The ticked socket, if this is one.

@@ -66,6 +66,23 @@ impl Filter {
     }
 }
 
+/// The SELECT of one page. LIMIT and OFFSET are written as numbers:
+/// SQLite re-prepares a statement whose LIMIT is a parameter every time it
+/// is bound.
+fn page_select(
+    table: &str,
+    columns: &str,
+    where_sql: &str,
+    order: &str,
+    limit: i64,
+    offset: i64,
+) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE {where_sql} ORDER BY {order} {}",
+        super::limit_offset(limit, offset)
+    )
+}
+
 impl Store {
     /// How many rows of `table` match `filter`, and the page of them at
     /// `offset` (at most `limit`) in `order`, as `columns`.
@@ -87,12 +104,9 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        // LIMIT and OFFSET are written as numbers: SQLite re-prepares a
-        // statement whose LIMIT is a parameter every time it is bound.
         let rows = filter
-            .query(format!(
-                "SELECT {columns} FROM {table} WHERE {where_sql} ORDER BY {order} {}",
-                super::limit_offset(limit, offset)
+            .query(page_select(
+                table, columns, &where_sql, order, limit, offset,
             ))
             .fetch_all(&mut *conn)
             .await?;
@@ -120,12 +134,11 @@ impl Store {
             Dialect::Postgres => format!("json_agg(json_build_array({columns}))::text"),
         };
         // Both sub-selects use the same numbered placeholders, bound once.
+        let page = page_select(table, columns, &where_sql, order, limit, offset);
         let row = filter
             .query(format!(
                 "SELECT (SELECT COUNT(*) FROM {table} WHERE {where_sql}), \
-                 (SELECT {aggregate} FROM (SELECT {columns} FROM {table} WHERE {where_sql} \
-                 ORDER BY {order} {}) AS page)",
-                super::limit_offset(limit, offset)
+                 (SELECT {aggregate} FROM ({page}) AS page)"
             ))
             .fetch_one(self.pool())
             .await?;

@@ -197,14 +197,20 @@ fn near(a: Yuv, b: Yuv) -> bool {
     a.y.abs_diff(b.y) <= 16 && a.u.abs_diff(b.u) <= 16 && a.v.abs_diff(b.v) <= 16
 }
 
+/// An engine for the side-by-side template (a left, b right), the inputs'
+/// sizes known up front (`size`) or learned from their pictures.
+fn side_by_side(size: Option<(u32, u32)>) -> Engine {
+    let s = spec(Template::SideBySide);
+    let layout = Layout::resolve(&s, |_| size);
+    let format = OutputFormat::new(&s.output, layout.width, layout.height);
+    Engine::new(layout, format).expect("engine")
+}
+
 #[test]
 fn composites_side_by_side_and_mixes_both_tones() {
     let red = Yuv::from_rgb(255, 0, 0);
     let blue = Yuv::from_rgb(0, 0, 255);
-    let s = spec(Template::SideBySide);
-    let layout = Layout::resolve(&s, |_| Some((160, 90)));
-    let format = OutputFormat::new(&s.output, layout.width, layout.height);
-    let mut engine = Engine::new(layout, format).expect("engine");
+    let mut engine = side_by_side(Some((160, 90)));
     assert_eq!(engine.size(), (320, 180));
     let (mut a, mut b) = (Source::new(red, 440.0), Source::new(blue, 880.0));
     let mut out = Output::new();
@@ -268,10 +274,7 @@ fn composites_side_by_side_and_mixes_both_tones() {
 #[test]
 fn an_input_that_leaves_stays_gone_after_its_last_queued_packets() {
     let (red, blue) = (Yuv::from_rgb(255, 0, 0), Yuv::from_rgb(0, 0, 255));
-    let s = spec(Template::SideBySide);
-    let layout = Layout::resolve(&s, |_| None);
-    let format = OutputFormat::new(&s.output, layout.width, layout.height);
-    let mut engine = Engine::new(layout, format).expect("engine");
+    let mut engine = side_by_side(None);
     let (mut a, mut b) = (Source::new(red, 440.0), Source::new(blue, 880.0));
     let mut out = Output::new();
     run(
@@ -311,10 +314,7 @@ fn an_input_that_leaves_stays_gone_after_its_last_queued_packets() {
 #[test]
 fn an_input_that_stalls_keeps_its_last_picture() {
     let red = Yuv::from_rgb(255, 0, 0);
-    let s = spec(Template::SideBySide);
-    let layout = Layout::resolve(&s, |_| None);
-    let format = OutputFormat::new(&s.output, layout.width, layout.height);
-    let mut engine = Engine::new(layout, format).expect("engine");
+    let mut engine = side_by_side(None);
     let mut a = Source::new(red, 440.0);
     let mut out = Output::new();
     run(&mut engine, &mut [("a", &mut a)], 5, &mut out);
