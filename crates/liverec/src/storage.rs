@@ -39,6 +39,13 @@ pub struct Storage {
     bucket: Option<Bucket>,
 }
 
+/// [`Storage::commit`] on the calling thread, to `dest` (from
+/// [`Storage::path_of`]): for work already on a blocking-pool thread.
+pub fn publish_now(spool: &Path, dest: &Path) -> io::Result<u64> {
+    std::fs::rename(spool, dest)?;
+    Ok(std::fs::metadata(dest)?.len())
+}
+
 /// A storage key that would escape the root or is not a plain relative path.
 fn bad_key(key: &str) -> io::Error {
     io::Error::new(
@@ -142,7 +149,8 @@ impl Storage {
         self.with_suffix(key, JOURNAL_SUFFIX)
     }
 
-    /// Publishes a finished spool file under `key`; returns its size.
+    /// Publishes a finished spool file under `key`; returns its size. See
+    /// [`publish_now`] for a caller already on a blocking thread.
     pub async fn commit(&self, spool: &Path, key: &str) -> io::Result<u64> {
         let dest = self.path(key)?;
         tokio::fs::rename(spool, &dest).await?;

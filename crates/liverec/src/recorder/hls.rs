@@ -19,7 +19,7 @@ use super::upload::Job;
 use super::{RecorderCtx, silence};
 use crate::hub::LiveStream;
 use crate::plan::Plan;
-use crate::storage::Storage;
+use crate::storage::{Storage, publish_now};
 use crate::store::{FileRow, FileStatus};
 use crate::task::FileFormat;
 
@@ -246,6 +246,8 @@ impl HlsOutput {
         Ok(())
     }
 
+    /// Publishes the open segment and the playlist that lists it, in one
+    /// blocking-pool trip after the segment's sync.
     async fn close_segment(
         &mut self,
         ctx: &RecorderCtx,
@@ -254,25 +256,37 @@ impl HlsOutput {
         let Some(seg) = self.seg.take() else {
             return Ok(());
         };
-        let (path, next) = seg.out.finish_segment().await?;
-        self.next_muxer = next;
-        self.bytes += ctx
-            .storage
-            .commit(&path, &segment_key(&self.base, seg.index))
-            .await?;
-        self.playlist.push(Segment {
+        let seg_key = segment_key(&self.base, seg.index);
+        let seg_spool = seg.out.path().to_path_buf();
+        let seg_dest = ctx.storage.path_of(&seg_key)?;
+        let list_spool = ctx.storage.spool_path(&self.row.storage_key)?;
+        let list_dest = ctx.storage.path_of(&self.row.storage_key)?;
+        let mut playlist = self.playlist.clone();
+        playlist.push(Segment {
             uri: segment_uri(&self.base, seg.index),
             duration_ms,
             discontinuity: false,
         });
-        publish_playlist(&ctx.storage, &self.row.storage_key, &self.playlist, false).await?;
+        let text = playlist.render(false);
+        let (size, next) = seg
+            .out
+            .finish_segment_then(move || {
+                let size = publish_now(&seg_spool, &seg_dest)?;
+                std::fs::write(&list_spool, text)?;
+                publish_now(&list_spool, &list_dest)?;
+                Ok(size)
+            })
+            .await?;
+        self.next_muxer = next;
+        self.bytes += size;
+        self.playlist = playlist;
         if ctx.storage.bucket().is_some() {
             // The segment, then the playlist that lists it; the playlist's
             // local copy stays (it is uploaded again after each segment).
             let playlist = self.row.storage_key.clone();
             ctx.uploads.submit(Job::partial(
                 &self.row.id,
-                vec![segment_key(&self.base, seg.index), playlist.clone()],
+                vec![seg_key, playlist.clone()],
                 vec![playlist],
             ));
         }

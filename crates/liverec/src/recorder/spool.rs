@@ -9,8 +9,10 @@
 //! Writes are plain `write(2)` calls made on the recording's own task, as
 //! nginx-rtmp and SRS make them: a write of a buffer into the page cache
 //! costs microseconds, far less than handing each one to a blocking-pool
-//! thread and back (two context switches per 32 KiB). Only the closing
-//! fsync, which can wait on the disk, goes to the blocking pool.
+//! thread and back (two context switches per 32 KiB). Creating the file
+//! is as quick and is made there too. Only the closing fsync, which can
+//! wait on the disk, goes to the blocking pool, in one trip with whatever
+//! the caller does after it (an HLS segment's rename and its playlist).
 
 use std::io::Write;
 use std::ops::Range;
@@ -42,8 +44,8 @@ pub(super) struct SpoolWriter {
 
 impl SpoolWriter {
     /// Creates (truncates) `path`.
-    pub(super) async fn create(path: &Path) -> std::io::Result<SpoolWriter> {
-        let file = tokio::fs::File::create(path).await?.into_std().await;
+    pub(super) fn create(path: &Path) -> std::io::Result<SpoolWriter> {
+        let file = std::fs::File::create(path)?;
         Ok(SpoolWriter {
             path: path.to_path_buf(),
             file,
@@ -97,16 +99,25 @@ impl SpoolWriter {
         self.flushed
     }
 
-    /// Flushes, applies `patches`, syncs and closes.
-    pub(super) async fn finish(mut self, patches: &[Patch]) -> std::io::Result<()> {
+    /// Flushes, applies `patches`, syncs and closes, then runs `then` on
+    /// the same blocking-pool thread as the sync (one trip for both).
+    pub(super) async fn finish_then<T: Send + 'static>(
+        mut self,
+        patches: &[Patch],
+        then: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
         self.flush()?;
         for p in patches {
             self.file.write_all_at(&p.bytes, p.offset)?;
         }
         let file = self.file;
-        tokio::task::spawn_blocking(move || file.sync_all())
-            .await
-            .map_err(std::io::Error::other)?
+        tokio::task::spawn_blocking(move || {
+            file.sync_all()?;
+            drop(file);
+            then()
+        })
+        .await
+        .map_err(std::io::Error::other)?
     }
 
     /// Gives up: pushes out what can be pushed, ignoring errors (the disk
@@ -134,7 +145,7 @@ impl MuxedSpool {
     ) -> Result<MuxedSpool, FileError> {
         let mut header = Vec::new();
         muxer.start(tracks, &mut header)?;
-        let mut spool = SpoolWriter::create(path).await?;
+        let mut spool = SpoolWriter::create(path)?;
         spool.write(&mut header).await?;
         Ok(MuxedSpool {
             spool,
@@ -182,19 +193,21 @@ impl MuxedSpool {
             .iter()
             .map(|p| p.offset..p.offset + p.bytes.len() as u64)
             .collect();
-        self.spool.finish(&patches).await?;
+        self.spool.finish_then(&patches, || Ok(())).await?;
         Ok((path, ranges))
     }
 
-    /// [`finish`](Self::finish), also returning the muxer for the next
-    /// segment of the same output (see `Muxer::next_segment`).
-    pub(super) async fn finish_segment(
+    /// [`finish`](Self::finish) for a segment: `then` runs right after the
+    /// sync, on its thread (see [`SpoolWriter::finish_then`]); returns what
+    /// it returned and the muxer for the next segment of the same output
+    /// (see `Muxer::next_segment`).
+    pub(super) async fn finish_segment_then<T: Send + 'static>(
         mut self,
-    ) -> Result<(PathBuf, Option<Box<dyn Muxer>>), FileError> {
+        then: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> Result<(T, Option<Box<dyn Muxer>>), FileError> {
         let patches = self.muxer.finish(self.spool.buffer())?;
-        let path = self.spool.path().to_path_buf();
-        self.spool.finish(&patches).await?;
-        Ok((path, self.muxer.next_segment()))
+        let done = self.spool.finish_then(&patches, then).await?;
+        Ok((done, self.muxer.next_segment()))
     }
 
     /// Gives up; see [`SpoolWriter::abandon`].

@@ -15,7 +15,7 @@ fn on_disk(path: &Path) -> Vec<u8> {
 async fn written_data_reaches_the_os_at_once_then_once_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.flv.part");
-    let mut w = SpoolWriter::create(&path).await.unwrap();
+    let mut w = SpoolWriter::create(&path).unwrap();
     assert_eq!(w.path(), path);
     // Nothing written: nothing to show yet.
     w.write(&mut Vec::new()).await.unwrap();
@@ -49,7 +49,12 @@ async fn written_data_reaches_the_os_at_once_then_once_a_second() {
         offset: 1,
         bytes: b"XY".to_vec(),
     };
-    w.finish(&[patch]).await.unwrap();
+    let closed = path.clone();
+    let seen = w
+        .finish_then(&[patch], move || std::fs::read(closed))
+        .await
+        .unwrap();
+    assert_eq!(seen, b"aXYdefghij", "`then` runs after the patches");
     assert_eq!(
         on_disk(&path),
         b"aXYdefghij",
@@ -61,7 +66,7 @@ async fn written_data_reaches_the_os_at_once_then_once_a_second() {
 async fn an_abandoned_spool_keeps_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("y.part");
-    let mut w = SpoolWriter::create(&path).await.unwrap();
+    let mut w = SpoolWriter::create(&path).unwrap();
     w.write(&mut b"first".to_vec()).await.unwrap();
     w.write(&mut b"-partial".to_vec()).await.unwrap();
     assert_eq!(on_disk(&path), b"first");
