@@ -5,6 +5,7 @@
 
 mod accounts;
 mod callback_rules;
+mod direct;
 mod domains;
 mod files;
 mod listing;
@@ -70,6 +71,9 @@ pub struct Store {
     /// The copy of keys, domain claims and forbids (see [`lookups`]);
     /// shared by every handle of one pool.
     lookups: std::sync::Arc<lookups::Lookups>,
+    /// Read-only SQLite connections read on the calling thread (see
+    /// [`direct`]); None on PostgreSQL and in-memory SQLite.
+    direct: Option<std::sync::Arc<direct::DirectReads>>,
 }
 
 /// Creates the SQLite database file with mode 0600 before SQLite does (its
@@ -148,11 +152,16 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
+        let direct = match dialect {
+            Dialect::Sqlite => direct::DirectReads::new(&url).map(std::sync::Arc::new),
+            Dialect::Postgres => None,
+        };
         let store = Store {
             pool,
             dialect,
             node: "".into(),
             lookups: Default::default(),
+            direct,
         };
         migrations::apply(&store).await?;
         Ok(store)
@@ -192,6 +201,21 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The direct SQLite reads, if this store has them.
+    fn direct(&self) -> Option<&direct::DirectReads> {
+        self.direct.as_deref()
+    }
+
+    /// The same store reading only through the pool (tests compare the
+    /// two paths).
+    #[cfg(test)]
+    pub(crate) fn without_direct_reads(&self) -> Store {
+        Store {
+            direct: None,
+            ..self.clone()
+        }
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write

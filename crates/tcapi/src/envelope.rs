@@ -13,6 +13,31 @@ use crate::error::ApiError;
 /// `application/json; charset=utf-8` and reports success instead (§2.5, verified).
 pub const CONTENT_TYPE: &str = "application/json";
 
+/// [`success_body`] from `object`, the fields already serialized as one
+/// compact JSON object (`{}` or `{"Name":…,…}`), which must not hold a
+/// `RequestId`: the fields are copied once instead of going through a
+/// [`Map`] (an allocation per key and value). Anything but an object gives
+/// the body of an empty one.
+pub fn success_body_json(object: &[u8], request_id: &str) -> Vec<u8> {
+    let inner = match object {
+        [b'{', inner @ .., b'}'] => inner,
+        _ => &[],
+    };
+    let mut out = Vec::with_capacity(object.len() + request_id.len() + 32);
+    out.extend_from_slice(b"{\"Response\":{");
+    if !inner.is_empty() {
+        out.extend_from_slice(inner);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"RequestId\":");
+    // A string always serializes.
+    if serde_json::to_writer(&mut out, request_id).is_err() {
+        out.extend_from_slice(b"\"\"");
+    }
+    out.extend_from_slice(b"}}");
+    out
+}
+
 /// `{"Response":{…fields…,"RequestId":"…"}}`. A `RequestId` among `fields` is replaced.
 pub fn success_body(mut fields: Map<String, Value>, request_id: &str) -> Vec<u8> {
     fields.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
@@ -86,5 +111,29 @@ mod tests {
             v,
             json!({"Response": {"TaskId": 1234567, "RequestId": RID}})
         );
+    }
+
+    #[test]
+    fn success_bytes_from_serialized_fields() {
+        assert_eq!(
+            success_body_json(br#"{"DeprecatedWarning":"x"}"#, RID),
+            success_body(
+                Map::from_iter([("DeprecatedWarning".to_owned(), json!("x"))]),
+                RID
+            )
+        );
+        assert_eq!(success_body_json(b"{}", RID), success_body(Map::new(), RID));
+        for not_object in [&b""[..], b"[1]", b"\"x\"", b"{"] {
+            assert_eq!(
+                success_body_json(not_object, RID),
+                success_body(Map::new(), RID)
+            );
+        }
+        let nested = json!({"Total": 2, "List": [{"A": "\"q\"", "B": null}], "E": {}});
+        let body = success_body_json(&serde_json::to_vec(&nested).unwrap(), "r\"1");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let mut want = nested.clone();
+        want["RequestId"] = json!("r\"1");
+        assert_eq!(v, json!({ "Response": want }));
     }
 }

@@ -32,7 +32,7 @@
 //! | `params` | [`Params`] and its typed accessors; `params/flat.rs` is the flattened-key codec, `params/json.rs` the bounded JSON body codec; the parser caps ([`MAX_PARAMS`], [`MAX_LIST_INDEX`], [`MAX_PARAM_DEPTH`], [`MAX_JSON_ELEMENTS`], [`MAX_JSON_DEPTH`]) |
 //! | `code` | [`ErrorCode`], the wire error codes |
 //! | `error` | [`ApiError`] and the wording of generic messages |
-//! | `envelope` | [`CONTENT_TYPE`], [`success_body`], [`error_body`] |
+//! | `envelope` | [`CONTENT_TYPE`], [`success_body`], [`success_body_json`], [`error_body`] |
 //! | `shared_key` | MD5 keys outside API 3.0: [`push_tx_secret`], [`callback_sign`] |
 //! | `mac` | HMAC / SHA-256 / MD5 primitives and constant-time comparison (private) |
 //!
@@ -65,7 +65,7 @@ mod v1;
 mod vectors;
 
 pub use code::{ErrorCode, UnknownErrorCode};
-pub use envelope::{CONTENT_TYPE, error_body, success_body};
+pub use envelope::{CONTENT_TYPE, error_body, success_body, success_body_json};
 pub use error::ApiError;
 pub use params::{
     MAX_JSON_DEPTH, MAX_JSON_ELEMENTS, MAX_LIST_INDEX, MAX_PARAM_DEPTH, MAX_PARAMS, Params,

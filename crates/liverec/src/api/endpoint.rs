@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use super::wire::Fields;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use serde_json::{Map, Value};
 use tcapi::{RawRequest, Request};
 use tracing::Instrument;
 
@@ -22,7 +22,7 @@ use super::{
 pub(super) const VERSION: &str = "2018-08-01";
 
 /// What an action handler returns: the fields of `Response` besides RequestId.
-pub(super) type ActionResult = Result<Map<String, Value>, Error>;
+pub(super) type ActionResult = Result<Fields, Error>;
 
 /// An authenticated call.
 pub(super) struct Call {
@@ -65,7 +65,7 @@ pub(super) async fn handle(
         Ok((action, fields)) => {
             metrics::counter!("liverec_api_requests_total", "action" => action, "code" => "OK")
                 .increment(1);
-            reply(tcapi::success_body(fields, &request_id))
+            reply(tcapi::success_body_json(fields.as_bytes(), &request_id))
         }
         Err((action, err)) => {
             if let Some(cause) = err.cause() {
@@ -115,7 +115,7 @@ fn body_error(e: &axum::Error) -> Error {
     }
 }
 
-type Outcome = Result<(String, Map<String, Value>), (String, Error)>;
+type Outcome = Result<(String, Fields), (String, Error)>;
 
 async fn process(
     state: &AppState,

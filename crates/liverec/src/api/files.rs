@@ -14,13 +14,14 @@ use crate::store::{FileFilter, FileRow, FileStatus};
 const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 100;
 
-async fn file_info(state: &AppState, f: &FileRow) -> RecordFile {
+async fn file_info(state: &AppState, f: FileRow) -> RecordFile {
     RecordFile {
-        file_id: f.id.clone(),
-        task_id: f.task_id.clone(),
-        domain_name: f.domain.clone(),
-        app_name: f.app.clone(),
-        stream_name: f.stream.clone(),
+        video_url: state.listed_video_url(&f.storage_key).await,
+        file_id: f.id,
+        task_id: f.task_id,
+        domain_name: f.domain,
+        app_name: f.app,
+        stream_name: f.stream,
         file_format: f.format.as_str(),
         record_type: f.record_type.as_str(),
         start_time: f.start_ms.div_euclid(1000),
@@ -29,7 +30,6 @@ async fn file_info(state: &AppState, f: &FileRow) -> RecordFile {
         end_time_ms: f.end_ms,
         duration: f.duration_ms as f64 / 1000.0,
         file_size: f.file_size,
-        video_url: state.listed_video_url(&f.storage_key).await,
         status: f.status.as_str(),
     }
 }
@@ -67,7 +67,7 @@ pub(super) async fn describe(state: &AppState, call: &Call) -> ActionResult {
     };
     let (total, rows) = state.store.list_files(&call.account_id, &filter).await?;
     let mut file_list = Vec::with_capacity(rows.len());
-    for f in &rows {
+    for f in rows {
         file_list.push(file_info(state, f).await);
     }
     reply(&DescribeRecordFilesResponse {

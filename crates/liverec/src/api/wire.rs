@@ -22,7 +22,6 @@ mod templates;
 pub(in crate::api) mod tests;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::error::Error;
 
@@ -172,12 +171,28 @@ pub(super) mod read {
     }
 }
 
-/// The `Response` fields of a reply (RequestId is added by the envelope).
-pub(super) fn reply<T: Serialize>(response: &T) -> Result<Map<String, Value>, Error> {
-    match serde_json::to_value(response).map_err(Error::internal)? {
-        Value::Object(m) => Ok(m),
-        other => Err(Error::internal(format!(
-            "a response rendered as {other}, not an object"
-        ))),
+/// The `Response` fields of a reply, serialized: one compact JSON object
+/// without RequestId (the envelope adds it; see
+/// `tcapi::success_body_json`).
+#[derive(Debug)]
+pub(super) struct Fields(Vec<u8>);
+
+impl Fields {
+    /// The serialized object.
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
+}
+
+/// The `Response` fields of a reply, serialized straight from the typed
+/// response (no intermediate JSON tree).
+pub(super) fn reply<T: Serialize>(response: &T) -> Result<Fields, Error> {
+    let bytes = serde_json::to_vec(response).map_err(Error::internal)?;
+    if bytes.first() != Some(&b'{') {
+        return Err(Error::internal(format!(
+            "a response rendered as {}, not an object",
+            String::from_utf8_lossy(&bytes)
+        )));
+    }
+    Ok(Fields(bytes))
 }

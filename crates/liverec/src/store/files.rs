@@ -137,9 +137,10 @@ fn file_from_row(r: &AnyRow) -> Result<FileRow> {
     })
 }
 
-/// One file row as [`Store::page_json`] aggregates it: [`COLUMNS`] in order.
+/// One file row as a tuple of [`COLUMNS`] in order: as
+/// [`Store::page_json`] aggregates it, or as a direct read returns it.
 #[derive(serde::Deserialize)]
-struct JsonRow(
+struct Columns(
     String,
     String,
     String,
@@ -162,13 +163,46 @@ struct JsonRow(
     Option<i64>,
 );
 
+impl Columns {
+    /// The row of a direct read of [`COLUMNS`].
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
+        Ok(Columns(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+            r.get(11)?,
+            r.get(12)?,
+            r.get(13)?,
+            r.get(14)?,
+            r.get(15)?,
+            r.get(16)?,
+            r.get(17)?,
+            r.get(18)?,
+            r.get(19)?,
+        ))
+    }
+}
+
 /// A page of file rows from [`Store::page_json`], newest first.
 fn files_from_json(page: Option<&str>) -> Result<Vec<FileRow>> {
     let Some(text) = page else {
         return Ok(Vec::new());
     };
-    let rows: Vec<JsonRow> = serde_json::from_str(text)
+    let rows: Vec<Columns> = serde_json::from_str(text)
         .map_err(|e| super::StoreError::Corrupt(format!("file listing: {e}")))?;
+    files_from_columns(rows)
+}
+
+/// File rows from their column tuples, newest first.
+fn files_from_columns(rows: Vec<Columns>) -> Result<Vec<FileRow>> {
     let parse = |what: &str, text: &str| super::StoreError::Corrupt(format!("{what} {text:?}"));
     let mut files = rows
         .into_iter()
@@ -365,15 +399,15 @@ impl Store {
         if let Some(to) = filter.to_ms {
             f.int(to, |n| format!("start_ms <= ${n}"));
         }
+        const ORDER: &str = "start_ms DESC, id DESC";
+        let (limit, offset) = (filter.limit, filter.offset);
+        if let Some((total, rows)) =
+            self.page_direct("files", COLUMNS, &f, ORDER, limit, offset, Columns::read)
+        {
+            return Ok((total, files_from_columns(rows)?));
+        }
         let (total, page) = self
-            .page_json(
-                "files",
-                COLUMNS,
-                &f,
-                "start_ms DESC, id DESC",
-                filter.limit,
-                filter.offset,
-            )
+            .page_json("files", COLUMNS, &f, ORDER, limit, offset)
             .await?;
         Ok((total, files_from_json(page.as_deref())?))
     }
@@ -454,9 +488,23 @@ pub(crate) mod tests {
         }
     }
 
+    /// Lists account "a" through the store as it is (on SQLite, the
+    /// direct reads) and through the pool alone; both must read the same.
+    async fn listed(s: &Store, f: &FileFilter) -> (i64, Vec<FileRow>) {
+        let got = s.list_files("a", f).await.unwrap();
+        let pooled = s.without_direct_reads().list_files("a", f).await.unwrap();
+        assert_eq!(got, pooled, "direct and pooled reads agree");
+        got
+    }
+
     #[tokio::test]
     async fn file_lifecycle_and_filters() {
         for (s, _d) in stores().await {
+            assert_eq!(
+                s.direct().is_some(),
+                s.dialect() == super::super::Dialect::Sqlite,
+                "file-backed SQLite reads listings directly"
+            );
             two_accounts(&s).await;
             let mut f1 = file("f1", "a", "1", 1000);
             // Text that JSON must escape survives the page's aggregate.
@@ -479,7 +527,7 @@ pub(crate) mod tests {
                 limit: 20,
                 ..Default::default()
             };
-            let (n, rows) = s.list_files("a", &all).await.unwrap();
+            let (n, rows) = listed(&s, &all).await;
             assert_eq!(n, 2);
             assert_eq!(rows[0].id, "f2", "newest first");
             assert_eq!(rows[1], f1, "every column as stored");
@@ -489,14 +537,14 @@ pub(crate) mod tests {
                 limit: 20,
                 ..Default::default()
             };
-            assert_eq!(s.list_files("a", &by_task).await.unwrap().0, 1);
+            assert_eq!(listed(&s, &by_task).await.0, 1);
             let window = FileFilter {
                 from_ms: Some(5500),
                 to_ms: Some(9000),
                 limit: 20,
                 ..Default::default()
             };
-            let (n, rows) = s.list_files("a", &window).await.unwrap();
+            let (n, rows) = listed(&s, &window).await;
             assert_eq!(
                 (n, rows[0].id.as_str()),
                 (1, "f2"),
@@ -507,7 +555,7 @@ pub(crate) mod tests {
                 offset: 1,
                 ..Default::default()
             };
-            assert_eq!(s.list_files("a", &paged).await.unwrap().1[0].id, "f1");
+            assert_eq!(listed(&s, &paged).await.1[0].id, "f1");
 
             assert_eq!(s.next_expiry().await.unwrap(), Some(10_000));
             assert!(s.expired_files(9_999, 10).await.unwrap().is_empty());
@@ -516,7 +564,12 @@ pub(crate) mod tests {
             assert!(s.file("a", "f1").await.unwrap().is_none());
             assert_eq!(s.next_expiry().await.unwrap(), None);
             s.discard_file("f2").await.unwrap();
-            assert_eq!(s.list_files("a", &all).await.unwrap().0, 0);
+            assert_eq!(listed(&s, &all).await.0, 0);
+            assert_eq!(
+                s.direct().map_or(0, |d| d.failures()),
+                0,
+                "no direct read fell back to the pool"
+            );
         }
     }
 }

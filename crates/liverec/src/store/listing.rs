@@ -3,8 +3,9 @@
 //! them, then the total count and one page (`LIMIT`/`OFFSET`) of rows.
 //! Used by the file list, the publish event list and the callback
 //! deliveries, which differ only in their filters, table and order. The
-//! file list, the busiest, takes the total and the page in one row
-//! ([`Store::page_json`]).
+//! file list, the busiest, is read on the calling thread on SQLite
+//! ([`Store::page_direct`], see `direct`), else takes the total and the
+//! page in one row ([`Store::page_json`]).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -49,6 +50,21 @@ impl Filter {
         if let Some(v) = value {
             self.text(v, |n| format!("{col} = ${n}"));
         }
+    }
+
+    /// Binds the values to a statement of the direct reads, by
+    /// placeholder name (`$n`; a name used twice is one parameter).
+    fn bind_direct(&self, stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+        for (i, a) in self.args.iter().enumerate() {
+            let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? else {
+                continue;
+            };
+            match a {
+                Arg::Text(t) => stmt.raw_bind_parameter(index, t.as_str())?,
+                Arg::Int(v) => stmt.raw_bind_parameter(index, *v)?,
+            }
+        }
+        Ok(())
     }
 
     fn query(
@@ -135,13 +151,61 @@ impl Store {
         };
         // Both sub-selects use the same numbered placeholders, bound once.
         let page = page_select(table, columns, &where_sql, order, limit, offset);
-        let row = filter
-            .query(format!(
-                "SELECT (SELECT COUNT(*) FROM {table} WHERE {where_sql}), \
-                 (SELECT {aggregate} FROM ({page}) AS page)"
-            ))
-            .fetch_one(self.pool())
-            .await?;
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM {table} WHERE {where_sql}), \
+             (SELECT {aggregate} FROM ({page}) AS page)"
+        );
+        let row = filter.query(sql).fetch_one(self.pool()).await?;
         Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// [`page`](Self::page) read on the calling thread, both statements in
+    /// one read transaction (one snapshot), each row through `row`; None
+    /// when this store has no direct reads or the read failed (the caller
+    /// then reads through the pool).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn page_direct<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        filter: &Filter,
+        order: &str,
+        limit: i64,
+        offset: i64,
+        row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<(i64, Vec<T>)> {
+        let direct = self.direct()?;
+        let where_sql = filter.clauses.join(" AND ");
+        let count = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
+        let page = page_select(table, columns, &where_sql, order, limit, offset);
+        let read = direct.with_conn(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let mut stmt = tx.prepare_cached(&count)?;
+            filter.bind_direct(&mut stmt)?;
+            let total = match stmt.raw_query().next()? {
+                Some(r) => r.get(0)?,
+                None => 0,
+            };
+            drop(stmt);
+            let mut stmt = tx.prepare_cached(&page)?;
+            filter.bind_direct(&mut stmt)?;
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::with_capacity(usize::try_from(limit.clamp(0, 100)).unwrap_or(0));
+            while let Some(r) = rows.next()? {
+                out.push(row(r)?);
+            }
+            drop(rows);
+            drop(stmt);
+            tx.commit()?;
+            Ok((total, out))
+        });
+        match read {
+            Ok(v) => Some(v),
+            Err(e) => {
+                metrics::counter!("liverec_store_direct_read_failures_total").increment(1);
+                tracing::debug!(error = %e, "direct SQLite read failed; reading through the pool");
+                None
+            }
+        }
     }
 }
