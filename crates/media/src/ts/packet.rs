@@ -55,6 +55,12 @@ impl Pid {
         Pid { pid, cc: 0 }
     }
 
+    /// A stream on `pid` whose next packet has continuity counter `cc`.
+    #[cfg(test)]
+    pub(crate) fn with_counter(pid: u16, cc: u8) -> Self {
+        Pid { pid, cc: cc & 0x0f }
+    }
+
     /// The 4-byte packet header; the counter advances only for packets that
     /// carry payload (§2.4.3.3).
     fn header(&mut self, start: bool, adaptation: bool, payload: bool, out: &mut Vec<u8>) {

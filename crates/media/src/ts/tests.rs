@@ -1,10 +1,12 @@
 //! MPEG-TS tests: wire units with known bytes here; the strict test reader
 //! in `demux`, fixture files checked with ffprobe/ffmpeg in `fixtures`,
-//! property tests in `props`. The reader and `mux_all` are shared with the
+//! property tests in `props`, the packetizer against its reference
+//! implementation in `packetizer`. The reader and `mux_all` are shared with the
 //! HLS tests; fixtures and tool helpers come from `crate::test_support`.
 
 pub(crate) mod demux;
 mod fixtures;
+mod packetizer;
 mod props;
 
 use std::sync::Arc;
