@@ -80,23 +80,24 @@ impl Pid {
     /// nothing and a pointer field plus PSI section) into transport packets,
     /// the first with `payload_unit_start_indicator` and `first`'s
     /// adaptation field, the last padded by adaptation-field stuffing
-    /// (§2.4.3.5). The two slices are packetized as one byte stream, so the
-    /// caller need not concatenate them.
+    /// (§2.4.3.5). The header and the payload's slices are packetized as
+    /// one byte stream, so the caller need not concatenate them: each byte
+    /// is copied once, into its packet.
     ///
     /// The output grows once, by the whole PES; the packets between the
     /// first and the last, most of a large PES, are a header and 184 bytes
     /// of data each.
-    pub(crate) fn write(
+    pub(crate) fn write<'p>(
         &mut self,
         first: FirstPacket,
         header: &[u8],
-        payload: &[u8],
+        payload: Payload<impl Iterator<Item = &'p [u8]>>,
         out: &mut Vec<u8>,
     ) {
-        let mut left = header.len() + payload.len();
+        let mut left = header.len() + payload.len;
         let mut data = Stream {
             now: header,
-            next: std::iter::once(payload),
+            next: payload.slices,
         };
         // The first packet's adaptation field after its length byte: flags, PCR.
         let mut af = [0u8; 7];
@@ -122,17 +123,21 @@ impl Pid {
         if left > 0 {
             self.packet(false, &[], left, &mut data, out);
         }
+        debug_assert!(
+            data.now.is_empty() && data.next.all(<[u8]>::is_empty),
+            "payload longer than its length"
+        );
     }
 
     /// One packet of `take` bytes of `data` behind the adaptation field
     /// `af` (its body: flags and PCR, or nothing), which stuffing fills up
     /// or adds when `take` leaves room.
-    fn packet<'a>(
+    fn packet<'a, 'p: 'a>(
         &mut self,
         start: bool,
         af: &[u8],
         take: usize,
-        data: &mut Stream<'a, impl Iterator<Item = &'a [u8]>>,
+        data: &mut Stream<'a, impl Iterator<Item = &'p [u8]>>,
         out: &mut Vec<u8>,
     ) {
         let stuffing = room(af).saturating_sub(take);
@@ -163,9 +168,9 @@ impl Pid {
         match payload.get_mut(..section.len()) {
             Some(head) => {
                 head.copy_from_slice(section);
-                self.write(FirstPacket::default(), &[], &payload, out);
+                self.write(FirstPacket::default(), &[], Payload::one(&payload), out);
             }
-            None => self.write(FirstPacket::default(), &[], section, out),
+            None => self.write(FirstPacket::default(), &[], Payload::one(section), out),
         }
     }
 
@@ -177,6 +182,26 @@ impl Pid {
         out.push(0x10);
         out.extend_from_slice(&pcr_bytes(pcr));
         out.resize(out.len() + BODY_LEN - 8, 0xff);
+    }
+}
+
+/// What [`Pid::write`] puts after the header: data held in consecutive
+/// slices (the parts of an access unit, or one batch of audio frames).
+#[derive(Debug)]
+pub(crate) struct Payload<I> {
+    /// Bytes in all, the sum of the slices' lengths.
+    pub(crate) len: usize,
+    /// The slices, in order.
+    pub(crate) slices: I,
+}
+
+impl<'p> Payload<std::iter::Once<&'p [u8]>> {
+    /// A payload of one slice.
+    pub(crate) fn one(data: &'p [u8]) -> Self {
+        Payload {
+            len: data.len(),
+            slices: std::iter::once(data),
+        }
     }
 }
 
@@ -198,9 +223,24 @@ struct Stream<'a, I> {
     next: I,
 }
 
-impl<'a, I: Iterator<Item = &'a [u8]>> Stream<'a, I> {
+impl<'a, 'p: 'a, I: Iterator<Item = &'p [u8]>> Stream<'a, I> {
     /// Appends the next `n` bytes (fewer when the stream ends first).
-    fn copy(&mut self, mut n: usize, out: &mut Vec<u8>) {
+    #[inline]
+    fn copy(&mut self, n: usize, out: &mut Vec<u8>) {
+        // Mostly the current slice holds them: a large NAL unit spans many packets.
+        match self.now.split_at_checked(n) {
+            Some((now, later)) => {
+                out.extend_from_slice(now);
+                self.now = later;
+            }
+            None => self.copy_across(n, out),
+        }
+    }
+
+    /// [`copy`](Self::copy) of bytes that run into the next slices; kept
+    /// out of line so that `copy` stays small enough to inline.
+    #[inline(never)]
+    fn copy_across(&mut self, mut n: usize, out: &mut Vec<u8>) {
         loop {
             let (now, later) = self.now.split_at(n.min(self.now.len()));
             out.extend_from_slice(now);
@@ -211,7 +251,10 @@ impl<'a, I: Iterator<Item = &'a [u8]>> Stream<'a, I> {
             }
             match self.next.next() {
                 Some(next) => self.now = next,
-                None => return,
+                None => {
+                    debug_assert!(false, "payload shorter than its length");
+                    return;
+                }
             }
         }
     }

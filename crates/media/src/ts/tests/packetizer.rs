@@ -1,11 +1,12 @@
 //! The packetizer against a plain reference: the first implementation of
 //! `Pid::write` (one zeroed adaptation-field buffer per packet, every part
-//! appended on its own), kept here to prove that the faster one writes the
-//! same bytes and leaves the same continuity counter, on random inputs.
+//! appended on its own, header and payload one slice each), kept here to
+//! prove that the faster one writes the same bytes and leaves the same
+//! continuity counter, on random inputs with the payload cut anywhere.
 
 use proptest::prelude::*;
 
-use super::super::packet::{FirstPacket, Pid, SYNC, TS_MASK};
+use super::super::packet::{FirstPacket, Payload, Pid, SYNC, TS_MASK};
 
 /// Bytes after the 4-byte packet header.
 const BODY_LEN: usize = 184;
@@ -102,6 +103,17 @@ fn payload_len() -> impl Strategy<Value = usize> {
     ]
 }
 
+/// A payload and where it is cut into the slices `Pid::write` is given
+/// (empty slices included).
+fn payload() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    payload_len().prop_flat_map(|n| {
+        (
+            prop::collection::vec(any::<u8>(), n),
+            prop::collection::vec(0..=n, 0..6),
+        )
+    })
+}
+
 proptest! {
     #[test]
     fn write_matches_the_reference(
@@ -110,15 +122,24 @@ proptest! {
         random_access in any::<bool>(),
         pcr in prop::option::of(any::<u64>()),
         header in prop::collection::vec(any::<u8>(), 0..=19),
-        payload in payload_len().prop_flat_map(|n| prop::collection::vec(any::<u8>(), n)),
+        (payload, mut cuts) in payload(),
     ) {
         let first = FirstPacket { random_access, pcr };
         let mut expected = vec![0xaa];
         let mut reference_cc = cc;
         reference_write(pid, &mut reference_cc, first, &header, &payload, &mut expected);
+
+        cuts.sort_unstable();
+        let mut slices = Vec::new();
+        let mut at = 0;
+        for cut in cuts.into_iter().chain([payload.len()]) {
+            slices.push(&payload[at..cut]);
+            at = cut;
+        }
         let mut out = vec![0xaa];
         let mut p = Pid::with_counter(pid, cc);
-        p.write(first, &header, &payload, &mut out);
+        let sliced = Payload { len: payload.len(), slices: slices.into_iter() };
+        p.write(first, &header, sliced, &mut out);
         prop_assert_eq!(&out, &expected);
         prop_assert_eq!(p, Pid::with_counter(pid, reference_cc));
         prop_assert_eq!((out.len() - 1) % 188, 0);
