@@ -107,6 +107,8 @@ pub struct TsMuxer {
     video_es: Option<(Arc<VideoConfig>, VideoEs)>,
     audio_es: Option<(Arc<AudioConfig>, AudioEs)>,
     batch: Option<AudioBatch>,
+    /// The last batch's buffer, emptied, for the next batch's data.
+    spare: Vec<u8>,
     /// Audio PES packets written so far.
     audio_pes: u64,
     /// Last PCR written, ms on the frames' timeline.
@@ -136,6 +138,7 @@ impl TsMuxer {
             video_es: None,
             audio_es: None,
             batch: None,
+            spare: Vec::new(),
             audio_pes: 0,
             last_pcr: None,
             carried: false,
@@ -247,7 +250,7 @@ impl TsMuxer {
 
     /// Writes the batched audio frames, if any, as one PES.
     fn flush_audio(&mut self, out: &mut Vec<u8>) {
-        if let Some(b) = self.batch.take() {
+        if let Some(mut b) = self.batch.take() {
             self.write_pes(
                 Track::Audio,
                 b.first_dts,
@@ -257,6 +260,8 @@ impl TsMuxer {
                 out,
             );
             self.audio_pes += 1;
+            b.data.clear();
+            self.spare = b.data;
         }
     }
 
@@ -360,7 +365,7 @@ impl TsMuxer {
             self.flush_audio(out);
         }
         let b = self.batch.get_or_insert_with(|| AudioBatch {
-            data: Vec::new(),
+            data: std::mem::take(&mut self.spare),
             first_dts: frame.dts,
             last_dts: frame.dts,
             frames: 0,
