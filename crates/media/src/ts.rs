@@ -27,7 +27,7 @@ use crate::timestamp::MediaSpan;
 
 pub use es::stream_type;
 use es::{AudioEs, VideoEs};
-use packet::{FirstPacket, PAT_PID, Pid, TS_MASK};
+use packet::{FirstPacket, PAT_PID, Payload, Pid, TS_MASK};
 pub use recover::{TsRecovery, recover, recover_from};
 
 /// PID of the program map table.
@@ -107,8 +107,8 @@ pub struct TsMuxer {
     video_es: Option<(Arc<VideoConfig>, VideoEs)>,
     audio_es: Option<(Arc<AudioConfig>, AudioEs)>,
     batch: Option<AudioBatch>,
-    /// Reused buffer for the access unit being written.
-    au: Vec<u8>,
+    /// The last batch's buffer, emptied, for the next batch's data.
+    spare: Vec<u8>,
     /// Audio PES packets written so far.
     audio_pes: u64,
     /// Last PCR written, ms on the frames' timeline.
@@ -138,7 +138,7 @@ impl TsMuxer {
             video_es: None,
             audio_es: None,
             batch: None,
-            au: Vec::new(),
+            spare: Vec::new(),
             audio_pes: 0,
             last_pcr: None,
             carried: false,
@@ -213,13 +213,13 @@ impl TsMuxer {
     }
 
     /// Writes one PES on the stream of `track`.
-    fn write_pes(
+    fn write_pes<'p>(
         &mut self,
         track: Track,
         pts: i64,
         dts: i64,
         random_access: bool,
-        payload: &[u8],
+        payload: Payload<impl Iterator<Item = &'p [u8]>>,
         out: &mut Vec<u8>,
     ) {
         let carries_pcr = match track {
@@ -243,16 +243,25 @@ impl TsMuxer {
             Track::Video => (STREAM_ID_VIDEO, &mut self.video_pid),
             Track::Audio => (STREAM_ID_AUDIO, &mut self.audio_pid),
         };
-        let header = packet::pes_header(stream_id, ticks(pts), ticks(dts), payload.len());
+        let header = packet::pes_header(stream_id, ticks(pts), ticks(dts), payload.len);
         pid.write(FirstPacket { random_access, pcr }, &header, payload, out);
         self.psi_fresh = false;
     }
 
     /// Writes the batched audio frames, if any, as one PES.
     fn flush_audio(&mut self, out: &mut Vec<u8>) {
-        if let Some(b) = self.batch.take() {
-            self.write_pes(Track::Audio, b.first_dts, b.first_dts, true, &b.data, out);
+        if let Some(mut b) = self.batch.take() {
+            self.write_pes(
+                Track::Audio,
+                b.first_dts,
+                b.first_dts,
+                true,
+                Payload::one(&b.data),
+                out,
+            );
             self.audio_pes += 1;
+            b.data.clear();
+            self.spare = b.data;
         }
     }
 
@@ -266,17 +275,29 @@ impl TsMuxer {
         if changed(&self.video_es, cfg) {
             self.video_es = Some((Arc::clone(cfg), VideoEs::new(cfg)?));
         }
-        let Some((_, video_es)) = &self.video_es else {
+        let stream_type = es::video_stream_type(cfg.codec);
+        // Held apart while the access unit, which borrows it, is written.
+        let Some(entry) = self.video_es.take() else {
             return Ok(());
         };
-        let mut au = std::mem::take(&mut self.au);
-        au.clear();
-        let built = video_es.access_unit(&frame.data, frame.keyframe, &mut au);
-        if let Err(e) = built {
-            self.au = au;
-            return Err(e.into());
-        }
-        self.set_type(Track::Video, es::video_stream_type(cfg.codec));
+        let written = self.write_video(frame, &entry.1, stream_type, tracks, out);
+        self.video_es = Some(entry);
+        written
+    }
+
+    /// Writes a video frame as one access unit of `stream_type`, its data
+    /// copied straight from the frame into the packets. On error nothing is
+    /// written.
+    fn write_video(
+        &mut self,
+        frame: &Frame,
+        video_es: &VideoEs,
+        stream_type: u8,
+        tracks: &Tracks,
+        out: &mut Vec<u8>,
+    ) -> Result<(), MuxError> {
+        let au = video_es.access_unit(&frame.data, frame.keyframe)?;
+        self.set_type(Track::Video, stream_type);
         self.start_with(tracks, out);
         if frame.keyframe || self.psi_dirty {
             self.flush_audio(out);
@@ -289,10 +310,9 @@ impl TsMuxer {
             frame.pts(),
             frame.dts,
             frame.keyframe,
-            &au,
+            au.payload(),
             out,
         );
-        self.au = au;
         Ok(())
     }
 
@@ -345,7 +365,7 @@ impl TsMuxer {
             self.flush_audio(out);
         }
         let b = self.batch.get_or_insert_with(|| AudioBatch {
-            data: Vec::new(),
+            data: std::mem::take(&mut self.spare),
             first_dts: frame.dts,
             last_dts: frame.dts,
             frames: 0,

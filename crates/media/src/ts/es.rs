@@ -4,7 +4,8 @@
 //! ADTS (§2.4.4.9 stream type 0x0F); MPEG audio as is. Also the PMT stream
 //! types of each codec.
 
-use crate::codec::{CodecError, aac, h264, h265, length_prefixed_to_annexb, mp3, nal_units};
+use super::packet::Payload;
+use crate::codec::{CodecError, aac, h264, h265, mp3, nal_units};
 use crate::frame::{AudioCodec, AudioConfig, VideoCodec, VideoConfig};
 
 /// PMT `stream_type` values (ISO/IEC 13818-1 Table 2-34).
@@ -25,6 +26,9 @@ pub mod stream_type {
 const AUD_H264: [u8; 6] = [0, 0, 0, 1, h264::nal_type::AUD, 0xf0];
 /// H.265 access unit delimiter, `pic_type` 2 (any).
 const AUD_H265: [u8; 7] = [0, 0, 0, 1, h265::nal_type::AUD << 1, 0x01, 0x50];
+
+/// The Annex-B start code put before each NAL unit.
+const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 /// The PMT stream type of a video codec.
 pub(crate) fn video_stream_type(codec: VideoCodec) -> u8 {
@@ -87,39 +91,22 @@ impl VideoEs {
         })
     }
 
-    /// Appends one access unit in Annex-B: an AUD first (unless the frame
-    /// has one), then on keyframes the record's parameter sets (unless the
-    /// frame carries an SPS), then the frame's NAL units. On error `out` is
-    /// unchanged.
-    pub(crate) fn access_unit(
-        &self,
-        data: &[u8],
+    /// One access unit in Annex-B, read where it lies: an AUD first
+    /// (unless the frame has one), then on keyframes the record's parameter
+    /// sets (unless the frame carries an SPS), then the frame's NAL units.
+    /// An error when a NAL unit's length prefix is malformed.
+    pub(crate) fn access_unit<'a>(
+        &'a self,
+        data: &'a [u8],
         keyframe: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<(), CodecError> {
-        let start = out.len();
-        let (has_aud, has_sps) = self.scan(data);
-        if !has_aud {
-            match self.codec {
-                VideoCodec::H264 => out.extend_from_slice(&AUD_H264),
-                VideoCodec::H265 => out.extend_from_slice(&AUD_H265),
-            }
-        }
-        if keyframe && !has_sps {
-            out.extend_from_slice(&self.params);
-        }
-        length_prefixed_to_annexb(data, self.nal_length_size, out).inspect_err(|_| {
-            out.truncate(start);
-        })
-    }
-
-    /// Whether the frame's NAL units (up to a malformed one) include an AUD
-    /// and an SPS.
-    fn scan(&self, data: &[u8]) -> (bool, bool) {
-        let (mut aud, mut sps) = (false, false);
-        for nal in nal_units(data, self.nal_length_size).map_while(Result::ok) {
+    ) -> Result<AccessUnit<'a>, CodecError> {
+        let (mut has_aud, mut has_sps) = (false, false);
+        let mut nals_len = 0;
+        for nal in nal_units(data, self.nal_length_size) {
+            let nal = nal?;
+            nals_len += START_CODE.len() + nal.len();
             if let Some(&h) = nal.first() {
-                let (a, s) = match self.codec {
+                let (aud, sps) = match self.codec {
                     VideoCodec::H264 => {
                         let t = h264::nal_unit_type(h);
                         (t == h264::nal_type::AUD, t == h264::nal_type::SPS)
@@ -129,11 +116,57 @@ impl VideoEs {
                         (t == h265::nal_type::AUD, t == h265::nal_type::SPS)
                     }
                 };
-                aud |= a;
-                sps |= s;
+                has_aud |= aud;
+                has_sps |= sps;
             }
         }
-        (aud, sps)
+        let aud: &'static [u8] = match (has_aud, self.codec) {
+            (true, _) => &[],
+            (false, VideoCodec::H264) => &AUD_H264,
+            (false, VideoCodec::H265) => &AUD_H265,
+        };
+        let params = if keyframe && !has_sps {
+            &self.params[..]
+        } else {
+            &[]
+        };
+        Ok(AccessUnit {
+            aud,
+            params,
+            nals: data,
+            nal_length_size: self.nal_length_size,
+            len: aud.len() + params.len() + nals_len,
+        })
+    }
+}
+
+/// An access unit in Annex-B as [`VideoEs::access_unit`] found it: what
+/// is added before the frame's NAL units and the NAL units themselves,
+/// which the muxer copies once, into the transport packets.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AccessUnit<'a> {
+    /// The access unit delimiter to add, or nothing.
+    aud: &'static [u8],
+    /// The parameter sets to add, in Annex-B, or nothing.
+    params: &'a [u8],
+    /// The frame's length-prefixed NAL units, all well-formed.
+    nals: &'a [u8],
+    nal_length_size: u8,
+    /// Bytes in all, in Annex-B.
+    len: usize,
+}
+
+impl<'a> AccessUnit<'a> {
+    /// The access unit's bytes in order, as slices: the AUD, the parameter
+    /// sets, then a start code and the body of each NAL unit.
+    pub(crate) fn payload(self) -> Payload<impl Iterator<Item = &'a [u8]>> {
+        let nals = nal_units(self.nals, self.nal_length_size)
+            .map_while(Result::ok)
+            .flat_map(|nal| [&START_CODE[..], nal]);
+        Payload {
+            len: self.len,
+            slices: [self.aud, self.params].into_iter().chain(nals),
+        }
     }
 }
 

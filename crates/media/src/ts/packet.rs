@@ -55,6 +55,12 @@ impl Pid {
         Pid { pid, cc: 0 }
     }
 
+    /// A stream on `pid` whose next packet has continuity counter `cc`.
+    #[cfg(test)]
+    pub(crate) fn with_counter(pid: u16, cc: u8) -> Self {
+        Pid { pid, cc: cc & 0x0f }
+    }
+
     /// The 4-byte packet header; the counter advances only for packets that
     /// carry payload (§2.4.3.3).
     fn header(&mut self, start: bool, adaptation: bool, payload: bool, out: &mut Vec<u8>) {
@@ -74,65 +80,84 @@ impl Pid {
     /// nothing and a pointer field plus PSI section) into transport packets,
     /// the first with `payload_unit_start_indicator` and `first`'s
     /// adaptation field, the last padded by adaptation-field stuffing
-    /// (§2.4.3.5). The two slices are packetized as one byte stream, so the
-    /// caller need not concatenate them.
-    pub(crate) fn write(
+    /// (§2.4.3.5). The header and the payload's slices are packetized as
+    /// one byte stream, so the caller need not concatenate them: each byte
+    /// is copied once, into its packet.
+    ///
+    /// The output grows once, by the whole PES; the packets between the
+    /// first and the last, most of a large PES, are a header and 184 bytes
+    /// of data each.
+    pub(crate) fn write<'p>(
         &mut self,
         first: FirstPacket,
         header: &[u8],
-        payload: &[u8],
+        payload: Payload<impl Iterator<Item = &'p [u8]>>,
         out: &mut Vec<u8>,
     ) {
-        let mut head = header;
-        let mut rest = payload;
-        let mut start = true;
-        loop {
-            // Adaptation field body after its length byte: flags, PCR, stuffing.
-            let mut af = [0u8; BODY_LEN];
-            let mut af_len = 0usize;
-            let mut has_af = false;
-            if start && (first.random_access || first.pcr.is_some()) {
-                has_af = true;
-                af[0] = (u8::from(first.random_access) << 6) | (u8::from(first.pcr.is_some()) << 4);
-                af_len = 1;
-                if let Some(pcr) = first.pcr {
-                    af[1..7].copy_from_slice(&pcr_bytes(pcr));
-                    af_len = 7;
-                }
+        let mut left = header.len() + payload.len;
+        let mut data = Stream {
+            now: header,
+            next: payload.slices,
+        };
+        // The first packet's adaptation field after its length byte: flags, PCR.
+        let mut af = [0u8; 7];
+        af[0] = (u8::from(first.random_access) << 6) | (u8::from(first.pcr.is_some()) << 4);
+        let af = match first.pcr {
+            Some(pcr) => {
+                af[1..].copy_from_slice(&pcr_bytes(pcr));
+                &af[..]
             }
-            let room = BODY_LEN - if has_af { 1 + af_len } else { 0 };
-            let take = (head.len() + rest.len()).min(room);
-            let mut stuffing = room - take;
-            if stuffing > 0 && !has_af {
-                // The length byte alone stuffs one byte; more need the flags byte.
-                has_af = true;
-                stuffing -= 1;
-                if stuffing > 0 {
-                    af[0] = 0;
-                    af_len = 1;
-                    stuffing -= 1;
-                }
-            }
-            for b in af.iter_mut().skip(af_len).take(stuffing) {
-                *b = 0xff;
-            }
-            af_len += stuffing;
-            let (head_chunk, head_tail) = head.split_at(take.min(head.len()));
-            let (chunk, tail) = rest.split_at(take - head_chunk.len());
-            self.header(start, has_af, true, out);
-            if has_af {
-                out.push(af_len as u8);
-                out.extend_from_slice(&af[..af_len]);
-            }
-            out.extend_from_slice(head_chunk);
-            out.extend_from_slice(chunk);
-            head = head_tail;
-            rest = tail;
-            start = false;
-            if head.is_empty() && rest.is_empty() {
-                break;
-            }
+            None if first.random_access => &af[..1],
+            None => &[],
+        };
+        let room = room(af);
+        out.reserve(PACKET_LEN * (1 + left.saturating_sub(room).div_ceil(BODY_LEN)));
+        let take = left.min(room);
+        self.packet(true, af, take, &mut data, out);
+        left -= take;
+        while left >= BODY_LEN {
+            self.header(false, false, true, out);
+            data.copy(BODY_LEN, out);
+            left -= BODY_LEN;
         }
+        if left > 0 {
+            self.packet(false, &[], left, &mut data, out);
+        }
+        debug_assert!(
+            data.now.is_empty() && data.next.all(<[u8]>::is_empty),
+            "payload longer than its length"
+        );
+    }
+
+    /// One packet of `take` bytes of `data` behind the adaptation field
+    /// `af` (its body: flags and PCR, or nothing), which stuffing fills up
+    /// or adds when `take` leaves room.
+    fn packet<'a, 'p: 'a>(
+        &mut self,
+        start: bool,
+        af: &[u8],
+        take: usize,
+        data: &mut Stream<'a, impl Iterator<Item = &'p [u8]>>,
+        out: &mut Vec<u8>,
+    ) {
+        let stuffing = room(af).saturating_sub(take);
+        if af.is_empty() && stuffing == 0 {
+            self.header(start, false, true, out);
+        } else if af.is_empty() {
+            self.header(start, true, true, out);
+            // The length byte alone stuffs one byte; more need the flags byte.
+            out.push((stuffing - 1) as u8);
+            if stuffing > 1 {
+                out.push(0);
+                out.resize(out.len() + stuffing - 2, 0xff);
+            }
+        } else {
+            self.header(start, true, true, out);
+            out.push((af.len() + stuffing) as u8);
+            out.extend_from_slice(af);
+            out.resize(out.len() + stuffing, 0xff);
+        }
+        data.copy(take, out);
     }
 
     /// One packet holding a PSI section (pointer field included), padded
@@ -143,9 +168,9 @@ impl Pid {
         match payload.get_mut(..section.len()) {
             Some(head) => {
                 head.copy_from_slice(section);
-                self.write(FirstPacket::default(), &[], &payload, out);
+                self.write(FirstPacket::default(), &[], Payload::one(&payload), out);
             }
-            None => self.write(FirstPacket::default(), &[], section, out),
+            None => self.write(FirstPacket::default(), &[], Payload::one(section), out),
         }
     }
 
@@ -157,6 +182,81 @@ impl Pid {
         out.push(0x10);
         out.extend_from_slice(&pcr_bytes(pcr));
         out.resize(out.len() + BODY_LEN - 8, 0xff);
+    }
+}
+
+/// What [`Pid::write`] puts after the header: data held in consecutive
+/// slices (the parts of an access unit, or one batch of audio frames).
+#[derive(Debug)]
+pub(crate) struct Payload<I> {
+    /// Bytes in all, the sum of the slices' lengths.
+    pub(crate) len: usize,
+    /// The slices, in order.
+    pub(crate) slices: I,
+}
+
+impl<'p> Payload<std::iter::Once<&'p [u8]>> {
+    /// A payload of one slice.
+    pub(crate) fn one(data: &'p [u8]) -> Self {
+        Payload {
+            len: data.len(),
+            slices: std::iter::once(data),
+        }
+    }
+}
+
+/// Payload bytes a packet holds behind the adaptation field body `af`
+/// (none when `af` is empty).
+fn room(af: &[u8]) -> usize {
+    if af.is_empty() {
+        BODY_LEN
+    } else {
+        BODY_LEN - 1 - af.len()
+    }
+}
+
+/// A byte stream held in consecutive slices, read in packet-sized pieces.
+struct Stream<'a, I> {
+    /// What is left of the current slice.
+    now: &'a [u8],
+    /// The slices after it.
+    next: I,
+}
+
+impl<'a, 'p: 'a, I: Iterator<Item = &'p [u8]>> Stream<'a, I> {
+    /// Appends the next `n` bytes (fewer when the stream ends first).
+    #[inline]
+    fn copy(&mut self, n: usize, out: &mut Vec<u8>) {
+        // Mostly the current slice holds them: a large NAL unit spans many packets.
+        match self.now.split_at_checked(n) {
+            Some((now, later)) => {
+                out.extend_from_slice(now);
+                self.now = later;
+            }
+            None => self.copy_across(n, out),
+        }
+    }
+
+    /// [`copy`](Self::copy) of bytes that run into the next slices; kept
+    /// out of line so that `copy` stays small enough to inline.
+    #[inline(never)]
+    fn copy_across(&mut self, mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let (now, later) = self.now.split_at(n.min(self.now.len()));
+            out.extend_from_slice(now);
+            self.now = later;
+            n -= now.len();
+            if n == 0 {
+                return;
+            }
+            match self.next.next() {
+                Some(next) => self.now = next,
+                None => {
+                    debug_assert!(false, "payload shorter than its length");
+                    return;
+                }
+            }
+        }
     }
 }
 

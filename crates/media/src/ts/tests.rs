@@ -1,17 +1,19 @@
 //! MPEG-TS tests: wire units with known bytes here; the strict test reader
 //! in `demux`, fixture files checked with ffprobe/ffmpeg in `fixtures`,
-//! property tests in `props`. The reader and `mux_all` are shared with the
+//! property tests in `props`, the packetizer against its reference
+//! implementation in `packetizer`. The reader and `mux_all` are shared with the
 //! HLS tests; fixtures and tool helpers come from `crate::test_support`.
 
 pub(crate) mod demux;
 mod fixtures;
+mod packetizer;
 mod props;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::packet::{self, FirstPacket, Pid};
+use super::packet::{self, FirstPacket, Payload, Pid};
 use super::*;
 use crate::frame::{AudioCodec, VideoCodec};
 use crate::test_support::{aac_config, frame, h264_config_of};
@@ -128,7 +130,7 @@ fn pes_packetizing_and_stuffing() {
             let mut out = Vec::new();
             let mut pid = Pid::new(VIDEO_PID);
             let header = packet::pes_header(0xe0, 200_000, 190_000, payload.len());
-            pid.write(first, &header, &payload, &mut out);
+            pid.write(first, &header, Payload::one(&payload), &mut out);
             let d = demux::demux(&out);
             assert_eq!(d.pes.len(), 1);
             let p = &d.pes[0];
