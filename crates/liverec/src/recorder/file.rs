@@ -119,12 +119,7 @@ impl OpenFile {
         if !self.repair.apply(&mut frame) {
             return Ok(());
         }
-        if let Some(dropped) = self.repair.take_join_drops() {
-            tracing::debug!(
-                frames = dropped,
-                "audio of the new session overlapping the old one dropped at the join"
-            );
-        }
+        note_join_drops(&mut self.repair);
         self.out.push(&frame, tracks).await?;
         if let Some(l) = self.live.as_mut() {
             l.flushed(self.out.flushed_mark());
@@ -228,5 +223,18 @@ impl OpenFile {
         self.out.abandon().await;
         let path = PathBuf::from(&self.row.spool_path);
         super::recovery::recover(ctx, self.row, &path).await
+    }
+}
+
+/// Logs and counts (`liverec_join_audio_dropped_frames_total`) the audio
+/// frames of a reconnected session that the repair dropped because they
+/// overlapped the old session's audio.
+pub(super) fn note_join_drops(repair: &mut media::timestamp::TimestampRepair) {
+    if let Some(dropped) = repair.take_join_drops() {
+        metrics::counter!("liverec_join_audio_dropped_frames_total").increment(u64::from(dropped));
+        tracing::debug!(
+            frames = dropped,
+            "audio of the new session overlapping the old one dropped at the join"
+        );
     }
 }

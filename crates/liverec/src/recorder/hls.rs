@@ -167,12 +167,7 @@ impl HlsOutput {
         if !self.repair.apply(&mut frame) {
             return Ok(());
         }
-        if let Some(dropped) = self.repair.take_join_drops() {
-            tracing::debug!(
-                frames = dropped,
-                "audio of the new session overlapping the old one dropped at the join"
-            );
-        }
+        super::file::note_join_drops(&mut self.repair);
         if frame.track == Track::Audio
             && let Some(cfg) = &tracks.audio
         {
