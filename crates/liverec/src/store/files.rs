@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::listing::Filter;
+use super::listing::{Filter, PageQuery};
 use super::outbox::{NewEvent, enqueue_all};
 use super::{Result, Store, parsed};
 use crate::task::{FileFormat, RecordType};
@@ -399,16 +399,18 @@ impl Store {
         if let Some(to) = filter.to_ms {
             f.int(to, |n| format!("start_ms <= ${n}"));
         }
-        const ORDER: &str = "start_ms DESC, id DESC";
-        let (limit, offset) = (filter.limit, filter.offset);
-        if let Some((total, rows)) =
-            self.page_direct("files", COLUMNS, &f, ORDER, limit, offset, Columns::read)
-        {
+        let q = PageQuery {
+            table: "files",
+            columns: COLUMNS,
+            filter: &f,
+            order: "start_ms DESC, id DESC",
+            limit: filter.limit,
+            offset: filter.offset,
+        };
+        if let Some((total, rows)) = self.page_direct(&q, Columns::read) {
             return Ok((total, files_from_columns(rows)?));
         }
-        let (total, page) = self
-            .page_json("files", COLUMNS, &f, ORDER, limit, offset)
-            .await?;
+        let (total, page) = self.page_json(&q).await?;
         Ok((total, files_from_json(page.as_deref())?))
     }
 

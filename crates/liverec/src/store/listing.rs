@@ -82,80 +82,83 @@ impl Filter {
     }
 }
 
-/// The SELECT of one page. LIMIT and OFFSET are written as numbers:
-/// SQLite re-prepares a statement whose LIMIT is a parameter every time it
-/// is bound.
-fn page_select(
-    table: &str,
-    columns: &str,
-    where_sql: &str,
-    order: &str,
-    limit: i64,
-    offset: i64,
-) -> String {
-    format!(
-        "SELECT {columns} FROM {table} WHERE {where_sql} ORDER BY {order} {}",
-        super::limit_offset(limit, offset)
-    )
+/// One listing: which rows of which table, in which order, which page.
+pub(super) struct PageQuery<'a> {
+    pub(super) table: &'a str,
+    /// The columns read, comma-separated.
+    pub(super) columns: &'a str,
+    pub(super) filter: &'a Filter,
+    /// The ORDER BY terms.
+    pub(super) order: &'a str,
+    pub(super) limit: i64,
+    pub(super) offset: i64,
+}
+
+impl PageQuery<'_> {
+    fn where_sql(&self) -> String {
+        self.filter.clauses.join(" AND ")
+    }
+
+    /// The total's SELECT.
+    fn count_sql(&self, where_sql: &str) -> String {
+        format!("SELECT COUNT(*) FROM {} WHERE {where_sql}", self.table)
+    }
+
+    /// The page's SELECT. LIMIT and OFFSET are written as numbers: SQLite
+    /// re-prepares a statement whose LIMIT is a parameter every time it is
+    /// bound.
+    fn page_sql(&self, where_sql: &str) -> String {
+        format!(
+            "SELECT {} FROM {} WHERE {where_sql} ORDER BY {} {}",
+            self.columns,
+            self.table,
+            self.order,
+            super::limit_offset(self.limit, self.offset)
+        )
+    }
 }
 
 impl Store {
-    /// How many rows of `table` match `filter`, and the page of them at
-    /// `offset` (at most `limit`) in `order`, as `columns`.
-    pub(super) async fn page(
-        &self,
-        table: &str,
-        columns: &str,
-        filter: &Filter,
-        order: &str,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(i64, Vec<AnyRow>)> {
-        let where_sql = filter.clauses.join(" AND ");
+    /// How many rows match `q`, and its page.
+    pub(super) async fn page(&self, q: &PageQuery<'_>) -> Result<(i64, Vec<AnyRow>)> {
+        let where_sql = q.where_sql();
         // Both queries on one connection: one pool checkout (and, on
         // SQLite, one release round trip) instead of two.
         let mut conn = self.pool().acquire().await?;
-        let total: i64 = filter
-            .query(format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}"))
+        let total: i64 = q
+            .filter
+            .query(q.count_sql(&where_sql))
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let rows = filter
-            .query(page_select(
-                table, columns, &where_sql, order, limit, offset,
-            ))
+        let rows = q
+            .filter
+            .query(q.page_sql(&where_sql))
             .fetch_all(&mut *conn)
             .await?;
         Ok((total, rows))
     }
 
     /// [`page`](Self::page) in one statement and one row: the total, and
-    /// the page as a JSON array of arrays of `columns` in order (or None
+    /// the page as a JSON array of arrays of the columns in order (or None
     /// for an empty page). The driver then hands over one row per request
     /// instead of one per listed row (on SQLite each is a hand-off between
     /// threads, and the row's columns are copied into the generic row);
     /// the aggregate may reorder, so callers sort the decoded page.
-    pub(super) async fn page_json(
-        &self,
-        table: &str,
-        columns: &str,
-        filter: &Filter,
-        order: &str,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(i64, Option<String>)> {
-        let where_sql = filter.clauses.join(" AND ");
+    pub(super) async fn page_json(&self, q: &PageQuery<'_>) -> Result<(i64, Option<String>)> {
+        let where_sql = q.where_sql();
+        let columns = q.columns;
         let aggregate = match self.dialect() {
             Dialect::Sqlite => format!("json_group_array(json_array({columns}))"),
             Dialect::Postgres => format!("json_agg(json_build_array({columns}))::text"),
         };
         // Both sub-selects use the same numbered placeholders, bound once.
-        let page = page_select(table, columns, &where_sql, order, limit, offset);
         let sql = format!(
-            "SELECT (SELECT COUNT(*) FROM {table} WHERE {where_sql}), \
-             (SELECT {aggregate} FROM ({page}) AS page)"
+            "SELECT ({}), (SELECT {aggregate} FROM ({}) AS page)",
+            q.count_sql(&where_sql),
+            q.page_sql(&where_sql)
         );
-        let row = filter.query(sql).fetch_one(self.pool()).await?;
+        let row = q.filter.query(sql).fetch_one(self.pool()).await?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
@@ -163,34 +166,27 @@ impl Store {
     /// one read transaction (one snapshot), each row through `row`; None
     /// when this store has no direct reads or the read failed (the caller
     /// then reads through the pool).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn page_direct<T>(
         &self,
-        table: &str,
-        columns: &str,
-        filter: &Filter,
-        order: &str,
-        limit: i64,
-        offset: i64,
+        q: &PageQuery<'_>,
         row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<(i64, Vec<T>)> {
         let direct = self.direct()?;
-        let where_sql = filter.clauses.join(" AND ");
-        let count = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
-        let page = page_select(table, columns, &where_sql, order, limit, offset);
+        let where_sql = q.where_sql();
+        let (count, page) = (q.count_sql(&where_sql), q.page_sql(&where_sql));
         let read = direct.with_conn(|conn| {
             let tx = conn.unchecked_transaction()?;
             let mut stmt = tx.prepare_cached(&count)?;
-            filter.bind_direct(&mut stmt)?;
+            q.filter.bind_direct(&mut stmt)?;
             let total = match stmt.raw_query().next()? {
                 Some(r) => r.get(0)?,
                 None => 0,
             };
             drop(stmt);
             let mut stmt = tx.prepare_cached(&page)?;
-            filter.bind_direct(&mut stmt)?;
+            q.filter.bind_direct(&mut stmt)?;
             let mut rows = stmt.raw_query();
-            let mut out = Vec::with_capacity(usize::try_from(limit.clamp(0, 100)).unwrap_or(0));
+            let mut out = Vec::with_capacity(usize::try_from(q.limit.clamp(0, 100)).unwrap_or(0));
             while let Some(r) = rows.next()? {
                 out.push(row(r)?);
             }

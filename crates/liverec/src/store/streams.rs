@@ -8,7 +8,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::listing::Filter;
+use super::listing::{Filter, PageQuery};
 use super::outbox::{NewEvent, enqueue_all};
 use super::{Dialect, Result, Store};
 
@@ -276,14 +276,14 @@ impl Store {
             "CASE WHEN end_ms IS NULL THEN 1 ELSE 0 END DESC, end_ms DESC, start_ms DESC, id DESC"
         };
         let (total, rows) = self
-            .page(
-                "stream_sessions",
-                SESSION_COLUMNS,
-                &f,
+            .page(&PageQuery {
+                table: "stream_sessions",
+                columns: SESSION_COLUMNS,
+                filter: &f,
                 order,
-                q.limit,
-                q.offset,
-            )
+                limit: q.limit,
+                offset: q.offset,
+            })
             .await?;
         Ok((
             total,

@@ -261,7 +261,7 @@ impl<'a, 'p: 'a, I: Iterator<Item = &'p [u8]>> Stream<'a, I> {
 }
 
 /// `program_clock_reference_base` (33 bits), 6 reserved bits, extension 0.
-fn pcr_bytes(pcr: u64) -> [u8; 6] {
+pub(crate) fn pcr_bytes(pcr: u64) -> [u8; 6] {
     let b = pcr & TS_MASK;
     [
         (b >> 25) as u8,

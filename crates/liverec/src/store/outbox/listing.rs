@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::super::listing::Filter;
+use super::super::listing::{Filter, PageQuery};
 use super::super::{Result, Store};
 use super::{COLUMNS, Delivery, DeliveryStatus, delivery_from_row};
 
@@ -61,14 +61,14 @@ impl Store {
             f.int(t, |n| format!("event_type = ${n}"));
         }
         let (total, rows) = self
-            .page(
-                "callback_outbox",
-                COLUMNS,
-                &f,
-                "seq DESC",
-                filter.limit,
-                filter.offset,
-            )
+            .page(&PageQuery {
+                table: "callback_outbox",
+                columns: COLUMNS,
+                filter: &f,
+                order: "seq DESC",
+                limit: filter.limit,
+                offset: filter.offset,
+            })
             .await?;
         Ok((
             total,

@@ -6,23 +6,10 @@
 
 use proptest::prelude::*;
 
-use super::super::packet::{FirstPacket, Payload, Pid, SYNC, TS_MASK};
+use super::super::packet::{FirstPacket, Payload, Pid, SYNC, pcr_bytes};
 
 /// Bytes after the 4-byte packet header.
 const BODY_LEN: usize = 184;
-
-/// `program_clock_reference_base` (33 bits), 6 reserved bits, extension 0.
-fn pcr_bytes(pcr: u64) -> [u8; 6] {
-    let b = pcr & TS_MASK;
-    [
-        (b >> 25) as u8,
-        (b >> 17) as u8,
-        (b >> 9) as u8,
-        (b >> 1) as u8,
-        ((b as u8 & 1) << 7) | 0x7e,
-        0,
-    ]
-}
 
 /// The reference `Pid::write` for PID `pid` whose continuity counter is
 /// `cc`: `header` then `payload` as one byte stream.
