@@ -194,7 +194,9 @@ impl TagDemuxer {
         let (width, height) = size.unwrap_or((0, 0));
         let config = VideoConfig {
             codec,
-            record,
+            // A copy of its own: the configuration lives as long as the
+            // stream, and the message's buffer may be shared with others.
+            record: Bytes::copy_from_slice(&record),
             width,
             height,
             nal_length_size,
@@ -286,7 +288,8 @@ impl TagDemuxer {
             codec: AudioCodec::Aac,
             sample_rate: info.sbr_sample_rate.unwrap_or(info.sample_rate),
             channels,
-            asc,
+            // A copy of its own, as the video record's.
+            asc: Bytes::copy_from_slice(&asc),
             flv_header: header,
         };
         Ok(Demuxed {

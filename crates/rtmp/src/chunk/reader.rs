@@ -3,7 +3,9 @@
 //! until it returns `Ok(None)` ("need more bytes"). A chunk is consumed only
 //! once it is entirely buffered, so per-chunk-stream state never holds half
 //! a header. Owns the peer's chunk size, timestamp accumulation (32-bit
-//! wrap) and the caps on message size and chunk stream count.
+//! wrap), the caps on message size and chunk stream count, and where each
+//! payload lives: a buffer of its own, or, once pooling is on, a slice of a
+//! block shared with the messages before and after it.
 
 use std::collections::HashMap;
 
@@ -16,6 +18,15 @@ use crate::message::{Message, MessageType};
 
 /// Largest buffer reserved up front for a message split over chunks.
 const PREALLOCATE_MAX: usize = 1024 * 1024;
+
+/// Size of a pooled block (see [`ChunkReader::set_pooling`]).
+pub const POOL_BLOCK: usize = 24 * 1024;
+/// Longest media message built in a pooled block; longer ones get a
+/// buffer of their own.
+pub const POOL_MAX_MESSAGE: usize = 12 * 1024;
+/// Chunk streams that may hold a pooled block (a publisher uses one for
+/// audio and one for video).
+const POOLED_CHUNK_STREAMS: usize = 4;
 
 /// Message header lengths for chunk formats 0–3 (§5.3.1.2).
 const MESSAGE_HEADER_LEN: [usize; 4] = [11, 7, 3, 0];
@@ -34,8 +45,12 @@ struct ChunkStream {
     length: u32,
     type_id: u8,
     stream_id: u32,
-    /// Payload received so far of the message in progress.
+    /// Payload received so far of the message in progress; for a pooled
+    /// chunk stream, followed by the rest of its current block.
     partial: BytesMut,
+    /// Whether this chunk stream builds its small media messages in pooled
+    /// blocks.
+    pooled: bool,
 }
 
 /// A chunk whose header has been parsed but not yet applied.
@@ -60,6 +75,10 @@ pub struct ChunkReader {
     max_chunk_streams: usize,
     streams: HashMap<u32, ChunkStream>,
     partial_bytes: usize,
+    /// Whether small media messages share pooled blocks.
+    pooling: bool,
+    /// Chunk streams given a pooled block so far.
+    pooled_streams: usize,
 }
 
 fn be24(b: &[u8]) -> u32 {
@@ -79,7 +98,23 @@ impl ChunkReader {
             max_chunk_streams,
             streams: HashMap::new(),
             partial_bytes: 0,
+            pooling: false,
+            pooled_streams: 0,
         }
+    }
+
+    /// From now on, audio and video messages of at most
+    /// [`POOL_MAX_MESSAGE`] bytes are built one after the other in blocks
+    /// of [`POOL_BLOCK`] bytes (one per chunk stream, for at most a few
+    /// chunk streams), each payload a slice of its block: one allocation
+    /// per block instead of two per message (the buffer, then the shared
+    /// header its first clone adds). A block is freed when the last of its
+    /// payloads is, so consumers that keep payloads (the pre-roll) keep at
+    /// most one block per chunk stream beyond what they hold. The server
+    /// session turns this on once a publisher is admitted, so nobody
+    /// unauthenticated makes it allocate blocks.
+    pub fn set_pooling(&mut self, on: bool) {
+        self.pooling = on;
     }
 
     /// Changes the largest message accepted from now on (messages already
@@ -256,21 +291,45 @@ impl ChunkReader {
         st.length = c.length;
         st.type_id = c.type_id;
         st.stream_id = c.stream_id;
-        // Every payload is a buffer of its own, exactly its size: `data` is
-        // a slice of the connection's input buffer, and consumers keep
-        // payloads alive for seconds (the pre-roll), which a slice would
-        // turn into keeping whole read buffers (chunk headers included).
-        let payload = if st.partial.is_empty() && data.len() == c.length as usize {
+        // Every payload is a buffer of its own, exactly its size, or a
+        // slice of a pooled block: `data` is a slice of the connection's
+        // input buffer, and consumers keep payloads alive for seconds (the
+        // pre-roll), which a slice would turn into keeping whole read
+        // buffers (chunk headers included).
+        let length = c.length as usize;
+        let media = matches!(
+            MessageType(c.type_id),
+            MessageType::AUDIO | MessageType::VIDEO
+        );
+        if st.partial.is_empty() && self.pooling && media && length <= POOL_MAX_MESSAGE {
+            if !st.pooled && self.pooled_streams < POOLED_CHUNK_STREAMS {
+                st.pooled = true;
+                self.pooled_streams += 1;
+            }
+            if st.pooled && st.partial.capacity() < length {
+                st.partial = BytesMut::with_capacity(POOL_BLOCK);
+            }
+        }
+        let payload = if st.pooled && length <= POOL_MAX_MESSAGE && media {
+            st.partial.extend_from_slice(&data);
+            if st.partial.len() < length {
+                self.partial_bytes += data.len();
+                return None;
+            }
+            self.partial_bytes -= st.partial.len() - data.len();
+            // The block's rest stays for the next message.
+            st.partial.split().freeze()
+        } else if st.partial.is_empty() && data.len() == length {
             Bytes::copy_from_slice(&data)
         } else {
             if st.partial.is_empty() {
                 // Size the buffer for the whole message, up to a cap a
                 // hostile length cannot abuse.
-                st.partial = BytesMut::with_capacity((c.length as usize).min(PREALLOCATE_MAX));
+                st.partial = BytesMut::with_capacity(length.min(PREALLOCATE_MAX));
             }
             st.partial.extend_from_slice(&data);
             self.partial_bytes += data.len();
-            if st.partial.len() < c.length as usize {
+            if st.partial.len() < length {
                 return None;
             }
             self.partial_bytes -= st.partial.len();
@@ -350,6 +409,101 @@ mod tests {
             assert_eq!(m.payload.len(), len);
             assert!(exact_and_unique(m.payload), "len {len}");
         }
+    }
+
+    /// Chunks of `len` bytes of `fill` on chunk stream `csid` as one
+    /// message of `type_id` (chunk size 128).
+    fn chunked(csid: u8, type_id: u8, len: usize, fill: u8) -> Vec<Vec<u8>> {
+        let len24 = u32::try_from(len).unwrap().to_be_bytes();
+        let body = vec![fill; len];
+        body.chunks(DEFAULT_CHUNK_SIZE as usize)
+            .enumerate()
+            .map(|(i, part)| {
+                let mut c = if i == 0 {
+                    vec![
+                        csid, 0, 0, 1, len24[1], len24[2], len24[3], type_id, 1, 0, 0, 0,
+                    ]
+                } else {
+                    vec![0xC0 | csid]
+                };
+                c.extend_from_slice(part);
+                c
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pooled_media_payloads_share_blocks_and_keep_their_bytes() {
+        // Audio on chunk stream 4 and video on 6, their chunks interleaved
+        // (as a publisher sends them), plus a command and a large frame.
+        let mut r = ChunkReader::new(1 << 24, 8);
+        r.set_pooling(true);
+        let mut wire = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..40u8 {
+            let audio = chunked(4, 8, 300 + usize::from(i), i);
+            let video = chunked(6, 9, 1000 + 97 * usize::from(i), 100 + i);
+            let (mut a, mut v) = (audio.iter(), video.iter());
+            loop {
+                match (a.next(), v.next()) {
+                    (None, None) => break,
+                    (x, y) => x.into_iter().chain(y).for_each(|c| wire.extend(c)),
+                }
+            }
+            want.push((8, 300 + usize::from(i), i));
+            want.push((9, 1000 + 97 * usize::from(i), 100 + i));
+        }
+        chunked(5, 20, 200, 0xC).iter().for_each(|c| wire.extend(c));
+        chunked(6, 9, POOL_MAX_MESSAGE + 1, 0xB)
+            .iter()
+            .for_each(|c| wire.extend(c));
+        let mut msgs = read_all(&mut r, &wire);
+        assert_eq!(msgs.len(), want.len() + 2);
+        let mut sorted: Vec<_> = msgs[..want.len()].iter().collect();
+        sorted.sort_by_key(|m| (m.payload[0], m.type_id.0));
+        let mut want_sorted = want.clone();
+        want_sorted.sort_by_key(|w| (w.2, w.0));
+        for (m, (ty, len, fill)) in sorted.iter().zip(&want_sorted) {
+            assert_eq!((m.type_id.0, m.payload.len()), (*ty, *len));
+            assert!(m.payload.iter().all(|b| b == fill), "type {ty} fill {fill}");
+        }
+        // Consecutive audio payloads sit next to each other in one block.
+        let audio: Vec<_> = msgs.iter().filter(|m| m.type_id.0 == 8).collect();
+        let adjacent = audio
+            .windows(2)
+            .filter(|w| w[0].payload.as_ptr_range().end == w[1].payload.as_ptr())
+            .count();
+        assert!(
+            adjacent >= 30,
+            "{adjacent} of 39 audio payloads follow the one before"
+        );
+        assert_eq!(r.buffered(), 0);
+        // Commands and frames past the pooled size are buffers of their own.
+        let large = msgs.pop().unwrap().payload;
+        assert!(
+            large
+                .try_into_mut()
+                .is_ok_and(|b| b.capacity() == POOL_MAX_MESSAGE + 1)
+        );
+        let command = msgs.pop().unwrap().payload;
+        assert!(command.try_into_mut().is_ok_and(|b| b.capacity() == 200));
+    }
+
+    #[test]
+    fn an_aborted_pooled_message_leaves_nothing_behind() {
+        let mut r = ChunkReader::new(1 << 24, 8);
+        r.set_pooling(true);
+        let first = chunked(4, 8, 300, 1);
+        let mut input = BytesMut::from(&first[0][..]);
+        assert!(r.read_message(&mut input).unwrap().is_none());
+        assert_eq!(r.buffered(), 128);
+        r.abort(4);
+        assert_eq!(r.buffered(), 0);
+        let mut wire = Vec::new();
+        chunked(4, 8, 200, 2).iter().for_each(|c| wire.extend(c));
+        let msgs = read_all(&mut r, &wire);
+        assert_eq!(msgs.len(), 1);
+        assert!(msgs[0].payload.iter().all(|&b| b == 2) && msgs[0].payload.len() == 200);
     }
 
     #[test]

@@ -236,12 +236,14 @@ impl ServerSession {
         }
     }
 
-    /// Called when a `publish` arrives: media messages may be large now.
+    /// Called when a `publish` arrives: media messages may be large now,
+    /// and small ones share pooled blocks (`ChunkReader::set_pooling`).
     pub(super) fn lift_admission_caps(&mut self) {
         self.publish_seen = true;
         self.conn
             .reader
             .set_max_message_size(self.config.max_message_size);
+        self.conn.reader.set_pooling(true);
     }
 
     /// Bytes currently held for parsing (unparsed input plus partial
