@@ -20,10 +20,13 @@ use crate::message::{Message, MessageType};
 const PREALLOCATE_MAX: usize = 1024 * 1024;
 
 /// Size of a pooled block (see [`ChunkReader::set_pooling`]).
-pub const POOL_BLOCK: usize = 24 * 1024;
+pub const POOL_BLOCK: usize = 16 * 1024;
 /// Longest media message built in a pooled block; longer ones get a
-/// buffer of their own.
-pub const POOL_MAX_MESSAGE: usize = 12 * 1024;
+/// buffer of their own. Small (audio frames, mostly), so that the tail a
+/// block leaves unused when the next message does not fit is a small part
+/// of it: consumers that keep many messages (the pre-roll) keep whole
+/// blocks.
+pub const POOL_MAX_MESSAGE: usize = 2 * 1024;
 /// Chunk streams that may hold a pooled block (a publisher uses one for
 /// audio and one for video).
 const POOLED_CHUNK_STREAMS: usize = 4;
