@@ -174,18 +174,15 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
         ("s3b", "aac"),
         ("s3b", "mp3"),
     ];
-    let t0 = now_f();
-    let tasks: Vec<(&str, &str, i64)> = plan
+    // Each task with when its create was sent and when it had answered.
+    let tasks: Vec<(&str, &str, i64, f64, f64)> = plan
         .iter()
         .map(|(st, f)| {
-            (
-                *st,
-                *f,
-                s.create(json!({"StreamName": st, "Highlight": 1, "FileFormat": f})),
-            )
+            let sent = now_f();
+            let task = s.create(json!({"StreamName": st, "Highlight": 1, "FileFormat": f}));
+            (*st, *f, task, sent, now_f())
         })
         .collect();
-    let t1 = now_f();
     // storage_time: this one expires 10 s after its end, from the bucket too.
     let expiring = s.create(json!({
         "StreamName": "s3b", "Highlight": 1, "FileFormat": "flv", "StreamParam": "storage_time=10"
@@ -196,18 +193,22 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
         json!({"StreamName": "s3b", "TaskId": expiring}),
     )
     .ok();
-    for (st, _, task) in &tasks {
+    // When each stop was sent and when it had answered, in task order.
+    let mut stops = Vec::new();
+    for (st, _, task, _, _) in &tasks {
+        let sent = now_f();
         s.sdk("StopLiveRecord", json!({"StreamName": st, "TaskId": task}))
             .ok();
+        stops.push((sent, now_f()));
     }
-    let t2 = now_f();
     // First the file that expires (before it does): it is in the bucket.
     let exp = s.wait_finished(expiring, 1, Duration::from_secs(30));
     let exp_key = key_of(&exp[0], &prefix);
     let r = http_get(s.api, &format!("/files/{exp_key}"), &[]).expect("GET");
     assert_eq!(r.status, 200, "served until it expires");
     let mut keys = Vec::new();
-    for (_, format, task) in &tasks {
+    for ((_, format, task, create_sent, created), (stop_sent, stopped)) in tasks.iter().zip(&stops)
+    {
         let files = s.wait_finished(*task, 1, Duration::from_secs(30));
         let f = &files[0];
         assert_eq!(f["Status"], "finished", "{format}");
@@ -217,7 +218,12 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
             f["VideoUrl"].as_str().expect("url").contains("/files/"),
             "no presign by default"
         );
-        let (min, max) = (t2 - t1 - 1.5, t2 - t0 + GOP + 1.5);
+        // At least from the create's answer to the stop's sending, at most
+        // from the create's sending (a GOP of pre-roll before it) to the
+        // stop's answer; 1.5 s either way for the cuts at keyframes and
+        // the read tick.
+        let min = stop_sent - created - 1.5;
+        let max = stopped - create_sent + GOP + 1.5;
         if *format == "hls" {
             let (playlist, segs) = download_hls(&s, &key);
             assert_valid(&playlist, "hls", min, max);
@@ -263,7 +269,7 @@ fn every_format_recorded_into_the_bucket_served_listed_and_deleted() {
     assert!(direct.body == via.body, "the same object");
 
     // DeleteRecordFiles removes the objects (HLS: playlist and segments).
-    for (_, _, task) in &tasks {
+    for (_, _, task, _, _) in &tasks {
         let f = s.files(json!({"TaskId": task.to_string()}));
         s.sdk("DeleteRecordFiles", json!({"FileIds": [f[0]["FileId"]]}))
             .ok();
