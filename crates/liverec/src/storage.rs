@@ -152,9 +152,10 @@ impl Storage {
     /// Publishes a finished spool file under `key`; returns its size. See
     /// [`publish_now`] for a caller already on a blocking thread.
     pub async fn commit(&self, spool: &Path, key: &str) -> io::Result<u64> {
-        let dest = self.path(key)?;
-        tokio::fs::rename(spool, &dest).await?;
-        Ok(tokio::fs::metadata(&dest).await?.len())
+        let (spool, dest) = (spool.to_path_buf(), self.path(key)?);
+        tokio::task::spawn_blocking(move || publish_now(&spool, &dest))
+            .await
+            .map_err(io::Error::other)?
     }
 
     /// Opens the local file of `key` for reading with its size; None if it

@@ -45,8 +45,8 @@ fn file_of(url: &str) -> Option<PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
         return None;
     }
     Some(PathBuf::from(path))
@@ -55,9 +55,6 @@ fn file_of(url: &str) -> Option<PathBuf> {
 impl DirectReads {
     /// Direct reads of the database at `url`; None for an in-memory one.
     pub(super) fn new(url: &str) -> Option<DirectReads> {
-        if url.contains("mode=memory") {
-            return None;
-        }
         Some(DirectReads {
             path: file_of(url)?,
             idle: Mutex::new(Vec::new()),
